@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Real servers for the integration tests come from Debian: ZooKeeper 3.8 and Redis 7.0.
+# Java and Maven (for the Kafka broker) and Go (for the engine and the API server) ship with the machine.
+set -euo pipefail
+need=()
+[ -x /usr/bin/redis-server ] || need+=(redis-server)
+[ -f /usr/share/zookeeper/bin/zkServer.sh ] || need+=(zookeeper)
+for tool in java mvn go openssl; do
+  command -v "$tool" >/dev/null || { echo "provision: '$tool' is not on PATH; install it first" >&2; exit 1; }
+done
+if [ ${#need[@]} -gt 0 ]; then
+  sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${need[@]}"
+  # The packages enable system services; the tests start their own servers on free ports.
+  for svc in redis-server zookeeper; do $sudo_cmd systemctl disable --now "$svc" >/dev/null 2>&1 || true; done
+fi
