@@ -1,0 +1,237 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { contentChecksum } from "../shared/checksum";
+import { DataConnection } from "../shared/connection";
+import { disruptionBudget } from "../shared/disruption-budget";
+import { clientLabel, imageVersion, selectorLabels, workloadLabels, WorkloadIdentity } from "../shared/labels";
+import { podsIn, podsLabelled, tcp, workloadNetworkPolicy } from "../shared/network-policy";
+import { spreadPods } from "../shared/scheduling";
+import { restrictedContainerSecurity, restrictedPodSecurity } from "../shared/security";
+import { peerServices, podHost, serviceHost } from "../shared/services";
+import { dataClaimTemplate, scratchVolumes } from "../shared/volumes";
+import { ResolvedWorkloadOptions, WorkloadOptions, withWorkloadDefaults } from "../shared/workload-options";
+import { IMAGES } from "./images";
+
+export interface KafkaArgs {
+  /** Namespace to run in. */
+  namespace: string;
+  /** Namespaces whose pods labelled `classroom.io/client-kafka` may connect. */
+  clientNamespaces: string[];
+  /**
+   * `combined`: every node is both broker and controller (small environments);
+   * `dedicated`: a separate controller quorum, so broker load never starves the metadata quorum. Default: `combined`.
+   */
+  mode?: "combined" | "dedicated";
+  /** The broker pool (in `combined` mode, every node). Default: 1 replica. */
+  brokers?: WorkloadOptions;
+  /** The controller quorum in `dedicated` mode; an odd number. Default: 3 replicas. */
+  controllers?: WorkloadOptions;
+  /** Replication factor of new and internal topics. Default: min(3, brokers). */
+  replicationFactor?: number;
+  /** Replicas that must acknowledge an `acks=all` write. Default: replicationFactor - 1 (at least 1). */
+  minInsyncReplicas?: number;
+  /** Partitions of auto-created topics. Default: 6. */
+  defaultPartitions?: number;
+}
+
+const CLIENT_PORT = 9092;
+const CONTROLLER_PORT = 9093;
+const BROKER_NODE_ID_BASE = 100;
+
+/**
+ * Apache Kafka in KRaft mode (Kafka 4 removed ZooKeeper mode): `node.id` from the pod ordinal, a static
+ * controller quorum, per-pod advertised listeners from the downward API, log dirs on the PVC and an
+ * explicit cluster id that @pulumi/random keeps stable in state.
+ */
+export class Kafka extends pulumi.ComponentResource {
+  readonly connection: DataConnection;
+  readonly clusterId: pulumi.Output<string>;
+
+  constructor(name: string, args: KafkaArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("classroom:data:Kafka", name, {}, opts);
+    const child = { parent: this };
+    const ns = args.namespace;
+    const mode = args.mode ?? "combined";
+    const sizing = { image: IMAGES.kafka.image, storage: { size: "10Gi" } };
+    const brokers = withWorkloadDefaults(args.brokers ?? {}, { ...sizing, resources: { requests: { cpu: "250m", memory: "1Gi" }, limits: { memory: "1536Mi" } } });
+    const controllers = withWorkloadDefaults({ replicas: 3, ...args.controllers }, { ...sizing, storage: { size: "2Gi" }, resources: { requests: { cpu: "100m", memory: "512Mi" }, limits: { memory: "768Mi" } } });
+    const rf = args.replicationFactor ?? Math.min(3, brokers.replicas);
+    const minIsr = args.minInsyncReplicas ?? Math.max(1, rf - 1);
+    this.validate(mode, brokers, controllers, rf, minIsr);
+
+    // 16 random bytes in URL-safe base64: exactly the shape of a Kafka cluster id, generated once and kept in state.
+    const clusterId = new random.RandomId(`${name}-cluster-id`, { byteLength: 16 }, child);
+    this.clusterId = clusterId.b64Url;
+
+    const brokerName = mode === "combined" ? name : `${name}-broker`;
+    const controllerName = mode === "combined" ? name : `${name}-controller`;
+    const voterCount = mode === "combined" ? brokers.replicas : controllers.replicas;
+    const voterBase = mode === "combined" ? BROKER_NODE_ID_BASE : 0;
+    const voters = Array.from({ length: voterCount }, (_, i) =>
+      `${voterBase + i}@${podHost(controllerName, i, `${controllerName}-headless`, ns)}:${CONTROLLER_PORT}`).join(",");
+
+    const shared = [
+      `controller.quorum.voters=${voters}`,
+      "controller.listener.names=CONTROLLER",
+      "listener.security.protocol.map=CLIENT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+      "log.dirs=/var/lib/kafka/data",
+    ];
+    const brokerSettings = [
+      "inter.broker.listener.name=CLIENT",
+      `num.partitions=${args.defaultPartitions ?? 6}`,
+      `default.replication.factor=${rf}`,
+      `min.insync.replicas=${minIsr}`,
+      `offsets.topic.replication.factor=${rf}`,
+      `transaction.state.log.replication.factor=${rf}`,
+      `transaction.state.log.min.isr=${minIsr}`,
+      "unclean.leader.election.enable=false",
+      "auto.create.topics.enable=true",
+      "group.initial.rebalance.delay.ms=3000",
+    ];
+    const pools: Pool[] = mode === "combined"
+      ? [{ name, role: "broker,controller", w: brokers, nodeIdBase: BROKER_NODE_ID_BASE, component: "broker",
+          properties: ["process.roles=broker,controller", `listeners=CLIENT://:${CLIENT_PORT},CONTROLLER://:${CONTROLLER_PORT}`, ...shared, ...brokerSettings] }]
+      : [
+          { name: controllerName, role: "controller", w: controllers, nodeIdBase: 0, component: "controller",
+            properties: ["process.roles=controller", `listeners=CONTROLLER://:${CONTROLLER_PORT}`, ...shared] },
+          { name: brokerName, role: "broker", w: brokers, nodeIdBase: BROKER_NODE_ID_BASE, component: "broker",
+            properties: ["process.roles=broker", `listeners=CLIENT://:${CLIENT_PORT}`, ...shared, ...brokerSettings] },
+        ];
+
+    const ids = pools.map((pool) => this.pool(pool, ns, args.clientNamespaces, clusterId.b64Url, pools));
+    const brokerId = ids[ids.length - 1];
+    const brokerSelector = selectorLabels(brokerId);
+    const brokerHeadless = `${brokerName}-headless`;
+
+    this.connection = {
+      system: "kafka",
+      namespace: ns,
+      host: serviceHost(brokerName, ns),
+      port: CLIENT_PORT,
+      endpoints: Array.from({ length: brokers.replicas }, (_, i) => `${podHost(brokerName, i, brokerHeadless, ns)}:${CLIENT_PORT}`),
+      clientLabel: clientLabel("kafka"),
+      serverSelector: brokerSelector,
+      ports: [CLIENT_PORT],
+      settings: {},
+      credentials: {},
+    };
+    this.connection.settings.KAFKA_BOOTSTRAP = this.connection.endpoints.join(",");
+    this.registerOutputs({ connection: this.connection, clusterId: this.clusterId });
+  }
+
+  private validate(mode: string, brokers: ResolvedWorkloadOptions, controllers: ResolvedWorkloadOptions, rf: number, minIsr: number) {
+    const fail = (msg: string) => { throw new pulumi.ResourceError(msg, this); };
+    if (mode === "combined" && brokers.replicas % 2 === 0) fail(`kafka brokers.replicas must be odd in combined mode (every node is a controller voter), got ${brokers.replicas}`);
+    if (mode === "dedicated" && controllers.replicas % 2 === 0) fail(`kafka controllers.replicas must be an odd number, got ${controllers.replicas}`);
+    if (rf < 1 || rf > brokers.replicas) fail(`kafka replicationFactor must be between 1 and brokers.replicas (${brokers.replicas}), got ${rf}`);
+    if (minIsr < 1 || minIsr > rf) fail(`kafka minInsyncReplicas must be between 1 and replicationFactor (${rf}), got ${minIsr}`);
+  }
+
+  private pool(pool: Pool, ns: string, clientNamespaces: string[], clusterId: pulumi.Output<string>, all: Pool[]): WorkloadIdentity {
+    const child = { parent: this };
+    const w = pool.w;
+    const id: WorkloadIdentity = { name: "kafka", instance: pool.name, component: pool.component, tier: "data", version: imageVersion(w.image) };
+    const labels = workloadLabels(id);
+    const selector = selectorLabels(id);
+    const isBroker = pool.role.includes("broker");
+    const isController = pool.role.includes("controller");
+    // The policy pack reads replication settings from `server.properties`; a controller-only pool has none.
+    const configKey = isBroker ? "server.properties" : "controller.properties";
+    const configData = { [configKey]: pool.properties.join("\n") + "\n" };
+    const config = new k8s.core.v1.ConfigMap(`${pool.name}-config`, {
+      metadata: { name: `${pool.name}-config`, namespace: ns, labels },
+      data: configData,
+    }, child);
+
+    const ports = [
+      ...(isBroker ? [{ name: "client", port: CLIENT_PORT, targetPort: CLIENT_PORT }] : []),
+      ...(isController ? [{ name: "controller", port: CONTROLLER_PORT, targetPort: CONTROLLER_PORT }] : []),
+    ];
+    const services = peerServices({ namespace: ns, name: pool.name, labels, selector, clientPorts: ports }, child);
+    const scratch = scratchVolumes([
+      { name: "tmp", mountPath: "/tmp", sizeLimit: "256Mi" },
+      { name: "logs", mountPath: "/opt/kafka/logs", sizeLimit: "256Mi" },
+      { name: "runtime-config", mountPath: "/opt/kafka/runtime", sizeLimit: "1Mi" },
+    ]);
+    const advertise = isBroker ? `echo "advertised.listeners=CLIENT://\${POD_NAME}.${services.headlessName}.${ns}.svc.cluster.local:${CLIENT_PORT}";` : "";
+    // Per-pod settings are appended at start: node.id from the ordinal, the pod's own advertised address.
+    const start = [
+      "set -eu",
+      'ordinal="${HOSTNAME##*-}"',
+      `{ cat /opt/kafka/config-base/${configKey}; echo "node.id=$((${pool.nodeIdBase} + ordinal))"; ${advertise} } > /opt/kafka/runtime/server.properties`,
+      '[ -f /var/lib/kafka/data/meta.properties ] || /opt/kafka/bin/kafka-storage.sh format --config /opt/kafka/runtime/server.properties --cluster-id "$KAFKA_CLUSTER_ID" --ignore-formatted',
+      "exec /opt/kafka/bin/kafka-server-start.sh /opt/kafka/runtime/server.properties",
+    ].join("\n");
+    const probePort = isBroker ? CLIENT_PORT : CONTROLLER_PORT;
+
+    new k8s.apps.v1.StatefulSet(pool.name, {
+      metadata: { name: pool.name, namespace: ns, labels },
+      spec: {
+        serviceName: services.headlessName,
+        replicas: w.replicas,
+        podManagementPolicy: "Parallel",
+        selector: { matchLabels: selector },
+        template: {
+          metadata: {
+            labels,
+            annotations: { "classroom.io/config-checksum": contentChecksum(configData) },
+          },
+          spec: {
+            automountServiceAccountToken: false,
+            securityContext: restrictedPodSecurity(IMAGES.kafka.user),
+            terminationGracePeriodSeconds: 60,
+            nodeSelector: w.nodeSelector,
+            priorityClassName: w.priorityClassName,
+            ...spreadPods(selector, w.replicas, w.spread),
+            containers: [{
+              name: "kafka",
+              image: w.image,
+              command: ["bash", "-c", start],
+              env: [
+                { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+                { name: "KAFKA_CLUSTER_ID", value: clusterId },
+                { name: "KAFKA_HEAP_OPTS", value: "-XX:MaxRAMPercentage=70 -XX:+ExitOnOutOfMemoryError" },
+                { name: "LOG_DIR", value: "/opt/kafka/logs" },
+              ],
+              ports: ports.map((p) => ({ name: p.name, containerPort: p.port })),
+              resources: w.resources,
+              securityContext: restrictedContainerSecurity(IMAGES.kafka.user),
+              // The JVM tools (kafka-broker-api-versions.sh) take seconds and hundreds of MB per probe; a TCP check on the listener is what the Kafka docs and Bitnami use.
+              readinessProbe: { tcpSocket: { port: probePort }, periodSeconds: 10, failureThreshold: 3 },
+              livenessProbe: { tcpSocket: { port: probePort }, periodSeconds: 20, failureThreshold: 6 },
+              startupProbe: { tcpSocket: { port: probePort }, periodSeconds: 5, failureThreshold: 60 },
+              volumeMounts: [{ name: "data", mountPath: "/var/lib/kafka/data" }, { name: "config", mountPath: "/opt/kafka/config-base" }, ...scratch.mounts],
+            }],
+            volumes: [{ name: "config", configMap: { name: config.metadata.name } }, ...scratch.volumes],
+          },
+        },
+        volumeClaimTemplates: [dataClaimTemplate("data", w.storage.size, selector, w.storage.storageClass)],
+      },
+    }, { ...child, dependsOn: [services.headless] });
+
+    disruptionBudget({ namespace: ns, name: pool.name, labels, selector, replicas: w.replicas, maxUnavailable: w.maxUnavailable }, child);
+
+    // Every pool talks to every other pool (controllers to controllers, brokers to controllers and brokers).
+    const kafkaPods = podsIn(ns, { "app.kubernetes.io/name": "kafka" });
+    const allPorts = [...new Set(all.flatMap((p) => [...(p.role.includes("broker") ? [CLIENT_PORT] : []), ...(p.role.includes("controller") ? [CONTROLLER_PORT] : [])]))];
+    workloadNetworkPolicy({
+      namespace: ns, name: pool.name, labels, podSelector: selector,
+      ingress: [
+        ...(isBroker ? [{ peers: [podsLabelled(clientLabel("kafka"), clientNamespaces)], ports: tcp(CLIENT_PORT) }] : []),
+        { peers: [kafkaPods], ports: tcp(...ports.map((p) => p.port)) },
+      ],
+      egress: [{ peers: [kafkaPods], ports: tcp(...allPorts) }],
+    }, child);
+    return id;
+  }
+}
+
+interface Pool {
+  name: string;
+  role: "broker,controller" | "broker" | "controller";
+  component: string;
+  w: ResolvedWorkloadOptions;
+  nodeIdBase: number;
+  properties: string[];
+}

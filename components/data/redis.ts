@@ -1,0 +1,241 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { createHash } from "node:crypto";
+import { contentChecksum } from "../shared/checksum";
+import { DataConnection } from "../shared/connection";
+import { disruptionBudget } from "../shared/disruption-budget";
+import { clientLabel, imageVersion, selectorLabels, workloadLabels } from "../shared/labels";
+import { podsIn, podsLabelled, tcp, workloadNetworkPolicy } from "../shared/network-policy";
+import { spreadPods } from "../shared/scheduling";
+import { restrictedContainerSecurity, restrictedPodSecurity } from "../shared/security";
+import { peerServices, podHost, serviceHost } from "../shared/services";
+import { dataClaimTemplate, scratchVolumes } from "../shared/volumes";
+import { ResourceSizing, WorkloadOptions, withWorkloadDefaults } from "../shared/workload-options";
+import { IMAGES } from "./images";
+import {
+  MASTER_NAME, REDIS_LIVENESS, REDIS_PORT, REDIS_PROBE, RedisFileOptions, SENTINEL_PORT,
+  redisConf, redisPreStop, redisStartScript, sentinelConf, sentinelStartScript, usersAcl,
+} from "./redis-files";
+
+export interface RedisArgs extends WorkloadOptions {
+  /** Namespace to run in. */
+  namespace: string;
+  /** Namespaces whose pods labelled `classroom.io/client-redis` may connect. */
+  clientNamespaces: string[];
+  /** `standalone` (one server) or `sentinel` (a master, replicas and a Sentinel quorum). Default: `standalone`. */
+  mode?: "standalone" | "sentinel";
+  /** Sentinel processes and the quorum that declares the master down. Default: 3 and 2. */
+  sentinel?: { replicas?: number; quorum?: number; resources?: ResourceSizing };
+  /** `maxmemory`; writes beyond it fail (policy `noeviction`) rather than silently evicting buffered data. Default: `256mb`. */
+  maxmemory?: string;
+}
+
+/**
+ * Redis with AOF persistence, ACL users and generated passwords; with Sentinel in HA stacks, where a
+ * master that is asked to stop first hands its role over.
+ */
+export class Redis extends pulumi.ComponentResource {
+  readonly connection: DataConnection;
+
+  constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("classroom:data:Redis", name, {}, opts);
+    const child = { parent: this };
+    const ns = args.namespace;
+    const sentinelMode = (args.mode ?? "standalone") === "sentinel";
+    const w = withWorkloadDefaults(args, {
+      image: IMAGES.redis.image,
+      resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "512Mi" } },
+      storage: { size: "2Gi" },
+    });
+    const sentinelReplicas = args.sentinel?.replicas ?? 3;
+    const quorum = args.sentinel?.quorum ?? 2;
+    if (!sentinelMode && w.replicas !== 1) throw new pulumi.ResourceError(`redis replicas must be 1 in standalone mode (use mode: sentinel for replication), got ${w.replicas}`, this);
+    if (sentinelMode && w.replicas < 2) throw new pulumi.ResourceError(`redis replicas must be >= 2 in sentinel mode (a master and at least one replica), got ${w.replicas}`, this);
+    if (sentinelMode && (quorum < 1 || quorum > sentinelReplicas)) {
+      throw new pulumi.ResourceError(`redis sentinel.quorum must be between 1 and sentinel.replicas (${sentinelReplicas}), got ${quorum}`, this);
+    }
+
+    const id = { name: "redis", instance: name, component: "cache", tier: "data" as const, version: imageVersion(w.image) };
+    const labels = workloadLabels(id);
+    const selector = selectorLabels(id);
+    const headless = `${name}-headless`;
+    const sentinelName = `${name}-sentinel`;
+    const files: RedisFileOptions = {
+      maxmemory: args.maxmemory ?? "256mb",
+      sentinel: sentinelMode,
+      sentinelHost: serviceHost(sentinelName, ns),
+      initialMaster: podHost(name, 0, headless, ns),
+      headlessDomain: `${headless}.${ns}.svc.cluster.local`,
+    };
+
+    const password = (role: string) => new random.RandomPassword(`${name}-${role}-password`, { length: 32, special: false }, child).result;
+    const appPassword = password("app");
+    const replicationPassword = password("replication");
+    const sentinelPassword = password("sentinel");
+    const sha256 = (p: pulumi.Output<string>) => p.apply((v) => createHash("sha256").update(v).digest("hex"));
+    const acl = pulumi.all([sha256(appPassword), sha256(replicationPassword), sha256(sentinelPassword)])
+      .apply(([app, replication, sentinel]) => usersAcl({ app, replication, sentinel }));
+
+    const secret = new k8s.core.v1.Secret(`${name}-credentials`, {
+      metadata: { name: `${name}-credentials`, namespace: ns, labels },
+      type: "Opaque",
+      stringData: {
+        "password": appPassword,
+        "replication-password": replicationPassword,
+        "users.acl": acl,
+        ...(sentinelMode ? { "sentinel.conf": sentinelPassword.apply((p) => sentinelConf(files, quorum, p)) } : {}),
+      },
+    }, { ...child, additionalSecretOutputs: ["stringData", "data"] });
+
+    const configData: Record<string, string> = {
+      "redis.conf": redisConf(files),
+      "start.sh": redisStartScript(files),
+      "probe.sh": REDIS_PROBE,
+      "liveness.sh": REDIS_LIVENESS,
+      ...(sentinelMode ? { "prestop.sh": redisPreStop(files), "sentinel-start.sh": sentinelStartScript(`${sentinelName}-headless.${ns}.svc.cluster.local`) } : {}),
+    };
+    const config = new k8s.core.v1.ConfigMap(`${name}-config`, {
+      metadata: { name: `${name}-config`, namespace: ns, labels },
+      data: configData,
+    }, child);
+
+    const services = peerServices({ namespace: ns, name, labels, selector, clientPorts: [{ name: "redis", port: REDIS_PORT, targetPort: REDIS_PORT }] }, child);
+    const scratch = scratchVolumes([{ name: "run", mountPath: "/run/redis", sizeLimit: "1Mi" }, { name: "tmp", mountPath: "/tmp" }]);
+    const sh = (script: string) => ["sh", `/etc/redis/config/${script}`];
+    const configVolume = { name: "config", configMap: { name: config.metadata.name } };
+    const secretVolume = { name: "secret", secret: { secretName: secret.metadata.name, defaultMode: 0o400 } };
+    const podAnnotations = { "classroom.io/config-checksum": contentChecksum(configData) };
+    const secretChecksum = acl.apply((a) => contentChecksum(a));
+
+    new k8s.apps.v1.StatefulSet(name, {
+      metadata: { name, namespace: ns, labels },
+      spec: {
+        serviceName: services.headlessName,
+        replicas: w.replicas,
+        podManagementPolicy: "OrderedReady",
+        selector: { matchLabels: selector },
+        template: {
+          metadata: { labels, annotations: { ...podAnnotations, "classroom.io/secret-checksum": secretChecksum } },
+          spec: {
+            automountServiceAccountToken: false,
+            securityContext: restrictedPodSecurity(IMAGES.redis.user),
+            terminationGracePeriodSeconds: sentinelMode ? 60 : 30,
+            nodeSelector: w.nodeSelector,
+            priorityClassName: w.priorityClassName,
+            ...spreadPods(selector, w.replicas, w.spread),
+            containers: [{
+              name: "redis",
+              image: w.image,
+              command: sh("start.sh"),
+              ports: [{ name: "redis", containerPort: REDIS_PORT }],
+              resources: w.resources,
+              securityContext: restrictedContainerSecurity(IMAGES.redis.user),
+              readinessProbe: { exec: { command: sh("probe.sh") }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },
+              livenessProbe: { exec: { command: sh("liveness.sh") }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 6 },
+              startupProbe: { exec: { command: sh("liveness.sh") }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 60 },
+              ...(sentinelMode ? { lifecycle: { preStop: { exec: { command: sh("prestop.sh") } } } } : {}),
+              volumeMounts: [
+                { name: "data", mountPath: "/data" },
+                { name: "config", mountPath: "/etc/redis/config", readOnly: true },
+                { name: "secret", mountPath: "/etc/redis/secret", readOnly: true },
+                ...scratch.mounts,
+              ],
+            }],
+            volumes: [configVolume, secretVolume, ...scratch.volumes],
+          },
+        },
+        volumeClaimTemplates: [dataClaimTemplate("data", w.storage.size, selector, w.storage.storageClass)],
+      },
+    }, { ...child, dependsOn: [services.headless] });
+    disruptionBudget({ namespace: ns, name, labels, selector, replicas: w.replicas, maxUnavailable: w.maxUnavailable }, child);
+
+    const clientPeers = [podsLabelled(clientLabel("redis"), args.clientNamespaces)];
+    const sentinelSelector = { "app.kubernetes.io/name": "redis", "app.kubernetes.io/instance": sentinelName };
+    workloadNetworkPolicy({
+      namespace: ns, name, labels, podSelector: selector,
+      ingress: [
+        { peers: clientPeers, ports: tcp(REDIS_PORT) },
+        { peers: [podsIn(ns, selector), ...(sentinelMode ? [podsIn(ns, sentinelSelector)] : [])], ports: tcp(REDIS_PORT) },
+      ],
+      egress: [
+        { peers: [podsIn(ns, selector)], ports: tcp(REDIS_PORT) },
+        ...(sentinelMode ? [{ peers: [podsIn(ns, sentinelSelector)], ports: tcp(SENTINEL_PORT) }] : []),
+      ],
+    }, child);
+
+    const endpoints = Array.from({ length: w.replicas }, (_, i) => `${podHost(name, i, headless, ns)}:${REDIS_PORT}`);
+    const settings: Record<string, string> = { REDIS_USERNAME: "app" };
+    const ports = [REDIS_PORT];
+    let serverSelector: Record<string, string> = { "app.kubernetes.io/name": "redis" };
+    if (sentinelMode) {
+      const sentinelEndpoints = this.sentinels(sentinelName, ns, sentinelReplicas, sentinelSelector, selector, args, w.image, configVolume, secretVolume, clientPeers);
+      settings.REDIS_SENTINELS = sentinelEndpoints.join(",");
+      settings.REDIS_MASTER_NAME = MASTER_NAME;
+      ports.push(SENTINEL_PORT);
+    } else {
+      settings.REDIS_URL = `redis://${serviceHost(name, ns)}:${REDIS_PORT}`;
+      serverSelector = selector;
+    }
+    this.connection = {
+      system: "redis", namespace: ns, host: serviceHost(name, ns), port: REDIS_PORT, endpoints,
+      clientLabel: clientLabel("redis"), serverSelector, ports, settings,
+      credentials: { password: pulumi.secret(appPassword) },
+    };
+    this.registerOutputs({ connection: this.connection });
+  }
+
+  /** The Sentinel quorum: its own StatefulSet so that losing a Redis node never also costs a Sentinel vote. */
+  private sentinels(
+    name: string, ns: string, replicas: number, selector: Record<string, string>, redisSelector: Record<string, string>,
+    args: RedisArgs, image: string, configVolume: k8s.types.input.core.v1.Volume, secretVolume: k8s.types.input.core.v1.Volume, clientPeers: k8s.types.input.networking.v1.NetworkPolicyPeer[],
+  ): string[] {
+    const child = { parent: this };
+    const id = { name: "redis", instance: name, component: "sentinel", tier: "data" as const, version: imageVersion(image) };
+    const labels = workloadLabels(id);
+    const services = peerServices({ namespace: ns, name, labels, selector, clientPorts: [{ name: "sentinel", port: SENTINEL_PORT, targetPort: SENTINEL_PORT }] }, child);
+    const scratch = scratchVolumes([{ name: "run", mountPath: "/run/redis", sizeLimit: "1Mi" }]);
+    const ping = ["sh", "-c", `[ "$(redis-cli -h 127.0.0.1 -p ${SENTINEL_PORT} ping)" = PONG ]`];
+    new k8s.apps.v1.StatefulSet(name, {
+      metadata: { name, namespace: ns, labels },
+      spec: {
+        serviceName: services.headlessName,
+        replicas,
+        podManagementPolicy: "Parallel",
+        selector: { matchLabels: selector },
+        template: {
+          metadata: { labels },
+          spec: {
+            automountServiceAccountToken: false,
+            securityContext: restrictedPodSecurity(IMAGES.redis.user),
+            ...spreadPods(selector, replicas, { topologyKey: "kubernetes.io/hostname", mode: "required" }),
+            containers: [{
+              name: "sentinel",
+              image,
+              command: ["sh", "/etc/redis/config/sentinel-start.sh"],
+              ports: [{ name: "sentinel", containerPort: SENTINEL_PORT }],
+              resources: args.sentinel?.resources ?? { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
+              securityContext: restrictedContainerSecurity(IMAGES.redis.user),
+              readinessProbe: { exec: { command: ping }, periodSeconds: 5, timeoutSeconds: 3 },
+              livenessProbe: { exec: { command: ping }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 6 },
+              startupProbe: { exec: { command: ping }, periodSeconds: 3, timeoutSeconds: 3, failureThreshold: 40 },
+              volumeMounts: [
+                { name: "config", mountPath: "/etc/redis/config", readOnly: true },
+                { name: "secret", mountPath: "/etc/redis/secret", readOnly: true },
+                ...scratch.mounts,
+              ],
+            }],
+            volumes: [configVolume, secretVolume, ...scratch.volumes],
+          },
+        },
+      },
+    }, { ...child, dependsOn: [services.headless] });
+    disruptionBudget({ namespace: ns, name, labels, selector, replicas, maxUnavailable: 1 }, child);
+    workloadNetworkPolicy({
+      namespace: ns, name, labels, podSelector: selector,
+      ingress: [{ peers: [...clientPeers, podsIn(ns, selector), podsIn(ns, redisSelector)], ports: tcp(SENTINEL_PORT) }],
+      egress: [{ peers: [podsIn(ns, selector)], ports: tcp(SENTINEL_PORT) }, { peers: [podsIn(ns, redisSelector)], ports: tcp(REDIS_PORT) }],
+    }, child);
+    return Array.from({ length: replicas }, (_, i) => `${podHost(name, i, services.headlessName, ns)}:${SENTINEL_PORT}`);
+  }
+}

@@ -1,0 +1,174 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { contentChecksum } from "../shared/checksum";
+import { clientLabel, imageVersion, selectorLabels, workloadLabels } from "../shared/labels";
+import { DataConnection } from "../shared/connection";
+import { disruptionBudget } from "../shared/disruption-budget";
+import { podsIn, podsLabelled, tcp, workloadNetworkPolicy } from "../shared/network-policy";
+import { spreadPods } from "../shared/scheduling";
+import { restrictedContainerSecurity, restrictedPodSecurity } from "../shared/security";
+import { peerServices, podHost, serviceHost } from "../shared/services";
+import { dataClaimTemplate, scratchVolumes } from "../shared/volumes";
+import { WorkloadOptions, withWorkloadDefaults } from "../shared/workload-options";
+import { IMAGES } from "./images";
+
+export interface ZooKeeperArgs extends WorkloadOptions {
+  /** Namespace to run in. */
+  namespace: string;
+  /** Namespaces whose pods labelled `classroom.io/client-zookeeper` may connect. */
+  clientNamespaces: string[];
+  /** ZooKeeper tick in milliseconds; session timeouts are 2-20 ticks. Default: 2000. */
+  tickTimeMs?: number;
+  /** Snapshots kept by autopurge. Default: 5. */
+  snapRetainCount?: number;
+  /** Hours between autopurge runs (0 disables, which fills the disk). Default: 1. */
+  purgeIntervalHours?: number;
+}
+
+const CLIENT_PORT = 2181;
+const QUORUM_PORT = 2888;
+const ELECTION_PORT = 3888;
+/** The only four-letter words the probes use; everything else stays disabled. */
+const FOUR_LETTER_WORDS = ["ruok", "srvr"];
+
+/**
+ * A ZooKeeper ensemble: one StatefulSet whose ordinal gives each server its `myid`, a static server list,
+ * and a readiness probe that proves the server is serving as part of a quorum.
+ */
+export class ZooKeeper extends pulumi.ComponentResource {
+  readonly connection: DataConnection;
+  readonly statefulSet: k8s.apps.v1.StatefulSet;
+
+  constructor(name: string, args: ZooKeeperArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("classroom:data:ZooKeeper", name, {}, opts);
+    const w = withWorkloadDefaults(args, {
+      image: IMAGES.zookeeper.image,
+      resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "512Mi" } },
+      storage: { size: "2Gi" },
+    });
+    if (w.replicas < 1 || w.replicas % 2 === 0) {
+      throw new pulumi.ResourceError(`zookeeper replicas must be an odd number >= 1 (a quorum of an even ensemble tolerates no more failures than one server fewer), got ${w.replicas}`, this);
+    }
+    const ns = args.namespace;
+    const id = { name: "zookeeper", instance: name, component: "coordination", tier: "data" as const, version: imageVersion(w.image) };
+    const labels = workloadLabels(id);
+    const selector = selectorLabels(id);
+    const child = { parent: this };
+    const headlessName = `${name}-headless`;
+
+    const servers = Array.from({ length: w.replicas }, (_, i) =>
+      `server.${i + 1}=${podHost(name, i, headlessName, ns)}:${QUORUM_PORT}:${ELECTION_PORT};${CLIENT_PORT}`);
+    const zooCfg = [
+      `tickTime=${args.tickTimeMs ?? 2000}`,
+      "initLimit=10",
+      "syncLimit=5",
+      "dataDir=/data",
+      "dataLogDir=/data/txnlog",
+      `clientPort=${CLIENT_PORT}`,
+      "maxClientCnxns=0",
+      `autopurge.snapRetainCount=${args.snapRetainCount ?? 5}`,
+      `autopurge.purgeInterval=${args.purgeIntervalHours ?? 1}`,
+      `4lw.commands.whitelist=${FOUR_LETTER_WORDS.join(",")}`,
+      "admin.enableServer=false",
+      "reconfigEnabled=false",
+      "quorumListenOnAllIPs=true",
+      ...servers,
+      "",
+    ].join("\n");
+    // Logs go to stdout; the image's default file appender would need a writable /logs.
+    const logback = `<configuration>\n  <appender name="CONSOLE" class="ch.qos.logback.core.ConsoleAppender">\n    <encoder><pattern>%d{ISO8601} [myid:%X{myid}] %-5p [%t:%C{1}@%L] - %m%n</pattern></encoder>\n  </appender>\n  <root level="INFO"><appender-ref ref="CONSOLE"/></root>\n</configuration>\n`;
+    const configData = { "zoo.cfg": zooCfg, "logback.xml": logback };
+    const config = new k8s.core.v1.ConfigMap(`${name}-config`, {
+      metadata: { name: `${name}-config`, namespace: ns, labels },
+      data: configData,
+    }, child);
+
+    const services = peerServices({
+      namespace: ns, name, labels, selector,
+      clientPorts: [{ name: "client", port: CLIENT_PORT, targetPort: CLIENT_PORT }],
+      peerPorts: [{ name: "quorum", port: QUORUM_PORT, targetPort: QUORUM_PORT }, { name: "election", port: ELECTION_PORT, targetPort: ELECTION_PORT }],
+    }, child);
+
+    const scratch = scratchVolumes([{ name: "tmp", mountPath: "/tmp" }, { name: "logs", mountPath: "/logs" }]);
+    // myid is 1 + the pod ordinal, written before start so a rescheduled pod keeps its identity.
+    const start = 'set -e; ordinal="${HOSTNAME##*-}"; mkdir -p /data/txnlog; echo $((ordinal + 1)) > /data/myid; exec zkServer.sh start-foreground';
+    // bash's /dev/tcp keeps the probes free of tools the image may not ship (nc).
+    const fourLetterWord = (word: string, expect: string) =>
+      ["bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${CLIENT_PORT} && printf ${word} >&3 && timeout 5 cat <&3 | grep -qE '${expect}'`];
+
+    this.statefulSet = new k8s.apps.v1.StatefulSet(name, {
+      metadata: { name, namespace: ns, labels },
+      spec: {
+        serviceName: services.headlessName,
+        replicas: w.replicas,
+        // Servers must start together for a first quorum; ordered start would deadlock on readiness.
+        podManagementPolicy: "Parallel",
+        updateStrategy: { type: "RollingUpdate" },
+        selector: { matchLabels: selector },
+        template: {
+          metadata: {
+            labels,
+            annotations: { "classroom.io/config-checksum": contentChecksum(configData) },
+          },
+          spec: {
+            automountServiceAccountToken: false,
+            securityContext: restrictedPodSecurity(IMAGES.zookeeper.user),
+            terminationGracePeriodSeconds: 30,
+            nodeSelector: w.nodeSelector,
+            priorityClassName: w.priorityClassName,
+            ...spreadPods(selector, w.replicas, w.spread),
+            containers: [{
+              name: "zookeeper",
+              image: w.image,
+              command: ["bash", "-c", start],
+              env: [
+                { name: "ZOO_CONF_DIR", value: "/conf" },
+                { name: "ZOO_LOG_DIR", value: "/logs" },
+                { name: "JVMFLAGS", value: "-XX:+ExitOnOutOfMemoryError -XX:MaxRAMPercentage=75" },
+              ],
+              ports: [
+                { name: "client", containerPort: CLIENT_PORT },
+                { name: "quorum", containerPort: QUORUM_PORT },
+                { name: "election", containerPort: ELECTION_PORT },
+              ],
+              resources: w.resources,
+              securityContext: restrictedContainerSecurity(IMAGES.zookeeper.user),
+              // Ready only when this server serves as part of a quorum (or as a deliberate standalone).
+              readinessProbe: { exec: { command: fourLetterWord("srvr", "Mode: (leader|follower|standalone)") }, periodSeconds: 10, timeoutSeconds: 8, failureThreshold: 3 },
+              livenessProbe: { exec: { command: fourLetterWord("ruok", "imok") }, periodSeconds: 15, timeoutSeconds: 8, failureThreshold: 4 },
+              startupProbe: { exec: { command: fourLetterWord("ruok", "imok") }, periodSeconds: 5, timeoutSeconds: 8, failureThreshold: 60 },
+              volumeMounts: [{ name: "data", mountPath: "/data" }, { name: "config", mountPath: "/conf" }, ...scratch.mounts],
+            }],
+            volumes: [{ name: "config", configMap: { name: config.metadata.name } }, ...scratch.volumes],
+          },
+        },
+        volumeClaimTemplates: [dataClaimTemplate("data", w.storage.size, selector, w.storage.storageClass)],
+      },
+    }, { ...child, dependsOn: [services.headless] });
+
+    disruptionBudget({ namespace: ns, name, labels, selector, replicas: w.replicas, maxUnavailable: w.maxUnavailable }, child);
+    workloadNetworkPolicy({
+      namespace: ns, name, labels, podSelector: selector,
+      ingress: [
+        { peers: [podsLabelled(clientLabel("zookeeper"), args.clientNamespaces)], ports: tcp(CLIENT_PORT) },
+        { peers: [podsIn(ns, selector)], ports: tcp(QUORUM_PORT, ELECTION_PORT) },
+      ],
+      egress: [{ peers: [podsIn(ns, selector)], ports: tcp(QUORUM_PORT, ELECTION_PORT) }],
+    }, child);
+
+    this.connection = {
+      system: "zookeeper",
+      namespace: ns,
+      host: serviceHost(name, ns),
+      port: CLIENT_PORT,
+      endpoints: Array.from({ length: w.replicas }, (_, i) => `${podHost(name, i, headlessName, ns)}:${CLIENT_PORT}`),
+      clientLabel: clientLabel("zookeeper"),
+      serverSelector: selector,
+      ports: [CLIENT_PORT],
+      settings: {},
+      credentials: {},
+    };
+    this.connection.settings.ZOOKEEPER_CONNECT = this.connection.endpoints.join(",");
+    this.registerOutputs({ connection: this.connection });
+  }
+}
