@@ -1,0 +1,76 @@
+/**
+ * The replayer daemon the platform deploys: moves buffered messages from Redis Streams into Kafka.
+ * Configured by environment variables only (README, "Replayer daemon"); logs one JSON object per line.
+ * Run: `tsx runtime/mq/replayer-main.ts`. Exits non-zero with one line naming the variable on bad config.
+ */
+import * as http from "node:http";
+import { ConfigError, parseReplayerConfig } from "./config";
+import { connectRedis } from "./redis";
+import { Replayer } from "./replayer";
+
+function log(fields: Record<string, unknown>): void {
+  process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...fields }) + "\n");
+}
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = parseReplayerConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`replayer: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const redis = connectRedis(config.redis, "classroom-mq-replayer");
+  const replayer = new Replayer({
+    redis,
+    kafkaBootstrap: config.kafkaBootstrap,
+    clientId: config.clientId,
+    shards: config.shards,
+    keyPrefix: config.keyPrefix,
+    leaseTtlMs: config.leaseTtlMs,
+    batchSize: config.batchSize,
+    kafkaSendTimeoutMs: config.kafkaSendTimeoutMs,
+    maxShards: config.maxShards,
+    onEvent: (event) => { if (event.type !== "replayed" || process.env.CLASSROOM_MQ_LOG_BATCHES === "1") log({ event: event.type, ...event }); },
+  });
+  try {
+    await replayer.start();
+  } catch (err) {
+    process.stderr.write(`replayer: cannot start: ${(err as Error).message}\n`);
+    redis.disconnect();
+    process.exit(1);
+  }
+  log({ event: "started", shards: config.shards, keyPrefix: config.keyPrefix, kafka: config.kafkaBootstrap, redis: "url" in config.redis ? "url" : "sentinel" });
+
+  let health: http.Server | undefined;
+  if (config.healthPort > 0) {
+    // Ready when Redis is connected; the body says which shards this replica replays.
+    health = http.createServer((_req, res) => {
+      const ok = redis.status === "ready";
+      res.writeHead(ok ? 200 : 503, { "content-type": "application/json" });
+      res.end(JSON.stringify({ redis: redis.status, heldShards: replayer.heldShards, ...replayer.stats }));
+    }).listen(config.healthPort);
+  }
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log({ event: "stopping", signal });
+    health?.close();
+    await replayer.stop();
+    redis.disconnect();
+    log({ event: "stopped", ...replayer.stats });
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((err) => {
+  process.stderr.write(`replayer: ${(err as Error).message}\n`);
+  process.exit(1);
+});
