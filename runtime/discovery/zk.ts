@@ -1,0 +1,135 @@
+import * as zookeeper from "node-zookeeper-client";
+
+/** A ZooKeeper watch callback. One stable function per purpose: the client dedupes by identity per path. */
+export type Watcher = (event: zookeeper.Event) => void;
+
+/** Counters a registry exposes so that benches can report ZooKeeper reads per membership change. */
+export interface ZkStats {
+  /** getChildren + getData + exists calls, probes excluded. */
+  reads: number;
+  /** create + delete + setData calls. */
+  writes: number;
+}
+
+/** Thrown for operations on a client that was replaced (session lost) or closed. */
+export class ConnectionDisposedError extends Error {
+  constructor(reason: string) {
+    super(`ZooKeeper client disposed: ${reason}`);
+    this.name = "ConnectionDisposedError";
+  }
+}
+
+export function zkCode(err: unknown): number | undefined {
+  return typeof (err as { code?: unknown })?.code === "number" ? (err as { code: number }).code : undefined;
+}
+
+export const isNoNode = (err: unknown) => zkCode(err) === zookeeper.Exception.NO_NODE;
+export const isNodeExists = (err: unknown) => zkCode(err) === zookeeper.Exception.NODE_EXISTS;
+export const isBadVersion = (err: unknown) => zkCode(err) === zookeeper.Exception.BAD_VERSION;
+
+/** Errors after which the right move is to wait for the next (re)connection rather than retry now. */
+export function isConnectionProblem(err: unknown): boolean {
+  const code = zkCode(err);
+  return err instanceof ConnectionDisposedError || code === zookeeper.Exception.CONNECTION_LOSS
+    || code === zookeeper.Exception.SESSION_EXPIRED || code === zookeeper.Exception.OPERATION_TIMEOUT;
+}
+
+/**
+ * One node-zookeeper-client instance, i.e. at most one session, with promise operations.
+ *
+ * Why the bookkeeping: the client queues requests while disconnected and, once its session has
+ * expired, never answers them at all. Every pending call is tracked so that replacing the client
+ * rejects them instead of leaving callers hanging forever.
+ */
+export class ZkConnection {
+  private readonly pending = new Set<(err: Error) => void>();
+  private disposedReason: string | undefined;
+  private closeRequested = false;
+  /** True once this client has held a session (first SYNC_CONNECTED). */
+  everConnected = false;
+
+  constructor(readonly client: zookeeper.Client, readonly generation: number, private readonly stats: ZkStats) {}
+
+  get disposed(): boolean { return this.disposedReason !== undefined; }
+
+  /** Session id as 16 hex digits; "0000000000000000" before the first connection. */
+  get sessionId(): string { return this.client.getSessionId().toString("hex"); }
+
+  getChildren(path: string, watcher?: Watcher): Promise<{ children: string[]; stat: zookeeper.Stat }> {
+    this.stats.reads++;
+    return this.call((cb) => watcher
+      ? this.client.getChildren(path, watcher, (e, children, stat) => cb(e, { children, stat }))
+      : this.client.getChildren(path, (e, children, stat) => cb(e, { children, stat })));
+  }
+
+  getData(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: zookeeper.Stat }> {
+    this.stats.reads++;
+    return this.call((cb) => watcher
+      ? this.client.getData(path, watcher, (e, data, stat) => cb(e, { data, stat }))
+      : this.client.getData(path, (e, data, stat) => cb(e, { data, stat })));
+  }
+
+  /** Resolves the node's stat, or undefined if it does not exist (the watch is set either way). */
+  exists(path: string, watcher?: Watcher, countAsRead = true): Promise<zookeeper.Stat | undefined> {
+    if (countAsRead) this.stats.reads++;
+    return this.call((cb) => watcher
+      ? this.client.exists(path, watcher, (e, stat) => cb(e, stat ?? undefined))
+      : this.client.exists(path, (e, stat) => cb(e, stat ?? undefined)));
+  }
+
+  create(path: string, data: Buffer, mode: number): Promise<string> {
+    this.stats.writes++;
+    return this.call((cb) => this.client.create(path, data, mode, cb));
+  }
+
+  /** Creates the persistent parents of a path (no-op for existing ones). */
+  mkdirp(path: string): Promise<string> {
+    this.stats.writes++;
+    return this.call((cb) => this.client.mkdirp(path, cb));
+  }
+
+  remove(path: string, version = -1): Promise<void> {
+    this.stats.writes++;
+    return this.call((cb) => this.client.remove(path, version, (e) => cb(e, undefined)));
+  }
+
+  setData(path: string, data: Buffer, version = -1): Promise<zookeeper.Stat> {
+    this.stats.writes++;
+    return this.call((cb) => this.client.setData(path, data, version, cb));
+  }
+
+  /**
+   * Rejects every pending call and closes the client. Closing a client that still holds a live
+   * session ends that session on the server (its ephemeral nodes go at once); a client whose session
+   * is already gone just stops reconnecting.
+   */
+  dispose(reason: string): void {
+    if (this.disposed) return;
+    this.disposedReason = reason;
+    const error = new ConnectionDisposedError(reason);
+    for (const reject of [...this.pending]) reject(error);
+    this.pending.clear();
+    this.client.removeAllListeners();
+    this.closeSession();
+  }
+
+  /** Asks the server to end the session (once); the client stops reconnecting. */
+  closeSession(): void {
+    if (this.closeRequested) return;
+    this.closeRequested = true;
+    this.client.close();
+  }
+
+  private call<T>(start: (cb: (err: Error | zookeeper.Exception | null, value: T) => void) => void): Promise<T> {
+    if (this.disposedReason !== undefined) return Promise.reject(new ConnectionDisposedError(this.disposedReason));
+    return new Promise<T>((resolve, reject) => {
+      const fail = (err: Error) => { this.pending.delete(fail); reject(err); };
+      this.pending.add(fail);
+      start((err, value) => {
+        if (!this.pending.delete(fail)) return; // already rejected by dispose()
+        if (err) reject(err);
+        else resolve(value);
+      });
+    });
+  }
+}
