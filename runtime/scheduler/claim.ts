@@ -1,0 +1,133 @@
+import type { Redis } from "ioredis";
+import type { BlockStrategy, MisfireStrategy } from "./job-schema";
+import { schedulerKeys, SchedulerKeys } from "./keys";
+import { admitScript, finishScript, renewScript } from "./lua";
+
+/**
+ * Claims and fencing. Every replica computes the same fire instants and races to claim each one with
+ * `SET <prefix>:fire:<job>:<fireMs> <replica> NX PX <claimTtl>`; the winner's admission mints a fencing
+ * token (INCR) that the run carries to the end: renewals, handler context, HTTP headers and the
+ * final record all go through the token, and Redis rejects any but the newest one.
+ */
+
+/** One fire a replica wants to start. */
+export interface FireRequest {
+  job: string;
+  fireMs: number;
+  block: BlockStrategy;
+  misfire: MisfireStrategy;
+  misfireThresholdMs: number;
+  /** Fires that came due too long ago, oldest first, ending with `fireMs`; empty for an on-time fire. */
+  late: number[];
+  /** Late fires beyond those listed (after a very long outage). */
+  lateBeyondCap: number;
+}
+
+export type AdmitStatus = "lost" | "stale" | "run" | "queued" | "discarded" | "misfired";
+
+export interface Admission {
+  job: string;
+  /** The fire that was claimed. */
+  claimedMs: number;
+  status: AdmitStatus;
+  /** For "run": the fire to run now (older than `claimedMs` when a dead holder's queue is drained). */
+  runFireMs: number;
+  /** For "run": the fencing token of the run. */
+  token: number;
+}
+
+/** What the run hands back when it ends; stored as one history entry. */
+export interface RunRecord {
+  fire: number;
+  token: number;
+  replica: string;
+  outcome: "succeeded" | "failed" | "timed-out" | "cancelled";
+  attempts: number;
+  startedAt: number;
+  finishedAt: number;
+  error?: string;
+  endpoint?: string;
+}
+
+export type FinishResult =
+  | { status: "idle" | "fenced" | "covered" }
+  | { status: "run"; fireMs: number; token: number };
+
+export interface CoordinatorOptions {
+  /** Key prefix shared by all replicas of one deployment. */
+  prefix: string;
+  /** This replica's id, stored with claims and runs. */
+  replicaId: string;
+  /** Run lock lease; the running replica renews it every third of it. */
+  leaseMs: number;
+  /** How long fire claim keys live; correctness does not depend on it (see `hwm` in lua.ts). */
+  claimTtlMs: number;
+  /** History entries kept per job. */
+  historyLimit: number;
+}
+
+type Reply = [string, string, number];
+
+export class Coordinator {
+  readonly keys: SchedulerKeys;
+
+  constructor(private readonly redis: Redis, readonly options: CoordinatorOptions) {
+    this.keys = schedulerKeys(options.prefix);
+    redis.defineCommand("schedulerAdmit", { numberOfKeys: 0, lua: admitScript });
+    redis.defineCommand("schedulerFinish", { numberOfKeys: 0, lua: finishScript });
+    redis.defineCommand("schedulerRenew", { numberOfKeys: 0, lua: renewScript });
+  }
+
+  /** Claims a batch of fires in one round trip; the batch of a tick shares one script call. */
+  async admit(fires: FireRequest[], nowMs: number): Promise<Admission[]> {
+    if (fires.length === 0) return [];
+    const o = this.options;
+    const args: (string | number)[] = [o.prefix, o.replicaId, nowMs, o.leaseMs, o.claimTtlMs, o.historyLimit, fires.length];
+    for (const f of fires) {
+      args.push(f.job, f.fireMs, f.block, f.misfire, f.misfireThresholdMs, f.late.join(","), f.lateBeyondCap);
+    }
+    const replies = (await (this.redis as any).schedulerAdmit(...args)) as Reply[];
+    return replies.map(([status, fire, token], i) => ({
+      job: fires[i].job,
+      claimedMs: fires[i].fireMs,
+      status: status as AdmitStatus,
+      runFireMs: Number(fire),
+      token: Number(token),
+    }));
+  }
+
+  /** Records the outcome and, if fires are queued behind this run, grants the next one to this replica. */
+  async finish(job: string, record: RunRecord, misfire: MisfireStrategy, misfireThresholdMs: number, takeNext = true): Promise<FinishResult> {
+    const o = this.options;
+    const [status, fire, token] = (await (this.redis as any).schedulerFinish(
+      o.prefix, job, String(record.token), o.replicaId, Date.now(), o.leaseMs, o.historyLimit, misfire, misfireThresholdMs, JSON.stringify(record), takeNext ? "1" : "0",
+    )) as Reply;
+    if (status === "run") return { status, fireMs: Number(fire), token: Number(token) };
+    return { status: status as "idle" | "fenced" | "covered" };
+  }
+
+  /** Extends the run lock; false once a newer token owns the job. */
+  async renew(job: string, token: number, fireMs: number, grantedAt: number): Promise<boolean> {
+    const o = this.options;
+    const value = `${token}|${fireMs}|${o.replicaId}|${grantedAt}`;
+    return (await (this.redis as any).schedulerRenew(o.prefix, job, String(token), value, o.leaseMs)) === 1;
+  }
+
+  /** True while `token` is the newest fencing token of the job: what a handler checks before a side effect. */
+  async isCurrent(job: string, token: number): Promise<boolean> {
+    return (await this.redis.hget(this.keys.state(job), "runToken")) === String(token);
+  }
+
+  /** The newest fire ever admitted per job, to resume each schedule where the cluster left it. */
+  async highWaterMarks(jobs: string[]): Promise<Map<string, number>> {
+    const marks = new Map<string, number>();
+    if (jobs.length === 0) return marks;
+    const pipeline = this.redis.pipeline();
+    for (const job of jobs) pipeline.hget(this.keys.state(job), "hwm");
+    const replies = (await pipeline.exec()) ?? [];
+    replies.forEach(([err, value], i) => {
+      if (!err && value !== null && value !== undefined) marks.set(jobs[i], Number(value));
+    });
+    return marks;
+  }
+}

@@ -1,0 +1,146 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import Redis, { RedisOptions } from "ioredis";
+import { Job, JobConfigError, parseJobs } from "./job-schema";
+
+/**
+ * The daemon's whole configuration comes from environment variables (and the files they name), the
+ * contract with the Pulumi deployment. README.md lists them; keep both in step.
+ */
+export interface DaemonConfig {
+  jobsFile: string;
+  jobs: Job[];
+  redis: RedisOptions;
+  /** Where the Redis settings came from, without secrets, for the startup log. */
+  redisDescription: string;
+  namespace?: string;
+  clusterDomain: string;
+  replicaId: string;
+  keyPrefix: string;
+  leaseMs: number;
+  claimTtlMs: number;
+  historyLimit: number;
+  shutdownGraceMs: number;
+  handlersModule?: string;
+  staticEndpoints?: Record<string, string[]>;
+  healthPort?: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+const serviceAccountNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+function positiveInt(env: Env, name: string, fallback: number, min = 1): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new JobConfigError(`${name}: expected an integer >= ${min}, got '${raw}'`);
+  return value;
+}
+
+function readFile(name: string, file: string): string {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch (err) {
+    throw new JobConfigError(`${name}: cannot read '${file}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/** Redis connection settings shared by the daemon and the status command. */
+export function redisFromEnv(env: Env): { options: RedisOptions; description: string } {
+  const password = env.CLASSROOM_REDIS_PASSWORD_FILE ? readFile("CLASSROOM_REDIS_PASSWORD_FILE", env.CLASSROOM_REDIS_PASSWORD_FILE).trim() : undefined;
+  // Fail fast on a dead Redis instead of queueing commands: a claim that arrives late is a misfire anyway.
+  const common: RedisOptions = { password, commandTimeout: 3000, maxRetriesPerRequest: 1, enableAutoPipelining: true, lazyConnect: true };
+  if (env.CLASSROOM_REDIS_SENTINELS) {
+    const name = env.CLASSROOM_REDIS_MASTER_NAME;
+    if (!name) throw new JobConfigError("CLASSROOM_REDIS_MASTER_NAME: required when CLASSROOM_REDIS_SENTINELS is set");
+    const sentinels = env.CLASSROOM_REDIS_SENTINELS.split(",").map((entry) => {
+      const [host, port] = entry.trim().split(":");
+      const portNumber = Number(port ?? 26379);
+      if (!host || !Number.isInteger(portNumber)) throw new JobConfigError(`CLASSROOM_REDIS_SENTINELS: expected host:port[,host:port...], got '${entry}'`);
+      return { host, port: portNumber };
+    });
+    return { options: { ...common, sentinels, name, sentinelPassword: password }, description: `sentinels ${env.CLASSROOM_REDIS_SENTINELS} master ${name}` };
+  }
+  if (env.CLASSROOM_REDIS_URL) {
+    let url: URL;
+    try {
+      url = new URL(env.CLASSROOM_REDIS_URL);
+    } catch {
+      throw new JobConfigError(`CLASSROOM_REDIS_URL: not a URL: '${env.CLASSROOM_REDIS_URL}' (expected redis://host:port[/db])`);
+    }
+    if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new JobConfigError(`CLASSROOM_REDIS_URL: expected redis:// or rediss://, got '${url.protocol}'`);
+    const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0;
+    return {
+      options: { ...common, host: url.hostname, port: Number(url.port || 6379), db, password: password ?? (url.password ? decodeURIComponent(url.password) : undefined), tls: url.protocol === "rediss:" ? {} : undefined },
+      description: `${url.protocol}//${url.hostname}:${url.port || 6379}/${db}`,
+    };
+  }
+  throw new JobConfigError("CLASSROOM_REDIS_URL or CLASSROOM_REDIS_SENTINELS (+ CLASSROOM_REDIS_MASTER_NAME): one is required");
+}
+
+export function createRedis(options: RedisOptions, connectionName: string): Redis {
+  return new Redis({ ...options, connectionName });
+}
+
+export function loadJobsFile(file: string, variable = "CLASSROOM_SCHEDULER_JOBS_FILE"): Job[] {
+  const text = readFile(variable, file);
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (err) {
+    throw new JobConfigError(`${variable}: '${file}' is not JSON: ${(err as Error).message}`);
+  }
+  return parseJobs(document, file);
+}
+
+function parseEndpoints(raw: string | undefined): Record<string, string[]> | undefined {
+  if (!raw) return undefined;
+  const problem = "CLASSROOM_SCHEDULER_ENDPOINTS: expected JSON {\"<service>\": [\"http://host:port\", ...]}";
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new JobConfigError(`${problem}, got invalid JSON`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new JobConfigError(problem);
+  for (const [service, urls] of Object.entries(value)) {
+    if (!Array.isArray(urls) || urls.some((u) => typeof u !== "string" || !/^https?:\/\//.test(u))) {
+      throw new JobConfigError(`${problem}; entry '${service}' is not a list of http(s) URLs`);
+    }
+  }
+  return value as Record<string, string[]>;
+}
+
+export function daemonConfigFromEnv(env: Env = process.env): DaemonConfig {
+  const jobsFile = env.CLASSROOM_SCHEDULER_JOBS_FILE;
+  if (!jobsFile) throw new JobConfigError("CLASSROOM_SCHEDULER_JOBS_FILE: required (path of the jobs JSON mounted from the ConfigMap)");
+  const jobs = loadJobsFile(jobsFile);
+  const redis = redisFromEnv(env);
+  const staticEndpoints = parseEndpoints(env.CLASSROOM_SCHEDULER_ENDPOINTS);
+  let namespace = env.CLASSROOM_NAMESPACE || undefined;
+  if (!namespace && fs.existsSync(serviceAccountNamespaceFile)) namespace = fs.readFileSync(serviceAccountNamespaceFile, "utf8").trim();
+  const unaddressable = jobs.filter((j) => j.enabled && j.target.kind === "http" && !namespace && !staticEndpoints?.[j.target.service]);
+  if (unaddressable.length) {
+    throw new JobConfigError(`CLASSROOM_NAMESPACE: required to address the services of HTTP jobs ${unaddressable.map((j) => j.name).join(", ")}`);
+  }
+  const leaseMs = positiveInt(env, "CLASSROOM_SCHEDULER_LEASE_MS", 3000, 300);
+  const healthPort = env.CLASSROOM_SCHEDULER_HEALTH_PORT ? positiveInt(env, "CLASSROOM_SCHEDULER_HEALTH_PORT", 0, 1) : undefined;
+  return {
+    jobsFile,
+    jobs,
+    redis: redis.options,
+    redisDescription: redis.description,
+    namespace,
+    clusterDomain: env.CLASSROOM_CLUSTER_DOMAIN || "cluster.local",
+    replicaId: env.CLASSROOM_SCHEDULER_REPLICA_ID || `${os.hostname()}-${process.pid}`,
+    keyPrefix: env.CLASSROOM_SCHEDULER_KEY_PREFIX || "classroom:scheduler",
+    leaseMs,
+    claimTtlMs: positiveInt(env, "CLASSROOM_SCHEDULER_CLAIM_TTL_MS", 60_000, 1000),
+    historyLimit: positiveInt(env, "CLASSROOM_SCHEDULER_HISTORY_LIMIT", 100, 1),
+    shutdownGraceMs: positiveInt(env, "CLASSROOM_SCHEDULER_SHUTDOWN_GRACE_MS", 20_000, 0),
+    handlersModule: env.CLASSROOM_SCHEDULER_HANDLERS_MODULE || undefined,
+    staticEndpoints,
+    healthPort,
+  };
+}

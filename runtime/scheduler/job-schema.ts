@@ -1,0 +1,168 @@
+import { z } from "zod";
+import { cronProblem } from "./schedule";
+
+/**
+ * One scheduled job as declared in a stack file under `classroom:scheduler.jobs.<name>`.
+ * The lead's infra/config.ts embeds `jobsSchema` there, so every issue path starts with the job name
+ * and a bad cron expression reads as `<name>.schedule.cron: invalid cron expression '…': <reason>`.
+ */
+
+/** Six-field cron: second minute hour day-of-month month day-of-week, e.g. "*\/5 * * * * *". */
+export const cronScheduleSchema = z.strictObject({
+  /** Six fields with seconds; five-field (minute) patterns are rejected to avoid reading them as seconds. */
+  cron: z.string(),
+  /** IANA time zone the pattern is read in. Default "UTC". */
+  timezone: z.string().optional(),
+});
+
+/** Fixed rate: fires at every multiple of `everyMs` since the Unix epoch, so every replica computes the same instants. */
+export const rateScheduleSchema = z.strictObject({
+  /** Period in milliseconds, at least 100. */
+  everyMs: z.number().int().min(100),
+});
+
+export const scheduleSchema = z.union([cronScheduleSchema, rateScheduleSchema]);
+
+export const blockStrategies = ["serial", "discard-later", "cover-earlier"] as const;
+export const misfireStrategies = ["skip", "fire-once"] as const;
+export const routingStrategies = ["first", "round-robin", "random", "failover"] as const;
+export const httpMethods = ["POST", "PUT", "GET"] as const;
+
+/** An HTTP trigger sent to a classroom service inside the cluster. */
+export const httpTargetSchema = z.strictObject({
+  http: z.strictObject({
+    /** Kubernetes Service name of the classroom service, e.g. "room-api". */
+    service: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a Kubernetes Service name (lowercase letters, digits, '-')"),
+    /** Request path, e.g. "/internal/sweep". */
+    path: z.string().startsWith("/", "must start with '/'"),
+    /** Service port. Default 80. */
+    port: z.number().int().min(1).max(65535).optional(),
+    /** HTTP method. Default "POST". */
+    method: z.enum(httpMethods).optional(),
+    /** How to pick among the service's endpoints. Default "round-robin". */
+    routing: z.enum(routingStrategies).optional(),
+  }),
+});
+
+/** An in-process handler registered with the scheduler daemon (see handlers.ts). */
+export const handlerTargetSchema = z.strictObject({
+  /** Name of a registered handler, e.g. "attendance-sweep". */
+  handler: z.string().min(1),
+});
+
+export const targetSchema = z.union([httpTargetSchema, handlerTargetSchema]);
+
+const jsonValue: z.ZodType<unknown> = z.lazy(() =>
+  z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
+);
+
+export const jobSchema = z
+  .strictObject({
+    /** When the job fires: `{ cron }` (six fields, seconds first) or `{ everyMs }`. */
+    schedule: scheduleSchema,
+    /** What a fire runs: `{ http: { service, path, ... } }` or `{ handler }`. */
+    target: targetSchema,
+    /** What a fire does while the previous run of the job is still running anywhere. Default "serial". */
+    block: z.enum(blockStrategies).optional(),
+    /** What happens to fires that could not start within `misfireThresholdMs`. Default "skip". */
+    misfire: z.enum(misfireStrategies).optional(),
+    /** How late a fire may start before it counts as misfired. Default 5000 (XXL-Job's pre-read window). */
+    misfireThresholdMs: z.number().int().min(100).optional(),
+    /** Deadline of one attempt; the handler's AbortSignal fires and the HTTP request is aborted. Default 60000. */
+    timeoutMs: z.number().int().min(1).optional(),
+    /** Extra attempts after a failed or timed-out one. Default 0. */
+    retries: z.number().int().min(0).max(10).optional(),
+    /** Wait before the first retry; doubles per retry, capped at 60 s. Default 1000. */
+    retryBackoffMs: z.number().int().min(0).optional(),
+    /** Arbitrary JSON passed to the handler and sent as `params` in the HTTP body. Default {}. */
+    params: z.record(z.string(), jsonValue).optional(),
+    /** Disabled jobs are validated but never fire. Default true. */
+    enabled: z.boolean().optional(),
+    /** Free text shown by the status command. */
+    description: z.string().optional(),
+  })
+  .superRefine((job, ctx) => {
+    if (!("cron" in job.schedule)) return;
+    const problem = cronProblem(job.schedule.cron, job.schedule.timezone);
+    if (problem) {
+      ctx.addIssue({ code: "custom", path: ["schedule", problem.field], message: problem.message });
+    }
+  });
+
+/** All jobs of a stack: job name -> job. Names become Redis keys and label values, hence the pattern. */
+export const jobsSchema = z.record(
+  z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "job names are lowercase letters, digits and '-'").max(63),
+  jobSchema,
+);
+
+export type JobSpec = z.infer<typeof jobSchema>;
+export type JobsSpec = z.infer<typeof jobsSchema>;
+export type BlockStrategy = (typeof blockStrategies)[number];
+export type MisfireStrategy = (typeof misfireStrategies)[number];
+export type RoutingStrategy = (typeof routingStrategies)[number];
+
+/** A job with every default applied once, as the scheduler uses it. */
+export interface Job {
+  name: string;
+  schedule: { cron: string; timezone: string } | { everyMs: number };
+  target:
+    | { kind: "http"; service: string; path: string; port: number; method: (typeof httpMethods)[number]; routing: RoutingStrategy }
+    | { kind: "handler"; handler: string };
+  block: BlockStrategy;
+  misfire: MisfireStrategy;
+  misfireThresholdMs: number;
+  timeoutMs: number;
+  retries: number;
+  retryBackoffMs: number;
+  params: Record<string, unknown>;
+  enabled: boolean;
+  description?: string;
+}
+
+export function withDefaults(name: string, spec: JobSpec): Job {
+  const target: Job["target"] =
+    "http" in spec.target
+      ? {
+          kind: "http",
+          service: spec.target.http.service,
+          path: spec.target.http.path,
+          port: spec.target.http.port ?? 80,
+          method: spec.target.http.method ?? "POST",
+          routing: spec.target.http.routing ?? "round-robin",
+        }
+      : { kind: "handler", handler: spec.target.handler };
+  return {
+    name,
+    schedule: "cron" in spec.schedule ? { cron: spec.schedule.cron, timezone: spec.schedule.timezone ?? "UTC" } : { everyMs: spec.schedule.everyMs },
+    target,
+    block: spec.block ?? "serial",
+    misfire: spec.misfire ?? "skip",
+    misfireThresholdMs: spec.misfireThresholdMs ?? 5000,
+    timeoutMs: spec.timeoutMs ?? 60_000,
+    retries: spec.retries ?? 0,
+    retryBackoffMs: spec.retryBackoffMs ?? 1000,
+    params: spec.params ?? {},
+    enabled: spec.enabled ?? true,
+    description: spec.description,
+  };
+}
+
+/** Formats zod issues as `<prefix>.<path>: <message>` lines, the way every config error in the platform reads. */
+export function formatIssues(error: z.ZodError, prefix: string): string {
+  return error.issues
+    .map((issue) => {
+      const path = [prefix, ...issue.path.map(String)].filter(Boolean).join(".");
+      return `${path}: ${issue.message}`;
+    })
+    .join("\n");
+}
+
+/** Parses a jobs document (the JSON the daemon mounts) into jobs with defaults, or throws one readable error. */
+export function parseJobs(document: unknown, source = "jobs"): Job[] {
+  const result = jobsSchema.safeParse(document);
+  if (!result.success) throw new JobConfigError(`${source} is not a valid jobs document:\n${formatIssues(result.error, "jobs")}`);
+  return Object.entries(result.data).map(([name, spec]) => withDefaults(name, spec));
+}
+
+/** A configuration error: printed without a stack trace by the daemon and the CLI. */
+export class JobConfigError extends Error {}

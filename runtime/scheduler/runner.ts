@@ -1,0 +1,151 @@
+import type { Coordinator, FinishResult, RunRecord } from "./claim";
+import type { JobContext, JobHandler } from "./handlers";
+import type { Job } from "./job-schema";
+import type { Router } from "./routing";
+import { abortableSleep, runAttempts } from "./strategies";
+
+export interface RunnerOptions {
+  coordinator: Coordinator;
+  router: Router;
+  handlers: Record<string, JobHandler>;
+  replicaId: string;
+  leaseMs: number;
+  log(message: string, fields?: Record<string, unknown>): void;
+}
+
+class RunCancelled extends Error {}
+
+/**
+ * Runs granted fires: heartbeat on the run lock, timeout and retries, the final record with the
+ * fencing token, then the next queued fire if Redis hands one over (block "serial").
+ */
+export class Runner {
+  private readonly active = new Map<string, AbortController>();
+  private readonly chains = new Set<Promise<void>>();
+  private stopping = false;
+
+  constructor(private readonly options: RunnerOptions) {}
+
+  get running(): number {
+    return this.active.size;
+  }
+
+  /** Starts a run chain for a granted fire; returns at once. */
+  start(job: Job, fireMs: number, token: number, grantedAt: number): void {
+    const chain = this.chain(job, fireMs, token, grantedAt).catch((err) =>
+      this.options.log("run chain failed", { job: job.name, error: (err as Error).message }),
+    );
+    this.chains.add(chain);
+    void chain.finally(() => this.chains.delete(chain));
+  }
+
+  /** Aborts the run holding `token` (a later fire covered it); no-op if it is not running here. */
+  cancel(job: string, token: number, reason: string): void {
+    this.active.get(`${job}|${token}`)?.abort(new RunCancelled(reason));
+  }
+
+  /** Lets running runs finish for up to `graceMs`, then aborts them; queued fires are left to other replicas. */
+  async drain(graceMs: number): Promise<void> {
+    this.stopping = true;
+    const all = Promise.all([...this.chains]);
+    const timer = setTimeout(() => {
+      for (const controller of this.active.values()) controller.abort(new RunCancelled("replica shutting down"));
+    }, graceMs);
+    await all;
+    clearTimeout(timer);
+  }
+
+  private async chain(job: Job, fireMs: number, token: number, grantedAt: number): Promise<void> {
+    for (;;) {
+      const record = await this.execute(job, fireMs, token, grantedAt);
+      const askedAt = Date.now();
+      const result = await this.finish(job, record);
+      if (!result) return;
+      if (result.status === "fenced" || result.status === "covered") {
+        this.options.log(`run ${result.status}`, { job: job.name, fire: fireMs, token });
+      }
+      if (result.status !== "run") return;
+      fireMs = result.fireMs;
+      token = result.token;
+      grantedAt = askedAt;
+    }
+  }
+
+  /** Retries the final record until the lease would have run out; past that the outcome is only logged. */
+  private async finish(job: Job, record: RunRecord): Promise<FinishResult | undefined> {
+    const deadline = Date.now() + this.options.leaseMs;
+    for (;;) {
+      try {
+        return await this.options.coordinator.finish(job.name, record, job.misfire, job.misfireThresholdMs, !this.stopping);
+      } catch (err) {
+        if (Date.now() > deadline) {
+          this.options.log("could not record run outcome", { job: job.name, ...record, error: (err as Error).message });
+          return undefined;
+        }
+        await abortableSleep(200, new AbortController().signal);
+      }
+    }
+  }
+
+  private async execute(job: Job, fireMs: number, token: number, grantedAt: number): Promise<RunRecord> {
+    const { coordinator, leaseMs, replicaId } = this.options;
+    const key = `${job.name}|${token}`;
+    const controller = new AbortController();
+    this.active.set(key, controller);
+    let lastRenewed = grantedAt;
+    const renew = async (): Promise<boolean> => {
+      const ok = await coordinator.renew(job.name, token, fireMs, grantedAt);
+      if (ok) lastRenewed = Date.now();
+      return ok;
+    };
+    // Renew a third of a lease ahead; lose the run once Redis says another token owns the job, or
+    // once Redis has been unreachable for a whole lease (another replica may own it by then).
+    const heartbeat = setInterval(() => {
+      renew().then(
+        (ok) => ok || controller.abort(new RunCancelled("fenced: a newer fencing token owns the job")),
+        () => Date.now() - lastRenewed > leaseMs && controller.abort(new RunCancelled("lease lost: Redis unreachable for a whole lease")),
+      );
+    }, Math.max(50, Math.floor(leaseMs / 3)));
+    const startedAt = Date.now();
+    try {
+      // A stall between the grant and now (GC, paused container) may have outlived the lease.
+      if (startedAt - grantedAt > leaseMs / 2 && !(await renew().catch(() => false))) {
+        controller.abort(new RunCancelled("fenced before start: the lease ran out while this replica stalled"));
+      }
+      const outcome = controller.signal.aborted
+        ? { outcome: "cancelled" as const, attempts: 0, error: String((controller.signal.reason as Error).message) }
+        : await runAttempts(job, controller.signal, (attempt, signal) => this.attempt(job, fireMs, token, attempt, signal), renew);
+      return {
+        fire: fireMs,
+        token,
+        replica: replicaId,
+        outcome: outcome.outcome,
+        attempts: outcome.attempts,
+        startedAt,
+        finishedAt: Date.now(),
+        ...(outcome.error ? { error: outcome.error } : {}),
+        ...(outcome.detail ? { endpoint: outcome.detail } : {}),
+      };
+    } finally {
+      clearInterval(heartbeat);
+      this.active.delete(key);
+    }
+  }
+
+  private async attempt(job: Job, fireMs: number, token: number, attempt: number, signal: AbortSignal): Promise<string | void> {
+    const context: JobContext = {
+      job: job.name,
+      fireTime: fireMs,
+      fencingToken: token,
+      attempt,
+      params: job.params,
+      signal,
+      replicaId: this.options.replicaId,
+      stillOwner: () => this.options.coordinator.isCurrent(job.name, token),
+    };
+    if (job.target.kind === "http") return this.options.router.trigger(job, context);
+    const handler = this.options.handlers[job.target.handler];
+    if (!handler) throw new Error(`no handler named '${job.target.handler}'`);
+    await handler(context);
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The scheduler daemon: `node --import tsx runtime/scheduler/scheduler-main.ts` (or `npx tsx ...`).
+ * Configuration: environment variables, see daemon-config.ts and README.md.
+ * Exit codes: 0 after SIGTERM/SIGINT, 2 on a configuration error, 1 when Redis is unreachable at start.
+ */
+import * as http from "node:http";
+import { createRedis, DaemonConfig, daemonConfigFromEnv } from "./daemon-config";
+import { checkHandlers, JobHandler, loadHandlerModule } from "./handlers";
+import { JobConfigError } from "./job-schema";
+import { Router } from "./routing";
+import { Scheduler } from "./scheduler";
+
+function log(replicaId: string, message: string, fields: Record<string, unknown> = {}): void {
+  console.log(JSON.stringify({ time: new Date().toISOString(), replica: replicaId, message, ...fields }));
+}
+
+function startHealthServer(port: number, ready: () => boolean): http.Server {
+  // /healthz: the process and its event loop answer; /readyz: Redis is connected too.
+  return http
+    .createServer((req, res) => {
+      const ok = req.url === "/healthz" || (req.url === "/readyz" && ready());
+      res.writeHead(ok ? 200 : req.url === "/readyz" ? 503 : 404, { "content-type": "text/plain" }).end(ok ? "ok\n" : "not ready\n");
+    })
+    .listen(port);
+}
+
+async function main(): Promise<number> {
+  let config: DaemonConfig;
+  try {
+    config = daemonConfigFromEnv();
+  } catch (err) {
+    if (err instanceof JobConfigError) {
+      console.error(`scheduler: configuration error:\n${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+  const say = (message: string, fields?: Record<string, unknown>) => log(config.replicaId, message, fields);
+  const redis = createRedis(config.redis, `scheduler:${config.replicaId}`);
+  const subscriber = createRedis({ ...config.redis, commandTimeout: undefined }, `scheduler-sub:${config.replicaId}`);
+  redis.on("error", (err) => say("redis error", { error: err.message }));
+  subscriber.on("error", (err) => say("redis subscriber error", { error: err.message }));
+  try {
+    await Promise.all([redis.connect(), subscriber.connect()]);
+  } catch (err) {
+    console.error(`scheduler: cannot connect to Redis (${config.redisDescription}): ${(err as Error).message}`);
+    redis.disconnect();
+    subscriber.disconnect();
+    return 1;
+  }
+
+  let handlers: Record<string, JobHandler> = {};
+  try {
+    if (config.handlersModule) {
+      handlers = await loadHandlerModule(config.handlersModule, { redis, replicaId: config.replicaId, log: say });
+    }
+    checkHandlers(config.jobs, handlers);
+  } catch (err) {
+    redis.disconnect();
+    subscriber.disconnect();
+    if (err instanceof JobConfigError) {
+      console.error(`scheduler: configuration error:\n${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+
+  const scheduler = new Scheduler({
+    redis,
+    subscriber,
+    jobs: config.jobs,
+    handlers,
+    router: new Router({ namespace: config.namespace, clusterDomain: config.clusterDomain, staticEndpoints: config.staticEndpoints }),
+    replicaId: config.replicaId,
+    keyPrefix: config.keyPrefix,
+    leaseMs: config.leaseMs,
+    claimTtlMs: config.claimTtlMs,
+    historyLimit: config.historyLimit,
+    log: say,
+  });
+  const health = config.healthPort ? startHealthServer(config.healthPort, () => redis.status === "ready") : undefined;
+  say("starting", { redis: config.redisDescription, jobsFile: config.jobsFile, keyPrefix: config.keyPrefix, leaseMs: config.leaseMs });
+  await scheduler.start();
+
+  await new Promise<void>((resolve) => {
+    process.once("SIGTERM", () => resolve());
+    process.once("SIGINT", () => resolve());
+  });
+  say("shutting down", { running: scheduler.runningCount, graceMs: config.shutdownGraceMs });
+  await scheduler.stop(config.shutdownGraceMs);
+  health?.close();
+  await redis.quit().catch(() => redis.disconnect());
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`scheduler: ${(err as Error).stack ?? err}`);
+    process.exit(1);
+  },
+);
