@@ -69,7 +69,7 @@ check_pin() {
 
 go_build() { # go_build <module folder> <output file, or folder ending in /> <ldflags> <packages...>
   local module="$1" out="$2" ldflags="$3"; shift 3
-  mkdir -p "$(dirname "$out/x")"
+  case "$out" in */) mkdir -p "$out" ;; *) mkdir -p "$(dirname "$out")" ;; esac
   (cd "$here/$module" && nice -n 10 timeout --kill-after=30 "$build_timeout" \
     go build -mod=readonly -trimpath -ldflags="-s -w $ldflags" -o "$out" "$@")
 }

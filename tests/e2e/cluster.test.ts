@@ -1,0 +1,132 @@
+import * as fs from "node:fs";
+import { KubeClient } from "../../tools/cluster/kube-client";
+import { readKubeconfig } from "../../tools/cluster/kubeconfig";
+import { isAlive } from "../../tools/cluster/processes";
+import { validateOnServer } from "../../tools/cluster/server-validate";
+import { TestCluster, startTestCluster } from "../harness/cluster";
+
+// The local control plane (etcd, kube-apiserver, kube-controller-manager built from the Go module proxy)
+// and strict server-side validation against it. Needs `bash tools/provision/40-toolchain.sh` first:
+// without the tools these tests fail with that instruction rather than skip.
+
+const NS = "validate-e2e";
+
+function deployment(name: string, container: Record<string, unknown>): Record<string, any> {
+  return {
+    apiVersion: "apps/v1", kind: "Deployment", metadata: { name, namespace: NS },
+    spec: {
+      replicas: 1, selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "app", image: "registry.example/app:1.0.0", ...container }] } },
+    },
+  };
+}
+
+function httpRoute(name: string, weight: number): Record<string, any> {
+  return {
+    apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", metadata: { name, namespace: NS },
+    spec: { parentRefs: [{ name: "public" }], rules: [{ backendRefs: [{ name: "web", port: 80, weight }] }] },
+  };
+}
+
+function service(name: string, port: number): Record<string, any> {
+  return { apiVersion: "v1", kind: "Service", metadata: { name, namespace: NS }, spec: { selector: { app: "web" }, ports: [{ name: "http", port, targetPort: 8080 }] } };
+}
+
+function networkPolicy(name: string, port: number): Record<string, any> {
+  return {
+    apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name, namespace: NS },
+    spec: { podSelector: {}, policyTypes: ["Ingress"], ingress: [{ ports: [{ protocol: "TCP", port }] }] },
+  };
+}
+
+const namespace = { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } };
+
+describe("local control plane", () => {
+  it("starts and stops cleanly twice in a row, leaving no process and no state behind", async () => {
+    for (let round = 1; round <= 2; round++) {
+      const cluster = await startTestCluster();
+      try {
+        const client = new KubeClient(readKubeconfig(cluster.kubeconfigPath));
+        try {
+          expect((await client.request("GET", "/readyz")).status).toBe(200);
+          const version = await client.request("GET", "/version");
+          expect(version.body.gitVersion).toBe("v1.34.4");
+          // Gateway API CRDs are served, and the controller manager made the default ServiceAccount.
+          expect((await client.request("GET", "/apis/gateway.networking.k8s.io/v1")).status).toBe(200);
+          expect((await client.request("GET", "/api/v1/namespaces/default/serviceaccounts/default")).status).toBe(200);
+        } finally {
+          client.close();
+        }
+        expect(cluster.state.processes.map((p) => p.name)).toEqual(["etcd", "kube-apiserver", "kube-controller-manager"]);
+        expect(cluster.state.processes.every(isAlive)).toBe(true);
+      } finally {
+        await cluster.stop();
+      }
+      expect(cluster.state.processes.filter(isAlive)).toEqual([]);
+      expect(fs.existsSync(cluster.state.dir)).toBe(false);
+    }
+  });
+});
+
+describe("validateOnServer", () => {
+  let cluster: TestCluster;
+
+  beforeAll(async () => {
+    cluster = await startTestCluster();
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it("accepts well-formed objects, creating their namespace for real and storing nothing else", async () => {
+    const good = [namespace, deployment("web", { ports: [{ containerPort: 8080 }] }), service("web", 80), networkPolicy("web", 8080), httpRoute("web", 100)];
+    expect(await validateOnServer(good, cluster.kubeconfigPath)).toEqual([]);
+
+    const client = new KubeClient(readKubeconfig(cluster.kubeconfigPath));
+    try {
+      expect((await client.request("GET", `/api/v1/namespaces/${NS}`)).status).toBe(200);
+      expect((await client.request("GET", `/apis/apps/v1/namespaces/${NS}/deployments/web`)).status).toBe(404);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("reports, by kind and name with the server's message, objects that only the server rejects", async () => {
+    const objects = [
+      namespace,
+      deployment("typo", { imagePullPolicyy: "Always" }), // unknown field in a container
+      httpRoute("too-heavy", 2_000_000), // weight above the CRD's maximum of 1000000
+      service("bad-port", 70_000),
+      networkPolicy("bad-port", 70_000),
+      deployment("fine", {}),
+    ];
+    const rejections = await validateOnServer(objects, cluster.kubeconfigPath);
+
+    expect(rejections.map((r) => `${r.kind}/${r.namespace}/${r.name}`)).toEqual([
+      `Deployment/${NS}/typo`,
+      `HTTPRoute/${NS}/too-heavy`,
+      `NetworkPolicy/${NS}/bad-port`,
+      `Service/${NS}/bad-port`,
+    ]);
+    const message = (kind: string) => rejections.find((r) => r.kind === kind)!.message;
+    expect(message("Deployment")).toMatch(/imagePullPolicyy/);
+    expect(message("HTTPRoute")).toMatch(/weight/);
+    expect(message("HTTPRoute")).toMatch(/1000000/);
+    expect(message("Service")).toMatch(/70000/);
+    expect(message("NetworkPolicy")).toMatch(/70000/);
+  });
+
+  it("reports a kind the server does not serve instead of skipping it", async () => {
+    const unknown = { apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w", namespace: NS } };
+    const rejections = await validateOnServer([namespace, unknown], cluster.kubeconfigPath);
+    expect(rejections).toEqual([{ kind: "Widget", namespace: NS, name: "w", message: expect.stringMatching(/example\.com\/v1/) }]);
+  });
+
+  it("fails loudly when the server cannot be reached", async () => {
+    const kubeconfig = fs.readFileSync(cluster.kubeconfigPath, "utf8").replace(cluster.server, "https://127.0.0.1:1");
+    const broken = `${cluster.state.dir}/unreachable.kubeconfig`;
+    fs.writeFileSync(broken, kubeconfig);
+    await expect(validateOnServer([namespace], broken)).rejects.toThrow(/cannot reach the API server at https:\/\/127\.0\.0\.1:1/);
+  });
+});

@@ -1,0 +1,25 @@
+import { Command } from "commander";
+import { engineEnv, exportLines } from "./engine-env";
+
+// `npm run engine -- env`: shell `export` lines that put the Pulumi CLI and the project's offline settings
+// in place, for `eval "$(npm run -s engine -- env)"`. Progress and notes go to stderr so eval sees only exports.
+
+const program = new Command("engine").description("The Pulumi engine as this project runs it: offline, with the project's provider plugin").showHelpAfterError();
+
+program
+  .command("env")
+  .description("print export lines for eval: PATH with pulumi, PULUMI_HOME, offline settings, backend and passphrase")
+  .option("--no-build", "fail instead of building a missing CLI or provider from the Go module proxy")
+  .action((opts: { build: boolean }) => {
+    const result = engineEnv({ build: opts.build });
+    console.error(
+      `engine: pulumi ${result.pulumiVersion} (${result.pulumiFromPath ? "from PATH" : "project build"}) at ${result.pulumi}; ` +
+      `kubernetes plugin ${result.providerPluginVersion} built from ${result.providerOrigin}`,
+    );
+    console.log(exportLines(result.env));
+  });
+
+program.parseAsync(process.argv).catch((err: Error) => {
+  console.error(`engine: ${err.message}`);
+  process.exit(1);
+});
