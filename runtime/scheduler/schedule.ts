@@ -123,7 +123,7 @@ export function dueFires(schedule: Schedule, afterMs: number, nowMs: number, thr
       const resumeAt = Math.max(next, nowMs - thresholdMs - 60_000);
       const perMs = scanned / Math.max(1, next - afterMs);
       lateBeyondCap += Math.round((resumeAt - next) * perMs);
-      cursor = resumeAt;
+      cursor = resumeAt - 1;
       continue;
     }
     if (nowMs - next > thresholdMs) {

@@ -1,0 +1,53 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { daemonConfigFromEnv, redisFromEnv } from "../../runtime/scheduler/daemon-config";
+
+describe("scheduler daemon configuration from env vars", () => {
+  let dir: string;
+  let jobsFile: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "scheduler-config-"));
+    jobsFile = path.join(dir, "jobs.json");
+    fs.writeFileSync(jobsFile, JSON.stringify({ sweep: { schedule: { cron: "*/5 * * * * *" }, target: { http: { service: "room-api", path: "/internal/sweep" } } } }));
+    fs.writeFileSync(path.join(dir, "password"), "s3cret\n");
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const base = () => ({ CLASSROOM_SCHEDULER_JOBS_FILE: jobsFile, CLASSROOM_REDIS_URL: "redis://redis.data:6379/2", CLASSROOM_NAMESPACE: "classroom" });
+
+  it("reads the documented variables and defaults", () => {
+    const config = daemonConfigFromEnv({ ...base(), CLASSROOM_REDIS_PASSWORD_FILE: path.join(dir, "password"), CLASSROOM_SCHEDULER_REPLICA_ID: "scheduler-0" });
+    expect(config).toMatchObject({ namespace: "classroom", clusterDomain: "cluster.local", replicaId: "scheduler-0", keyPrefix: "classroom:scheduler", leaseMs: 3000, claimTtlMs: 60_000, historyLimit: 100 });
+    expect(config.redis).toMatchObject({ host: "redis.data", port: 6379, db: 2, password: "s3cret" });
+    expect(config.jobs.map((j) => j.name)).toEqual(["sweep"]);
+  });
+
+  it("supports Sentinel with a master name", () => {
+    const { options } = redisFromEnv({ CLASSROOM_REDIS_SENTINELS: "s1:26379,s2:26379", CLASSROOM_REDIS_MASTER_NAME: "classroom" });
+    expect(options).toMatchObject({ sentinels: [{ host: "s1", port: 26379 }, { host: "s2", port: 26379 }], name: "classroom" });
+    expect(() => redisFromEnv({ CLASSROOM_REDIS_SENTINELS: "s1:26379" })).toThrow("CLASSROOM_REDIS_MASTER_NAME: required when CLASSROOM_REDIS_SENTINELS is set");
+  });
+
+  it("names the offending variable", () => {
+    expect(() => daemonConfigFromEnv({ ...base(), CLASSROOM_SCHEDULER_JOBS_FILE: undefined })).toThrow(/^CLASSROOM_SCHEDULER_JOBS_FILE: required/);
+    expect(() => daemonConfigFromEnv({ ...base(), CLASSROOM_REDIS_URL: undefined })).toThrow(/CLASSROOM_REDIS_URL or CLASSROOM_REDIS_SENTINELS/);
+    expect(() => daemonConfigFromEnv({ ...base(), CLASSROOM_REDIS_URL: "http://x" })).toThrow(/CLASSROOM_REDIS_URL: expected redis:\/\//);
+    expect(() => daemonConfigFromEnv({ ...base(), CLASSROOM_SCHEDULER_LEASE_MS: "soon" })).toThrow("CLASSROOM_SCHEDULER_LEASE_MS: expected an integer >= 300, got 'soon'");
+    expect(() => daemonConfigFromEnv({ ...base(), CLASSROOM_SCHEDULER_ENDPOINTS: "{\"room-api\": \"x\"}" })).toThrow(/CLASSROOM_SCHEDULER_ENDPOINTS: .*'room-api'/);
+  });
+
+  it("requires a namespace for HTTP jobs unless their service has static endpoints", () => {
+    expect(() => daemonConfigFromEnv({ ...base(), CLASSROOM_NAMESPACE: undefined })).toThrow(/CLASSROOM_NAMESPACE: required to address the services of HTTP jobs sweep/);
+    const config = daemonConfigFromEnv({ ...base(), CLASSROOM_NAMESPACE: undefined, CLASSROOM_SCHEDULER_ENDPOINTS: "{\"room-api\": [\"http://10.0.0.5:8080\"]}" });
+    expect(config.staticEndpoints).toEqual({ "room-api": ["http://10.0.0.5:8080"] });
+  });
+
+  it("reports a bad jobs file with its path and the job's key", () => {
+    const bad = path.join(dir, "bad.json");
+    fs.writeFileSync(bad, JSON.stringify({ sweep: { schedule: { cron: "*/5 * * * *" }, target: { handler: "h" } } }));
+    expect(() => daemonConfigFromEnv({ ...base(), CLASSROOM_SCHEDULER_JOBS_FILE: bad })).toThrow(/jobs\.sweep\.schedule\.cron: invalid cron expression '\*\/5 \* \* \* \*'/);
+    fs.writeFileSync(bad, "{not json");
+    expect(() => daemonConfigFromEnv({ ...base(), CLASSROOM_SCHEDULER_JOBS_FILE: bad })).toThrow(/is not JSON/);
+  });
+});
