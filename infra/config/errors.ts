@@ -1,0 +1,72 @@
+import { z } from "zod";
+
+/** Bad stack configuration: one line per problem, each naming the key path, what is allowed and what was given. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+/** `classroom:zookeeper.replicas must be an odd number >= 1, got 2` */
+export function formatIssues(namespace: string, issues: z.core.$ZodIssue[], schema: z.ZodType): string[] {
+  const lines = issues.flatMap((issue) => formatIssue(namespace, issue, schema));
+  return [...new Set(lines)];
+}
+
+function formatIssue(namespace: string, issue: z.core.$ZodIssue, schema: z.ZodType): string[] {
+  const where = keyPath(namespace, issue.path);
+  const got = "input" in issue && issue.input !== undefined ? `, got ${show(issue.input)}` : "";
+  switch (issue.code) {
+    case "unrecognized_keys": {
+      const allowed = allowedKeys(schema, issue.path);
+      return issue.keys.map((key) => `${keyPath(namespace, [...issue.path, key])} is not a known key${allowed ? ` (allowed: ${allowed.join(", ")})` : ""}`);
+    }
+    case "invalid_type":
+      if (issue.input === undefined) return [`${where} is required (${expected(issue.expected)})`];
+      return [`${where} ${issue.message.startsWith("must") ? issue.message : `must be ${expected(issue.expected)}`}${got}`];
+    case "invalid_union":
+      return [`${where} does not match any allowed form${got}`];
+    default:
+      return [`${where} ${issue.message.startsWith("must") || issue.message.startsWith("is ") || issue.message.startsWith("names") || issue.message.startsWith("plus") || issue.message.startsWith("max") ? issue.message : `is invalid: ${issue.message}`}${got}`];
+  }
+}
+
+/** `classroom:services.room-api.canary.weight` from `classroom` and `["services","room-api","canary","weight"]`. */
+export function keyPath(namespace: string, path: PropertyKey[]): string {
+  if (path.length === 0) return `${namespace}:<root>`;
+  const [head, ...rest] = path;
+  return `${namespace}:${String(head)}${rest.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("")}`;
+}
+
+function expected(type: string): string {
+  const words: Record<string, string> = { number: "a number", string: "a string", boolean: "true or false", object: "a mapping of keys to values", array: "a list", int: "a whole number" };
+  return words[type] ?? type;
+}
+
+function show(value: unknown): string {
+  const text = JSON.stringify(value);
+  if (text === undefined) return String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** Walks the schema along `path` to list the keys an object there accepts. */
+function allowedKeys(schema: z.ZodType, path: PropertyKey[]): string[] | undefined {
+  let node: any = schema;
+  for (const segment of [...path, undefined]) {
+    for (let guard = 0; guard < 10 && node; guard++) {
+      const def = node._zod?.def;
+      if (!def) break;
+      if (["optional", "nullable", "default", "prefault", "catch", "readonly", "nonoptional"].includes(def.type)) node = def.innerType;
+      else if (def.type === "pipe") node = def.in;
+      else break;
+    }
+    const def = node?._zod?.def;
+    if (segment === undefined) return def?.type === "object" ? Object.keys(def.shape) : undefined;
+    if (def?.type === "object") node = def.shape[segment as string];
+    else if (def?.type === "record") node = def.valueType;
+    else if (def?.type === "array") node = def.element;
+    else return undefined;
+  }
+  return undefined;
+}

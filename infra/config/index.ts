@@ -1,0 +1,54 @@
+import { ConfigError, formatIssues } from "./errors";
+import { ParsedPlatformConfig, platformConfigSchema } from "./schema";
+
+export { ConfigError } from "./errors";
+export type { ServiceConfig } from "./services";
+
+export const CONFIG_NAMESPACE = "classroom";
+/** Keys whose values are credentials: accepted only as Pulumi secrets. */
+const SECRET_KEYS = ["imagePullSecret"];
+
+/** The platform's whole configuration, parsed and with every default and derived name filled in. */
+export interface PlatformConfig extends ParsedPlatformConfig {
+  namespaces: { data: string; apps: string };
+}
+
+/**
+ * Parses the raw stack configuration (`namespace:key` -> string, as Pulumi hands it to a program) into
+ * the typed config, or throws a ConfigError listing every problem. Keys of other namespaces
+ * (`kubernetes:`, `pulumi:`) are not ours and are ignored.
+ */
+export function parsePlatformConfig(raw: Record<string, string>, secretKeys: readonly string[] = []): PlatformConfig {
+  const input: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [fullKey, value] of Object.entries(raw)) {
+    const [ns, key] = splitKey(fullKey);
+    if (ns !== CONFIG_NAMESPACE) continue;
+    if (SECRET_KEYS.includes(key) && !secretKeys.includes(fullKey)) {
+      problems.push(`${CONFIG_NAMESPACE}:${key} is a credential and must be set with \`pulumi config set --secret ${CONFIG_NAMESPACE}:${key}\`, got a plain-text value`);
+    }
+    input[key] = decode(value);
+  }
+  const result = platformConfigSchema.safeParse(input, { reportInput: true });
+  if (!result.success) problems.push(...formatIssues(CONFIG_NAMESPACE, result.error.issues, platformConfigSchema));
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems);
+  const config = result.data;
+  const prefix = config.namespacePrefix ?? `classroom-${config.environment}`;
+  return { ...config, namespaces: { data: `${prefix}-data`, apps: `${prefix}-apps` } };
+}
+
+function splitKey(fullKey: string): [string, string] {
+  const i = fullKey.indexOf(":");
+  // `pulumi.runtime.allConfig()` uses `ns:key`; older engines passed `ns:config:key`.
+  const rest = fullKey.slice(i + 1);
+  return [fullKey.slice(0, i), rest.startsWith("config:") ? rest.slice("config:".length) : rest];
+}
+
+/** Pulumi passes structured values as JSON text and scalars as plain strings. */
+function decode(value: string): unknown {
+  const trimmed = value.trim();
+  if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
+    try { return JSON.parse(trimmed); } catch { return value; }
+  }
+  return value;
+}

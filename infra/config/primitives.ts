@@ -1,0 +1,50 @@
+import { z } from "zod";
+
+/** Kubernetes resource quantity (`500m`, `256Mi`, `10Gi`). */
+export const quantity = z.string().regex(/^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/, {
+  error: "must be a Kubernetes quantity such as 500m, 256Mi or 10Gi",
+});
+
+/** Redis/MySQL-style memory size (`256mb`, `1gb`, `512M`). */
+export const memorySize = z.string().regex(/^[0-9]+(k|kb|m|mb|g|gb|K|M|G)?$/, { error: "must be a size such as 256mb or 1gb" });
+
+/** An image reference; whether its tag is pinned is a policy question (advisory in dev, mandatory in prod). */
+export const imageRef = z.string().regex(/^[a-z0-9]+([._\-/][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/, {
+  error: "must be an image reference such as redis:7.4.6 or registry.example.com/team/app:1.2.3",
+});
+
+/** A DNS-1123 label: names of services, namespaces and jobs become Kubernetes object names. */
+export const dnsLabel = z.string().regex(/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/, {
+  error: "must be a DNS label: lower-case letters, digits and '-', starting with a letter, at most 63 characters",
+});
+
+export const positiveInt = z.number({ error: "must be a whole number >= 1" }).int({ error: "must be a whole number >= 1" }).min(1, { error: "must be a whole number >= 1" });
+export const port = z.number({ error: "must be a port number between 1 and 65535" }).int({ error: "must be a port number between 1 and 65535" })
+  .min(1, { error: "must be a port number between 1 and 65535" }).max(65535, { error: "must be a port number between 1 and 65535" });
+export const percent = z.number({ error: "must be a whole number between 0 and 100" }).int({ error: "must be a whole number between 0 and 100" })
+  .min(0, { error: "must be a whole number between 0 and 100" }).max(100, { error: "must be a whole number between 0 and 100" });
+
+export const resources = z.strictObject({
+  requests: z.strictObject({ cpu: quantity, memory: quantity }),
+  limits: z.strictObject({ cpu: quantity.optional(), memory: quantity }),
+});
+
+export const storage = z.strictObject({
+  size: quantity,
+  storageClass: dnsLabel.optional(),
+});
+
+/** The workload options every data-layer component shares (see components/shared/workload-options.ts). */
+export const workloadShape = {
+  image: imageRef.optional(),
+  replicas: positiveInt.optional(),
+  resources: resources.optional(),
+  storage: storage.optional(),
+  maxUnavailable: positiveInt.optional(),
+  spread: z.strictObject({
+    topologyKey: z.string().min(1).optional(),
+    mode: z.enum(["required", "preferred"], { error: "must be one of required, preferred" }).optional(),
+  }).optional(),
+  nodeSelector: z.record(z.string(), z.string()).optional(),
+  priorityClassName: dnsLabel.optional(),
+};

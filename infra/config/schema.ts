@@ -1,0 +1,58 @@
+import { z } from "zod";
+import { kafkaConfig, mysqlConfig, redisConfig, zookeeperConfig } from "./data";
+import { dnsLabel, positiveInt } from "./primitives";
+import { routingConfig, serviceConfig } from "./services";
+
+export const ENVIRONMENTS = ["dev", "staging", "prod", "local"] as const;
+
+/**
+ * Every `classroom:*` key a stack file may set, parsed once into one typed object. Defaults live here
+ * and only here; sizes live in the stack files. Unknown keys are errors, so a typo never passes silently.
+ */
+export const platformConfigSchema = z.strictObject({
+  environment: z.enum(ENVIRONMENTS, { error: `must be one of ${ENVIRONMENTS.join(", ")}` }),
+  /** Prefix of the two namespaces (`<prefix>-data`, `<prefix>-apps`). Default: `classroom-<environment>`. */
+  namespacePrefix: dnsLabel.optional(),
+  /** Host directory under which every service writes its logs (`<logRoot>/<service>/`). */
+  logRoot: z.string().regex(/^\/([-_.a-zA-Z0-9]+\/?)+$/, { error: "must be an absolute directory such as /data/logs/classroom/dev" }).default("/data/logs/classroom"),
+  /** Write manifests to this directory instead of a cluster (render-only stacks such as `local`). */
+  renderYamlToDirectory: z.string().min(1).optional(),
+  /**
+   * Create workloads without waiting for them to become ready. Only for clusters that have a control
+   * plane but no kubelet, such as the end-to-end tests' local API server. Default: false.
+   */
+  skipAwait: z.enum(["true", "false"], { error: "must be true or false" }).transform((v) => v === "true").default(false),
+  /** kubeconfig context to deploy to. Default: the current context. */
+  kubeContext: z.string().min(1).optional(),
+  /**
+   * `.dockerconfigjson` content for pulling private classroom images. A credential, so it must be set with
+   * `pulumi config set --secret classroom:imagePullSecret`; a plain-text value is rejected.
+   */
+  imagePullSecret: z.string().min(1).optional(),
+  zookeeper: zookeeperConfig,
+  kafka: kafkaConfig,
+  redis: redisConfig,
+  mysql: mysqlConfig,
+  services: z.record(dnsLabel, serviceConfig).default({}),
+  routing: routingConfig,
+  mq: z.strictObject({
+    /** Replicas of the Kafka-outage replayer; one holds each shard's lease at a time. */
+    replayerReplicas: positiveInt.default(1),
+    /** Redis Stream shards of the outage buffer (per-key order holds within a shard). */
+    shards: positiveInt.default(4),
+  }).prefault({}),
+}).superRefine((c, ctx) => {
+  for (const [name, svc] of Object.entries(c.services)) {
+    for (const callee of svc.calls) {
+      if (!(callee in c.services)) {
+        ctx.addIssue({ code: "custom", path: ["services", name, "calls"], input: callee, message: `names unknown service '${callee}' (declared: ${Object.keys(c.services).join(", ") || "none"})` });
+      }
+    }
+  }
+  if (c.environment === "local" && !c.renderYamlToDirectory) {
+    ctx.addIssue({ code: "custom", path: ["renderYamlToDirectory"], input: undefined, message: "is required for environment local (a render-only stack never talks to a cluster)" });
+  }
+});
+
+export type PlatformConfigInput = z.input<typeof platformConfigSchema>;
+export type ParsedPlatformConfig = z.output<typeof platformConfigSchema>;

@@ -1,0 +1,72 @@
+import { z } from "zod";
+import { dnsLabel, imageRef, percent, port, positiveInt, quantity, resources } from "./primitives";
+
+export const SERVICE_KINDS = ["http", "rpc", "consumer", "worker"] as const;
+export const DATA_SYSTEM_NAMES = ["redis", "mysql", "zookeeper", "kafka"] as const;
+
+const track = z.strictObject({
+  image: imageRef,
+  replicas: z.number().int().min(0, { error: "must be a whole number >= 0" }),
+});
+
+const ipv4Endpoint = z.string().regex(/^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d):\d{1,5}$/, {
+  error: "must be an IPv4 address with a port, such as 10.20.0.11:8080",
+});
+
+/** One service as a stack declares it. The release CLI edits `stable`, `canary` and `history`. */
+export const serviceConfig = z.strictObject({
+  kind: z.enum(SERVICE_KINDS, { error: `must be one of ${SERVICE_KINDS.join(", ")}` }),
+  /** Port the service listens on (HTTP or RPC; consumers and workers expose only metrics/health). */
+  port: port.default(8080),
+  /** Data systems the service uses: each becomes env vars, a secret file and a NetworkPolicy path. */
+  uses: z.array(z.enum(DATA_SYSTEM_NAMES, { error: `must be one of ${DATA_SYSTEM_NAMES.join(", ")}` })).default([]),
+  /** Other classroom services this one calls (opens NetworkPolicy egress to them). */
+  calls: z.array(dnsLabel).default([]),
+  stable: track,
+  canary: track.extend({ weight: percent }).optional(),
+  legacy: z.strictObject({
+    endpoints: z.array(ipv4Endpoint).min(1, { error: "must list at least one VM endpoint" }),
+    weight: percent,
+  }).optional(),
+  resources: resources.optional(),
+  autoscaling: z.strictObject({
+    minReplicas: positiveInt,
+    maxReplicas: positiveInt,
+    cpuUtilization: z.number().int().min(10).max(100).default(70),
+  }).refine((a) => a.maxReplicas >= a.minReplicas, { error: "maxReplicas must be >= minReplicas" }).optional(),
+  /** Health endpoint for HTTP probes. Default: /healthz. */
+  healthPath: z.string().regex(/^\//, { error: "must be an absolute path such as /healthz" }).default("/healthz"),
+  /** Config files, mounted from a ConfigMap at /etc/classroom/config. */
+  configFiles: z.record(z.string().regex(/^[-._a-zA-Z0-9]+$/, { error: "must be a file name" }), z.string()).default({}),
+  /** Scratch emptyDir at /var/cache/classroom. */
+  scratch: z.strictObject({ sizeLimit: quantity.default("256Mi"), memory: z.boolean().default(false) }).prefault({}),
+  /** Seconds between SIGTERM and SIGKILL; long enough to leave ZooKeeper and drain. */
+  terminationGraceSeconds: z.number().int().min(5).max(600).default(45),
+  /** HTTP routing (kind http): path prefix and hostnames on the shared Gateway. */
+  route: z.strictObject({
+    pathPrefix: z.string().regex(/^\//, { error: "must be an absolute path prefix such as /api/rooms" }),
+    hostnames: z.array(z.string().min(1)).default([]),
+  }).optional(),
+  /** Images stable ran before, newest last; written by `npm run release -- … promote`, read by rollback. */
+  history: z.array(z.strictObject({ image: imageRef, promotedAt: z.string().optional() })).default([]),
+}).superRefine((s, ctx) => {
+  if (s.legacy && (s.kind === "consumer" || s.kind === "worker")) {
+    ctx.addIssue({ code: "custom", path: ["legacy"], input: s.legacy, message: `is only for http and rpc services (a ${s.kind} receives no traffic to split)` });
+  }
+  if (s.kind === "http" && !s.route) ctx.addIssue({ code: "custom", path: ["route"], input: undefined, message: "is required for kind http (pathPrefix on the Gateway)" });
+  if (s.kind !== "http" && s.route) ctx.addIssue({ code: "custom", path: ["route"], input: s.route, message: "is only for kind http" });
+  const weights = (s.canary?.weight ?? 0) + (s.legacy?.weight ?? 0);
+  if (s.canary && s.legacy && weights > 100) ctx.addIssue({ code: "custom", path: ["canary", "weight"], input: weights, message: "plus legacy.weight must be <= 100 (stable gets the rest)" });
+  if (s.kind === "rpc" && !s.uses.includes("zookeeper")) {
+    ctx.addIssue({ code: "custom", path: ["uses"], input: s.uses, message: "must include zookeeper for kind rpc (instances register there)" });
+  }
+});
+
+export type ServiceConfig = z.infer<typeof serviceConfig>;
+
+export const routingConfig = z.strictObject({
+  /** `gateway-api` (HTTPRoute, the default) or `nginx-ingress` (canary-annotated Ingresses, for clusters that still run it). */
+  mode: z.enum(["gateway-api", "nginx-ingress"], { error: "must be one of gateway-api, nginx-ingress" }).default("gateway-api"),
+  gateway: z.strictObject({ name: dnsLabel, namespace: dnsLabel, sectionName: z.string().optional() }).prefault({ name: "classroom", namespace: "gateway" }),
+  ingressClassName: z.string().default("nginx"),
+}).prefault({});

@@ -1,0 +1,75 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { DataConnection, DataSystem } from "../components/shared/connection";
+import { PART_OF } from "../components/shared/labels";
+import { defaultDenyPolicy } from "../components/shared/network-policy";
+import { Kafka } from "../components/data/kafka";
+import { MySql } from "../components/data/mysql";
+import { Redis } from "../components/data/redis";
+import { ZooKeeper } from "../components/data/zookeeper";
+import { PlatformConfig } from "./config";
+
+/** What the platform exposes as stack outputs: names and endpoints, never credentials. */
+export interface PlatformOutputs {
+  environment: string;
+  namespaces: { data: string; apps: string };
+  dataEndpoints: Record<DataSystem, { host: string; port: number; settings: Record<string, string> }>;
+}
+
+/**
+ * The whole platform for one stack: provider, namespaces with default-deny, the four data systems and
+ * (in services.ts) the classroom services that consume them. Everything is declared synchronously
+ * from plain config, never inside an `apply`, so preview, policies and synth all see every object.
+ */
+export function declarePlatform(config: PlatformConfig): { outputs: PlatformOutputs; connections: Record<DataSystem, DataConnection>; provider: k8s.Provider } {
+  const provider = new k8s.Provider("kubernetes", {
+    ...(config.renderYamlToDirectory ? { renderYamlToDirectory: config.renderYamlToDirectory } : {}),
+    ...(config.kubeContext ? { context: config.kubeContext } : {}),
+  });
+  const opts: pulumi.CustomResourceOptions = { provider };
+  if (config.skipAwait) skipAwaitEverywhere();
+
+  const ns = config.namespaces;
+  const nsLabels = (role: string) => ({
+    "app.kubernetes.io/part-of": PART_OF,
+    "app.kubernetes.io/managed-by": "pulumi",
+    "classroom.io/environment": config.environment,
+    "classroom.io/role": role,
+    // Pod Security Admission enforces what the components already do, so nothing weaker slips in later.
+    "pod-security.kubernetes.io/enforce": "restricted",
+    "pod-security.kubernetes.io/enforce-version": "latest",
+  });
+  const namespaces = [ns.data, ns.apps].map((name, i) => {
+    const namespace = new k8s.core.v1.Namespace(name, { metadata: { name, labels: nsLabels(i === 0 ? "data" : "apps") } }, opts);
+    defaultDenyPolicy(name, { "app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/managed-by": "pulumi" }, { ...opts, dependsOn: [namespace] });
+    return namespace;
+  });
+  const inNamespaces: pulumi.ComponentResourceOptions = { providers: [provider], dependsOn: namespaces };
+  // Clients live in the apps namespace; the data namespace hosts the platform's own daemons' peers too.
+  const clientNamespaces = [ns.apps];
+
+  const zookeeper = new ZooKeeper("zookeeper", { namespace: ns.data, clientNamespaces, ...config.zookeeper }, inNamespaces);
+  const kafka = new Kafka("kafka", { namespace: ns.data, clientNamespaces, ...config.kafka }, inNamespaces);
+  const redis = new Redis("redis", { namespace: ns.data, clientNamespaces, ...config.redis }, inNamespaces);
+  const mysql = new MySql("mysql", { namespace: ns.data, clientNamespaces, ...config.mysql }, inNamespaces);
+
+  const connections: Record<DataSystem, DataConnection> = {
+    zookeeper: zookeeper.connection, kafka: kafka.connection, redis: redis.connection, mysql: mysql.connection,
+  };
+  const dataEndpoints = Object.fromEntries(Object.entries(connections).map(([system, c]) =>
+    [system, { host: c.host, port: c.port, settings: c.settings }])) as PlatformOutputs["dataEndpoints"];
+  return { outputs: { environment: config.environment, namespaces: ns, dataEndpoints }, connections, provider };
+}
+
+/**
+ * Marks every Kubernetes resource `pulumi.com/skipAwait`. Workloads never become ready on a control plane
+ * without kubelets, and waiting would time out every update there.
+ */
+function skipAwaitEverywhere(): void {
+  pulumi.runtime.registerResourceTransform((args) => {
+    if (!args.type.startsWith("kubernetes:") || args.type.startsWith("pulumi:providers")) return undefined;
+    const props = args.props as { metadata?: { annotations?: Record<string, string> } };
+    if (!props.metadata) return undefined;
+    return { props: { ...props, metadata: { ...props.metadata, annotations: { ...props.metadata.annotations, "pulumi.com/skipAwait": "true" } } }, opts: args.opts };
+  });
+}
