@@ -1,0 +1,147 @@
+// Runs the pack's rule objects in-process over rendered resources (synth, tests), calling their
+// validateResource / validateStack with arguments shaped like CrossGuard's, so a verdict here is the
+// verdict `pulumi preview --policy-pack policies --policy-pack-config policies/config/<stack>.json` gives.
+import {
+  EnforcementLevel,
+  Policies,
+  PolicyResource,
+  ReportViolation,
+  ResourceValidationArgs,
+  ResourceValidationPolicy,
+  StackValidationArgs,
+  StackValidationPolicy,
+  unknownCheckingProxy,
+  UnknownValueError,
+} from "@pulumi/policy";
+import { describe, toKube } from "./rules/k8s";
+import { allRules } from "./rules";
+import { PolicyConfig, resolvePolicyConfig } from "./policy-config";
+
+export { loadPolicyConfig, policyConfigNames, PolicyConfigError, resolvePolicyConfig, POLICY_CONFIG_DIR } from "./policy-config";
+export type { PolicyConfig, ResolvedPolicyConfig } from "./policy-config";
+
+/** One rendered resource: what a Pulumi program registered (type token, logical name, inputs). */
+export interface RenderedResource {
+  /** Pulumi type token, e.g. `kubernetes:apps/v1:Deployment`. */
+  type: string;
+  /** Logical (Pulumi) name. */
+  name: string;
+  /** URN; synthesized from type and name when absent. */
+  urn?: string;
+  /** The resource's inputs: for Kubernetes, the object ({ apiVersion, kind, metadata, spec, ... }). */
+  props: any;
+}
+
+export interface Violation {
+  /** Policy (rule) name. */
+  policy: string;
+  /** Level after the config file: only advisory and mandatory violations are reported. */
+  enforcementLevel: "advisory" | "mandatory";
+  /** The object: `Kind namespace/name` (or `type name` for non-Kubernetes resources; `stack` for stack-wide). */
+  resource: string;
+  message: string;
+  /** URN of the resource the violation is attached to, when there is one. */
+  urn?: string;
+}
+
+class NotApplicable extends Error {}
+
+const NO_OPTS = { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] };
+
+function label(r: RenderedResource): string {
+  const kube = toKube(r.type, r.props);
+  return kube ? describe(kube) : `${r.type} ${r.name}`;
+}
+
+function isResourcePolicy(p: Policies[number]): p is ResourceValidationPolicy {
+  return (p as ResourceValidationPolicy).validateResource !== undefined;
+}
+
+function settle(result: unknown, policy: string): void {
+  if (result && typeof (result as Promise<void>).then === "function") {
+    throw new Error(`policy ${policy} validates asynchronously; evaluatePolicies runs rules synchronously`);
+  }
+}
+
+/**
+ * Every violation of `policies` (default: the whole pack) in `resources`, at the levels `config` sets
+ * (the content of a policies/config/<stack>.json file). Disabled policies do not run. Values unknown
+ * during preview never fail a rule; a rule that trips over one is reported as advisory, as CrossGuard does.
+ * Throws PolicyConfigError when the config names unknown policies or settings.
+ */
+export function evaluatePolicies(resources: RenderedResource[], config: PolicyConfig, policies: Policies = allRules): Violation[] {
+  const resolved = resolvePolicyConfig(config, policies);
+  const withUrns = resources.map((r) => ({ ...r, urn: r.urn ?? `urn:pulumi:synth::classroom-platform::${r.type}::${r.name}` }));
+  const byUrn = new Map(withUrns.map((r) => [r.urn, r]));
+  const violations: Violation[] = [];
+
+  for (const policy of policies) {
+    const { enforcementLevel: configured, properties } = resolved.get(policy.name)!;
+    if (configured === "disabled") continue;
+    const level: Violation["enforcementLevel"] = configured === "advisory" ? "advisory" : "mandatory";
+    const common = { getConfig: <T extends object>() => ({ ...properties }) as T, stackTags: new Map<string, string>(), notApplicable: (reason?: string): never => { throw new NotApplicable(reason); } };
+    const onError = (e: unknown, resource: string, urn?: string) => {
+      if (e instanceof NotApplicable) return;
+      if (e instanceof UnknownValueError) {
+        violations.push({ policy: policy.name, enforcementLevel: "advisory", resource, urn, message: `can't run during preview: ${(e as Error).message}` });
+        return;
+      }
+      throw e;
+    };
+
+    if (isResourcePolicy(policy)) {
+      const validations = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource!];
+      for (const r of withUrns) {
+        const resource = label(r);
+        const report: ReportViolation = (message) => violations.push({ policy: policy.name, enforcementLevel: level, resource, urn: r.urn, message });
+        const props = unknownCheckingProxy(r.props ?? {});
+        const args: ResourceValidationArgs = {
+          ...common, type: r.type, props, urn: r.urn, name: r.name, opts: NO_OPTS,
+          isType: () => false, asType: () => undefined,
+        };
+        for (const validate of validations) {
+          try {
+            settle(validate(args, report), policy.name);
+          } catch (e) {
+            onError(e, resource, r.urn);
+          }
+        }
+      }
+    } else {
+      const stackPolicy = policy as StackValidationPolicy;
+      const stackResources: PolicyResource[] = withUrns.map((r) => ({
+        type: r.type, props: unknownCheckingProxy(r.props ?? {}), urn: r.urn, name: r.name, opts: NO_OPTS,
+        dependencies: [], propertyDependencies: {}, isType: () => false, asType: () => undefined,
+      }));
+      const report: ReportViolation = (message, urn) => {
+        const r = urn ? byUrn.get(urn) : undefined;
+        violations.push({ policy: policy.name, enforcementLevel: level, resource: r ? label(r) : "stack", urn, message });
+      };
+      const args: StackValidationArgs = { ...common, resources: stackResources };
+      try {
+        settle(stackPolicy.validateStack(args, report), policy.name);
+      } catch (e) {
+        onError(e, "stack");
+      }
+    }
+  }
+  return violations;
+}
+
+export function mandatoryViolations(violations: Violation[]): Violation[] {
+  return violations.filter((v) => v.enforcementLevel === "mandatory");
+}
+
+/** `[mandatory] rule-name  Kind ns/name: message`, one line per violation, mandatory first. */
+export function formatViolations(violations: Violation[]): string {
+  const rank = (v: Violation) => (v.enforcementLevel === "mandatory" ? 0 : 1);
+  return [...violations]
+    .sort((a, b) => rank(a) - rank(b))
+    .map((v) => `[${v.enforcementLevel}] ${v.policy}  ${v.resource}: ${v.message}`)
+    .join("\n");
+}
+
+/** Enforcement levels as the pack defines them (before any config file). */
+export function defaultLevels(policies: Policies = allRules): Record<string, EnforcementLevel> {
+  return Object.fromEntries(policies.map((p) => [p.name, p.enforcementLevel ?? "advisory"]));
+}

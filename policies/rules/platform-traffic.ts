@@ -1,0 +1,166 @@
+// Gray release: a canary never stands alone, weights are percentages, and every weighted backend of an
+// HTTPRoute is a Service of the stack that can actually serve the share it is given.
+import { resourceRule, stackRule, StackObject } from "./define";
+import { asArray, asNumber, asObject, asString, at, isUnknown, stringMap } from "./k8s";
+import { mapMatches } from "./selectors";
+import { hasPodTemplate, podLabels, replicas } from "./workloads";
+
+const TRACK = "classroom.io/track";
+const NAME = "app.kubernetes.io/name";
+const NGINX_CANARY = "nginx.ingress.kubernetes.io/canary";
+const NGINX_WEIGHT = "nginx.ingress.kubernetes.io/canary-weight";
+const WEIGHT_KEYS = ["classroom.io/weight", "classroom.io/canary-weight"];
+
+function isRoute(o: { apiVersion: string; kind: string }): boolean {
+  return o.kind === "HTTPRoute" && o.apiVersion.startsWith("gateway.networking.k8s.io/");
+}
+
+export const canaryBesideStable = stackRule({
+  name: "canary-beside-stable",
+  description: "Objects of the canary track (classroom.io/track=canary) exist only beside a stable-track workload of the same app.kubernetes.io/name; a canary Ingress only beside its primary Ingress.",
+  enforcementLevel: "mandatory",
+  check(objects, _config, report) {
+    const stable = objects.filter((o) => hasPodTemplate(o) && o.labels[TRACK] === "stable");
+    for (const o of objects.filter((x) => x.labels[TRACK] === "canary")) {
+      const app = o.labels[NAME];
+      if (!app) {
+        report(o, `is on the canary track but has no ${NAME} label to find its stable track by`);
+      } else if (!stable.some((s) => s.namespace === o.namespace && s.labels[NAME] === app)) {
+        report(o, `is on the canary track, but no stable-track workload of ${NAME}=${app} exists in namespace ${o.namespace}`);
+      }
+    }
+    const ingresses = objects.filter((o) => o.kind === "Ingress");
+    for (const ing of ingresses.filter((i) => i.annotations[NGINX_CANARY] === "true")) {
+      const hosts = asArray(at(ing.raw, "spec", "rules")).map((r) => asString(at(r, "host")) ?? "");
+      const primary = ingresses.some(
+        (p) =>
+          p !== ing && p.namespace === ing.namespace && p.annotations[NGINX_CANARY] !== "true" &&
+          asArray(at(p.raw, "spec", "rules")).some((r) => hosts.includes(asString(at(r, "host")) ?? "")),
+      );
+      if (!primary) report(ing, `is a canary Ingress with no primary Ingress for host(s) ${hosts.join(", ") || "(any)"} in namespace ${ing.namespace}`);
+    }
+  },
+});
+
+interface WeightConfig {
+  maxWeight: number;
+}
+
+/** A weight as an integer, or why it is not one. */
+function checkWeight(raw: unknown, max: number): string | undefined {
+  if (isUnknown(raw) || raw === undefined || raw === null) return undefined;
+  const n = asNumber(raw);
+  if (n === undefined || !Number.isInteger(n)) return `${JSON.stringify(raw)} is not an integer`;
+  if (n < 0 || n > max) return `${n} is outside 0-${max}`;
+  return undefined;
+}
+
+export const canaryWeightRange = resourceRule<WeightConfig>({
+  name: "canary-weight-range",
+  description: "Traffic weights are integer percentages within 0-100: HTTPRoute backendRef weights, NGINX canary-weight annotations and classroom.io weight labels/annotations.",
+  enforcementLevel: "mandatory",
+  config: {
+    maxWeight: { type: "integer", minimum: 1, default: 100, description: "Largest weight allowed (default 100: weights are percentages)." },
+  },
+  check(obj, config, report) {
+    if (isRoute(obj)) {
+      asArray(at(obj.raw, "spec", "rules")).forEach((rule, i) =>
+        asArray(at(rule, "backendRefs")).forEach((ref, j) => {
+          const problem = checkWeight(at(ref, "weight"), config.maxWeight);
+          if (problem) report(`rules[${i}].backendRefs[${j}] (${asString(at(ref, "name")) ?? "?"}) weight ${problem}`);
+        }),
+      );
+    }
+    if (obj.kind === "Ingress" && obj.annotations[NGINX_CANARY] === "true") {
+      const problem = checkWeight(obj.annotations[NGINX_WEIGHT], config.maxWeight);
+      if (problem) report(`annotation ${NGINX_WEIGHT} ${problem}`);
+    }
+    for (const key of WEIGHT_KEYS) {
+      for (const [where, map] of [["label", obj.labels], ["annotation", obj.annotations]] as const) {
+        const problem = checkWeight(map[key], config.maxWeight);
+        if (problem) report(`${where} ${key} ${problem}`);
+      }
+    }
+  },
+});
+
+interface RouteConfig {
+  weightTotal: number;
+}
+
+/** Whether a Service has anything to send traffic to: ready replicas behind its selector, or endpoints. */
+function serves(svc: StackObject, objects: StackObject[]): boolean | undefined {
+  const selector = at(svc.raw, "spec", "selector");
+  if (isUnknown(selector)) return undefined;
+  const sel = stringMap(selector);
+  if (Object.keys(sel).length === 0) {
+    const slices = objects.filter(
+      (o) => o.kind === "EndpointSlice" && o.namespace === svc.namespace && o.labels["kubernetes.io/service-name"] === svc.name,
+    );
+    if (slices.some((s) => isUnknown(s.raw.endpoints))) return undefined;
+    return slices.some((s) => asArray(s.raw.endpoints).length > 0);
+  }
+  let total = 0;
+  for (const w of objects.filter((o) => hasPodTemplate(o) && o.namespace === svc.namespace && mapMatches(sel, podLabels(o)))) {
+    const n = w.kind === "DaemonSet" || w.kind === "Pod" ? 1 : replicas(w);
+    if (n === undefined) return undefined;
+    const hpa = objects.some((h) => h.kind === "HorizontalPodAutoscaler" && h.namespace === w.namespace && asString(at(h.raw, "spec", "scaleTargetRef", "name")) === w.name);
+    total += hpa ? Math.max(n, 1) : n;
+  }
+  return total > 0;
+}
+
+export const httprouteBackendsConsistent = stackRule<RouteConfig>({
+  name: "httproute-backends-consistent",
+  description: "Every HTTPRoute backendRef names a Service of the stack (and one of its ports), the weights of each rule sum to 100, and no backend with weight gets traffic it cannot serve.",
+  enforcementLevel: "mandatory",
+  config: {
+    weightTotal: { type: "integer", minimum: 1, default: 100, description: "What the weights of each route rule must add up to (default 100)." },
+  },
+  check(objects, config, report) {
+    for (const route of objects.filter(isRoute)) {
+      asArray(at(route.raw, "spec", "rules")).forEach((rule, i) => {
+        const refs = asArray(at(rule, "backendRefs"));
+        if (refs.length === 0 || refs.some((r) => isUnknown(r) || isUnknown(at(r, "weight")))) return;
+        let sum = 0;
+        refs.forEach((r, j) => {
+          const ref = asObject(r) ?? {};
+          const where = `rules[${i}].backendRefs[${j}]`;
+          const weight = ref.weight === undefined || ref.weight === null ? 1 : asNumber(ref.weight) ?? 0;
+          sum += weight;
+          const kind = asString(ref.kind) ?? "Service";
+          const group = asString(ref.group) ?? "";
+          if (kind !== "Service" || group !== "") return;
+          const name = asString(ref.name);
+          const ns = asString(ref.namespace) ?? route.namespace;
+          if (name === undefined) return;
+          const svc = objects.find((o) => o.kind === "Service" && o.name === name && o.namespace === ns);
+          if (!svc) {
+            report(route, `${where} names Service ${ns}/${name}, which is not in the stack`);
+            return;
+          }
+          if (ns !== route.namespace && !objects.some((o) => o.kind === "ReferenceGrant" && o.namespace === ns)) {
+            report(route, `${where} points into namespace ${ns} without a ReferenceGrant there`);
+          }
+          const port = asNumber(ref.port);
+          const ports = asArray(at(svc.raw, "spec", "ports")).map((p) => asNumber(at(p, "port")));
+          if (port !== undefined && ports.length && !ports.includes(port)) {
+            report(route, `${where} uses port ${port}, which Service ${name} does not expose (ports: ${ports.join(", ")})`);
+          }
+          if (weight > 0 && serves(svc, objects) === false) {
+            report(route, `${where} sends weight ${weight} to Service ${name}, which has no pods or endpoints to serve it`);
+          }
+        });
+        const weighted = refs.some((r) => at(r, "weight") !== undefined && at(r, "weight") !== null);
+        if (!weighted) {
+          // One backend without a weight gets all traffic; several split it evenly, which nobody configured.
+          if (refs.length > 1) report(route, `rules[${i}] has ${refs.length} backends without weights; give each a weight, summing to ${config.weightTotal}`);
+        } else if (sum !== config.weightTotal) {
+          report(route, `rules[${i}] backend weights sum to ${sum}; they must sum to ${config.weightTotal}`);
+        }
+      });
+    }
+  },
+});
+
+export const platformTrafficRules = [canaryBesideStable, canaryWeightRange, httprouteBackendsConsistent];

@@ -1,0 +1,75 @@
+// Label selector semantics (metav1.LabelSelector and the plain maps Services use), as the API server applies them.
+import { asArray, asObject, asString, isUnknown } from "./k8s";
+
+/**
+ * Whether a LabelSelector ({ matchLabels, matchExpressions }) selects `labels`. An empty selector selects
+ * everything. Returns undefined when the selector holds values unknown during preview.
+ */
+export function selectorMatches(selector: unknown, labels: Record<string, string>): boolean | undefined {
+  if (isUnknown(selector)) return undefined;
+  const sel = asObject(selector) ?? {};
+  const matchLabels = sel.matchLabels;
+  if (isUnknown(matchLabels) || isUnknown(sel.matchExpressions)) return undefined;
+  for (const [key, value] of Object.entries(asObject(matchLabels) ?? {})) {
+    if (isUnknown(value)) return undefined;
+    if (labels[key] !== value) return false;
+  }
+  for (const expr of asArray(sel.matchExpressions)) {
+    const e = asObject(expr);
+    const key = asString(e?.key);
+    const op = asString(e?.operator);
+    if (!e || key === undefined || op === undefined) return undefined;
+    const values = asArray(e.values).map(asString);
+    if (values.some((v) => v === undefined)) return undefined;
+    const has = key in labels;
+    switch (op) {
+      case "In":
+        if (!has || !values.includes(labels[key])) return false;
+        break;
+      case "NotIn":
+        if (has && values.includes(labels[key])) return false;
+        break;
+      case "Exists":
+        if (!has) return false;
+        break;
+      case "DoesNotExist":
+        if (has) return false;
+        break;
+      default:
+        return false; // the API server rejects other operators; nothing is selected
+    }
+  }
+  return true;
+}
+
+/** A selector with no matchLabels and no matchExpressions: selects every pod. */
+export function isEmptySelector(selector: unknown): boolean {
+  const sel = asObject(selector);
+  if (isUnknown(selector)) return false;
+  if (!sel) return true;
+  return Object.keys(asObject(sel.matchLabels) ?? {}).length === 0 && asArray(sel.matchExpressions).length === 0;
+}
+
+/** Whether a plain equality map (Service spec.selector, PDB-style matchLabels) selects `labels`. */
+export function mapMatches(selector: Record<string, string>, labels: Record<string, string>): boolean {
+  return Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
+
+/** `{a=b, c=d}` for messages. */
+export function formatLabels(labels: Record<string, string>): string {
+  const entries = Object.entries(labels);
+  return entries.length ? `{${entries.map(([k, v]) => `${k}=${v}`).join(", ")}}` : "{}";
+}
+
+/** A LabelSelector for messages. */
+export function formatSelector(selector: unknown): string {
+  const sel = asObject(selector) ?? {};
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(asObject(sel.matchLabels) ?? {})) parts.push(`${k}=${String(v)}`);
+  for (const expr of asArray(sel.matchExpressions)) {
+    const e = asObject(expr) ?? {};
+    const values = asArray(e.values).map(String).join(",");
+    parts.push(`${String(e.key)} ${String(e.operator)}${values ? ` (${values})` : ""}`);
+  }
+  return parts.length ? `{${parts.join(", ")}}` : "{}";
+}

@@ -1,0 +1,104 @@
+// Where the pod lives inside each workload kind, and the per-container facts the pod rules share.
+import { asArray, asNumber, asObject, asString, at, Json, KubeObject, stringMap } from "./k8s";
+
+/** Path from the object to its PodTemplateSpec (or, for a bare Pod, the object itself). */
+const TEMPLATE_PATH: Record<string, string[]> = {
+  Pod: [],
+  Deployment: ["spec", "template"],
+  StatefulSet: ["spec", "template"],
+  DaemonSet: ["spec", "template"],
+  ReplicaSet: ["spec", "template"],
+  ReplicationController: ["spec", "template"],
+  Job: ["spec", "template"],
+  CronJob: ["spec", "jobTemplate", "spec", "template"],
+};
+
+/** Kinds whose pods run until replaced (probes, replicas and availability rules apply to these). */
+const LONG_RUNNING = new Set(["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController"]);
+
+/** Kinds that carry spec.replicas. */
+const REPLICATED = new Set(["Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"]);
+
+export function hasPodTemplate(obj: KubeObject): boolean {
+  return obj.kind in TEMPLATE_PATH;
+}
+
+export function isLongRunning(obj: KubeObject): boolean {
+  return LONG_RUNNING.has(obj.kind);
+}
+
+export function isReplicated(obj: KubeObject): boolean {
+  return REPLICATED.has(obj.kind);
+}
+
+/** The pod template ({ metadata, spec }) of a workload, or undefined when the object has none. */
+export function podTemplate(obj: KubeObject): Json | undefined {
+  const path = TEMPLATE_PATH[obj.kind];
+  if (!path) return undefined;
+  return path.length === 0 ? obj.raw : asObject(at(obj.raw, ...path));
+}
+
+export function podSpec(obj: KubeObject): Json | undefined {
+  return asObject(at(podTemplate(obj), "spec"));
+}
+
+/** Labels the pods will carry (the template's; a bare Pod's own). */
+export function podLabels(obj: KubeObject): Record<string, string> {
+  return obj.kind === "Pod" ? obj.labels : stringMap(at(podTemplate(obj), "metadata", "labels"));
+}
+
+/** spec.replicas as Kubernetes reads it: absent means 1; undefined when unknown during preview. */
+export function replicas(obj: KubeObject): number | undefined {
+  const raw = at(obj.raw, "spec", "replicas");
+  if (raw === undefined || raw === null) return 1;
+  return asNumber(raw);
+}
+
+export type ContainerKind = "container" | "initContainer" | "ephemeralContainer";
+
+export interface ContainerRef {
+  kind: ContainerKind;
+  name: string;
+  spec: Json;
+  /** "container 'x'" / "init container 'x'": how messages name it. */
+  label: string;
+}
+
+/** Every container of the pod: init, regular and ephemeral (each can carry the same risks). */
+export function containers(obj: KubeObject, which: ContainerKind[] = ["container", "initContainer", "ephemeralContainer"]): ContainerRef[] {
+  const spec = podSpec(obj);
+  if (!spec) return [];
+  const groups: Array<[ContainerKind, string, string]> = [
+    ["initContainer", "initContainers", "init container"],
+    ["container", "containers", "container"],
+    ["ephemeralContainer", "ephemeralContainers", "ephemeral container"],
+  ];
+  const out: ContainerRef[] = [];
+  for (const [kind, field, word] of groups) {
+    if (!which.includes(kind)) continue;
+    asArray(spec[field]).forEach((c, i) => {
+      const cspec = asObject(c);
+      if (!cspec) return;
+      const name = asString(cspec.name) ?? `#${i}`;
+      out.push({ kind, name, spec: cspec, label: `${word} '${name}'` });
+    });
+  }
+  return out;
+}
+
+/**
+ * Init containers with restartPolicy Always are native sidecars: they run beside the app for the pod's
+ * whole life, so the long-running rules (probes) treat them like regular containers.
+ */
+export function longRunningContainers(obj: KubeObject): ContainerRef[] {
+  return containers(obj, ["container", "initContainer"]).filter(
+    (c) => c.kind === "container" || asString(c.spec.restartPolicy) === "Always",
+  );
+}
+
+/** A container's securityContext field, falling back to the pod's where Kubernetes does the same. */
+export function effectiveSecurity(obj: KubeObject, c: ContainerRef, field: string): unknown {
+  const own = at(c.spec, "securityContext", field);
+  if (own !== undefined && own !== null) return own;
+  return at(podSpec(obj), "securityContext", field);
+}
