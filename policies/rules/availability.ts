@@ -3,8 +3,8 @@
 import { resourceRule, stackRule, StackObject } from "./define";
 import { asArray, asNumber, asObject, asString, at, describe, isUnknown } from "./k8s";
 import type { KubeObject } from "./k8s";
-import { formatLabels, formatSelector, selectorMatches } from "./selectors";
-import { podLabels, podSpec, replicas } from "./workloads";
+import { formatLabels, formatSelector, selectorMatches, selectsAny } from "./selectors";
+import { podLabels, podLabelSets, podSpec, replicas } from "./workloads";
 
 const SCALABLE = ["Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"];
 
@@ -74,7 +74,9 @@ export const podDisruptionBudget = stackRule({
       const { max } = replicaRange(w, objects);
       if (max === undefined || max <= 1) continue;
       const labels = podLabels(w);
-      const covered = pdbs.some((p) => p.namespace === w.namespace && selectorMatches(at(p.raw, "spec", "selector"), labels) !== false);
+      const covered = pdbs.some(
+        (p) => p.namespace === w.namespace && selectsAny(podLabelSets(w), (l) => selectorMatches(at(p.raw, "spec", "selector"), l)) !== false,
+      );
       if (!covered) {
         report(w, `can run ${max} replicas but no PodDisruptionBudget in namespace ${w.namespace} selects its pods ${formatLabels(labels)}`);
       }
@@ -100,8 +102,10 @@ export const pdbEffective = stackRule({
     const workloads = objects.filter((o) => SCALABLE.includes(o.kind));
     for (const pdb of objects.filter((o) => o.kind === "PodDisruptionBudget")) {
       const selector = at(pdb.raw, "spec", "selector");
-      const selected = workloads.filter((w) => w.namespace === pdb.namespace && selectorMatches(selector, podLabels(w)) === true);
-      if (isUnknown(selector) || workloads.some((w) => w.namespace === pdb.namespace && selectorMatches(selector, podLabels(w)) === undefined)) continue;
+      const verdict = (w: StackObject) => selectsAny(podLabelSets(w), (l) => selectorMatches(selector, l));
+      const inNamespace = workloads.filter((w) => w.namespace === pdb.namespace);
+      if (isUnknown(selector) || inNamespace.some((w) => verdict(w) === undefined)) continue;
+      const selected = inNamespace.filter((w) => verdict(w) === true);
       if (selected.length === 0) {
         report(pdb, `selector ${formatSelector(selector)} selects no pods of any workload in namespace ${pdb.namespace}`);
         continue;
@@ -172,7 +176,7 @@ export const spreadSelectorsMatchPods = resourceRule({
         report(`${where} is missing, so it selects no pods and spreads nothing`);
         continue;
       }
-      if (selectorMatches(selector, labels) === false) {
+      if (selectsAny(podLabelSets(obj), (l) => selectorMatches(selector, l)) === false) {
         report(`${where} ${formatSelector(selector)} does not match the pod labels ${formatLabels(labels)}, so it spreads nothing`);
       }
     }

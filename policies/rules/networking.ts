@@ -2,8 +2,8 @@
 // reach real pods, and nothing exposed on node ports or load balancers unless the config allows it.
 import { resourceRule, stackRule, StackObject } from "./define";
 import { asArray, asObject, asString, at, isUnknown, stringMap } from "./k8s";
-import { formatLabels, isEmptySelector, mapMatches, selectorMatches } from "./selectors";
-import { containers, hasPodTemplate, podLabels } from "./workloads";
+import { formatLabels, isEmptySelector, mapMatches, selectorMatches, selectsAny } from "./selectors";
+import { containers, hasPodTemplate, podLabels, podLabelSets } from "./workloads";
 
 function workloadsOf(objects: StackObject[]): StackObject[] {
   // A bare Pod or ReplicaSet owned by a Deployment never appears in a Pulumi stack twice; every template counts.
@@ -19,7 +19,7 @@ export const networkPolicyCoverage = stackRule({
     for (const w of workloadsOf(objects)) {
       const labels = podLabels(w);
       const covered = policies.some(
-        (p) => p.namespace === w.namespace && selectorMatches(at(p.raw, "spec", "podSelector"), labels) !== false,
+        (p) => p.namespace === w.namespace && selectsAny(podLabelSets(w), (l) => selectorMatches(at(p.raw, "spec", "podSelector"), l)) !== false,
       );
       if (!covered) report(w, `no NetworkPolicy in namespace ${w.namespace} selects its pods ${formatLabels(labels)}`);
     }
@@ -116,7 +116,7 @@ export const serviceTargetsPods = stackRule({
         if (!backed) report(svc, `has no selector and no EndpointSlice labelled kubernetes.io/service-name=${svc.name}, so it has no endpoints`);
         continue;
       }
-      const targets = workloads.filter((w) => w.namespace === svc.namespace && mapMatches(selector, podLabels(w)));
+      const targets = workloads.filter((w) => w.namespace === svc.namespace && podLabelSets(w).some((l) => mapMatches(selector, l)));
       if (targets.length === 0) {
         report(svc, `selector ${formatLabels(selector)} matches no pods of any workload in namespace ${svc.namespace}`);
         continue;

@@ -3,7 +3,7 @@
 import { resourceRule, stackRule, StackObject } from "./define";
 import { asArray, asNumber, asObject, asString, at, isUnknown, stringMap } from "./k8s";
 import { mapMatches } from "./selectors";
-import { hasPodTemplate, podLabels, replicas } from "./workloads";
+import { hasPodTemplate, podLabelSets, replicas } from "./workloads";
 
 const TRACK = "classroom.io/track";
 const NAME = "app.kubernetes.io/name";
@@ -101,11 +101,14 @@ function serves(svc: StackObject, objects: StackObject[]): boolean | undefined {
     return slices.some((s) => asArray(s.raw.endpoints).length > 0);
   }
   let total = 0;
-  for (const w of objects.filter((o) => hasPodTemplate(o) && o.namespace === svc.namespace && mapMatches(sel, podLabels(o)))) {
+  for (const w of objects.filter((o) => hasPodTemplate(o) && o.namespace === svc.namespace)) {
+    const matching = podLabelSets(w).filter((l) => mapMatches(sel, l)).length;
+    if (matching === 0) continue;
     const n = w.kind === "DaemonSet" || w.kind === "Pod" ? 1 : replicas(w);
     if (n === undefined) return undefined;
     const hpa = objects.some((h) => h.kind === "HorizontalPodAutoscaler" && h.namespace === w.namespace && asString(at(h.raw, "spec", "scaleTargetRef", "name")) === w.name);
-    total += hpa ? Math.max(n, 1) : n;
+    // A StatefulSet's label sets are its pods (a selector may pick single ordinals); others share one set.
+    total += w.kind === "StatefulSet" ? matching : hpa ? Math.max(n, 1) : n;
   }
   return total > 0;
 }

@@ -1,5 +1,6 @@
 // Where the pod lives inside each workload kind, and the per-container facts the pod rules share.
 import { asArray, asNumber, asObject, asString, at, Json, KubeObject, stringMap } from "./k8s";
+import { ANY_LABEL_VALUE } from "./selectors";
 
 /** Path from the object to its PodTemplateSpec (or, for a bare Pod, the object itself). */
 const TEMPLATE_PATH: Record<string, string[]> = {
@@ -45,6 +46,26 @@ export function podSpec(obj: KubeObject): Json | undefined {
 /** Labels the pods will carry (the template's; a bare Pod's own). */
 export function podLabels(obj: KubeObject): Record<string, string> {
   return obj.kind === "Pod" ? obj.labels : stringMap(at(podTemplate(obj), "metadata", "labels"));
+}
+
+/**
+ * The label sets the workload's pods will really carry: the template's labels plus what controllers add.
+ * A StatefulSet gives each pod its name and index (Services select one ordinal, e.g. a MySQL primary,
+ * by `statefulset.kubernetes.io/pod-name`), so it yields one set per ordinal. Hash labels the
+ * controllers compute are unknowable here; selectors using them are not judged (ANY matches).
+ */
+export function podLabelSets(obj: KubeObject): Array<Record<string, string>> {
+  const base = podLabels(obj);
+  if (obj.kind === "Deployment") return [{ ...base, "pod-template-hash": ANY_LABEL_VALUE }];
+  if (obj.kind === "DaemonSet") return [{ ...base, "controller-revision-hash": ANY_LABEL_VALUE, "pod-template-generation": ANY_LABEL_VALUE }];
+  if (obj.kind !== "StatefulSet") return [base];
+  const n = Math.min(Math.max(replicas(obj) ?? 1, 1), 1000);
+  return Array.from({ length: n }, (_, i) => ({
+    ...base,
+    "statefulset.kubernetes.io/pod-name": `${obj.name}-${i}`,
+    "apps.kubernetes.io/pod-index": String(i),
+    "controller-revision-hash": ANY_LABEL_VALUE,
+  }));
 }
 
 /** spec.replicas as Kubernetes reads it: absent means 1; undefined when unknown during preview. */
