@@ -60,3 +60,8 @@ export function createHandlers({ redis }: HandlerModuleContext): Record<string, 
 
   return { probe, bench };
 }
+
+/** Reads a job's probe events in the order they were written. */
+export async function readProbeEvents(redis: { lrange(key: string, start: number, stop: number): Promise<string[]> }, job: string): Promise<ProbeEvent[]> {
+  return (await redis.lrange(probeKey(job), 0, -1)).map((line) => JSON.parse(line) as ProbeEvent);
+}
