@@ -8,6 +8,7 @@ import { MySql } from "../components/data/mysql";
 import { Redis } from "../components/data/redis";
 import { ZooKeeper } from "../components/data/zookeeper";
 import { PlatformConfig } from "./config";
+import { declareServices, imagePullSecret } from "./services";
 
 /** What the platform exposes as stack outputs: names and endpoints, never credentials. */
 export interface PlatformOutputs {
@@ -35,9 +36,12 @@ export function declarePlatform(config: PlatformConfig): { outputs: PlatformOutp
     "app.kubernetes.io/managed-by": "pulumi",
     "classroom.io/environment": config.environment,
     "classroom.io/role": role,
-    // Pod Security Admission enforces what the components already do, so nothing weaker slips in later.
-    "pod-security.kubernetes.io/enforce": "restricted",
-    "pod-security.kubernetes.io/enforce-version": "latest",
+    // Pod Security Admission: the data namespace enforces `restricted`. The apps namespace cannot, because
+    // every service writes logs to a hostPath (forbidden by baseline and restricted); it warns and audits at
+    // `restricted`, and the policy pack allows hostPath only for the log volume under the stack's log root.
+    "pod-security.kubernetes.io/enforce": role === "data" ? "restricted" : "privileged",
+    "pod-security.kubernetes.io/warn": "restricted",
+    "pod-security.kubernetes.io/audit": "restricted",
   });
   const namespaces = [ns.data, ns.apps].map((name, i) => {
     const namespace = new k8s.core.v1.Namespace(name, { metadata: { name, labels: nsLabels(i === 0 ? "data" : "apps") } }, opts);
@@ -56,6 +60,9 @@ export function declarePlatform(config: PlatformConfig): { outputs: PlatformOutp
   const connections: Record<DataSystem, DataConnection> = {
     zookeeper: zookeeper.connection, kafka: kafka.connection, redis: redis.connection, mysql: mysql.connection,
   };
+  const pullSecret = imagePullSecret(config, { provider, dependsOn: namespaces });
+  declareServices(config, connections, inNamespaces, pullSecret?.metadata.name);
+
   const dataEndpoints = Object.fromEntries(Object.entries(connections).map(([system, c]) =>
     [system, { host: c.host, port: c.port, settings: c.settings }])) as PlatformOutputs["dataEndpoints"];
   return { outputs: { environment: config.environment, namespaces: ns, dataEndpoints }, connections, provider };

@@ -1,0 +1,45 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { TrafficSplit } from "./weights";
+
+export interface WeightedHttpRouteArgs {
+  namespace: string;
+  /** Service name; the route is named after it and its backends are `<name>-stable|canary|legacy`. */
+  name: string;
+  labels: Record<string, string>;
+  port: number;
+  split: TrafficSplit;
+  /** Which backends exist (a weight alone does not create a Service). */
+  backends: { canary: boolean; legacy: boolean };
+  pathPrefix: string;
+  hostnames: string[];
+  gateway: { name: string; namespace: string; sectionName?: string };
+}
+
+/**
+ * A Gateway API HTTPRoute with weighted backendRefs: the standard way to split HTTP traffic now that
+ * ingress-nginx is retired. Only the weights change on a canary step, so no workload object is touched.
+ */
+export function weightedHttpRoute(args: WeightedHttpRouteArgs, opts: pulumi.CustomResourceOptions): pulumi.CustomResource {
+  const backendRefs = [
+    { name: `${args.name}-stable`, port: args.port, weight: args.split.stable },
+    ...(args.backends.canary ? [{ name: `${args.name}-canary`, port: args.port, weight: args.split.canary }] : []),
+    ...(args.backends.legacy ? [{ name: `${args.name}-legacy`, port: args.port, weight: args.split.legacy }] : []),
+  ];
+  return new k8s.apiextensions.CustomResource(`${args.name}-route`, {
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "HTTPRoute",
+    metadata: { name: args.name, namespace: args.namespace, labels: args.labels },
+    spec: {
+      parentRefs: [{
+        group: "gateway.networking.k8s.io", kind: "Gateway", name: args.gateway.name, namespace: args.gateway.namespace,
+        ...(args.gateway.sectionName ? { sectionName: args.gateway.sectionName } : {}),
+      }],
+      ...(args.hostnames.length ? { hostnames: args.hostnames } : {}),
+      rules: [{
+        matches: [{ path: { type: "PathPrefix", value: args.pathPrefix } }],
+        backendRefs: backendRefs.map((b) => ({ group: "", kind: "Service", ...b })),
+      }],
+    },
+  }, opts);
+}

@@ -1,0 +1,52 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { ClassroomService } from "../components/apps/classroom-service";
+import { DataConnection, DataSystem } from "../components/shared/connection";
+import { PlatformConfig } from "./config";
+
+/**
+ * Declares every classroom service of the stack. Each receives only the connections it declares in
+ * `uses`, and is admitted by exactly the services that list it in `calls`.
+ */
+export function declareServices(
+  config: PlatformConfig,
+  connections: Record<DataSystem, DataConnection>,
+  opts: pulumi.ComponentResourceOptions,
+  imagePullSecret?: pulumi.Input<string>,
+): ClassroomService[] {
+  const callers = new Map<string, string[]>();
+  for (const [name, svc] of Object.entries(config.services)) {
+    for (const callee of svc.calls) callers.set(callee, [...(callers.get(callee) ?? []), name]);
+  }
+  return Object.entries(config.services).map(([name, svc]) => new ClassroomService(name, {
+    namespace: config.namespaces.apps,
+    kind: svc.kind,
+    port: svc.port,
+    stable: svc.stable,
+    canary: svc.canary,
+    legacy: svc.legacy,
+    connections: svc.uses.map((system) => connections[system]),
+    calls: svc.calls.map((callee) => ({ name: callee, port: config.services[callee].port })),
+    callers: callers.get(name) ?? [],
+    resources: svc.resources,
+    autoscaling: svc.autoscaling,
+    healthPath: svc.healthPath,
+    configFiles: svc.configFiles,
+    scratch: svc.scratch,
+    logRoot: config.logRoot,
+    terminationGraceSeconds: svc.terminationGraceSeconds,
+    registry: svc.kind === "rpc" ? { connect: connections.zookeeper.settings.ZOOKEEPER_CONNECT } : undefined,
+    route: svc.route ? { mode: config.routing.mode, pathPrefix: svc.route.pathPrefix, hostnames: svc.route.hostnames, gateway: config.routing.gateway, ingressClassName: config.routing.ingressClassName } : undefined,
+    imagePullSecret,
+  }, opts));
+}
+
+/** The pull secret for private images, from the stack's secret config. */
+export function imagePullSecret(config: PlatformConfig, opts: pulumi.CustomResourceOptions): k8s.core.v1.Secret | undefined {
+  if (!config.imagePullSecret) return undefined;
+  return new k8s.core.v1.Secret("image-pull-secret", {
+    metadata: { name: "image-pull", namespace: config.namespaces.apps, labels: { "app.kubernetes.io/part-of": "classroom-platform", "app.kubernetes.io/managed-by": "pulumi" } },
+    type: "kubernetes.io/dockerconfigjson",
+    stringData: { ".dockerconfigjson": pulumi.secret(config.imagePullSecret) },
+  }, { ...opts, additionalSecretOutputs: ["stringData", "data"] });
+}
