@@ -63,14 +63,22 @@ function settle(result: unknown, policy: string): void {
   }
 }
 
+export interface EvaluateOptions {
+  /** Run only these policies (by name); default: every policy of the pack. */
+  only?: string[];
+}
+
 /**
- * Every violation of `policies` (default: the whole pack) in `resources`, at the levels `config` sets
+ * Every violation of the pack's policies in `resources`, at the levels `config` sets
  * (the content of a policies/config/<stack>.json file). Disabled policies do not run. Values unknown
  * during preview never fail a rule; a rule that trips over one is reported as advisory, as CrossGuard does.
  * Throws PolicyConfigError when the config names unknown policies or settings.
  */
-export function evaluatePolicies(resources: RenderedResource[], config: PolicyConfig, policies: Policies = allRules): Violation[] {
-  const resolved = resolvePolicyConfig(config, policies);
+export function evaluatePolicies(resources: RenderedResource[], config: PolicyConfig, options: EvaluateOptions = {}): Violation[] {
+  const resolved = resolvePolicyConfig(config, allRules);
+  const unknown = (options.only ?? []).filter((name) => !resolved.has(name));
+  if (unknown.length) throw new Error(`evaluatePolicies: unknown policy name(s) in "only": ${unknown.join(", ")}`);
+  const policies = options.only ? allRules.filter((p) => options.only!.includes(p.name)) : allRules;
   const withUrns = resources.map((r) => ({ ...r, urn: r.urn ?? `urn:pulumi:synth::classroom-platform::${r.type}::${r.name}` }));
   const byUrn = new Map(withUrns.map((r) => [r.urn, r]));
   const violations: Violation[] = [];
