@@ -106,11 +106,12 @@ export class Coordinator {
     return { status: status as "idle" | "fenced" | "covered" };
   }
 
-  /** Extends the run lock; false once a newer token owns the job. */
-  async renew(job: string, token: number, fireMs: number, grantedAt: number): Promise<boolean> {
+  /** Extends the run lock while `token` is the newest; otherwise says why the run lost the job. */
+  async renew(job: string, token: number, fireMs: number, grantedAt: number): Promise<"owner" | "covered" | "fenced"> {
     const o = this.options;
     const value = `${token}|${fireMs}|${o.replicaId}|${grantedAt}`;
-    return (await (this.redis as any).schedulerRenew(o.prefix, job, String(token), value, o.leaseMs)) === 1;
+    const reply = await (this.redis as any).schedulerRenew(o.prefix, job, String(token), value, o.leaseMs);
+    return reply === 1 ? "owner" : reply === 2 ? "covered" : "fenced";
   }
 
   /** True while `token` is the newest fencing token of the job: what a handler checks before a side effect. */

@@ -168,11 +168,15 @@ return { 'run', chosen, grant(job, chosen, replica, now, lease) }
 
 /**
  * Extends the run lock if the token is still the newest. ARGV: prefix, job, token, value, leaseMs.
- * Returns 1 while the run owns the job, 0 once a newer token does (the run must stop).
+ * Returns 1 while the run owns the job; once a newer token does (the run must stop): 2 if a later
+ * fire covered it (cover-earlier), 0 otherwise (its lease ran out and another replica took over).
  */
 export const renewScript = `${prelude}
 local job, token, value, lease = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
-if redis.call('HGET', k('state', job), 'runToken') ~= token then return 0 end
+if redis.call('HGET', k('state', job), 'runToken') ~= token then
+  if redis.call('ZSCORE', k('covered', job), token) then return 2 end
+  return 0
+end
 redis.call('SET', k('run', job), value, 'PX', lease)
 return 1
 `;

@@ -15,6 +15,9 @@ export interface RunnerOptions {
 
 class RunCancelled extends Error {}
 
+/** The same words whether pub/sub or a lease renewal brings the news first. */
+export const coveredReason = "covered by a later fire (block strategy cover-earlier)";
+
 /**
  * Runs granted fires: heartbeat on the run lock, timeout and retries, the final record with the
  * fencing token, then the next queued fire if Redis hands one over (block "serial").
@@ -94,23 +97,21 @@ export class Runner {
     this.active.set(key, controller);
     let lastRenewed = grantedAt;
     const renew = async (): Promise<boolean> => {
-      const ok = await coordinator.renew(job.name, token, fireMs, grantedAt);
-      if (ok) lastRenewed = Date.now();
-      return ok;
+      const state = await coordinator.renew(job.name, token, fireMs, grantedAt);
+      if (state === "owner") lastRenewed = Date.now();
+      else controller.abort(new RunCancelled(state === "covered" ? coveredReason : "fenced: a newer fencing token owns the job"));
+      return state === "owner";
     };
     // Renew a third of a lease ahead; lose the run once Redis says another token owns the job, or
     // once Redis has been unreachable for a whole lease (another replica may own it by then).
     const heartbeat = setInterval(() => {
-      renew().then(
-        (ok) => ok || controller.abort(new RunCancelled("fenced: a newer fencing token owns the job")),
-        () => Date.now() - lastRenewed > leaseMs && controller.abort(new RunCancelled("lease lost: Redis unreachable for a whole lease")),
-      );
+      renew().catch(() => Date.now() - lastRenewed > leaseMs && controller.abort(new RunCancelled("lease lost: Redis unreachable for a whole lease")));
     }, Math.max(50, Math.floor(leaseMs / 3)));
     const startedAt = Date.now();
     try {
       // A stall between the grant and now (GC, paused container) may have outlived the lease.
-      if (startedAt - grantedAt > leaseMs / 2 && !(await renew().catch(() => false))) {
-        controller.abort(new RunCancelled("fenced before start: the lease ran out while this replica stalled"));
+      if (startedAt - grantedAt > leaseMs / 2 && !(await renew().catch(() => false)) && !controller.signal.aborted) {
+        controller.abort(new RunCancelled("lease unconfirmed before start: Redis unreachable after a stall"));
       }
       const outcome = controller.signal.aborted
         ? { outcome: "cancelled" as const, attempts: 0, error: String((controller.signal.reason as Error).message) }

@@ -3,7 +3,7 @@ import { Coordinator, FireRequest } from "./claim";
 import type { JobHandler } from "./handlers";
 import type { Job } from "./job-schema";
 import { Router } from "./routing";
-import { Runner } from "./runner";
+import { coveredReason, Runner } from "./runner";
 import { dueFires, Schedule, scheduleOf } from "./schedule";
 
 export interface SchedulerOptions {
@@ -95,7 +95,7 @@ export class Scheduler {
     this.options.subscriber.on("message", (channel: string, message: string) => {
       if (channel !== keys.cancel) return;
       const [job, token] = message.split("|");
-      this.runner.cancel(job, Number(token), "covered by a later fire (block strategy cover-earlier)");
+      this.runner.cancel(job, Number(token), coveredReason);
     });
     await this.options.subscriber.subscribe(keys.cancel);
     this.stopped = false;
