@@ -27,7 +27,7 @@ export function parsePlatformConfig(raw: Record<string, string>, secretKeys: rea
     if (SECRET_KEYS.includes(key) && !secretKeys.includes(fullKey)) {
       problems.push(`${CONFIG_NAMESPACE}:${key} is a credential and must be set with \`pulumi config set --secret ${CONFIG_NAMESPACE}:${key}\`, got a plain-text value`);
     }
-    input[key] = decode(value);
+    input[key] = isStructured(key) ? decode(value) : value;
   }
   const result = platformConfigSchema.safeParse(input, { reportInput: true });
   if (!result.success) problems.push(...formatIssues(CONFIG_NAMESPACE, result.error.issues, platformConfigSchema));
@@ -42,6 +42,18 @@ function splitKey(fullKey: string): [string, string] {
   // `pulumi.runtime.allConfig()` uses `ns:key`; older engines passed `ns:config:key`.
   const rest = fullKey.slice(i + 1);
   return [fullKey.slice(0, i), rest.startsWith("config:") ? rest.slice("config:".length) : rest];
+}
+
+/** Whether the schema expects a mapping or list at this top-level key (scalars are never JSON-decoded: a credential may look like JSON). */
+function isStructured(key: string): boolean {
+  let node: any = (platformConfigSchema as any)._zod.def.in?._zod.def.shape?.[key] ?? (platformConfigSchema as any)._zod.def.shape?.[key];
+  for (let i = 0; i < 10 && node; i++) {
+    const def = node._zod.def;
+    if (["optional", "default", "prefault", "nullable"].includes(def.type)) node = def.innerType;
+    else if (def.type === "pipe") node = def.in;
+    else return ["object", "record", "array"].includes(def.type);
+  }
+  return true;
 }
 
 /** Pulumi passes structured values as JSON text and scalars as plain strings. */

@@ -1,0 +1,68 @@
+import { ConfigError, parsePlatformConfig } from "../../infra/config";
+
+const base = { "classroom:environment": "dev" };
+const service = (over: object) => JSON.stringify({ "room-api": { kind: "http", stable: { image: "r/room:1.0.0", replicas: 1 }, route: { pathPrefix: "/api" }, ...over } });
+
+function problems(raw: Record<string, string>, secretKeys: string[] = []): string[] {
+  try {
+    parsePlatformConfig({ ...base, ...raw }, secretKeys);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe("stack configuration", () => {
+  it("accepts a minimal stack and fills defaults in one place", () => {
+    const config = parsePlatformConfig(base);
+    expect(config.namespaces).toEqual({ data: "classroom-dev-data", apps: "classroom-dev-apps" });
+    expect(config.kafka.mode).toBe("combined");
+    expect(config.redis.mode).toBe("standalone");
+    expect(config.services).toEqual({});
+    expect(config.logRoot).toBe("/data/logs/classroom");
+  });
+
+  it("ignores other namespaces' keys (kubernetes:, pulumi:)", () => {
+    expect(problems({ "kubernetes:context": "kind", "pulumi:template": "x" })).toEqual([]);
+  });
+
+  const cases: Array<[string, Record<string, string>, string]> = [
+    ["even ZooKeeper ensemble", { "classroom:zookeeper": '{"replicas":2}' }, "classroom:zookeeper.replicas must be an odd number >= 1, got 2"],
+    ["unknown top-level key (typo)", { "classroom:zookeper": "{}" }, "classroom:zookeper is not a known key (allowed: environment,"],
+    ["unknown nested key", { "classroom:kafka": '{"brokers":{"replica":3}}' }, "classroom:kafka.brokers.replica is not a known key (allowed: image, replicas,"],
+    ["bad environment", { "classroom:environment": "qa" }, 'classroom:environment must be one of dev, staging, prod, local, got "qa"'],
+    ["canary weight above 100", { "classroom:services": service({ canary: { image: "r/room:1.1.0", replicas: 1, weight: 150 } }) }, "classroom:services.room-api.canary.weight must be a whole number between 0 and 100, got 150"],
+    ["unknown service kind", { "classroom:services": service({ kind: "grpc" }) }, 'classroom:services.room-api.kind must be one of http, rpc, consumer, worker, got "grpc"'],
+    ["unknown data system", { "classroom:services": service({ uses: ["postgres"] }) }, 'classroom:services.room-api.uses[0] must be one of redis, mysql, zookeeper, kafka, got "postgres"'],
+    ["rpc without zookeeper", { "classroom:services": JSON.stringify({ s: { kind: "rpc", stable: { image: "r/s:1", replicas: 1 } } }) }, "classroom:services.s.uses must include zookeeper for kind rpc"],
+    ["calls an undeclared service", { "classroom:services": service({ calls: ["session-rpc"] }) }, "classroom:services.room-api.calls names unknown service 'session-rpc'"],
+    ["bad resource quantity", { "classroom:redis": '{"resources":{"requests":{"cpu":"lots","memory":"1Gi"},"limits":{"memory":"1Gi"}}}' }, 'classroom:redis.resources.requests.cpu must be a Kubernetes quantity such as 500m, 256Mi or 10Gi, got "lots"'],
+    ["replicated standalone Redis", { "classroom:redis": '{"replicas":3}' }, "classroom:redis.replicas must be 1 in standalone mode"],
+    ["Sentinel quorum above Sentinel count", { "classroom:redis": '{"mode":"sentinel","replicas":2,"sentinel":{"replicas":3,"quorum":4}}' }, "classroom:redis.sentinel.quorum must be <= sentinel.replicas (3), got 4"],
+    ["replication factor above brokers", { "classroom:kafka": '{"brokers":{"replicas":1},"replicationFactor":3}' }, "classroom:kafka.replicationFactor must be <= brokers.replicas (1), got 3"],
+    ["even brokers in combined mode", { "classroom:kafka": '{"brokers":{"replicas":2}}' }, "classroom:kafka.brokers.replicas must be odd in combined mode"],
+    ["legacy VM endpoint without port", { "classroom:services": service({ legacy: { endpoints: ["10.0.0.1"], weight: 10 } }) }, "classroom:services.room-api.legacy.endpoints[0] must be an IPv4 address with a port"],
+    ["legacy on a consumer", { "classroom:services": JSON.stringify({ c: { kind: "consumer", stable: { image: "r/c:1", replicas: 1 }, legacy: { endpoints: ["10.0.0.1:80"], weight: 10 } } }) }, "classroom:services.c.legacy is only for http and rpc services"],
+    ["service name that is not a DNS label", { "classroom:services": JSON.stringify({ Room_API: { kind: "worker", stable: { image: "r/c:1", replicas: 1 } } }) }, "classroom:services.Room_API"],
+    ["plain-text credential", { "classroom:imagePullSecret": "{\"auths\":{}}" }, "classroom:imagePullSecret is a credential and must be set with `pulumi config set --secret classroom:imagePullSecret`"],
+    ["render-only environment without a directory", { "classroom:environment": "local" }, "classroom:renderYamlToDirectory is required for environment local"],
+    ["wrong type", { "classroom:zookeeper": '{"replicas":"three"}' }, 'classroom:zookeeper.replicas must be a whole number >= 1, got "three"'],
+  ];
+
+  it.each(cases)("rejects %s with a message naming the key", (_name, raw, expected) => {
+    const found = problems(raw);
+    expect(found.length).toBeGreaterThan(0);
+    expect(found.some((line) => line.includes(expected))).toBe(true);
+  });
+
+  it("reports every problem at once, one line each", () => {
+    const found = problems({ "classroom:zookeeper": '{"replicas":4}', "classroom:mq": '{"shards":0}', "classroom:typo": "1" });
+    expect(found).toHaveLength(3);
+    for (const line of found) expect(line).toMatch(/^classroom:[\w.-]+ /);
+  });
+
+  it("accepts a credential that is a Pulumi secret", () => {
+    expect(problems({ "classroom:imagePullSecret": "{}" }, ["classroom:imagePullSecret"])).toEqual([]);
+  });
+});
