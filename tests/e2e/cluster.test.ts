@@ -1,13 +1,16 @@
 import * as fs from "node:fs";
 import { KubeClient } from "../../tools/cluster/kube-client";
 import { readKubeconfig } from "../../tools/cluster/kubeconfig";
-import { isAlive } from "../../tools/cluster/processes";
+import { isAlive, startTicksOf } from "../../tools/cluster/processes";
 import { validateOnServer } from "../../tools/cluster/server-validate";
 import { TestCluster, startTestCluster } from "../harness/cluster";
 
 // The local control plane (etcd, kube-apiserver, kube-controller-manager built from the Go module proxy)
 // and strict server-side validation against it. Needs `bash tools/provision/40-toolchain.sh` first:
 // without the tools these tests fail with that instruction rather than skip.
+
+// Starting a control plane takes 5-10 s idle; allow for a machine loaded by builds and other suites.
+jest.setTimeout(240_000);
 
 const NS = "validate-e2e";
 
@@ -63,6 +66,9 @@ describe("local control plane", () => {
         await cluster.stop();
       }
       expect(cluster.state.processes.filter(isAlive)).toEqual([]);
+      // The watchdog that would have killed them had this test process died is gone too.
+      expect(cluster.state.reaper).toBeDefined();
+      expect(startTicksOf(cluster.state.reaper!)).toBeUndefined();
       expect(fs.existsSync(cluster.state.dir)).toBe(false);
     }
   });

@@ -34,7 +34,7 @@ program
     writePointer(state.dir);
     console.log(`control plane ready in ${state.startSeconds.toFixed(1)} s: ${state.server}`);
     for (const p of state.processes) console.log(`  ${p.name.padEnd(24)} pid ${p.pid}  log ${p.logFile}`);
-    console.log(`Gateway API standard CRDs installed; stop it with: npm run cluster -- down`);
+    console.log(`Gateway API standard CRDs installed; kubectl ${binaries.kubectl}; stop with: npm run cluster -- down`);
     console.log(`KUBECONFIG=${state.kubeconfigPath}`);
   });
 

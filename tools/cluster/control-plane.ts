@@ -7,14 +7,14 @@ import { installCrds, readCrds } from "./crds";
 import { KubeClient } from "./kube-client";
 import { writeKubeconfig } from "./kubeconfig";
 import { ControlPlanePki, createPki, servingCertificate } from "./pki";
-import { TrackedProcess, isAlive, sleep, startDetached, stopProcess, tailOf } from "./processes";
+import { TrackedProcess, isAlive, sleep, startDetached, addToReaper, startReaper, stopProcess, stopReaper, tailOf } from "./processes";
 import { ControlPlaneState, readState, writeState } from "./state";
 
 /** Options of startControlPlane. */
 export interface StartOptions {
   /** Port of kube-apiserver on 127.0.0.1. Default: a free port. */
   apiserverPort?: number;
-  /** Kill the processes when the calling node process exits (tests). Default false: they outlive it (`cluster up`). */
+  /** Kill the processes once the calling node process is gone, however it ends (tests). Default false: they outlive it (`cluster up`). */
   stopOnExit?: boolean;
   /** Seconds to wait for each part to become ready. Default 90 (generous for a loaded 2-core machine). */
   readyTimeoutSeconds?: number;
@@ -31,10 +31,6 @@ export class ControlPlaneError extends Error {
 }
 
 const CLUSTER_NAME = "classroom-local";
-const exitHooked = new Set<TrackedProcess>();
-process.once("exit", () => {
-  for (const p of exitHooked) if (isAlive(p)) try { process.kill(p.pid, "SIGKILL"); } catch { /* gone */ }
-});
 
 /**
  * Starts etcd, kube-apiserver and kube-controller-manager on loopback with all state in a new temporary
@@ -48,9 +44,10 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
   if (options.apiserverPort !== undefined) await assertPortFree(options.apiserverPort);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "classroom-cluster-"));
   const started: TrackedProcess[] = [];
+  const reaper = options.stopOnExit ? startReaper(process.pid, dir) : undefined;
   const track = (p: TrackedProcess) => {
     started.push(p);
-    if (options.stopOnExit) exitHooked.add(p);
+    if (options.stopOnExit) addToReaper(dir, p);
     return p;
   };
   const t0 = Date.now();
@@ -81,7 +78,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
 
       const state: ControlPlaneState = {
         dir, kubeconfigPath, server, token: pki.token, etcdClientPort, etcdPeerPort, apiserverPort,
-        processes: started, startedAt: new Date().toISOString(), startSeconds: (Date.now() - t0) / 1000,
+        processes: started, reaper, startedAt: new Date().toISOString(), startSeconds: (Date.now() - t0) / 1000,
       };
       writeState(state);
       return state;
@@ -90,7 +87,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
     }
   } catch (err) {
     await Promise.all([...started].reverse().map((p) => stopProcess(p, 3_000)));
-    started.forEach((p) => exitHooked.delete(p));
+    stopReaper(reaper);
     fs.rmSync(dir, { recursive: true, force: true });
     throw err instanceof ControlPlaneError ? err : new ControlPlaneError((err as Error).message);
   }
@@ -98,10 +95,8 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
 
 /** Stops exactly the processes recorded in the state (newest first) and removes the folder. */
 export async function stopControlPlane(state: ControlPlaneState): Promise<void> {
-  for (const p of [...state.processes].reverse()) {
-    await stopProcess(p);
-    exitHooked.delete(p);
-  }
+  for (const p of [...state.processes].reverse()) await stopProcess(p);
+  stopReaper(state.reaper);
   fs.rmSync(state.dir, { recursive: true, force: true });
 }
 

@@ -83,3 +83,36 @@ export function tailOf(file: string, lines = 15): string {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * A watchdog for servers that must not outlive the process that started them (tests): a small shell that
+ * polls the owner's pid and, once it is gone, SIGKILLs each server listed in `<dir>/reap.list` whose
+ * command line still names its binary, then removes `dir`. Unlike an exit hook it also works when the
+ * owner is SIGKILLed, and inside test runners whose sandboxed `process` never emits `exit`.
+ */
+export function startReaper(owner: number, dir: string): number | undefined {
+  const list = shellQuote(`${dir}/reap.list`);
+  const script = [
+    `while kill -0 ${owner} 2>/dev/null; do sleep 1; done`,
+    `[ -f ${list} ] && while read -r pid bin; do grep -qF -- "$bin" /proc/$pid/cmdline 2>/dev/null && kill -KILL "$pid" 2>/dev/null; done < ${list}`,
+    `rm -rf ${shellQuote(dir)}`,
+  ].join("; ");
+  const child = spawn("sh", ["-c", script], { detached: true, stdio: "ignore" });
+  child.unref();
+  return child.pid;
+}
+
+/** Adds a server to what the reaper of `dir` kills. */
+export function addToReaper(dir: string, p: TrackedProcess): void {
+  fs.appendFileSync(`${dir}/reap.list`, `${p.pid} ${p.binary}\n`);
+}
+
+/** Stops a reaper that is no longer needed (its servers were stopped normally). */
+export function stopReaper(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try { process.kill(pid, "SIGKILL"); } catch { /* already gone */ }
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}

@@ -16,6 +16,8 @@ export interface ControlPlaneState {
   etcdPeerPort: number;
   apiserverPort: number;
   processes: TrackedProcess[];
+  /** Pid of the watchdog that kills the processes if their owner dies (only with stopOnExit). */
+  reaper?: number;
   /** ISO time `up` finished. */
   startedAt: string;
   /** Seconds from the first process start until the control plane was ready. */
