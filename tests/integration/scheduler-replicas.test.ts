@@ -6,7 +6,8 @@ import { SchedulerReplicas } from "../../runtime/scheduler/testing/replicas";
 
 /**
  * Three real scheduler daemons against one real Redis, one job every second. Each run sleeps 300 ms
- * so that "the replica running a fire" exists at any moment we look.
+ * so that "the replica running a fire" exists at any moment we look. A second, slower job is there
+ * for the pause test at the end.
  */
 jest.setTimeout(150_000);
 
@@ -32,7 +33,10 @@ describe("scheduler replicas against one Redis", () => {
       redisUrl: server.url,
       ids: ["r1", "r2", "r3"],
       leaseMs,
-      jobs: { tick: { schedule: { cron: "* * * * * *" }, target: { handler: "probe" }, params: { sleepMs: 300 } } },
+      jobs: {
+        tick: { schedule: { cron: "* * * * * *" }, target: { handler: "probe" }, params: { sleepMs: 300 } },
+        long: { schedule: { everyMs: 2000 }, target: { handler: "probe" }, params: { sleepMs: 1500, ignoreAbort: true }, misfireThresholdMs: 10_000 },
+      },
     });
   });
 
@@ -89,5 +93,33 @@ describe("scheduler replicas against one Redis", () => {
     const history = await new RunHistory(redis, "classroom:scheduler").recent("tick", 100);
     const recorded = countBy(history.filter((h) => h.outcome === "succeeded"), (h) => h.fire);
     expect([...recorded.values()].every((n) => n === 1)).toBe(true);
+  });
+
+  it("a paused replica whose lease was taken over cannot record its run or start queued fires (fencing)", async () => {
+    const seen = (await readProbeEvents(redis, "long")).length;
+    let victim: ProbeEvent | undefined;
+    while (!victim) {
+      victim = (await readProbeEvents(redis, "long")).slice(seen).find((e) => e.event === "start");
+      if (!victim) await sleep(10);
+    }
+    const pid = replicas!.get(victim.replica).pid!;
+    process.kill(pid, "SIGSTOP");
+    try {
+      await sleep(leaseMs + 3000);
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    await sleep(2500);
+
+    const history = await new RunHistory(redis, "classroom:scheduler").recent("long", 100);
+    const own = history.filter((h) => h.token === victim!.token);
+    expect(own).toEqual([expect.objectContaining({ fire: victim.fire, outcome: "fenced", replica: victim.replica })]);
+    // Meanwhile another replica owned the job with newer tokens and ran the fires that came due.
+    const events = starts(await readProbeEvents(redis, "long"));
+    const next = events.find((e) => e.fire === victim!.fire + 2000);
+    expect(next).toBeDefined();
+    expect(next!.replica).not.toBe(victim.replica);
+    expect(next!.token).toBeGreaterThan(victim.token);
+    expect([...countBy(events, (e) => e.fire).values()].every((n) => n === 1)).toBe(true);
   });
 });
