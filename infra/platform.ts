@@ -31,7 +31,9 @@ export function declarePlatform(config: PlatformConfig): { outputs: PlatformOutp
   if (config.skipAwait) skipAwaitEverywhere();
 
   const ns = config.namespaces;
-  const nsLabels = (role: string) => ({
+  const nsLabels = (name: string, role: string) => ({
+    "app.kubernetes.io/name": "classroom-platform",
+    "app.kubernetes.io/instance": name,
     "app.kubernetes.io/part-of": PART_OF,
     "app.kubernetes.io/managed-by": "pulumi",
     "classroom.io/environment": config.environment,
@@ -44,8 +46,11 @@ export function declarePlatform(config: PlatformConfig): { outputs: PlatformOutp
     "pod-security.kubernetes.io/audit": "restricted",
   });
   const namespaces = [ns.data, ns.apps].map((name, i) => {
-    const namespace = new k8s.core.v1.Namespace(name, { metadata: { name, labels: nsLabels(i === 0 ? "data" : "apps") } }, opts);
-    defaultDenyPolicy(name, { "app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/managed-by": "pulumi" }, { ...opts, dependsOn: [namespace] });
+    const namespace = new k8s.core.v1.Namespace(name, { metadata: { name, labels: nsLabels(name, i === 0 ? "data" : "apps") } }, opts);
+    defaultDenyPolicy(name, {
+      "app.kubernetes.io/name": "default-deny", "app.kubernetes.io/instance": `${name}-default-deny`,
+      "app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/managed-by": "pulumi",
+    }, { ...opts, dependsOn: [namespace] });
     return namespace;
   });
   const inNamespaces: pulumi.ComponentResourceOptions = { providers: [provider], dependsOn: namespaces };

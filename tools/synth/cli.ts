@@ -1,6 +1,7 @@
 import { Command, Option } from "commander";
 import * as path from "node:path";
 import { ConfigError } from "../../infra/config";
+import { formatViolations, loadPolicyConfig, mandatoryViolations, PolicyConfigError } from "../../policies/evaluate";
 import { PROJECT_ROOT, StackFileError } from "./stack-config";
 import { summarize } from "./summary";
 import { synthesize } from "./synthesize";
@@ -11,15 +12,17 @@ const program = new Command("synth")
   .addOption(new Option("-s, --stack <name>", "stack to render (stacks/Pulumi.<name>.yaml)").default("dev"))
   .option("--stack-file <path>", "render this stack file instead of the stack's own")
   .option("-o, --out <dir>", "output directory (default: out/<stack>)")
+  .option("--policy-config <file-or-stack>", "policy enforcement config (default: policies/config/<stack>.json)")
   .option("--server", "also send every object to the API server in KUBECONFIG as a strict dry run")
   .option("-q, --quiet", "print only problems and the final line")
   .showHelpAfterError();
 
 async function main(): Promise<number> {
   program.parse();
-  const opts = program.opts<{ stack: string; stackFile?: string; out?: string; server?: boolean; quiet?: boolean }>();
+  const opts = program.opts<{ stack: string; stackFile?: string; out?: string; server?: boolean; quiet?: boolean; policyConfig?: string }>();
   const started = Date.now();
-  const result = await synthesize({ stack: opts.stack, stackFile: opts.stackFile });
+  const policyConfig = opts.policyConfig ? readPolicyConfig(opts.policyConfig) : undefined;
+  const result = await synthesize({ stack: opts.stack, stackFile: opts.stackFile, policyConfig });
   const out = path.resolve(opts.out ?? path.join(PROJECT_ROOT, "out", opts.stack));
   writeManifests(result.objects, out);
   if (!opts.quiet) console.log(summarize(result.objects));
@@ -28,9 +31,13 @@ async function main(): Promise<number> {
     failed = true;
     console.error(`schema: ${problem.key}: ${problem.errors.join("; ")}`);
   }
+  const mandatory = mandatoryViolations(result.violations);
+  if (result.violations.length) console.log(`policy violations (${mandatory.length} mandatory, ${result.violations.length - mandatory.length} advisory):\n${formatViolations(result.violations)}`);
+  else console.log("policy violations: none");
+  if (mandatory.length) failed = true;
   if (opts.server) failed = (await validateOnServer(result.objects.map((o) => o.object))) || failed;
   const verdict = failed ? "FAILED" : "ok";
-  console.log(`synth ${opts.stack}: ${result.objects.length} objects, ${result.schemaProblems.length} schema errors -> ${path.relative(process.cwd(), out) || "."} (${Date.now() - started} ms) ${verdict}`);
+  console.log(`synth ${opts.stack}: ${result.objects.length} objects, ${result.schemaProblems.length} schema errors, ${mandatory.length} mandatory policy violations -> ${path.relative(process.cwd(), out) || "."} (${Date.now() - started} ms) ${verdict}`);
   return failed ? 1 : 0;
 }
 
@@ -47,6 +54,18 @@ async function validateOnServer(objects: Record<string, any>[]): Promise<boolean
 
 class UsageError extends Error {}
 
+/** A policy config file path, or a stack name whose policies/config/<name>.json to use. */
+function readPolicyConfig(value: string) {
+  if (!value.endsWith(".json")) return loadPolicyConfig(value);
+  const fs = require("node:fs") as typeof import("node:fs");
+  if (!fs.existsSync(value)) throw new UsageError(`--policy-config: no file ${value}`);
+  try {
+    return JSON.parse(fs.readFileSync(value, "utf8"));
+  } catch (err) {
+    throw new UsageError(`--policy-config: ${value} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
 main().then(
   (code) => process.exit(code),
   (err) => {
@@ -55,7 +74,7 @@ main().then(
       console.error(`invalid stack configuration:\n${err.problems.map((p) => `  ${p}`).join("\n")}`);
       process.exit(2);
     }
-    if (err instanceof StackFileError || err instanceof UsageError) {
+    if (err instanceof StackFileError || err instanceof UsageError || err instanceof PolicyConfigError) {
       console.error(`synth: ${err.message}`);
       process.exit(2);
     }

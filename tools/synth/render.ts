@@ -13,8 +13,8 @@ export interface RenderedObject {
 
 export interface Rendered {
   objects: RenderedObject[];
-  /** Every resource the program registered (components, providers, random values included). */
-  resources: { type: string; name: string }[];
+  /** Every resource the program registered (components, providers, random values included), with its inputs. */
+  resources: { type: string; name: string; props: Record<string, any> }[];
   outputs: Record<string, unknown>;
 }
 
@@ -36,10 +36,10 @@ function mockState(type: string, name: string, inputs: Record<string, any>): Rec
  */
 export async function renderProgram(program: () => unknown, stack: StackConfig): Promise<Rendered> {
   const objects: RenderedObject[] = [];
-  const resources: { type: string; name: string }[] = [];
+  const resources: Rendered["resources"] = [];
   await pulumi.runtime.setMocks({
     newResource(args) {
-      resources.push({ type: args.type, name: args.name });
+      resources.push({ type: args.type, name: args.name, props: stripUndefined(args.inputs) });
       if (args.type.startsWith("kubernetes:") && !args.type.startsWith("pulumi:providers:")) {
         objects.push({ type: args.type, name: args.name, object: stripUndefined(args.inputs) });
       }

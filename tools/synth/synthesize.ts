@@ -1,4 +1,5 @@
 import { ConfigError } from "../../infra/config";
+import { evaluatePolicies, loadPolicyConfig, policyConfigNames, PolicyConfig, Violation } from "../../policies/evaluate";
 import { platformProgram } from "../../infra/program";
 import { renderProgram, Rendered } from "./render";
 import { validateSchemas } from "./schema-validate";
@@ -14,6 +15,8 @@ export interface SynthOptions {
   overrides?: Record<string, string>;
   /** The program; default: the platform program that `pulumi up` runs. */
   program?: () => unknown;
+  /** Policy enforcement config; default: policies/config/<stack>.json, else the environment's file. */
+  policyConfig?: PolicyConfig;
 }
 
 export interface SynthResult extends Rendered {
@@ -22,6 +25,8 @@ export interface SynthResult extends Rendered {
   environment: string;
   /** Objects the bundled Kubernetes schemas reject, by `Kind/namespace/name`. */
   schemaProblems: { key: string; errors: string[] }[];
+  /** The policy pack's verdicts over every rendered resource (the same rule code `pulumi preview --policy-pack` runs). */
+  violations: Violation[];
 }
 
 /** Config, render under mocks, schema check: everything synth does except writing and reporting. */
@@ -41,11 +46,17 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   if (failure) throw failure;
   const problems = validateSchemas(rendered.objects.map((o) => o.object));
   const environment = stack.config["classroom:environment"] ?? options.stack;
+  const policyConfig = options.policyConfig ?? loadPolicyConfig(policyConfigNames().includes(options.stack) ? options.stack : environment);
+  const violations = evaluatePolicies(
+    rendered.resources.map((r) => ({ type: r.type, name: r.name, props: r.props })),
+    policyConfig,
+  );
   return {
     ...rendered,
     stack,
     environment,
     schemaProblems: problems.map((p) => ({ key: objectKey(rendered.objects[p.index].object), errors: p.errors })),
+    violations,
   };
 }
 

@@ -1,0 +1,139 @@
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { diffValues, kubernetesObject, RenderedInput } from "./diff";
+import { PROJECT_ROOT, StackFileError } from "./stack-config";
+import { synthesize, SynthResult } from "./synthesize";
+import { objectKey } from "./write";
+
+/**
+ * StatefulSet fields the API server refuses to update in place. The Kubernetes provider plans a
+ * replacement (delete, then create) when any of them changes, which takes every replica down at once
+ * and starts the new pods on volumes that are new or no longer match their template.
+ */
+export const STATEFULSET_IMMUTABLE_FIELDS = ["volumeClaimTemplates", "selector", "serviceName", "podManagementPolicy"] as const;
+
+/** A change between two renders that can lose data or take a data system down as a whole. */
+export interface UpgradeHazard {
+  /** `Kind/namespace/name` of the resource at risk (as it was before the change). */
+  resource: string;
+  /** The field whose change causes it, e.g. `spec.volumeClaimTemplates[name=data].spec.resources.requests.storage`. */
+  field: string;
+  /** What the engine will do and why that is dangerous. */
+  reason: string;
+  before?: unknown;
+  after?: unknown;
+}
+
+/**
+ * Finds the changes that make the engine replace a StatefulSet or lose a PersistentVolumeClaim:
+ * an edit of an immutable StatefulSet field, a StatefulSet renamed or moved to another namespace (same
+ * Pulumi resource, new identity), a removed StatefulSet that owns volumeClaimTemplates, and a removed
+ * PersistentVolumeClaim. Replica counts, images, resources and everything else pass.
+ */
+export function findUpgradeHazards(before: readonly RenderedInput[], after: readonly RenderedInput[]): UpgradeHazard[] {
+  const hazards: UpgradeHazard[] = [];
+  const afterByKey = new Map(after.map((r) => [objectKey(kubernetesObject(r)), r]));
+  const afterByResourceName = new Map(after.filter(hasResourceName).map((r) => [`${r.type}::${r.name}`, r]));
+
+  for (const input of before) {
+    const old = kubernetesObject(input);
+    const key = objectKey(old);
+    if (old.kind === "PersistentVolumeClaim" && !afterByKey.has(key)) {
+      hazards.push({ resource: key, field: "(object)", reason: "the claim is removed: the engine deletes it and the volume's data with it (unless its reclaim policy is Retain)" });
+      continue;
+    }
+    if (old.kind !== "StatefulSet") continue;
+    const successor = afterByKey.get(key);
+    if (successor) {
+      const next = kubernetesObject(successor);
+      for (const field of STATEFULSET_IMMUTABLE_FIELDS) {
+        for (const change of diffValues(old.spec?.[field], next.spec?.[field], `spec.${field}`)) {
+          hazards.push({ resource: key, field: change.path, reason: `spec.${field} is immutable: the engine replaces the StatefulSet (every replica down at once${field === "volumeClaimTemplates" ? ", existing claims no longer match the template" : ""})`, ...values(change) });
+        }
+      }
+      continue;
+    }
+    const renamed = hasResourceName(input) ? afterByResourceName.get(`${input.type}::${input.name}`) : undefined;
+    if (renamed) {
+      const next = kubernetesObject(renamed);
+      for (const field of ["name", "namespace"] as const) {
+        if (old.metadata?.[field] !== next.metadata?.[field]) {
+          hazards.push({ resource: key, field: `metadata.${field}`, reason: `the StatefulSet gets a new identity (${objectKey(next)}): the engine replaces it, and its pods start on new, empty claims`, before: old.metadata?.[field], after: next.metadata?.[field] });
+        }
+      }
+      continue;
+    }
+    const templates = (old.spec?.volumeClaimTemplates ?? []) as Array<{ metadata?: { name?: string } }>;
+    if (templates.length > 0) {
+      hazards.push({ resource: key, field: "spec.volumeClaimTemplates", reason: `the StatefulSet is removed: its pods stop and its claims (${templates.map((t) => t.metadata?.name).join(", ")}) are orphaned or deleted` });
+    }
+  }
+  return hazards;
+}
+
+function hasResourceName(input: RenderedInput): input is { type: string; name: string; object: Record<string, any> } {
+  return typeof (input as { type?: unknown }).type === "string" && typeof (input as { name?: unknown }).name === "string" && "object" in input;
+}
+
+function values(change: { before?: unknown; after?: unknown }): { before?: unknown; after?: unknown } {
+  return { ...("before" in change ? { before: change.before } : {}), ...("after" in change ? { after: change.after } : {}) };
+}
+
+/** One line per hazard: `StatefulSet/ns/name: field (a -> b): reason`. */
+export function formatHazards(hazards: readonly UpgradeHazard[]): string {
+  return hazards.map((h) => {
+    const values = "before" in h || "after" in h ? ` (${show(h.before)} -> ${show(h.after)})` : "";
+    return `  ${h.resource}: ${h.field}${values}: ${h.reason}`;
+  }).join("\n");
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return "unset";
+  const text = typeof value === "string" ? value : JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** Thrown when a change is refused for upgrade hazards; the CLIs print the message and exit 1. */
+export class DataLossRefused extends Error {
+  constructor(readonly hazards: UpgradeHazard[], what: string) {
+    super(`refusing ${what}: it would replace a StatefulSet or lose a volume claim:\n${formatHazards(hazards)}\n` +
+      "Pass --allow-data-loss to go ahead anyway (make sure the data is backed up or migrated first).");
+    this.name = "DataLossRefused";
+  }
+}
+
+/**
+ * The stack file as committed at a git ref (`git show <ref>:stacks/Pulumi.<stack>.yaml`), written to a
+ * temporary file. Returns undefined when the stack did not exist at that ref (nothing to protect yet).
+ */
+export function stackFileAtRef(stack: string, ref: string, root = PROJECT_ROOT): { file: string; cleanup: () => void } | undefined {
+  const spec = `${ref}:./stacks/Pulumi.${stack}.yaml`;
+  const refCheck = spawnSync("git", ["-C", root, "rev-parse", "--verify", "--quiet", `${ref}^{commit}`], { encoding: "utf8" });
+  if (refCheck.error) throw new StackFileError(`--baseline needs git on PATH (${refCheck.error.message})`);
+  if (refCheck.status !== 0) throw new StackFileError(`--baseline ${ref} is not a commit in ${root} (give a branch, tag or commit such as HEAD or origin/main)`);
+  const shown = spawnSync("git", ["-C", root, "show", spec], { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 });
+  if (shown.status !== 0) return undefined;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "classroom-baseline-"));
+  const file = path.join(dir, `Pulumi.${stack}.yaml`);
+  fs.writeFileSync(file, shown.stdout);
+  return { file, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Renders the stack file as it was at `ref` and compares it with `current`: the check behind
+ * `synth --baseline`. Only the stack file comes from the ref and both renders run today's components,
+ * so this catches configuration changes (storage sizes and classes, renamed systems), not changes in
+ * component code since the ref; for those, compare renders of the two checkouts.
+ */
+export async function hazardsSinceRef(stack: string, ref: string, current: SynthResult, root = PROJECT_ROOT): Promise<{ hazards: UpgradeHazard[]; baselineFound: boolean }> {
+  const baseline = stackFileAtRef(stack, ref, root);
+  if (!baseline) return { hazards: [], baselineFound: false };
+  try {
+    const before = await synthesize({ stack, stackFile: baseline.file });
+    return { hazards: findUpgradeHazards(before.objects, current.objects), baselineFound: true };
+  } finally {
+    baseline.cleanup();
+  }
+}
