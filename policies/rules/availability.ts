@@ -170,6 +170,7 @@ export const spreadSelectorsMatchPods = resourceRule({
     const spec = podSpec(obj);
     if (!spec) return;
     const labels = podLabels(obj);
+    if (!podLabelSets(obj)) return;
     for (const { where, selector } of siblingSelectors(spec)) {
       if (isUnknown(selector)) continue;
       if (selector === undefined || selector === null) {

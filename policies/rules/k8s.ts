@@ -50,10 +50,14 @@ export function asBoolean(v: unknown): boolean | undefined {
   return typeof v === "boolean" ? v : undefined;
 }
 
-/** Walks a property path; stops (undefined) at anything that is not a known object. */
+/**
+ * Walks a property path; stops (undefined) at anything that is not an object. An unknown met on the way
+ * is returned as is, so callers can tell "not set" (undefined) from "not known yet" (isUnknown).
+ */
 export function at(v: unknown, ...path: string[]): unknown {
   let cur: unknown = v;
   for (const key of path) {
+    if (isUnknown(cur)) return cur;
     const o = asObject(cur);
     if (!o) return undefined;
     cur = o[key];

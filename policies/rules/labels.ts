@@ -1,7 +1,7 @@
 // Labels are how people, dashboards and the other rules find an object's owner and layer.
 import { resourceRule } from "./define";
-import { at, isUnknown } from "./k8s";
-import { hasPodTemplate, podLabels } from "./workloads";
+import { asString, at, isUnknown } from "./k8s";
+import { hasPodTemplate, podTemplate } from "./workloads";
 
 interface RecommendedLabelsConfig {
   requiredLabels: string[];
@@ -27,17 +27,21 @@ export const recommendedLabels = resourceRule<RecommendedLabelsConfig>({
     },
   },
   check(obj, config, report) {
-    if (isUnknown(at(obj.raw, "metadata", "labels"))) return;
-    const missing = config.requiredLabels.filter((l) => !obj.labels[l]);
+    const raw = at(obj.raw, "metadata", "labels");
+    if (isUnknown(raw)) return;
+    // A label whose value is unknown during preview is there; only absent or empty ones are missing.
+    const has = (labels: unknown, l: string) => isUnknown(at(labels, l)) || !!asString(at(labels, l));
+    const missing = config.requiredLabels.filter((l) => !has(raw, l));
     if (missing.length) report(`is missing label(s) ${missing.join(", ")}`);
     for (const [label, want] of Object.entries(config.labelValues)) {
       const got = obj.labels[label];
       if (got !== undefined && got !== want) report(`has ${label}=${got}; the platform uses ${want}`);
     }
-    if (hasPodTemplate(obj) && obj.kind !== "Pod") {
-      const pod = podLabels(obj);
-      const podMissing = ["app.kubernetes.io/name", "app.kubernetes.io/instance"].filter((l) => !pod[l]);
-      if (podMissing.length && !isUnknown(at(obj.raw, "spec", "template", "metadata", "labels"))) {
+    const template = podTemplate(obj);
+    if (hasPodTemplate(obj) && obj.kind !== "Pod" && template) {
+      const podRaw = at(template, "metadata", "labels");
+      const podMissing = ["app.kubernetes.io/name", "app.kubernetes.io/instance"].filter((l) => !has(podRaw, l));
+      if (podMissing.length && !isUnknown(podRaw)) {
         report(`pod template is missing label(s) ${podMissing.join(", ")}`);
       }
     }

@@ -3,7 +3,7 @@
 import { resourceRule, stackRule, StackObject } from "./define";
 import { asArray, asObject, asString, at, isUnknown, stringMap } from "./k8s";
 import { formatLabels, isEmptySelector, mapMatches, selectorMatches, selectsAny } from "./selectors";
-import { containers, hasPodTemplate, podLabels, podLabelSets } from "./workloads";
+import { containerPortsUnknown, containers, hasPodTemplate, podLabels, podLabelSets } from "./workloads";
 
 function workloadsOf(objects: StackObject[]): StackObject[] {
   // A bare Pod or ReplicaSet owned by a Deployment never appears in a Pulumi stack twice; every template counts.
@@ -116,11 +116,14 @@ export const serviceTargetsPods = stackRule({
         if (!backed) report(svc, `has no selector and no EndpointSlice labelled kubernetes.io/service-name=${svc.name}, so it has no endpoints`);
         continue;
       }
-      const targets = workloads.filter((w) => w.namespace === svc.namespace && podLabelSets(w).some((l) => mapMatches(selector, l)));
+      const verdicts = workloads.filter((w) => w.namespace === svc.namespace).map((w) => ({ w, v: selectsAny(podLabelSets(w), (l) => mapMatches(selector, l)) }));
+      if (verdicts.some(({ v }) => v === undefined)) continue;
+      const targets = verdicts.filter(({ v }) => v).map(({ w }) => w);
       if (targets.length === 0) {
         report(svc, `selector ${formatLabels(selector)} matches no pods of any workload in namespace ${svc.namespace}`);
         continue;
       }
+      if (targets.some(containerPortsUnknown)) continue;
       const portNames = new Set(
         targets.flatMap((w) => containers(w, ["container", "initContainer"]).flatMap((c) => asArray(c.spec.ports).map((p) => asString(at(p, "name"))))),
       );

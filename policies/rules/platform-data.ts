@@ -93,6 +93,7 @@ export const kafkaReplication = stackRule<KafkaConfig>({
       const data = asObject(cm.raw.data);
       if (isUnknown(cm.raw.data)) continue;
       for (const key of config.configKeys) {
+        if (isUnknown(data?.[key])) checkedNamespaces.add(cm.namespace);
         const text = asString(data?.[key]);
         if (text === undefined) continue;
         checkedNamespaces.add(cm.namespace);

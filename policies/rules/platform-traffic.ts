@@ -102,7 +102,9 @@ function serves(svc: StackObject, objects: StackObject[]): boolean | undefined {
   }
   let total = 0;
   for (const w of objects.filter((o) => hasPodTemplate(o) && o.namespace === svc.namespace)) {
-    const matching = podLabelSets(w).filter((l) => mapMatches(sel, l)).length;
+    const sets = podLabelSets(w);
+    if (!sets) return undefined;
+    const matching = sets.filter((l) => mapMatches(sel, l)).length;
     if (matching === 0) continue;
     const n = w.kind === "DaemonSet" || w.kind === "Pod" ? 1 : replicas(w);
     if (n === undefined) return undefined;
@@ -146,8 +148,9 @@ export const httprouteBackendsConsistent = stackRule<RouteConfig>({
             report(route, `${where} points into namespace ${ns} without a ReferenceGrant there`);
           }
           const port = asNumber(ref.port);
-          const ports = asArray(at(svc.raw, "spec", "ports")).map((p) => asNumber(at(p, "port")));
-          if (port !== undefined && ports.length && !ports.includes(port)) {
+          const rawPorts = asArray(at(svc.raw, "spec", "ports")).map((p) => at(p, "port"));
+          const ports = rawPorts.map(asNumber);
+          if (port !== undefined && ports.length && !rawPorts.some(isUnknown) && !ports.includes(port)) {
             report(route, `${where} uses port ${port}, which Service ${name} does not expose (ports: ${ports.join(", ")})`);
           }
           if (weight > 0 && serves(svc, objects) === false) {

@@ -13,11 +13,12 @@ interface HostPathConfig {
 const ALLOWED_TYPES = ["", "Directory", "DirectoryOrCreate"];
 
 /** Why a hostPath volume is not an allowed log volume, or undefined when it is. */
-export function hostPathProblem(volumeName: string, hostPath: Record<string, unknown>, config: HostPathConfig): string | undefined {
+export function hostPathProblem(volumeName: string, hostPath: Record<string, unknown>, config: HostPathConfig, nameKnown = true): string | undefined {
   const p = hostPath.path;
   if (isUnknown(p)) return undefined;
   const where = asString(p);
-  if (volumeName !== config.logVolumeName) {
+  // Whatever an unknown name turns out to be, the path must still be a log directory under the root.
+  if (nameKnown && volumeName !== config.logVolumeName) {
     return `volume '${volumeName}' mounts host path ${where ?? "(none)"}; only the volume named '${config.logVolumeName}' may use hostPath, for logs under ${config.logRoot}`;
   }
   if (where === undefined || !path.posix.isAbsolute(where)) return `volume '${volumeName}' has host path ${JSON.stringify(p)}; it must be an absolute path under ${config.logRoot}`;
@@ -62,7 +63,7 @@ export const hostpathLogRootOnly = resourceRule<HostPathConfig>({
       const vol = asObject(v);
       const hp = vol?.hostPath;
       if (!vol || isAbsent(hp) || isUnknown(hp)) return;
-      const problem = hostPathProblem(asString(vol.name) ?? `#${i}`, asObject(hp) ?? {}, config);
+      const problem = hostPathProblem(asString(vol.name) ?? `#${i}`, asObject(hp) ?? {}, config, !isUnknown(vol.name));
       if (problem) report(problem);
     });
   },

@@ -82,7 +82,7 @@ export const dropAllCapabilities = resourceRule<CapabilitiesConfig>({
     for (const c of containers(obj)) {
       const caps = at(c.spec, "securityContext", "capabilities");
       const drop = at(caps, "drop");
-      if (!isUnknown(caps) && !isUnknown(drop)) {
+      if (!isUnknown(caps) && !isUnknown(drop) && !asArray(drop).some(isUnknown)) {
         const dropped = asArray(drop).map((d) => asString(d)?.toUpperCase());
         if (!dropped.includes("ALL") && !dropped.includes("CAP_ALL")) {
           report(`${c.label} does not drop ALL capabilities (securityContext.capabilities.drop must include "ALL")`);

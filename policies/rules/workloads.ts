@@ -1,5 +1,5 @@
 // Where the pod lives inside each workload kind, and the per-container facts the pod rules share.
-import { asArray, asNumber, asObject, asString, at, Json, KubeObject, stringMap } from "./k8s";
+import { asArray, asNumber, asObject, asString, at, isUnknown, Json, KubeObject, stringMap } from "./k8s";
 import { ANY_LABEL_VALUE } from "./selectors";
 
 /** Path from the object to its PodTemplateSpec (or, for a bare Pod, the object itself). */
@@ -48,18 +48,30 @@ export function podLabels(obj: KubeObject): Record<string, string> {
   return obj.kind === "Pod" ? obj.labels : stringMap(at(podTemplate(obj), "metadata", "labels"));
 }
 
+/** Whether the pods' labels are not known yet (preview), so nothing can be said about who selects them. */
+export function podLabelsUnknown(obj: KubeObject): boolean {
+  if (obj.kind === "Pod") return false;
+  const path = TEMPLATE_PATH[obj.kind];
+  if (!path) return false;
+  const labels = at(obj.raw, ...path, "metadata", "labels");
+  return isUnknown(labels) || Object.values(asObject(labels) ?? {}).some(isUnknown);
+}
+
 /**
  * The label sets the workload's pods will really carry: the template's labels plus what controllers add.
  * A StatefulSet gives each pod its name and index (Services select one ordinal, e.g. a MySQL primary,
  * by `statefulset.kubernetes.io/pod-name`), so it yields one set per ordinal. Hash labels the
  * controllers compute are unknowable here; selectors using them are not judged (ANY matches).
  */
-export function podLabelSets(obj: KubeObject): Array<Record<string, string>> {
+export function podLabelSets(obj: KubeObject): Array<Record<string, string>> | undefined {
+  if (podLabelsUnknown(obj)) return undefined;
   const base = podLabels(obj);
   if (obj.kind === "Deployment") return [{ ...base, "pod-template-hash": ANY_LABEL_VALUE }];
   if (obj.kind === "DaemonSet") return [{ ...base, "controller-revision-hash": ANY_LABEL_VALUE, "pod-template-generation": ANY_LABEL_VALUE }];
   if (obj.kind !== "StatefulSet") return [base];
-  const n = Math.min(Math.max(replicas(obj) ?? 1, 1), 1000);
+  const count = replicas(obj);
+  if (count === undefined) return undefined;
+  const n = Math.min(Math.max(count, 1), 1000);
   return Array.from({ length: n }, (_, i) => ({
     ...base,
     "statefulset.kubernetes.io/pod-name": `${obj.name}-${i}`,
@@ -105,6 +117,23 @@ export function containers(obj: KubeObject, which: ContainerKind[] = ["container
     });
   }
   return out;
+}
+
+/** Whether the container list or any container's ports are unknown during preview. */
+export function containerPortsUnknown(obj: KubeObject): boolean {
+  const path = TEMPLATE_PATH[obj.kind];
+  if (!path) return false;
+  const spec = at(obj.raw, ...path, "spec");
+  if (isUnknown(spec)) return true;
+  for (const field of ["containers", "initContainers"]) {
+    const list = asObject(spec)?.[field];
+    if (isUnknown(list)) return true;
+    for (const c of asArray(list)) {
+      if (isUnknown(c) || isUnknown(at(c, "ports"))) return true;
+      if (asArray(at(c, "ports")).some((p) => isUnknown(p) || isUnknown(at(p, "name")))) return true;
+    }
+  }
+  return false;
 }
 
 /**

@@ -68,11 +68,11 @@ export function deployment(track: "stable" | "canary", replicas: number, image =
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
-    metadata: { name: instance, namespace: APPS, labels: all },
+    metadata: { name: instance, namespace: APPS, labels: { ...all } },
     spec: {
       replicas,
-      selector: { matchLabels: selector },
-      template: { metadata: { labels: all }, spec: podSpec(image, selector, `${LOG_ROOT}/room-api`) },
+      selector: { matchLabels: { ...selector } },
+      template: { metadata: { labels: { ...all } }, spec: podSpec(image, { ...selector }, `${LOG_ROOT}/room-api`) },
     },
   };
 }
@@ -124,7 +124,7 @@ function dataLabels(name: string, instance: string, component: string): Record<s
 function statefulSet(name: string, component: string, replicas: number, image: string): Obj {
   const l = dataLabels(name, name === "kafka" ? `kafka-${component}` : name, component);
   const selector = { "app.kubernetes.io/name": l["app.kubernetes.io/name"], "app.kubernetes.io/instance": l["app.kubernetes.io/instance"] };
-  const spec = podSpec(image, selector, `${LOG_ROOT}/${name}`);
+  const spec = podSpec(image, { ...selector }, `${LOG_ROOT}/${name}`);
   spec.containers[0].env = [];
   spec.containers[0].startupProbe = { tcpSocket: { port: "http" }, failureThreshold: 60 };
   spec.volumes = spec.volumes.filter((v: Obj) => v.name !== "logs");
@@ -132,8 +132,8 @@ function statefulSet(name: string, component: string, replicas: number, image: s
   return {
     apiVersion: "apps/v1",
     kind: "StatefulSet",
-    metadata: { name: l["app.kubernetes.io/instance"], namespace: DATA, labels: l },
-    spec: { replicas, serviceName: `${name}-headless`, selector: { matchLabels: selector }, template: { metadata: { labels: l }, spec } },
+    metadata: { name: l["app.kubernetes.io/instance"], namespace: DATA, labels: { ...l } },
+    spec: { replicas, serviceName: `${name}-headless`, selector: { matchLabels: { ...selector } }, template: { metadata: { labels: { ...l } }, spec } },
   };
 }
 
