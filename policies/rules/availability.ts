@@ -37,6 +37,7 @@ function replicaRange(workload: KubeObject, objects: StackObject[]): { min?: num
 interface HaConfig {
   minReplicas: number;
   exemptTracks: string[];
+  exemptWorkloads: string[];
 }
 
 export const haReplicas = stackRule<HaConfig>({
@@ -51,11 +52,18 @@ export const haReplicas = stackRule<HaConfig>({
       default: ["canary"],
       description: "Values of label classroom.io/track whose workloads are exempt (default canary: a canary is deliberately small).",
     },
+    exemptWorkloads: {
+      type: "array",
+      items: { type: "string" },
+      default: [],
+      description: "Workloads (name or namespace/name) that are single by design, e.g. a leader-elected singleton (default none).",
+    },
   },
   check(objects, config, report) {
     for (const w of objects.filter((o) => SCALABLE.includes(o.kind))) {
       const track = w.labels["classroom.io/track"];
       if (track !== undefined && config.exemptTracks.includes(track)) continue;
+      if (config.exemptWorkloads.includes(w.name) || config.exemptWorkloads.includes(`${w.namespace}/${w.name}`)) continue;
       const { min, source } = replicaRange(w, objects);
       if (min !== undefined && min < config.minReplicas) {
         report(w, `runs ${min} replica(s) (${source}); this environment needs at least ${config.minReplicas} so one pod or node loss is not an outage`);

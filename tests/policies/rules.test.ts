@@ -1,7 +1,7 @@
 // Every rule of the pack, as a specification: the compliant platform stack passes it, each listed variant
 // still passes, and each listed breakage fails it with the quoted message. The table must name every rule.
 import { allRules } from "../../policies/rules";
-import { APPS, DIGEST, LOG_ROOT, Obj, objectsOf, platformStack, PlatformStack, SERVER_PROPERTIES, violationsOf } from "./fixtures";
+import { APPS, DIGEST, LOG_ROOT, Obj, objectsOf, platformStack, PlatformStack, PROD, SERVER_PROPERTIES, violationsOf } from "./fixtures";
 
 type Change = (s: PlatformStack) => void;
 interface RuleSpec {
@@ -9,6 +9,10 @@ interface RuleSpec {
   passes: Array<[string, Change]>;
   /** Changes that break it, with the message expected. */
   fails: Array<[string, Change, RegExp]>;
+  /** Settings for this rule (on top of the prod config) under which the *WithConfig cases run. */
+  config?: Record<string, unknown>;
+  passesWithConfig?: Array<[string, Change]>;
+  failsWithConfig?: Array<[string, Change, RegExp]>;
 }
 
 const app = (s: PlatformStack): Obj => s.stable.spec.template.spec.containers[0];
@@ -72,6 +76,8 @@ const RULES: Record<string, RuleSpec> = {
   "no-service-account-token-automount": {
     passes: [["automount false", () => {}]],
     fails: [["automount left on", (s) => delete pod(s).automountServiceAccountToken, /pod does not set automountServiceAccountToken: false.*service account 'default'/]],
+    config: { allowedServiceAccounts: ["classroom-prod-apps/room-api"] },
+    passesWithConfig: [["an allowed service account keeps its token", (s) => { delete pod(s).automountServiceAccountToken; pod(s).serviceAccountName = "room-api"; }]],
   },
   "restricted-volume-types": {
     passes: [["projected volume", (s) => pod(s).volumes.push({ name: "token", projected: { sources: [] } })]],
@@ -84,6 +90,8 @@ const RULES: Record<string, RuleSpec> = {
   "resource-limits": {
     passes: [["only memory limit when cpu limits are not required", (s) => delete app(s).resources.limits.cpu]],
     fails: [["no limits at all", (s) => delete app(s).resources.limits, /container 'app' sets no limits for memory \(resources.limits\)/]],
+    config: { requireCpuLimit: true },
+    failsWithConfig: [["no cpu limit where cpu limits are required", (s) => delete app(s).resources.limits.cpu, /container 'app' sets no limits for cpu/]],
   },
   "requests-within-limits": {
     passes: [["equal request and limit", (s) => (app(s).resources.requests.memory = "512Mi")]],
@@ -123,6 +131,8 @@ const RULES: Record<string, RuleSpec> = {
   },
   "ha-replicas": {
     passes: [["a one-replica canary", (s) => (s.canary.spec.replicas = 1)], ["HPA minimum counts, not spec.replicas", (s) => (s.stable.spec.replicas = 1)]],
+    config: { exemptWorkloads: ["classroom-prod-data/zookeeper"] },
+    passesWithConfig: [["a singleton listed in exemptWorkloads", (s) => (s.zk.spec.replicas = 1)]],
     fails: [
       ["one ZooKeeper server", (s) => (s.zk.spec.replicas = 1), /runs 1 replica\(s\) \(spec.replicas\); this environment needs at least 2/],
       ["HPA minimum of 1", (s) => (s.hpa.spec.minReplicas = 1), /runs 1 replica\(s\) \(HorizontalPodAutoscaler room-api-stable\)/],
@@ -187,6 +197,8 @@ const RULES: Record<string, RuleSpec> = {
       ["LoadBalancer", (s) => (s.umbrella.spec.type = "LoadBalancer"), /is of type LoadBalancer, which exposes it outside the cluster/],
       ["externalIPs", (s) => (s.umbrella.spec.externalIPs = ["203.0.113.7"]), /sets externalIPs \(203.0.113.7\)/],
     ],
+    config: { allowedExposedServices: ["classroom-prod-apps/room-api"] },
+    passesWithConfig: [["an allowed LoadBalancer", (s) => (s.umbrella.spec.type = "LoadBalancer")]],
   },
   "service-targets-pods": {
     passes: [["a Service selecting one StatefulSet ordinal", (s) => (s.zkService.spec.selector = { ...s.zkService.spec.selector, "statefulset.kubernetes.io/pod-name": "zookeeper-0" })]],
@@ -334,6 +346,19 @@ describe.each(Object.entries(RULES))("%s", (rule, spec) => {
     expect(found.map((v) => v.message).join("\n")).toMatch(message);
     expect(found.every((v) => v.policy === rule)).toBe(true);
   });
+
+  const withConfig = { ...PROD, all: "mandatory" as const, [rule]: { ...(PROD[rule] as object), ...spec.config } };
+  if (spec.passesWithConfig) {
+    test.each(spec.passesWithConfig)(`passes with ${JSON.stringify(spec.config)}: %s`, (_what, change) => {
+      expect(violationsOf(rule, changed(change), withConfig)).toEqual([]);
+      expect(violationsOf(rule, changed(change))).not.toEqual([]); // and the setting is what made it pass
+    });
+  }
+  if (spec.failsWithConfig) {
+    test.each(spec.failsWithConfig)(`fails with ${JSON.stringify(spec.config)}: %s`, (_what, change, message) => {
+      expect(violationsOf(rule, changed(change), withConfig).map((v) => v.message).join("\n")).toMatch(message);
+    });
+  }
 });
 
 test("violations name the offending object by kind, namespace and name", () => {

@@ -1,0 +1,63 @@
+// The project's real stacks, rendered by synth (the program `pulumi up` runs, under mocks), judged by the
+// pack at each stack's own enforcement level: none may carry a mandatory violation. And the pack still
+// catches the classic mistakes when they are put into that real rendering.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { evaluatePolicies, formatViolations, loadPolicyConfig, mandatoryViolations, policyConfigNames, RenderedResource } from "../../policies/evaluate";
+import { synthesize } from "../../tools/synth/synthesize";
+
+const ROOT = path.resolve(__dirname, "../..");
+const STACKS = fs
+  .readdirSync(path.join(ROOT, "stacks"))
+  .filter((f) => /^Pulumi\..+\.yaml$/.test(f))
+  .map((f) => f.slice("Pulumi.".length, -".yaml".length))
+  .sort();
+
+const rendered = new Map<string, { resources: RenderedResource[]; logRoot?: string }>();
+
+beforeAll(async () => {
+  for (const stack of STACKS) {
+    const result = await synthesize({ stack });
+    rendered.set(stack, { resources: result.resources, logRoot: result.stack.config["classroom:logRoot"] });
+  }
+}, 120_000);
+
+test("every stack has its own policy config, and every policy config belongs to a stack", () => {
+  expect(STACKS.length).toBeGreaterThanOrEqual(4);
+  expect(policyConfigNames()).toEqual(STACKS);
+});
+
+test.each(STACKS)("stack %s renders with zero mandatory violations under its own policies/config file", (stack) => {
+  const { resources } = rendered.get(stack)!;
+  expect(resources.filter((r) => r.type.startsWith("kubernetes:")).length).toBeGreaterThan(20);
+  const blocking = mandatoryViolations(evaluatePolicies(resources, loadPolicyConfig(stack)));
+  if (blocking.length) throw new Error(`${stack}: ${blocking.length} mandatory violation(s):\n${formatViolations(blocking)}`);
+});
+
+test.each(STACKS)("stack %s: the policy config's log root is the stack's classroom:logRoot", (stack) => {
+  const config = loadPolicyConfig(stack)["hostpath-log-root-only"] as { logRoot?: string };
+  expect(config.logRoot).toBe(rendered.get(stack)!.logRoot);
+});
+
+test("the real prod rendering, deliberately broken, fails with the named rules", () => {
+  const resources: RenderedResource[] = structuredClone(rendered.get("prod")!.resources);
+  const deployment = resources.find((r) => r.props?.kind === "Deployment" && r.props.metadata?.labels?.["classroom.io/track"] === "stable")!;
+  const spec = deployment.props.spec.template.spec;
+  spec.containers[0].securityContext.privileged = true;
+  spec.containers[0].image = spec.containers[0].image.replace(/:[^:/@]+(@.*)?$/, ":latest");
+  const logs = spec.volumes.find((v: { hostPath?: unknown }) => v.hostPath);
+  expect(logs).toBeDefined();
+  logs.hostPath.path = "/var/lib";
+  const route = resources.find((r) => r.props?.kind === "HTTPRoute")!;
+  route.props.spec.rules[0].backendRefs[0].weight = 150;
+
+  const blocking = mandatoryViolations(evaluatePolicies(resources, loadPolicyConfig("prod")));
+  const rules = new Set(blocking.map((v) => v.policy));
+  for (const rule of ["no-privileged-containers", "image-tag-pinned", "hostpath-log-root-only", "canary-weight-range", "httproute-backends-consistent"]) {
+    expect(rules).toContain(rule);
+  }
+  const name = `${deployment.props.metadata.namespace}/${deployment.props.metadata.name}`;
+  expect(blocking).toEqual(expect.arrayContaining([
+    expect.objectContaining({ policy: "hostpath-log-root-only", resource: `Deployment ${name}`, message: expect.stringContaining("/var/lib, which is not below the log root /data/logs/classroom/prod") }),
+  ]));
+});
