@@ -137,3 +137,25 @@ export async function hazardsSinceRef(stack: string, ref: string, current: Synth
     baseline.cleanup();
   }
 }
+
+/**
+ * `synth --baseline <ref>`: prints the hazards between the stack file at `ref` and `current`, and says
+ * whether synth must fail (hazards found and not accepted with --allow-data-loss).
+ */
+export async function refuseUnsafeUpgrade(stack: string, ref: string, current: SynthResult, allowDataLoss: boolean): Promise<boolean> {
+  const { hazards, baselineFound } = await hazardsSinceRef(stack, ref, current);
+  if (!baselineFound) {
+    console.log(`upgrade safety: stacks/Pulumi.${stack}.yaml does not exist at ${ref}; nothing deployed from it to protect`);
+    return false;
+  }
+  if (hazards.length === 0) {
+    console.log(`upgrade safety: no StatefulSet replacement or lost volume claim since ${ref}`);
+    return false;
+  }
+  if (allowDataLoss) {
+    console.log(`upgrade safety: accepted with --allow-data-loss since ${ref}:\n${formatHazards(hazards)}`);
+    return false;
+  }
+  console.error(new DataLossRefused(hazards, `the changes to stack ${stack} since ${ref}`).message);
+  return true;
+}

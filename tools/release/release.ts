@@ -1,0 +1,67 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { PROJECT_ROOT } from "../synth/stack-config";
+import { planStep, ReleaseStep } from "./actions";
+import { RenderCache, ReleaseDiff, releaseDiff } from "./diff";
+import { StackFile, stackFilePath } from "./stack-file";
+
+/** Default folder of the stack files (Pulumi.yaml's stackConfigDir). */
+export const DEFAULT_STACKS_DIR = path.join(PROJECT_ROOT, "stacks");
+
+export interface ReleaseRequest {
+  /** Stack name (`<stacksDir>/Pulumi.<stack>.yaml`). */
+  stack: string;
+  /** Service name under `classroom:services`. */
+  service: string;
+  step: ReleaseStep;
+  /** Folder holding the stack files. Default: the project's stacks/. */
+  stacksDir?: string;
+  /** Upgrade-safety baseline file. Default: the stack file before the edit. */
+  baselineFile?: string;
+  /** Upgrade-safety baseline as a git ref of the project. Default: none. */
+  baselineRef?: string;
+  /** Timestamp recorded by promote. Default: now. */
+  now?: Date;
+  /** Reuse renders across steps. Default: none. */
+  cache?: RenderCache;
+}
+
+export interface ReleasePlan extends ReleaseDiff {
+  /** The stack file the step edits. */
+  file: string;
+  /** Its text now and after the step. */
+  currentText: string;
+  editedText: string;
+  /** One line saying what the step does. */
+  summary: string;
+}
+
+/**
+ * Everything a release step does short of writing: edit the stack file's text, validate it, render
+ * before and after, diff, and look for upgrade hazards. Throws ReleaseError or ConfigError (one line per
+ * problem) for a request that does not apply; the stack file is never touched here.
+ */
+export async function planRelease(request: ReleaseRequest): Promise<ReleasePlan> {
+  const file = stackFilePath(request.stacksDir ?? DEFAULT_STACKS_DIR, request.stack);
+  const stackFile = new StackFile(file);
+  const entries = stackFile.service(request.service);
+  const { patch, summary } = planStep(request.service, entries, request.step, request.now);
+  const editedText = stackFile.withServicePatch(request.service, patch);
+  const rendered = await releaseDiff({
+    stack: request.stack, currentFile: file, editedText,
+    baselineFile: request.baselineFile, baselineRef: request.baselineRef, cache: request.cache,
+  });
+  return { ...rendered, file, currentText: stackFile.text, editedText, summary };
+}
+
+/**
+ * Writes the planned text, unless the file changed since it was planned (another edit in between would
+ * otherwise be overwritten silently).
+ */
+export function writeRelease(plan: ReleasePlan): void {
+  const now = fs.readFileSync(plan.file, "utf8");
+  if (now !== plan.currentText) throw new Error(`${plan.file} changed while the release was being planned; nothing written, run the command again`);
+  const tmp = `${plan.file}.release-tmp`;
+  fs.writeFileSync(tmp, plan.editedText);
+  fs.renameSync(tmp, plan.file);
+}

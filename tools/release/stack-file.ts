@@ -1,0 +1,164 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { isMap, isScalar, Pair, parse, parseDocument, stringify, YAMLMap } from "yaml";
+import { deepEqual } from "../synth/diff";
+import { ReleaseError } from "./errors";
+
+const SERVICES_KEY = "classroom:services";
+
+/** `stacks/Pulumi.<stack>.yaml`, or a one-line error listing the stacks that exist. */
+export function stackFilePath(stacksDir: string, stack: string): string {
+  const file = path.join(stacksDir, `Pulumi.${stack}.yaml`);
+  if (fs.existsSync(file)) return file;
+  const known = fs.existsSync(stacksDir) ? fs.readdirSync(stacksDir).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice(7, -5)).sort() : [];
+  throw new ReleaseError(`stack '${stack}' is unknown: no ${file} (stacks: ${known.join(", ") || "none"})`);
+}
+
+/** A service's release-relevant entries as the stack file spells them (before schema defaults). */
+export interface ServiceEntries {
+  kind?: string;
+  stable?: { image: string; replicas: number };
+  canary?: { image: string; replicas: number; weight: number };
+  legacy?: { endpoints: string[]; weight: number };
+  autoscaling?: { minReplicas: number; maxReplicas: number };
+  history?: Array<{ image: string; promotedAt?: string }>;
+}
+
+/** New values for a service's `stable`, `canary` and `history` entries; `null` removes the entry. */
+export interface ServicePatch {
+  stable?: { image: string; replicas: number };
+  canary?: { image: string; replicas: number; weight: number } | null;
+  history?: Array<{ image: string; promotedAt?: string }> | null;
+}
+
+/**
+ * One stack file, edited in place as text: only the entries a release touches are rewritten, every other
+ * byte (comments, order, spacing inside flow mappings) stays as it was. The yaml Document API finds the
+ * entries and their exact source ranges; re-serializing the whole document would normalise the spacing
+ * of every `{ ... }` and `[...]` in the file.
+ */
+export class StackFile {
+  readonly text: string;
+
+  constructor(readonly file: string, text?: string) {
+    this.text = text ?? fs.readFileSync(file, "utf8");
+  }
+
+  /** The `classroom:services` mapping node, or a one-line error. */
+  private servicesNode(): YAMLMap {
+    const doc = parseDocument(this.text);
+    if (doc.errors.length > 0) throw new ReleaseError(`${this.file} is not valid YAML: ${doc.errors[0].message.split("\n")[0]}`);
+    const node = doc.getIn(["config", SERVICES_KEY], true);
+    if (!isMap(node)) throw new ReleaseError(`${this.file} declares no services (config.${SERVICES_KEY} is missing or not a mapping)`);
+    return node;
+  }
+
+  /** Declared service names, in file order. */
+  serviceNames(): string[] {
+    return this.servicesNode().items.map((p) => String(isScalar(p.key) ? p.key.value : p.key));
+  }
+
+  /** The service's entries, or a one-line error naming the known services. */
+  service(name: string): ServiceEntries {
+    const config = (parse(this.text) as { config?: Record<string, Record<string, unknown>> })?.config?.[SERVICES_KEY] ?? {};
+    if (!(name in config)) throw new ReleaseError(`service '${name}' is unknown in ${path.basename(this.file)} (services: ${this.serviceNames().join(", ") || "none"})`);
+    return (config[name] ?? {}) as ServiceEntries;
+  }
+
+  /** The file's text with `patch` applied to one service; checks that the result parses to exactly the intended values. */
+  withServicePatch(name: string, patch: ServicePatch): string {
+    const services = this.servicesNode();
+    const servicePair = services.items.find((p) => isScalar(p.key) && p.key.value === name);
+    if (!servicePair || !isMap(servicePair.value)) throw new ReleaseError(`service '${name}' is unknown or not a mapping in ${path.basename(this.file)} (services: ${this.serviceNames().join(", ")})`);
+    const serviceMap = servicePair.value;
+    // Edits are applied back to front so earlier offsets stay valid.
+    const edits: Array<{ start: number; end: number; text: string }> = [];
+    const order: Array<keyof ServicePatch> = ["stable", "canary", "history"];
+    for (const key of order) {
+      if (!(key in patch)) continue;
+      const value = patch[key];
+      const existing = serviceMap.items.find((p) => isScalar(p.key) && p.key.value === key) as Pair<any, any> | undefined;
+      if (value === null || value === undefined) {
+        if (existing) edits.push(this.removal(existing));
+        continue;
+      }
+      const valueText = key === "history" ? blockListOfFlowMaps(value as object[], this.indentOf(serviceMap) + 2) : ` ${flowMap(value as Record<string, unknown>)}`;
+      if (existing) edits.push(this.replacement(existing, key, valueText));
+      else edits.push(this.insertion(serviceMap, key, valueText, key === "canary" ? "stable" : undefined));
+    }
+    let text = this.text;
+    for (const e of edits.sort((a, b) => b.start - a.start)) text = text.slice(0, e.start) + e.text + text.slice(e.end);
+    this.checkEdit(text, name, patch);
+    return text;
+  }
+
+  /** Column of the mapping's keys. */
+  private indentOf(map: YAMLMap): number {
+    const first = map.items[0]?.key as { range?: [number, number, number] } | undefined;
+    const start = first?.range?.[0] ?? 0;
+    return start - (this.text.lastIndexOf("\n", start - 1) + 1);
+  }
+
+  /** End of a pair's value, without the trailing line break a block value's range includes. */
+  private valueEnd(pair: Pair<any, any>): number {
+    let end: number = pair.value?.range?.[1] ?? pair.key.range[1];
+    while (end > 0 && /\s/.test(this.text[end - 1])) end--;
+    return end;
+  }
+
+  private replacement(pair: Pair<any, any>, key: string, valueText: string) {
+    return { start: pair.key.range[0] as number, end: this.valueEnd(pair), text: `${key}:${valueText}` };
+  }
+
+  /** New `key: value` line after `after` (or after the mapping's last entry), with the mapping's indentation. */
+  private insertion(map: YAMLMap, key: string, valueText: string, after?: string) {
+    const anchor = (map.items.find((p) => isScalar(p.key) && p.key.value === after) ?? map.items[map.items.length - 1]) as Pair<any, any>;
+    const lineEnd = this.lineEnd(this.valueEnd(anchor));
+    return { start: lineEnd, end: lineEnd, text: `\n${" ".repeat(this.indentOf(map))}${key}:${valueText}` };
+  }
+
+  /** Deletes the entry's lines, from its key's line start through the end of its value's last line. */
+  private removal(pair: Pair<any, any>) {
+    const start = this.text.lastIndexOf("\n", pair.key.range[0] - 1);
+    return { start, end: this.lineEnd(this.valueEnd(pair)), text: "" };
+  }
+
+  /** Offset of the line break ending the line that holds `offset` (text length if none). */
+  private lineEnd(offset: number): number {
+    const i = this.text.indexOf("\n", offset);
+    return i === -1 ? this.text.length : i;
+  }
+
+  /** Guards the text surgery: the edited file must parse to the original with exactly the patch applied. */
+  private checkEdit(text: string, name: string, patch: ServicePatch): void {
+    const expected = parse(this.text) as { config: Record<string, any> };
+    const service = expected.config[SERVICES_KEY][name];
+    for (const [key, value] of Object.entries(patch)) {
+      if (value === null) delete service[key];
+      else if (value !== undefined) service[key] = value;
+    }
+    let actual: unknown;
+    try { actual = parse(text); } catch (err) { actual = err; }
+    if (!deepEqual(JSON.parse(JSON.stringify(actual)), JSON.parse(JSON.stringify(expected)))) {
+      throw new Error(`internal error: editing ${this.file} for service ${name} did not produce the intended content; file left unchanged`);
+    }
+  }
+}
+
+/** `{ image: x, replicas: 1 }` in the stack files' own spacing; strings quoted only when YAML needs it. */
+export function flowMap(value: Record<string, unknown>): string {
+  const entries = Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}: ${scalar(k, v)}`);
+  return `{ ${entries.join(", ")} }`;
+}
+
+function blockListOfFlowMaps(items: object[], indent: number): string {
+  return items.map((item) => `\n${" ".repeat(indent)}- ${flowMap(item as Record<string, unknown>)}`).join("");
+}
+
+function scalar(key: string, value: unknown): string {
+  // Timestamps are quoted so that no YAML reader takes them for a date type.
+  if (key === "promotedAt" && typeof value === "string") return JSON.stringify(value);
+  const text = stringify(value, { lineWidth: 0 }).trimEnd();
+  // Flow context forbids some plain scalars that block context allows (a `,` or `{`, for example).
+  return typeof value === "string" && /[,[\]{}]/.test(value) && !/^["']/.test(text) ? JSON.stringify(value) : text;
+}
