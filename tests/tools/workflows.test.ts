@@ -1,0 +1,116 @@
+// The CI workflows: lint-clean under actionlint (installed by tools/provision/50-actionlint.sh), and
+// wired to the project as it is: every stack previewed with its own policy config, deployed in order
+// with prod behind its environment, drift-checked unless render-only, the same Pulumi CLI everywhere.
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parse } from "yaml";
+
+const ROOT = path.resolve(__dirname, "../..");
+const WORKFLOWS = path.join(ROOT, ".github/workflows");
+type Yaml = Record<string, any>;
+
+/** Where 50-actionlint.sh puts the binary: the same cache path, keyed by the version the script pins. */
+function actionlintPath(): string {
+  if (process.env.ACTIONLINT) return process.env.ACTIONLINT;
+  const script = fs.readFileSync(path.join(ROOT, "tools/provision/50-actionlint.sh"), "utf8");
+  const version = /^version="(v[\d.]+)"$/m.exec(script)?.[1];
+  if (!version) throw new Error("tools/provision/50-actionlint.sh pins no version=\"vX.Y.Z\"");
+  const cache = process.env.CLASSROOM_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "classroom-platform");
+  return path.join(cache, "actionlint", version, "bin", "actionlint");
+}
+
+function workflow(file: string): Yaml {
+  return parse(fs.readFileSync(path.join(WORKFLOWS, file), "utf8")) as Yaml;
+}
+
+function stacks(): { name: string; renderOnly: boolean }[] {
+  return fs
+    .readdirSync(path.join(ROOT, "stacks"))
+    .filter((f) => /^Pulumi\..+\.yaml$/.test(f))
+    .map((f) => {
+      const config = (parse(fs.readFileSync(path.join(ROOT, "stacks", f), "utf8")) as Yaml)?.config ?? {};
+      return { name: f.slice("Pulumi.".length, -".yaml".length), renderOnly: Boolean(config["classroom:renderYamlToDirectory"]) };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Every step of every job of a workflow that uses pulumi/actions. */
+function pulumiSteps(wf: Yaml): Yaml[] {
+  return Object.values(wf.jobs as Record<string, Yaml>).flatMap((job) => (job.steps ?? []).filter((s: Yaml) => String(s.uses ?? "").startsWith("pulumi/actions@")));
+}
+
+test("actionlint finds nothing in .github/workflows", () => {
+  const bin = actionlintPath();
+  if (!fs.existsSync(bin)) {
+    throw new Error(`actionlint is not installed at ${bin}; run \`bash tools/provision/50-actionlint.sh\` (or tools/provision/all.sh), or point ACTIONLINT at a binary`);
+  }
+  const run = spawnSync(bin, ["-format", "{{json .}}"], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+  if (run.error) throw run.error;
+  const findings = JSON.parse(run.stdout || "[]") as Array<{ filepath: string; line: number; column: number; message: string; kind: string }>;
+  const listed = findings.map((f) => `${f.filepath}:${f.line}:${f.column}: ${f.message} [${f.kind}]`).join("\n");
+  expect(listed).toBe("");
+  expect(run.stderr).toBe("");
+  expect(run.status).toBe(0);
+  expect(fs.readdirSync(WORKFLOWS).filter((f) => f.endsWith(".yml")).length).toBeGreaterThanOrEqual(4);
+});
+
+test("tests run on every pull request through the README's command (.ci/run)", () => {
+  const wf = workflow("test.yml");
+  expect(wf.on).toHaveProperty("pull_request");
+  const runs = wf.jobs.test.steps.map((s: Yaml) => s.run).filter(Boolean);
+  expect(runs).toContain("bash .ci/run");
+  expect(fs.readFileSync(path.join(ROOT, "README.md"), "utf8")).toContain("bash tools/provision/all.sh && npm test");
+});
+
+test("pull requests preview every stack with the policy pack at that stack's enforcement level, commenting on the PR", () => {
+  const wf = workflow("preview.yml");
+  expect(wf.on).toHaveProperty("pull_request");
+  expect(wf.permissions["pull-requests"]).toBe("write");
+  expect([...wf.jobs.preview.strategy.matrix.stack].sort()).toEqual(stacks().map((s) => s.name));
+  for (const stack of wf.jobs.preview.strategy.matrix.stack) expect(fs.existsSync(path.join(ROOT, "policies/config", `${stack}.json`))).toBe(true);
+  const [step] = pulumiSteps(wf);
+  expect(step.with).toMatchObject({ command: "preview", policyPacks: "policies", policyPackConfigs: "policies/config/${{ matrix.stack }}.json", "comment-on-pr": true });
+  expect(wf.jobs.preview.steps.map((s: Yaml) => s.run).filter(Boolean).join("\n")).toContain('npm run synth -- --stack "$STACK"');
+});
+
+test("merges to main deploy dev, then staging, then prod, each in its own environment", () => {
+  const wf = workflow("deploy.yml");
+  expect(wf.on.push.branches).toEqual(["main"]);
+  const reusable = "./.github/workflows/pulumi-up.yml";
+  expect(wf.jobs.dev).toMatchObject({ uses: reusable, with: { stack: "dev" } });
+  expect(wf.jobs.staging).toMatchObject({ uses: reusable, with: { stack: "staging" }, needs: "dev" });
+  expect(wf.jobs.prod).toMatchObject({ uses: reusable, with: { stack: "prod" }, needs: "staging" });
+  const up = workflow("pulumi-up.yml");
+  // The environment named after the stack is what holds prod until a reviewer approves.
+  expect(up.jobs.up.environment).toBe("${{ inputs.stack }}");
+  expect(up.jobs.up.concurrency).toMatchObject({ "cancel-in-progress": false });
+  expect(pulumiSteps(up)[0].with).toMatchObject({ command: "up", policyPacks: "policies", policyPackConfigs: "policies/config/${{ inputs.stack }}.json" });
+});
+
+test("a nightly drift check previews every deployed stack with --refresh --expect-no-changes", () => {
+  const wf = workflow("drift.yml");
+  expect(wf.on.schedule[0].cron).toMatch(/^\S+ \S+ \S+ \S+ \S+$/);
+  const deployed = stacks().filter((s) => !s.renderOnly).map((s) => s.name);
+  expect([...wf.jobs.drift.strategy.matrix.stack].sort()).toEqual(deployed);
+  expect(pulumiSteps(wf)[0].with).toMatchObject({ command: "preview", refresh: true, "expect-no-changes": true });
+});
+
+test("pulumi/actions is pinned to a commit with its version noted, and runs the toolchain's Pulumi CLI", () => {
+  const pulumiVersion = /^PULUMI_VERSION=(\S+)$/m.exec(fs.readFileSync(path.join(ROOT, "tools/toolchain/versions.env"), "utf8"))?.[1];
+  expect(pulumiVersion).toBeDefined();
+  let steps = 0;
+  for (const file of fs.readdirSync(WORKFLOWS).filter((f) => f.endsWith(".yml"))) {
+    const text = fs.readFileSync(path.join(WORKFLOWS, file), "utf8");
+    for (const m of text.matchAll(/uses:\s*pulumi\/actions@(\S+)(.*)$/gm)) {
+      expect(m[1]).toMatch(/^[0-9a-f]{40}$/);
+      expect(m[2]).toMatch(/# v\d+\.\d+\.\d+/);
+    }
+    for (const step of pulumiSteps(workflow(file))) {
+      steps++;
+      expect(step.with["pulumi-version"]).toBe(pulumiVersion);
+    }
+  }
+  expect(steps).toBeGreaterThanOrEqual(3);
+});
