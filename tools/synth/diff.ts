@@ -119,7 +119,8 @@ function walk(a: unknown, b: unknown, path: string, out: FieldChange[]): void {
 
 /** Unique `name` of every item, or undefined when the list is not keyed by name. */
 function itemNames(list: unknown[]): string[] | undefined {
-  const names = list.map((item) => (isPlainObject(item) && typeof item.name === "string" ? item.name : undefined));
+  // Claim templates carry their name in metadata.name.
+  const names = list.map((item) => (!isPlainObject(item) ? undefined : typeof item.name === "string" ? item.name : isPlainObject(item.metadata) && typeof item.metadata.name === "string" ? item.metadata.name : undefined));
   if (names.some((n) => n === undefined) || new Set(names).size !== names.length) return undefined;
   return names as string[];
 }

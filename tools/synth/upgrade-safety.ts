@@ -8,11 +8,15 @@ import { synthesize, SynthResult } from "./synthesize";
 import { objectKey } from "./write";
 
 /**
- * StatefulSet fields the API server refuses to update in place. The Kubernetes provider plans a
- * replacement (delete, then create) when any of them changes, which takes every replica down at once
- * and starts the new pods on volumes that are new or no longer match their template.
+ * StatefulSet fields whose change makes the Kubernetes provider plan a replacement (delete, then
+ * create), which takes every replica down at once and starts the new pods on claims that are new or no
+ * longer match their template. The first four are immutable in the API server; the provider's own
+ * force-new list for apps/v1 StatefulSet adds `revisionHistoryLimit`, so the engine replaces for that too.
  */
-export const STATEFULSET_IMMUTABLE_FIELDS = ["volumeClaimTemplates", "selector", "serviceName", "podManagementPolicy"] as const;
+export const STATEFULSET_REPLACEMENT_FIELDS = ["volumeClaimTemplates", "selector", "serviceName", "podManagementPolicy", "revisionHistoryLimit"] as const;
+
+/** PersistentVolumeClaim fields the provider replaces the claim for (and a replaced claim is a new, empty volume). */
+export const CLAIM_REPLACEMENT_FIELDS = ["accessModes", "selector", "storageClassName", "volumeName"] as const;
 
 /** A change between two renders that can lose data or take a data system down as a whole. */
 export interface UpgradeHazard {
@@ -40,17 +44,26 @@ export function findUpgradeHazards(before: readonly RenderedInput[], after: read
   for (const input of before) {
     const old = kubernetesObject(input);
     const key = objectKey(old);
-    if (old.kind === "PersistentVolumeClaim" && !afterByKey.has(key)) {
-      hazards.push({ resource: key, field: "(object)", reason: "the claim is removed: the engine deletes it and the volume's data with it (unless its reclaim policy is Retain)" });
+    if (old.kind === "PersistentVolumeClaim") {
+      const successor = afterByKey.get(key);
+      if (!successor) {
+        hazards.push({ resource: key, field: "(object)", reason: "the claim is removed: the engine deletes it and the volume's data with it (unless its reclaim policy is Retain)" });
+        continue;
+      }
+      for (const field of CLAIM_REPLACEMENT_FIELDS) {
+        for (const change of diffValues(old.spec?.[field], kubernetesObject(successor).spec?.[field], `spec.${field}`)) {
+          hazards.push({ resource: key, field: change.path, reason: `the engine replaces the claim for a spec.${field} change: a new, empty volume`, ...values(change) });
+        }
+      }
       continue;
     }
     if (old.kind !== "StatefulSet") continue;
     const successor = afterByKey.get(key);
     if (successor) {
       const next = kubernetesObject(successor);
-      for (const field of STATEFULSET_IMMUTABLE_FIELDS) {
+      for (const field of STATEFULSET_REPLACEMENT_FIELDS) {
         for (const change of diffValues(old.spec?.[field], next.spec?.[field], `spec.${field}`)) {
-          hazards.push({ resource: key, field: change.path, reason: `spec.${field} is immutable: the engine replaces the StatefulSet (every replica down at once${field === "volumeClaimTemplates" ? ", existing claims no longer match the template" : ""})`, ...values(change) });
+          hazards.push({ resource: key, field: change.path, reason: `the engine replaces the StatefulSet for a spec.${field} change (every replica down at once${field === "volumeClaimTemplates" ? ", existing claims no longer match the template" : ""})`, ...values(change) });
         }
       }
       continue;
