@@ -5,6 +5,7 @@ import { formatViolations, loadPolicyConfig, mandatoryViolations, PolicyConfigEr
 import { PROJECT_ROOT, StackFileError } from "./stack-config";
 import { summarize } from "./summary";
 import { synthesize } from "./synthesize";
+import { refuseUnsafeUpgrade } from "./upgrade-safety";
 import { writeManifests } from "./write";
 
 const program = new Command("synth")
@@ -15,14 +16,17 @@ const program = new Command("synth")
   .option("--policy-config <file-or-stack>", "policy enforcement config (default: policies/config/<stack>.json)")
   .option("--server", "also send every object to the API server in KUBECONFIG as a strict dry run")
   .option("-q, --quiet", "print only problems and the final line")
+  .option("--baseline <git-ref>", "fail (exit 1) if the stack changed since this git ref in a way that replaces a StatefulSet or loses a volume claim")
+  .option("--allow-data-loss", "with --baseline: report such changes without failing")
   .showHelpAfterError();
 
 async function main(): Promise<number> {
   program.parse();
-  const opts = program.opts<{ stack: string; stackFile?: string; out?: string; server?: boolean; quiet?: boolean; policyConfig?: string }>();
+  const opts = program.opts<{ stack: string; stackFile?: string; out?: string; server?: boolean; quiet?: boolean; policyConfig?: string; baseline?: string; allowDataLoss?: boolean }>();
   const started = Date.now();
   const policyConfig = opts.policyConfig ? readPolicyConfig(opts.policyConfig) : undefined;
   const result = await synthesize({ stack: opts.stack, stackFile: opts.stackFile, policyConfig });
+  if (opts.baseline && (await refuseUnsafeUpgrade(opts.stack, opts.baseline, result, !!opts.allowDataLoss))) return 1;
   const out = path.resolve(opts.out ?? path.join(PROJECT_ROOT, "out", opts.stack));
   writeManifests(result.objects, out);
   if (!opts.quiet) console.log(summarize(result.objects));
