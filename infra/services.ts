@@ -3,6 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { ClassroomService } from "../components/apps/classroom-service";
 import { DataConnection, DataSystem } from "../components/shared/connection";
 import { PlatformConfig } from "./config";
+import { ServiceConfig } from "./config/services";
+import { daemonServices } from "./daemons";
 
 /**
  * Declares every classroom service of the stack. Each receives only the connections it declares in
@@ -14,11 +16,17 @@ export function declareServices(
   opts: pulumi.ComponentResourceOptions,
   imagePullSecret?: pulumi.Input<string>,
 ): ClassroomService[] {
+  const daemons = daemonServices(config, connections);
+  const all: Array<[string, ServiceConfig, { env?: Record<string, string>; command?: string[] }]> = [
+    ...Object.entries(config.services).map(([name, svc]) => [name, svc, {}] as [string, ServiceConfig, object]),
+    ...Object.entries(daemons).map(([name, d]) => [name, { ...d.service, configFiles: d.configFiles }, { env: d.env, command: (d.service as { command?: string[] }).command }] as [string, ServiceConfig, { env: Record<string, string>; command?: string[] }]),
+  ];
+  const ports = new Map(all.map(([name, svc]) => [name, svc.port]));
   const callers = new Map<string, string[]>();
-  for (const [name, svc] of Object.entries(config.services)) {
+  for (const [name, svc] of all) {
     for (const callee of svc.calls) callers.set(callee, [...(callers.get(callee) ?? []), name]);
   }
-  return Object.entries(config.services).map(([name, svc]) => new ClassroomService(name, {
+  return all.map(([name, svc, extra]) => new ClassroomService(name, {
     namespace: config.namespaces.apps,
     kind: svc.kind,
     port: svc.port,
@@ -26,7 +34,7 @@ export function declareServices(
     canary: svc.canary,
     legacy: svc.legacy,
     connections: svc.uses.map((system) => connections[system]),
-    calls: svc.calls.map((callee) => ({ name: callee, port: config.services[callee].port })),
+    calls: svc.calls.map((callee) => ({ name: callee, port: ports.get(callee)! })),
     callers: callers.get(name) ?? [],
     resources: svc.resources,
     autoscaling: svc.autoscaling,
@@ -38,6 +46,8 @@ export function declareServices(
     registry: svc.kind === "rpc" ? { connect: connections.zookeeper.settings.ZOOKEEPER_CONNECT } : undefined,
     route: svc.route ? { mode: config.routing.mode, pathPrefix: svc.route.pathPrefix, hostnames: svc.route.hostnames, gateway: config.routing.gateway, ingressClassName: config.routing.ingressClassName } : undefined,
     imagePullSecret,
+    env: extra.env,
+    command: extra.command,
   }, opts));
 }
 

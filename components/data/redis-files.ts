@@ -67,7 +67,7 @@ done
 /** Readiness: answers PING, and a replica is connected to its master (a replica that is not would serve stale data). */
 export const REDIS_PROBE = `#!/bin/sh
 export REDISCLI_AUTH="$(cat /etc/redis/secret/password)"
-cli() { redis-cli --no-auth-warning --user app -h 127.0.0.1 -p ${REDIS_PORT} "$@"; }
+cli() { redis-cli --no-auth-warning -h 127.0.0.1 -p ${REDIS_PORT} "$@"; }
 [ "$(cli ping)" = PONG ] || exit 1
 info="$(cli info replication)"
 case "$info" in
@@ -79,7 +79,7 @@ esac
 /** Liveness: the process answers at all (LOADING counts as alive: a large AOF takes time to load). */
 export const REDIS_LIVENESS = `#!/bin/sh
 export REDISCLI_AUTH="$(cat /etc/redis/secret/password)"
-reply="$(redis-cli --no-auth-warning --user app -h 127.0.0.1 -p ${REDIS_PORT} ping 2>&1)"
+reply="$(redis-cli --no-auth-warning -h 127.0.0.1 -p ${REDIS_PORT} ping 2>&1)"
 case "$reply" in PONG*|LOADING*) exit 0 ;; *) exit 1 ;; esac
 `;
 
@@ -87,7 +87,7 @@ case "$reply" in PONG*|LOADING*) exit 0 ;; *) exit 1 ;; esac
 export function redisPreStop(o: RedisFileOptions): string {
   return `#!/bin/sh
 export REDISCLI_AUTH="$(cat /etc/redis/secret/password)"
-role() { redis-cli --no-auth-warning --user app -h 127.0.0.1 -p ${REDIS_PORT} --raw role | head -n 1; }
+role() { redis-cli --no-auth-warning -h 127.0.0.1 -p ${REDIS_PORT} --raw role | head -n 1; }
 [ "$(role)" = master ] || exit 0
 redis-cli -h ${o.sentinelHost} -p ${SENTINEL_PORT} sentinel failover ${MASTER_NAME} || exit 0
 i=0
@@ -121,14 +121,14 @@ export function sentinelConf(o: RedisFileOptions, quorum: number, password: stri
 }
 
 /**
- * ACL users, with SHA-256 password hashes only. `app` gets everything except the @dangerous category
+ * ACL users, with SHA-256 password hashes only. Applications authenticate as `default` with a password
+ * (what every client library does by default); that user gets everything except the @dangerous category
  * (FLUSHALL, KEYS, CONFIG, DEBUG, SHUTDOWN, MONITOR…) but keeps INFO and ROLE, which clients use for
- * health and Sentinel role checks; `replication` and `sentinel` get exactly what the Redis docs list.
+ * health and Sentinel role checks. `replication` and `sentinel` get exactly what the Redis docs list.
  */
 export function usersAcl(hashes: { app: string; replication: string; sentinel: string }): string {
   return [
-    "user default off",
-    `user app on #${hashes.app} ~* &* +@all -@dangerous +info +role +client|setname +client|getname +client|id`,
+    `user default on #${hashes.app} ~* &* +@all -@dangerous +info +role +client|setname +client|getname +client|id`,
     `user replication on #${hashes.replication} +psync +replconf +ping`,
     `user sentinel on #${hashes.sentinel} allchannels +multi +slaveof +ping +exec +subscribe +config|rewrite +role +publish +info +client|setname +client|kill +script|kill`,
     "",

@@ -165,7 +165,7 @@ export class Redis extends pulumi.ComponentResource {
     }, child);
 
     const endpoints = Array.from({ length: w.replicas }, (_, i) => `${podHost(name, i, headless, ns)}:${REDIS_PORT}`);
-    const settings: Record<string, string> = { REDIS_USERNAME: "app" };
+    const settings: Record<string, string> = {};
     const ports = [REDIS_PORT];
     let serverSelector: Record<string, string> = { "app.kubernetes.io/name": "redis" };
     if (sentinelMode) {

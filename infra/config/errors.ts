@@ -27,8 +27,15 @@ function formatIssue(namespace: string, issue: z.core.$ZodIssue, schema: z.ZodTy
       return [`${where} ${issue.message.startsWith("must") ? issue.message : `must be ${expected(issue.expected)}`}${got}`];
     case "invalid_union":
       return [`${where} does not match any allowed form${got}`];
-    default:
-      return [`${where} ${issue.message.startsWith("must") || issue.message.startsWith("is ") || issue.message.startsWith("names") || issue.message.startsWith("plus") || issue.message.startsWith("max") ? issue.message : `is invalid: ${issue.message}`}${got}`];
+    case "invalid_key":
+      return [`${where} is not a valid name: ${issue.issues.map((i) => i.message).join("; ")}`];
+    default: {
+      // Our own messages are predicates ("must be …", "is only for …", "names unknown …"); a library's
+      // message is quoted after "is invalid:". A message that already shows the value gets no second "got".
+      const predicate = /^(must|is|names|plus|max)\b/.test(issue.message);
+      const text = predicate ? issue.message : `is invalid: ${issue.message}`;
+      return [`${where} ${text}${/\bgot\b|'.*'/.test(issue.message) ? "" : got}`];
+    }
   }
 }
 

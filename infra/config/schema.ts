@@ -2,6 +2,8 @@ import { z } from "zod";
 import { kafkaConfig, mysqlConfig, redisConfig, zookeeperConfig } from "./data";
 import { dnsLabel, positiveInt } from "./primitives";
 import { routingConfig, serviceConfig } from "./services";
+import { jobsSchema } from "../../runtime/scheduler/job-schema";
+import { imageRef } from "./primitives";
 
 export const ENVIRONMENTS = ["dev", "staging", "prod", "local"] as const;
 
@@ -35,6 +37,14 @@ export const platformConfigSchema = z.strictObject({
   mysql: mysqlConfig,
   services: z.record(dnsLabel, serviceConfig).default({}),
   routing: routingConfig,
+  /** Image with the platform's own daemons (runtime/: scheduler, Kafka-outage replayer). */
+  runtimeImage: imageRef.default("registry.classroom.internal/classroom-platform-runtime:0.1.0"),
+  scheduler: z.strictObject({
+    /** Scheduler replicas; each fire runs once across all of them. */
+    replicas: positiveInt.default(2),
+    /** Jobs by name (runtime/scheduler/README.md): schedule, target, block and misfire strategies. */
+    jobs: jobsSchema.default({}),
+  }).prefault({}),
   mq: z.strictObject({
     /** Replicas of the Kafka-outage replayer; one holds each shard's lease at a time. */
     replayerReplicas: positiveInt.default(1),
@@ -47,6 +57,12 @@ export const platformConfigSchema = z.strictObject({
       if (!(callee in c.services)) {
         ctx.addIssue({ code: "custom", path: ["services", name, "calls"], input: callee, message: `names unknown service '${callee}' (declared: ${Object.keys(c.services).join(", ") || "none"})` });
       }
+    }
+  }
+  for (const [job, spec] of Object.entries(c.scheduler.jobs)) {
+    const target = (spec.target as { http?: { service: string } }).http;
+    if (target && !(target.service in c.services)) {
+      ctx.addIssue({ code: "custom", path: ["scheduler", "jobs", job, "target", "http", "service"], input: target.service, message: `names unknown service '${target.service}' (declared: ${Object.keys(c.services).join(", ") || "none"})` });
     }
   }
   if (c.environment === "local" && !c.renderYamlToDirectory) {

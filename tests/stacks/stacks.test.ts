@@ -28,8 +28,7 @@ describe("project stacks", () => {
 
   it("local renders through a provider that writes YAML instead of deploying", async () => {
     const result = await renderStack("local");
-    expect(result.resources).toContainEqual({ type: "pulumi:providers:kubernetes", name: "kubernetes" });
-    expect(result.stack.config["classroom:renderYamlToDirectory"]).toBe("out/local/manifests");
+    expect(result.resources).toContainEqual({ type: "pulumi:providers:kubernetes", name: "kubernetes", props: { renderYamlToDirectory: "out/local/manifests" } });
   });
 });
 

@@ -66,3 +66,18 @@ describe("stack configuration", () => {
     expect(problems({ "classroom:imagePullSecret": "{}" }, ["classroom:imagePullSecret"])).toEqual([]);
   });
 });
+
+describe("scheduler jobs in the stack file", () => {
+  const services = JSON.stringify({ "room-api": { kind: "http", stable: { image: "r/room:1.0.0", replicas: 1 }, route: { pathPrefix: "/api" } } });
+  const jobs = (job: object) => JSON.stringify({ jobs: { sweep: job } });
+
+  it("rejects a bad cron expression with a message naming the job", () => {
+    const found = problems({ "classroom:services": services, "classroom:scheduler": jobs({ schedule: { cron: "*/5 * * *" }, target: { handler: "sweep" } }) });
+    expect(found).toEqual(["classroom:scheduler.jobs.sweep.schedule.cron is invalid: invalid cron expression '*/5 * * *': expected 6 fields (second minute hour day-of-month month day-of-week), got 4"]);
+  });
+
+  it("rejects an HTTP job whose target service the stack does not declare", () => {
+    const found = problems({ "classroom:services": services, "classroom:scheduler": jobs({ schedule: { everyMs: 1000 }, target: { http: { service: "course-api", path: "/x" } } }) });
+    expect(found).toEqual(["classroom:scheduler.jobs.sweep.target.http.service names unknown service 'course-api' (declared: room-api)"]);
+  });
+});

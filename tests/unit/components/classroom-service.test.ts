@@ -3,6 +3,8 @@ import { findObject, K8sObject, objectsOf, renderStack, selects } from "../../su
 const pod = (d: K8sObject) => d.spec.template.spec;
 const env = (d: K8sObject) => Object.fromEntries(pod(d).containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
 const withCanary = {
+  // The stack's scheduler jobs call services this fixture does not declare.
+  "classroom:scheduler": { replicas: 1, jobs: {} },
   "classroom:services": {
     "room-api": { kind: "http", uses: ["redis", "mysql", "kafka"], calls: ["session-rpc"], stable: { image: "r/room-api:1.0.0", replicas: 2 }, canary: { image: "r/room-api:1.1.0", replicas: 1, weight: 10 }, legacy: { endpoints: ["10.20.0.11:8080"], weight: 20 }, route: { pathPrefix: "/api/rooms", hostnames: ["c.example.com"] } },
     "session-rpc": { kind: "rpc", port: 9090, uses: ["zookeeper", "redis"], stable: { image: "r/session-rpc:3.0.0", replicas: 2 }, canary: { image: "r/session-rpc:3.1.0", replicas: 1, weight: 25 } },
@@ -99,7 +101,7 @@ describe("ClassroomService", () => {
     expect(canary.CLASSROOM_REGISTRY_CONNECT).toContain("zookeeper-0.zookeeper-headless");
     expect(canary.POD_IP).toEqual({ fieldRef: { fieldPath: "status.podIP" } });
     expect(stable.CLASSROOM_TRACK_WEIGHT).toBe("100");
-    const otherWeight = await renderStack("dev", { "classroom:services": { ...withCanary["classroom:services"], "session-rpc": { ...withCanary["classroom:services"]["session-rpc"], canary: { image: "r/session-rpc:3.1.0", replicas: 1, weight: 50 } } } });
+    const otherWeight = await renderStack("dev", { ...withCanary, "classroom:services": { ...withCanary["classroom:services"], "session-rpc": { ...withCanary["classroom:services"]["session-rpc"], canary: { image: "r/session-rpc:3.1.0", replicas: 1, weight: 50 } } } });
     expect(findObject(otherWeight, "Deployment", "session-rpc-stable")).toEqual(findObject(result, "Deployment", "session-rpc-stable"));
   });
 
@@ -121,7 +123,7 @@ describe("ClassroomService", () => {
 
   it("supports ingress-nginx canary annotations as an alternative", async () => {
     const services = { ...withCanary["classroom:services"], "room-api": { ...withCanary["classroom:services"]["room-api"], legacy: undefined } };
-    const result = await renderStack("dev", { "classroom:services": services, "classroom:routing": { mode: "nginx-ingress" } });
+    const result = await renderStack("dev", { ...withCanary, "classroom:services": services, "classroom:routing": { mode: "nginx-ingress" } });
     const canary = findObject(result, "Ingress", "room-api-canary");
     expect(canary.metadata.annotations).toEqual({ "nginx.ingress.kubernetes.io/canary": "true", "nginx.ingress.kubernetes.io/canary-weight": "10" });
     expect(objectsOf(result, "HTTPRoute")).toHaveLength(0);

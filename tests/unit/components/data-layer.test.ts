@@ -141,8 +141,8 @@ describe("Redis", () => {
     expect(conf).toContain("appendfsync everysec");
     expect(conf).toContain("maxmemory-policy noeviction");
     const acl = findObject(result, "Secret", "redis-credentials").stringData["users.acl"];
-    expect(acl).toContain("user default off");
-    expect(acl).toMatch(/user app on #\S+ ~\* &\* \+@all -@dangerous/);
+    expect(acl).toMatch(/user default on #[a-f0-9]{64} ~\* &\* \+@all -@dangerous/);
+    expect(acl).not.toMatch(/>|nopass/);
   });
 
   it("is managed by 3 Sentinels with quorum 2 in prod, and a stopping master fails over first", async () => {

@@ -1,0 +1,72 @@
+import { DataConnection, DataSystem } from "../components/shared/connection";
+import { PlatformConfig } from "./config";
+import { ServiceConfig } from "./config/services";
+
+/**
+ * The platform's own daemons from runtime/, declared as `worker` services so they get the same pod
+ * hardening, log files, credentials wiring and NetworkPolicies as every classroom service:
+ *
+ * - `scheduler`: the second-level scheduler (runtime/scheduler), jobs from `classroom:scheduler.jobs`;
+ * - `mq-replayer`: drains the Redis outage buffer into Kafka (runtime/mq), one lease holder per shard.
+ *
+ * Their settings follow the env contracts in runtime/scheduler/README.md and runtime/mq/README.md.
+ */
+export function daemonServices(config: PlatformConfig, connections: Record<DataSystem, DataConnection>): Record<string, DaemonSpec> {
+  const redisEnv = redisClientEnv(connections.redis);
+  const daemons: Record<string, DaemonSpec> = {};
+  const jobs = config.scheduler.jobs;
+  if (Object.keys(jobs).length > 0) {
+    // A job that names a service without a port calls it on the port the service declares.
+    const resolved = Object.fromEntries(Object.entries(jobs).map(([name, job]) => {
+      const http = (job.target as { http?: { service: string; port?: number } }).http;
+      return [name, http ? { ...job, target: { http: { ...http, port: http.port ?? config.services[http.service].port } } } : job];
+    }));
+    const targets = [...new Set(Object.values(jobs).flatMap((j) => ((j.target as { http?: { service: string } }).http ? [(j.target as { http: { service: string } }).http.service] : [])))].sort();
+    daemons.scheduler = {
+      service: worker(config, ["node", "--import", "tsx", "runtime/scheduler/scheduler-main.ts"], config.scheduler.replicas, ["redis"], targets),
+      configFiles: { "jobs.json": JSON.stringify(resolved, null, 2) + "\n" },
+      env: {
+        ...redisEnv,
+        CLASSROOM_SCHEDULER_JOBS_FILE: "/etc/classroom/config/jobs.json",
+        CLASSROOM_NAMESPACE: config.namespaces.apps,
+        CLASSROOM_SCHEDULER_HEALTH_PORT: "8080",
+      },
+    };
+  }
+  daemons["mq-replayer"] = {
+    service: worker(config, ["node", "--import", "tsx", "runtime/mq/replayer-main.ts"], config.mq.replayerReplicas, ["redis", "kafka"], []),
+    configFiles: {},
+    env: {
+      ...redisEnv,
+      CLASSROOM_KAFKA_BOOTSTRAP: connections.kafka.settings.KAFKA_BOOTSTRAP,
+      CLASSROOM_MQ_SHARDS: String(config.mq.shards),
+      CLASSROOM_MQ_HEALTH_PORT: "8080",
+    },
+  };
+  return daemons;
+}
+
+export interface DaemonSpec {
+  service: ServiceConfig;
+  configFiles: Record<string, string>;
+  env: Record<string, string>;
+  command?: string[];
+}
+
+function worker(config: PlatformConfig, command: string[], replicas: number, uses: DataSystem[], calls: string[]): ServiceConfig & { command: string[] } {
+  return {
+    kind: "worker", port: 8080, uses, calls,
+    stable: { image: config.runtimeImage, replicas },
+    healthPath: "/healthz", configFiles: {}, scratch: { sizeLimit: "64Mi", memory: false },
+    terminationGraceSeconds: 30, history: [], command,
+  } as ServiceConfig & { command: string[] };
+}
+
+/** The runtime libraries' Redis settings from the Redis connection (standalone URL or Sentinels). */
+function redisClientEnv(redis: DataConnection): Record<string, string> {
+  const password = { CLASSROOM_REDIS_PASSWORD_FILE: "/etc/classroom/secrets/redis-password" };
+  if (redis.settings.REDIS_SENTINELS) {
+    return { CLASSROOM_REDIS_SENTINELS: redis.settings.REDIS_SENTINELS, CLASSROOM_REDIS_MASTER_NAME: redis.settings.REDIS_MASTER_NAME, ...password };
+  }
+  return { CLASSROOM_REDIS_URL: redis.settings.REDIS_URL, ...password };
+}
