@@ -2,7 +2,7 @@
 // loss, and data Services that never leave the cluster network.
 import { resourceRule, stackRule, StackObject } from "./define";
 import { asArray, asObject, asString, at, isUnknown } from "./k8s";
-import { replicas } from "./workloads";
+import { containers, replicas } from "./workloads";
 
 const NAME = "app.kubernetes.io/name";
 const COMPONENT = "app.kubernetes.io/component";
@@ -13,9 +13,9 @@ interface ZooKeeperConfig {
 
 export const zookeeperOddEnsemble = resourceRule<ZooKeeperConfig>({
   name: "zookeeper-odd-ensemble",
-  description: "A ZooKeeper ensemble (StatefulSet labelled app.kubernetes.io/name=zookeeper) has an odd number of servers: an even one tolerates no more failures than one server fewer.",
+  description: "A ZooKeeper ensemble (StatefulSet, or any replicated workload, labelled app.kubernetes.io/name=zookeeper) has an odd number of servers: an even one tolerates no more failures than one server fewer.",
   enforcementLevel: "mandatory",
-  kinds: ["StatefulSet"],
+  kinds: ["StatefulSet", "Deployment", "ReplicaSet"],
   config: {
     appName: { type: "string", default: "zookeeper", description: "app.kubernetes.io/name of ZooKeeper StatefulSets (default zookeeper)." },
   },
@@ -66,9 +66,11 @@ function setting(props: Map<string, string>, key: string): { value: number; expl
   return { value: Number(raw), explicit: true };
 }
 
-/** Broker-role StatefulSets of Kafka (KRaft controllers hold no partitions). */
-function brokerSets(objects: StackObject[], appName: string, namespace: string): StackObject[] {
-  return objects.filter((o) => o.kind === "StatefulSet" && o.namespace === namespace && o.labels[NAME] === appName && o.labels[COMPONENT] !== "controller");
+/** Broker-role StatefulSets of Kafka (KRaft controllers hold no partitions), in one namespace or all. */
+function brokerSets(objects: StackObject[], appName: string, namespace: string | undefined): StackObject[] {
+  return objects.filter(
+    (o) => o.kind === "StatefulSet" && (namespace === undefined || o.namespace === namespace) && o.labels[NAME] === appName && o.labels[COMPONENT] !== "controller",
+  );
 }
 
 export const kafkaReplication = stackRule<KafkaConfig>({
@@ -88,62 +90,107 @@ export const kafkaReplication = stackRule<KafkaConfig>({
   },
   check(objects, config, report) {
     const maps = objects.filter((o) => o.kind === "ConfigMap" && o.labels[NAME] === config.appName);
-    const checkedNamespaces = new Set<string>();
+    const judged = new Set<string>();
+
+    /** Judges one broker configuration; `from` says where each explicitly set key came from. */
+    const judge = (props: Map<string, string>, from: Map<string, string>, target: StackObject, say: (msg: string) => void) => {
+      const values: Record<string, number> = {};
+      for (const k of Object.keys(KAFKA_DEFAULTS)) {
+        const s = setting(props, k);
+        if ("invalid" in s) say(`${k}=${s.invalid} is not a whole number`);
+        else values[k] = s.value;
+      }
+      const origin = (k: string) => (props.has(k) ? (from.get(k) ? ` (${from.get(k)})` : "") : " (not set: Kafka's default)");
+      const rf = values["default.replication.factor"];
+      const isr = values["min.insync.replicas"];
+      if (rf !== undefined && rf < config.minReplicationFactor) {
+        say(`default.replication.factor is ${rf}${origin("default.replication.factor")}; it must be >= ${config.minReplicationFactor}`);
+      }
+      if (isr !== undefined && isr < config.minInsyncReplicas) {
+        say(`min.insync.replicas is ${isr}${origin("min.insync.replicas")}; it must be >= ${config.minInsyncReplicas} so an acknowledged write is on two brokers`);
+      }
+      if (isr !== undefined && rf !== undefined && isr >= rf) {
+        say(`min.insync.replicas ${isr} is not below default.replication.factor ${rf}; losing one broker would stop acks=all writes`);
+      }
+      for (const k of ["offsets.topic.replication.factor", "transaction.state.log.replication.factor"]) {
+        if (values[k] !== undefined && values[k] < config.minReplicationFactor) say(`${k} is ${values[k]}${origin(k)}; it must be >= ${config.minReplicationFactor}`);
+      }
+      const brokers = brokerSets(objects, config.appName, target.namespace);
+      const counts = brokers.map(replicas);
+      if (rf !== undefined && brokers.length && counts.every((c) => c !== undefined)) {
+        const total = counts.reduce<number>((a, b) => a + (b ?? 0), 0);
+        if (total < rf) say(`default.replication.factor ${rf} needs at least ${rf} brokers, but the broker StatefulSets run ${total}`);
+      }
+    };
+
     for (const cm of maps) {
       const data = asObject(cm.raw.data);
       if (isUnknown(cm.raw.data)) continue;
       for (const key of config.configKeys) {
-        if (isUnknown(data?.[key])) checkedNamespaces.add(cm.namespace);
+        if (isUnknown(data?.[key])) judged.add(cm.namespace);
         const text = asString(data?.[key]);
         if (text === undefined) continue;
-        checkedNamespaces.add(cm.namespace);
+        judged.add(cm.namespace);
         const props = parseProperties(text);
-        const get = (k: string) => setting(props, k);
-        const say = (msg: string) => report(cm, `${key}: ${msg}`);
-        const values: Record<string, number> = {};
-        for (const k of Object.keys(KAFKA_DEFAULTS)) {
-          const s = get(k);
-          if ("invalid" in s) say(`${k}=${s.invalid} is not a whole number`);
-          else values[k] = s.value;
+        const from = new Map<string, string>();
+        // The broker image turns KAFKA_* env vars into properties that win over the file.
+        for (const [k, v, where] of envOverrides(brokerSets(objects, config.appName, cm.namespace))) {
+          props.set(k, v);
+          from.set(k, where);
         }
-        const rf = values["default.replication.factor"];
-        const isr = values["min.insync.replicas"];
-        const implicit = (k: string) => (props.has(k) ? "" : " (not set: Kafka's default)");
-        if (rf !== undefined && rf < config.minReplicationFactor) {
-          say(`default.replication.factor is ${rf}${implicit("default.replication.factor")}; it must be >= ${config.minReplicationFactor}`);
-        }
-        if (isr !== undefined && isr < config.minInsyncReplicas) {
-          say(`min.insync.replicas is ${isr}${implicit("min.insync.replicas")}; it must be >= ${config.minInsyncReplicas} so an acknowledged write is on two brokers`);
-        }
-        if (isr !== undefined && rf !== undefined && isr >= rf) {
-          say(`min.insync.replicas ${isr} is not below default.replication.factor ${rf}; losing one broker would stop acks=all writes`);
-        }
-        for (const k of ["offsets.topic.replication.factor", "transaction.state.log.replication.factor"]) {
-          if (values[k] !== undefined && values[k] < config.minReplicationFactor) say(`${k} is ${values[k]}; it must be >= ${config.minReplicationFactor}`);
-        }
-        const brokers = brokerSets(objects, config.appName, cm.namespace);
-        const counts = brokers.map(replicas);
-        if (rf !== undefined && brokers.length && counts.every((c) => c !== undefined)) {
-          const total = counts.reduce<number>((a, b) => a + (b ?? 0), 0);
-          if (total < rf) say(`default.replication.factor ${rf} needs at least ${rf} brokers, but the broker StatefulSets run ${total}`);
-        }
+        judge(props, from, cm, (msg) => report(cm, `${key}: ${msg}`));
       }
     }
-    for (const sts of objects.filter((o) => o.kind === "StatefulSet" && o.labels[NAME] === config.appName)) {
-      if (checkedNamespaces.has(sts.namespace) || maps.some((m) => m.namespace === sts.namespace && isUnknown(m.raw.data))) continue;
-      checkedNamespaces.add(sts.namespace);
-      report(sts, `no ConfigMap labelled ${NAME}=${config.appName} with ${config.configKeys.join(" or ")} in namespace ${sts.namespace}, so its replication settings cannot be checked`);
+    for (const sts of brokerSets(objects, config.appName, undefined)) {
+      if (judged.has(sts.namespace) || maps.some((m) => m.namespace === sts.namespace && isUnknown(m.raw.data))) continue;
+      judged.add(sts.namespace);
+      const overrides = envOverrides(brokerSets(objects, config.appName, sts.namespace));
+      if (overrides.length) {
+        judge(new Map(overrides.map(([k, v]) => [k, v])), new Map(overrides.map(([k, , w]) => [k, w])), sts, (msg) => report(sts, msg));
+      } else {
+        report(sts, `no ConfigMap labelled ${NAME}=${config.appName} with ${config.configKeys.join(" or ")} in namespace ${sts.namespace}, and no KAFKA_* replication env, so its replication settings cannot be checked`);
+      }
     }
   },
 });
 
-export const dataServicesInternal = resourceRule({
+/** `KAFKA_DEFAULT_REPLICATION_FACTOR=3` style env literals of the broker containers, as [property, value, origin]. */
+function envOverrides(brokers: StackObject[]): Array<[string, string, string]> {
+  const out: Array<[string, string, string]> = [];
+  for (const sts of brokers) {
+    for (const c of containers(sts, ["container"])) {
+      for (const e of asArray(c.spec.env)) {
+        const name = asString(at(e, "name"));
+        const value = asString(at(e, "value"));
+        if (!name || value === undefined) continue;
+        const key = Object.keys(KAFKA_DEFAULTS).find((k) => `KAFKA_${k.toUpperCase().replace(/\./g, "_")}` === name);
+        if (key) out.push([key, value, `env ${name} of StatefulSet ${sts.name}`]);
+      }
+    }
+  }
+  return out;
+}
+
+interface DataServiceConfig {
+  dataApps: string[];
+}
+
+export const dataServicesInternal = resourceRule<DataServiceConfig>({
   name: "data-services-internal",
-  description: "Data-layer Services (classroom.io/tier=data) are never NodePort, LoadBalancer or given externalIPs: Redis, MySQL, ZooKeeper and Kafka are reached only inside the cluster.",
+  description: "Data-layer Services (classroom.io/tier=data, or app.kubernetes.io/name of a data system) are never NodePort, LoadBalancer or given externalIPs: Redis, MySQL, ZooKeeper and Kafka are reached only inside the cluster.",
   enforcementLevel: "mandatory",
   kinds: ["Service"],
-  check(obj, _config, report) {
-    if (obj.labels["classroom.io/tier"] !== "data") return;
+  config: {
+    dataApps: {
+      type: "array",
+      items: { type: "string" },
+      default: ["redis", "mysql", "zookeeper", "kafka"],
+      description: "app.kubernetes.io/name values that are data systems whatever their tier label says (default redis, mysql, zookeeper, kafka).",
+    },
+  },
+  check(obj, config, report) {
+    const app = obj.labels[NAME];
+    if (obj.labels["classroom.io/tier"] !== "data" && !(app !== undefined && config.dataApps.includes(app))) return;
     const type = asString(at(obj.raw, "spec", "type"));
     if (type === "NodePort" || type === "LoadBalancer") report(`is a data-layer Service of type ${type}; data Services must be ClusterIP (or headless)`);
     const ips = asArray(at(obj.raw, "spec", "externalIPs"));

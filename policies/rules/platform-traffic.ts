@@ -15,11 +15,27 @@ function isRoute(o: { apiVersion: string; kind: string }): boolean {
   return o.kind === "HTTPRoute" && o.apiVersion.startsWith("gateway.networking.k8s.io/");
 }
 
-export const canaryBesideStable = stackRule({
+interface TrackConfig {
+  tracks: string[];
+}
+
+export const canaryBesideStable = stackRule<TrackConfig>({
   name: "canary-beside-stable",
   description: "Objects of the canary track (classroom.io/track=canary) exist only beside a stable-track workload of the same app.kubernetes.io/name; a canary Ingress only beside its primary Ingress.",
   enforcementLevel: "mandatory",
-  check(objects, _config, report) {
+  config: {
+    tracks: {
+      type: "array",
+      items: { type: "string" },
+      default: ["stable", "canary", "legacy"],
+      description: "Values label classroom.io/track may take (default stable, canary, legacy).",
+    },
+  },
+  check(objects, config, report) {
+    for (const o of objects) {
+      const track = o.labels[TRACK];
+      if (track !== undefined && !config.tracks.includes(track)) report(o, `has ${TRACK}=${track}; allowed: ${config.tracks.join(", ")}`);
+    }
     const stable = objects.filter((o) => hasPodTemplate(o) && o.labels[TRACK] === "stable");
     for (const o of objects.filter((x) => x.labels[TRACK] === "canary")) {
       const app = o.labels[NAME];

@@ -8,13 +8,16 @@ const POD_KINDS = ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"
 
 export const noPrivilegedContainers = resourceRule({
   name: "no-privileged-containers",
-  description: "Containers must not run privileged: a privileged container has full access to the node.",
+  description: "Containers must not run privileged (full access to the node) nor with an unmasked /proc (procMount: Unmasked).",
   enforcementLevel: "mandatory",
   kinds: POD_KINDS,
   check(obj, _config, report) {
     for (const c of containers(obj)) {
       if (at(c.spec, "securityContext", "privileged") === true) {
         report(`${c.label} sets securityContext.privileged: true (full access to the node)`);
+      }
+      if (at(c.spec, "securityContext", "procMount") === "Unmasked") {
+        report(`${c.label} sets securityContext.procMount: Unmasked (the node's /proc paths are exposed)`);
       }
     }
   },

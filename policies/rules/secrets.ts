@@ -13,7 +13,9 @@ const NOT_A_SECRET = /_(FILE|PATH|DIR|NAME|REF|URL|URI|ENDPOINT|HOST|PORT|TTL|TI
 /** Whether a variable, file or config key name says it holds a credential. */
 export function looksLikeSecretName(name: string): boolean {
   const n = name.toUpperCase().replace(/[^A-Z0-9]+/g, "_");
-  return SECRET_WORDS.test(n) && !NOT_A_SECRET.test(n);
+  // PASS and PWD as whole words (DB_PASS, MYSQL_PWD); the shell's PWD alone is the working directory.
+  const shortWord = /(^|_)(PASS|PWD)(_|$)/.test(n) && n !== "PWD";
+  return (SECRET_WORDS.test(n) || shortWord) && !NOT_A_SECRET.test(n);
 }
 
 /** Values that point at a secret instead of being one: empty, $(VAR)/${VAR} expansions, file paths. */

@@ -26,6 +26,7 @@ const RULES: Record<string, RuleSpec> = {
     fails: [
       ["a privileged container", (s) => (appSec(s).privileged = true), /container 'app' sets securityContext.privileged: true/],
       ["a privileged init container", (s) => (pod(s).initContainers = [{ name: "setup", image: "busybox:1.37", securityContext: { privileged: true } }]), /init container 'setup' sets securityContext.privileged: true/],
+      ["an unmasked /proc", (s) => (appSec(s).procMount = "Unmasked"), /container 'app' sets securityContext.procMount: Unmasked/],
     ],
   },
   "no-privilege-escalation": {
@@ -224,9 +225,13 @@ const RULES: Record<string, RuleSpec> = {
     ],
   },
   "no-secret-env-literals": {
-    passes: [["password from a secretKeyRef, password file path literal", () => {}]],
+    passes: [
+      ["password from a secretKeyRef, password file path literal", () => {}],
+      ["the shell's PWD and a $(VAR) reference", (s) => app(s).env.push({ name: "PWD", value: "/app" }, { name: "DB_PASS", value: "$(MYSQL_PASSWORD)" })],
+    ],
     fails: [
       ["literal password", (s) => app(s).env.push({ name: "REDIS_PASSWORD", value: "hunter2" }), /container 'app' sets env REDIS_PASSWORD to a literal value/],
+      ["literal DB_PASS", (s) => app(s).env.push({ name: "DB_PASS", value: "hunter2" }), /sets env DB_PASS to a literal value/],
       ["credentials in a URL", (s) => app(s).env.push({ name: "DATABASE_URL", value: "mysql://app:s3cret@mysql:3306/classroom" }), /sets env DATABASE_URL to a URL with an embedded password/],
       ["password flag in args", (s) => (app(s).args = ["--db-password=s3cret"]), /passes a literal --db-password in args/],
     ],
@@ -268,7 +273,8 @@ const RULES: Record<string, RuleSpec> = {
   "canary-beside-stable": {
     passes: [["canary next to its stable track", () => {}]],
     fails: [
-      ["canary of an app without a stable track", (s) => (s.stable.metadata.labels["classroom.io/track"] = s.stable.spec.template.metadata.labels["classroom.io/track"] = "blue"), /is on the canary track, but no stable-track workload of app.kubernetes.io\/name=room-api exists/],
+      ["canary of an app without a stable track", (s) => (s.stable.metadata.labels["classroom.io/track"] = "main"), /is on the canary track, but no stable-track workload of app.kubernetes.io\/name=room-api exists/],
+      ["a track the platform does not know", (s) => (s.svcCanary.metadata.labels["classroom.io/track"] = "Canary"), /has classroom.io\/track=Canary; allowed: stable, canary, legacy/],
     ],
   },
   "canary-weight-range": {
@@ -291,10 +297,15 @@ const RULES: Record<string, RuleSpec> = {
   },
   "zookeeper-odd-ensemble": {
     passes: [["five servers", (s) => (s.zk.spec.replicas = 5)]],
-    fails: [["four servers", (s) => (s.zk.spec.replicas = 4), /runs 4 ZooKeeper server\(s\); an ensemble needs an odd number >= 1 \(4 tolerates no more failures than 3\)/]],
+    fails: [
+      ["four servers", (s) => (s.zk.spec.replicas = 4), /runs 4 ZooKeeper server\(s\); an ensemble needs an odd number >= 1 \(4 tolerates no more failures than 3\)/],
+      ["an ensemble run as a Deployment of 2", (s) => { s.zk.kind = "Deployment"; s.zk.spec.replicas = 2; }, /runs 2 ZooKeeper server\(s\)/],
+    ],
   },
   "kafka-replication": {
-    passes: [["RF 3, min ISR 2 with continuation lines", (s) => (s.kafkaConfig.data["server.properties"] = SERVER_PROPERTIES.replace("default.replication.factor=3", "default.replication.factor=\\\n  3"))]],
+    passes: [
+      ["env-only config that survives a broker loss", (s) => { s.kafkaConfig.data = {}; s.brokers.spec.template.spec.containers[0].env = [{ name: "KAFKA_DEFAULT_REPLICATION_FACTOR", value: "3" }, { name: "KAFKA_MIN_INSYNC_REPLICAS", value: "2" }]; }],
+      ["RF 3, min ISR 2 with continuation lines", (s) => (s.kafkaConfig.data["server.properties"] = SERVER_PROPERTIES.replace("default.replication.factor=3", "default.replication.factor=\\\n  3"))]],
     fails: [
       ["RF 2", (s) => (s.kafkaConfig.data["server.properties"] = SERVER_PROPERTIES.replace("default.replication.factor=3", "default.replication.factor=2")), /default.replication.factor is 2; it must be >= 3/],
       ["min ISR equal to RF", (s) => (s.kafkaConfig.data["server.properties"] = SERVER_PROPERTIES.replace("min.insync.replicas=2", "min.insync.replicas=3")), /min.insync.replicas 3 is not below default.replication.factor 3/],
@@ -302,6 +313,8 @@ const RULES: Record<string, RuleSpec> = {
       ["offsets topic RF 1", (s) => (s.kafkaConfig.data["server.properties"] += "\noffsets.topic.replication.factor=1"), /offsets.topic.replication.factor is 1; it must be >= 3/],
       ["fewer brokers than RF", (s) => (s.brokers.spec.replicas = 2), /needs at least 3 brokers, but the broker StatefulSets run 2/],
       ["no broker config to check", (s) => (s.kafkaConfig.data = { "log4j.properties": "" }), /no ConfigMap labelled app.kubernetes.io\/name=kafka with server.properties/],
+      ["an env override weakening the file", (s) => (s.brokers.spec.template.spec.containers[0].env = [{ name: "KAFKA_MIN_INSYNC_REPLICAS", value: "1" }]), /min.insync.replicas is 1 \(env KAFKA_MIN_INSYNC_REPLICAS of StatefulSet kafka-broker\)/],
+      ["env-only config with RF 1", (s) => { s.kafkaConfig.data = {}; s.brokers.spec.template.spec.containers[0].env = [{ name: "KAFKA_DEFAULT_REPLICATION_FACTOR", value: "1" }, { name: "KAFKA_MIN_INSYNC_REPLICAS", value: "1" }]; }, /default.replication.factor is 1 \(env KAFKA_DEFAULT_REPLICATION_FACTOR/],
     ],
   },
   "data-services-internal": {
@@ -309,6 +322,7 @@ const RULES: Record<string, RuleSpec> = {
     fails: [
       ["NodePort ZooKeeper", (s) => (s.zkService.spec.type = "NodePort"), /is a data-layer Service of type NodePort/],
       ["externalIPs on ZooKeeper", (s) => (s.zkService.spec.externalIPs = ["203.0.113.9"]), /data-layer Service with externalIPs \(203.0.113.9\)/],
+      ["a ZooKeeper Service mislabelled tier=service", (s) => { s.zkService.metadata.labels["classroom.io/tier"] = "service"; s.zkService.spec.type = "LoadBalancer"; }, /is a data-layer Service of type LoadBalancer/],
     ],
   },
 };
