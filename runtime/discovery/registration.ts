@@ -32,10 +32,14 @@ export class Registration implements RegistrationHandle {
   private readonly waiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
   /** Watches our own node: re-create it if someone deletes it, or retry once a foreign node goes away. */
   private readonly nodeWatcher = (event: zookeeper.Event) => {
-    if (event.type === zookeeper.Event.NODE_DELETED || event.type === zookeeper.Event.NODE_CREATED) {
-      if (event.type === zookeeper.Event.NODE_DELETED) this.registered = false;
-      this.ensure();
+    if (!this.active) return;
+    if (event.type === zookeeper.Event.NODE_DATA_CHANGED) {
+      // Someone rewrote the node; the one-shot watch is spent, so set it again (re-create if gone).
+      void this.rearm();
+      return;
     }
+    if (event.type === zookeeper.Event.NODE_DELETED) this.registered = false;
+    this.ensure();
   };
 
   constructor(
@@ -114,8 +118,7 @@ export class Registration implements RegistrationHandle {
       if (!stat) continue; // gone meanwhile: create again
       const owner = stat.ephemeralOwner.toString("hex");
       if (owner === conn.sessionId) {
-        // Ours already (a create whose answer was lost in a disconnection); make the data current.
-        await conn.setData(this.path, encodeNodeData(this.data), stat.version);
+        // Ours already: a create whose reply was lost in a disconnection, so it holds our data.
         return this.markRegistered(conn);
       }
       if (this.session.ownSessionIds.has(owner)) {
@@ -137,6 +140,20 @@ export class Registration implements RegistrationHandle {
     }
   }
 
+  private async rearm(): Promise<void> {
+    const conn = this.session.current;
+    if (!conn || !this.active) return;
+    try {
+      if (!(await conn.exists(this.path, this.nodeWatcher, false))) {
+        this.registered = false;
+        this.ensure();
+      }
+    } catch {
+      // Connection trouble: the next 'connected' event runs ensure() for unregistered nodes, and the
+      // client restores this watch on reconnection if the session survives.
+    }
+  }
+
   private markRegistered(conn: ZkConnection): void {
     if (conn !== this.session.current) return;
     this.registered = true;
@@ -151,12 +168,21 @@ export class Registration implements RegistrationHandle {
     for (const w of this.waiters.splice(0)) w.reject(new Error(`${this.path} was deregistered before it was registered`));
     const conn = this.session.current;
     this.registered = false;
-    if (!conn || !this.session.isConnected) return; // the node dies with the session
+    if (!conn) return;
+    const removal = this.removeIfOurs(conn);
+    // Disconnected: the client sends the delete if this session comes back; if it does not, the node
+    // dies with the session. Either way there is nothing to wait for.
+    if (this.session.isConnected) await removal;
+  }
+
+  private async removeIfOurs(conn: ZkConnection): Promise<void> {
     try {
       const stat = await conn.exists(this.path, undefined, false);
       if (stat && stat.ephemeralOwner.toString("hex") === conn.sessionId) await conn.remove(this.path, stat.version);
     } catch (err) {
-      if (!isNoNode(err) && !isBadVersion(err) && !isConnectionProblem(err)) throw err;
+      if (!isNoNode(err) && !isBadVersion(err) && !isConnectionProblem(err)) {
+        this.logger.error("deregistration failed; the node goes when the session ends", { path: this.path, error: String(err) });
+      }
     }
   }
 }

@@ -197,6 +197,7 @@ export async function connectRawClient(connect: string, options: Partial<zookeep
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => { client.close(); reject(new Error(`no ZooKeeper session at ${connect} within 15 s`)); }, 15_000);
     client.once("connected", () => { clearTimeout(timer); resolve(); });
+    client.once("expired", () => { clearTimeout(timer); client.close(); reject(new Error("the session to attach to has expired")); });
     client.connect();
   });
   return client;
@@ -231,14 +232,18 @@ export class InstanceChurn {
   private next = 0;
   private rng: () => number;
 
-  private constructor(private readonly clients: zookeeper.Client[], readonly servicePath: string, private readonly population: number, seed: number) {
+  private constructor(private readonly clients: zookeeper.Client[], readonly servicePath: string, private readonly population: number, seed: number, private readonly dataUpdates: boolean) {
     this.rng = mulberry32(seed);
   }
 
-  static async start(connect: string, servicePath: string, options: { sessions?: number; population?: number; seed?: number } = {}): Promise<InstanceChurn> {
+  /**
+   * `dataUpdates` (default true) mixes in weight changes (setData) besides register/deregister; the
+   * bench turns it off to compare with the old loop on membership alone, the only thing it watched.
+   */
+  static async start(connect: string, servicePath: string, options: { sessions?: number; population?: number; seed?: number; dataUpdates?: boolean } = {}): Promise<InstanceChurn> {
     const clients = await Promise.all(Array.from({ length: options.sessions ?? 4 }, () => connectRawClient(connect)));
     await zkCall((cb) => clients[0].mkdirp(servicePath, cb));
-    return new InstanceChurn(clients, servicePath, options.population ?? 30, options.seed ?? 42);
+    return new InstanceChurn(clients, servicePath, options.population ?? 30, options.seed ?? 42, options.dataUpdates ?? true);
   }
 
   /** Runs one burst of about `size` membership changes; returns how many changes it made. */
@@ -263,7 +268,7 @@ export class InstanceChurn {
       if (kind < 0.7) {
         ops.push(this.remove(id));
         changes++;
-      } else if (kind < 0.85) {
+      } else if (kind < 0.85 && this.dataUpdates) {
         const data = { ...this.truth.get(id)!, weight: Math.floor(this.rng() * 101) };
         this.truth.set(id, data);
         ops.push(zkCall((cb) => this.owner.get(id)!.setData(`${this.servicePath}/${id}`, Buffer.from(JSON.stringify(data)), -1, cb)));

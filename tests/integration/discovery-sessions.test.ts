@@ -99,9 +99,15 @@ describe("session expired behind the client's back", () => {
     const oldSession = provider.stats().sessionId!;
 
     // Attach to the provider's session from a second client and close it: the server ends the session.
+    // The provider may win the session back before the close lands (its reconnection moves the session
+    // to it again, and the server drops the second client); then the session is truly alive and we retry.
     const internal = (provider as unknown as { session: { current: { client: zookeeper.Client } } }).session.current.client;
-    const hijacker = await connectRawClient(zk!.connectString, { sessionId: internal.getSessionId(), sessionPassword: internal.getSessionPassword(), sessionTimeout: SESSION_MS });
-    await closeRawClient(hijacker);
+    const [sessionId, sessionPassword] = [internal.getSessionId(), internal.getSessionPassword()];
+    for (let attempt = 0; attempt < 5 && provider.stats().sessionsOpened === 1; attempt++) {
+      const hijacker = await connectRawClient(zk!.connectString, { sessionId, sessionPassword, sessionTimeout: SESSION_MS }).catch(() => undefined);
+      if (hijacker) await closeRawClient(hijacker);
+      await eventually(() => provider.stats().sessionsOpened === 2, () => "", 3_000).catch(() => undefined);
+    }
 
     await eventually(() => provider.stats().sessionsOpened === 2 && handle.registered, () => JSON.stringify(provider.stats()));
     const newSession = provider.stats().sessionId!;

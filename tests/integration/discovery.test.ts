@@ -118,6 +118,24 @@ describe("register and watch", () => {
     await eventually(() => watch.current()[0]?.host === "10.0.0.3", () => JSON.stringify(watch.current()));
   });
 
+  it("a registered node deleted by someone else (or rewritten and then deleted) is re-created by its owner", async () => {
+    const provider = registry();
+    const handle = await provider.register("healing-rpc", { id: "pod-h", host: "10.0.0.4", port: 9 });
+    const operator = await rawClient();
+    const path = "/classroom/services/healing-rpc/pod-h";
+    await zkCall((cb) => operator.setData(path, Buffer.from(JSON.stringify({ host: "10.0.0.4", port: 9, track: "stable", weight: 50 })), -1, cb));
+    await new Promise((r) => setTimeout(r, 100));
+    await zkCall<void>((cb) => operator.remove(path, -1, (e) => cb(e, undefined)));
+    let owner: string | undefined;
+    for (const deadline = Date.now() + 5_000; owner === undefined && Date.now() < deadline;) {
+      const stat = await zkCall<zookeeper.Stat | null>((cb) => operator.exists(path, cb));
+      owner = stat?.ephemeralOwner.toString("hex");
+      if (owner === undefined) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(owner).toBe(provider.stats().sessionId);
+    await eventually(() => handle.registered, () => "the handle never reported the re-registration");
+  });
+
   it("an idle watch reads only what changed: one registration costs one listing plus one data read", async () => {
     const consumer = registry();
     const watch = consumer.watch("cost-rpc");

@@ -36,7 +36,7 @@ export interface WatchHandle {
   readonly source: Source;
   /** The live instances (host, port, track, weight, ...), sorted by id. */
   current(): Instance[];
-  /** Resolves once ZooKeeper (or, failing that, the DNS fallback) has answered; rejects after `timeoutMs`. */
+  /** Resolves once ZooKeeper (or, failing that, the DNS fallback) has answered at least once; rejects after `timeoutMs`. */
   ready(timeoutMs?: number): Promise<void>;
   /** A picker over this watch (track weights + round-robin). */
   picker(): Picker;
@@ -91,7 +91,7 @@ export class ServiceWatch extends EventEmitter<WatchEvents> implements WatchHand
   }
 
   ready(timeoutMs = 30_000): Promise<void> {
-    if (this.currentSource !== "last-known") return Promise.resolve();
+    if (this.currentSource !== "last-known" || this.cache.everSynced) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`watch ${this.service}: neither ZooKeeper nor the DNS fallback answered within ${timeoutMs} ms`)), timeoutMs);
       this.readyWaiters.push(() => { clearTimeout(timer); resolve(); });
