@@ -135,7 +135,8 @@ main(process.argv).then(
     // Bad requests are reported as plain lines, without a stack trace; anything else is a bug and keeps its trace.
     if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
     if (err instanceof ConfigError) {
-      console.error(`release: invalid stack configuration after this edit, nothing written:\n${err.problems.map((p) => `  ${p}`).join("\n")}`);
+      const problems = err.problems.length === 1 ? ` ${err.problems[0]}` : `\n${err.problems.map((p) => `  ${p}`).join("\n")}`;
+      console.error(`release: invalid stack configuration after this edit, nothing written:${problems}`);
       process.exit(2);
     }
     if (err instanceof ReleaseError || err instanceof StackFileError) {
