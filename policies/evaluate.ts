@@ -136,6 +136,18 @@ export function evaluatePolicies(resources: RenderedResource[], config: PolicyCo
   return violations;
 }
 
+/** The Pulumi type token the Kubernetes provider registers an object under (`kubernetes:apps/v1:Deployment`). */
+export function kubernetesTypeToken(manifest: { apiVersion?: unknown; kind?: unknown }): string {
+  const apiVersion = String(manifest.apiVersion ?? "");
+  const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : ["core", apiVersion];
+  return `kubernetes:${group}/${version}:${String(manifest.kind ?? "")}`;
+}
+
+/** Plain Kubernetes manifests (e.g. parsed YAML) as the resources a Pulumi program would register. */
+export function resourcesFromManifests(manifests: Array<Record<string, any>>): RenderedResource[] {
+  return manifests.map((m, i) => ({ type: kubernetesTypeToken(m), name: `${m?.metadata?.name ?? "object"}-${i}`, props: m }));
+}
+
 export function mandatoryViolations(violations: Violation[]): Violation[] {
   return violations.filter((v) => v.enforcementLevel === "mandatory");
 }

@@ -57,7 +57,8 @@ export const namespaceDefaultDeny = stackRule<DefaultDenyConfig>({
   check(objects, config, report) {
     const namespaces = new Map<string, StackObject | undefined>();
     for (const o of objects) if (o.kind === "Namespace" && o.name) namespaces.set(o.name, o);
-    for (const w of workloadsOf(objects)) if (!namespaces.has(w.namespace)) namespaces.set(w.namespace, undefined);
+    // A namespace the stack only deploys into is reported against its first workload.
+    for (const w of workloadsOf(objects)) if (!namespaces.has(w.namespace)) namespaces.set(w.namespace, w);
     const policies = objects.filter((o) => o.kind === "NetworkPolicy");
     const wanted = config.requireEgress ? "Ingress and Egress" : "Ingress";
     for (const [ns, nsObject] of namespaces) {

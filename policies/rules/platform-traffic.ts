@@ -3,7 +3,7 @@
 import { resourceRule, stackRule, StackObject } from "./define";
 import { asArray, asNumber, asObject, asString, at, isUnknown, stringMap } from "./k8s";
 import { mapMatches } from "./selectors";
-import { hasPodTemplate, podLabelSets, replicas } from "./workloads";
+import { containers, hasPodTemplate, podLabelSets, replicas } from "./workloads";
 
 const TRACK = "classroom.io/track";
 const NAME = "app.kubernetes.io/name";
@@ -60,6 +60,7 @@ export const canaryBesideStable = stackRule<TrackConfig>({
 
 interface WeightConfig {
   maxWeight: number;
+  weightEnvVars: string[];
 }
 
 /** A weight as an integer, or why it is not one. */
@@ -73,10 +74,16 @@ function checkWeight(raw: unknown, max: number): string | undefined {
 
 export const canaryWeightRange = resourceRule<WeightConfig>({
   name: "canary-weight-range",
-  description: "Traffic weights are integer percentages within 0-100: HTTPRoute backendRef weights, NGINX canary-weight annotations and classroom.io weight labels/annotations.",
+  description: "Traffic weights are integer percentages within 0-100: HTTPRoute backendRef weights, NGINX canary-weight annotations, RPC registry weights (CLASSROOM_TRACK_WEIGHT) and classroom.io weight labels/annotations.",
   enforcementLevel: "mandatory",
   config: {
     maxWeight: { type: "integer", minimum: 1, default: 100, description: "Largest weight allowed (default 100: weights are percentages)." },
+    weightEnvVars: {
+      type: "array",
+      items: { type: "string" },
+      default: ["CLASSROOM_TRACK_WEIGHT"],
+      description: "Container env vars carrying an RPC instance's registry weight (default CLASSROOM_TRACK_WEIGHT, read by runtime/discovery).",
+    },
   },
   check(obj, config, report) {
     if (isRoute(obj)) {
@@ -86,6 +93,14 @@ export const canaryWeightRange = resourceRule<WeightConfig>({
           if (problem) report(`rules[${i}].backendRefs[${j}] (${asString(at(ref, "name")) ?? "?"}) weight ${problem}`);
         }),
       );
+    }
+    for (const c of containers(obj)) {
+      for (const e of asArray(c.spec.env)) {
+        const name = asString(at(e, "name"));
+        if (name === undefined || !config.weightEnvVars.includes(name)) continue;
+        const problem = checkWeight(at(e, "value"), config.maxWeight);
+        if (problem) report(`${c.label} env ${name} ${problem}`);
+      }
     }
     if (obj.kind === "Ingress" && obj.annotations[NGINX_CANARY] === "true") {
       const problem = checkWeight(obj.annotations[NGINX_WEIGHT], config.maxWeight);

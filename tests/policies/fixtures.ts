@@ -1,7 +1,7 @@
 // A small platform stack that satisfies every rule of the pack under the prod config, built the way the
 // components render (labels, tracks, per-track Services, weighted HTTPRoute, legacy EndpointSlice, data
 // layer). Rule tests break exactly one thing in a fresh copy and expect exactly that rule's message.
-import { evaluatePolicies, loadPolicyConfig, PolicyConfig, RenderedResource, Violation } from "../../policies/evaluate";
+import { evaluatePolicies, kubernetesTypeToken, loadPolicyConfig, PolicyConfig, RenderedResource, resourcesFromManifests, Violation } from "../../policies/evaluate";
 
 export type Obj = Record<string, any>;
 
@@ -224,13 +224,10 @@ export function objectsOf(stack: PlatformStack): Obj[] {
 }
 
 /** The Pulumi type token the Kubernetes provider registers an object under. */
-export function typeToken(obj: Obj): string {
-  const [group, version] = String(obj.apiVersion).includes("/") ? String(obj.apiVersion).split("/") : ["core", obj.apiVersion];
-  return `kubernetes:${group}/${version}:${obj.kind}`;
-}
+export const typeToken = (obj: Obj): string => kubernetesTypeToken(obj);
 
 export function toResources(objects: Obj[]): RenderedResource[] {
-  return objects.map((o, i) => ({ type: typeToken(o), name: `${o.metadata?.name ?? "object"}-${i}`, props: o }));
+  return resourcesFromManifests(objects);
 }
 
 /** The prod enforcement config, the strictest the project uses. */

@@ -283,6 +283,8 @@ const RULES: Record<string, RuleSpec> = {
       ["weight above 100", (s) => weights(s, 150, 0, 0), /rules\[0\].backendRefs\[0\] \(room-api-stable\) weight 150 is outside 0-100/],
       ["negative weight", (s) => weights(s, 110, -10, 0), /backendRefs\[1\] \(room-api-canary\) weight -10 is outside 0-100/],
       ["fractional weight", (s) => weights(s, 89.5, 10.5, 0), /weight 89.5 is not an integer/],
+      ["an RPC canary registering with weight 120", (s) => s.canary.spec.template.spec.containers[0].env.push({ name: "CLASSROOM_TRACK_WEIGHT", value: "120" }), /container 'app' env CLASSROOM_TRACK_WEIGHT 120 is outside 0-100/],
+      ["an NGINX canary Ingress at 101", (s) => s.appNamespace.push({ apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata: { name: "room-api-canary", namespace: APPS, annotations: { "nginx.ingress.kubernetes.io/canary": "true", "nginx.ingress.kubernetes.io/canary-weight": "101" } }, spec: {} }), /annotation nginx.ingress.kubernetes.io\/canary-weight 101 is outside 0-100/],
     ],
   },
   "httproute-backends-consistent": {
