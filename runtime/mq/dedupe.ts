@@ -23,7 +23,8 @@ export interface DeduplicatorOptions {
 export class Deduplicator {
   private readonly lastSeen = new Map<string, Map<string, number>>();
   private readonly maxKeys: number;
-  readonly stats = { accepted: 0, dropped: 0, evictedKeys: 0 };
+  /** withoutId: messages that carried no id of ours (passed through unchecked). */
+  readonly stats = { accepted: 0, dropped: 0, evictedKeys: 0, withoutId: 0 };
 
   constructor(options: DeduplicatorOptions = {}) {
     this.maxKeys = options.maxKeys ?? 100_000;
@@ -33,7 +34,7 @@ export class Deduplicator {
   /** True the first time a message is seen (process it); false for a copy (skip it). Messages without an id pass. */
   accept(topic: string, key: string, messageId: string | undefined): boolean {
     const parsed = messageId === undefined ? undefined : parseMessageId(messageId);
-    if (!parsed) { this.stats.accepted++; return true; }
+    if (!parsed) { this.stats.accepted++; this.stats.withoutId++; return true; }
     const stateKey = `${topic}\u0000${key}`;
     let perInstance = this.lastSeen.get(stateKey);
     if (perInstance) {

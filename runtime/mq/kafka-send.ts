@@ -20,8 +20,6 @@ export class KafkaDeadlineError extends Error {
   }
 }
 
-const ID_HEADER = Buffer.from(MESSAGE_ID_HEADER);
-
 /**
  * An idempotent Kafka producer whose every send has its own deadline.
  *
@@ -33,7 +31,7 @@ const ID_HEADER = Buffer.from(MESSAGE_ID_HEADER);
  * the copy by message id (dedupe.ts).
  */
 export class KafkaSender {
-  private current: Producer<Buffer, Buffer, Buffer, Buffer> | undefined;
+  private current: Producer<Buffer, Buffer, string, string> | undefined;
   private closed = false;
   readonly sendTimeoutMs: number;
 
@@ -47,12 +45,14 @@ export class KafkaSender {
     if (this.closed) throw new Error("KafkaSender is closed");
     if (envelopes.length === 0) return;
     const producer = (this.current ??= this.create());
-    const messages = envelopes.map((e) => {
-      const headers = new Map<Buffer, Buffer>();
-      for (const [k, v] of Object.entries(e.headers)) headers.set(Buffer.from(k), Buffer.from(v));
-      headers.set(ID_HEADER, Buffer.from(e.id));
-      return { topic: e.topic, key: Buffer.from(e.key), value: e.value, headers };
-    });
+    // Headers as a plain object: the client tests `headers instanceof Map`, which fails for a Map from
+    // another realm (jest's sandbox) and then silently sends no headers at all.
+    const messages = envelopes.map((e) => ({
+      topic: e.topic,
+      key: Buffer.from(e.key),
+      value: e.value,
+      headers: { ...e.headers, [MESSAGE_ID_HEADER]: e.id },
+    }));
     const sending = producer.send({ messages });
     sending.catch(() => undefined); // after a deadline nobody awaits it; it rejects once the client closes
     let timer: NodeJS.Timeout | undefined;
@@ -75,9 +75,9 @@ export class KafkaSender {
     this.current = undefined;
   }
 
-  private create(): Producer<Buffer, Buffer, Buffer, Buffer> {
-    const { Producer } = kafkaClient();
-    const producer = new Producer<Buffer, Buffer, Buffer, Buffer>({
+  private create(): Producer<Buffer, Buffer, string, string> {
+    const { Producer, stringSerializer } = kafkaClient();
+    const producer = new Producer<Buffer, Buffer, string, string>({
       clientId: this.options.clientId,
       bootstrapBrokers: this.options.bootstrap,
       idempotent: true,
@@ -87,13 +87,14 @@ export class KafkaSender {
       timeout: this.options.requestTimeoutMs ?? 3_000,
       connectTimeout: 2_000,
       autocreateTopics: false,
+      serializers: { headerKey: stringSerializer, headerValue: stringSerializer },
     });
     // Connection errors also surface as send errors; an unhandled 'error' event would crash the process.
     producer.on("error", () => undefined);
     return producer;
   }
 
-  private discard(producer: Producer<Buffer, Buffer, Buffer, Buffer>): void {
+  private discard(producer: Producer<Buffer, Buffer, string, string>): void {
     if (this.current === producer) this.current = undefined;
     producer.close(true).catch(() => undefined);
   }

@@ -68,6 +68,8 @@ interface ShardState {
   /** Stream id of this producer's newest buffered entry; live again once the stream head is past it. */
   lastBufferedId: string | undefined;
   nextDrainCheck: number;
+  /** Stream head at the previous drain check; a change means a replayer is draining the shard. */
+  lastSeenHead: string | undefined;
 }
 
 /**
@@ -101,7 +103,7 @@ export class BufferedProducer {
       sendTimeoutMs: options.kafkaSendTimeoutMs ?? 2_000,
     });
     this.ids = new MessageIds(options.instanceId);
-    this.states = Array.from({ length: this.buffer.shards }, () => ({ queue: [], running: false, mode: "live" as const, lastBufferedId: undefined, nextDrainCheck: 0 }));
+    this.states = Array.from({ length: this.buffer.shards }, () => ({ queue: [], running: false, mode: "live" as const, lastBufferedId: undefined, nextDrainCheck: 0, lastSeenHead: undefined }));
   }
 
   /** This producer's instance id (the part of each message id before the dot). */
@@ -233,8 +235,12 @@ export class BufferedProducer {
   private async checkCaughtUp(shard: number, state: ShardState): Promise<void> {
     state.nextDrainCheck = Date.now() + (this.options.drainCheckIntervalMs ?? 200);
     try {
-      if (await this.drained(shard, state)) return this.goLive(state);
-      if ((await this.buffer.length(shard)) > (this.options.catchUpBacklog ?? 2_000)) return;
+      const head = await this.buffer.head(shard);
+      if (this.isDrained(head, state)) return this.goLive(state);
+      // Pause only while the replayer is visibly draining; during an outage pausing would only slow sends.
+      const progressing = state.lastSeenHead !== undefined && head !== state.lastSeenHead;
+      state.lastSeenHead = head;
+      if (!progressing || (await this.buffer.length(shard)) > (this.options.catchUpBacklog ?? 2_000)) return;
       const until = Date.now() + (this.options.catchUpWaitMs ?? 500);
       while (Date.now() < until) {
         await sleep(10);
@@ -246,7 +252,10 @@ export class BufferedProducer {
   }
 
   private async drained(shard: number, state: ShardState): Promise<boolean> {
-    const head = await this.buffer.head(shard);
+    return this.isDrained(await this.buffer.head(shard), state);
+  }
+
+  private isDrained(head: string | undefined, state: ShardState): boolean {
     if (head === undefined) return true;
     if (state.lastBufferedId === undefined || state.lastBufferedId === UNKNOWN_TAIL) return false;
     return compareStreamIds(head, state.lastBufferedId) > 0;
@@ -255,6 +264,7 @@ export class BufferedProducer {
   private goLive(state: ShardState): void {
     state.mode = "live";
     state.lastBufferedId = undefined;
+    state.lastSeenHead = undefined;
     // The replayer just wrote to Kafka, so it is reachable again.
     this.kafkaDownUntil = 0;
   }

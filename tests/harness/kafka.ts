@@ -6,6 +6,16 @@ import { kafkaClient } from "../../runtime/mq/kafka-client";
 import { freePort, waitForPort } from "./ports";
 import { ManagedProcess } from "./process";
 
+/** A message as the harness reader hands it over (@platformatic/kafka's shape, Buffers throughout). */
+export interface ConsumedMessage {
+  topic: string;
+  partition: number;
+  offset: bigint;
+  key: Buffer;
+  value: Buffer;
+  headers: Map<Buffer, Buffer>;
+}
+
 /** The broker version the harness runs; must match tools/kafka/pom.xml (30-kafka.sh keys its cache by it). */
 export const KAFKA_VERSION = "4.1.1";
 
@@ -114,6 +124,34 @@ export class KafkaBroker {
       await admin.createTopics({ topics: [topic], partitions, replicas: 1 });
     } finally {
       await admin.close();
+    }
+  }
+
+  /**
+   * Reads `topic` from the beginning with a fresh consumer group, handing each message to `onMessage`,
+   * until `done()` says so (checked after every message) or `timeoutMs` passes (then it rejects).
+   */
+  async readTopic(topic: string, onMessage: (m: ConsumedMessage) => void, done: () => boolean, timeoutMs = 60_000): Promise<void> {
+    const { Consumer } = kafkaClient();
+    const consumer = new Consumer({ clientId: "harness-reader", groupId: `harness-${process.pid}-${Date.now()}`, bootstrapBrokers: [this.bootstrap] });
+    const stream = await consumer.consume({ topics: [topic], mode: "earliest", autocommit: false, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      if (done()) return;
+      await Promise.race([
+        (async () => {
+          for await (const m of stream) {
+            onMessage(m as ConsumedMessage);
+            if (done()) return;
+          }
+          throw new Error(`readTopic(${topic}): the consumer stream ended before the reader was done`);
+        })(),
+        new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`readTopic(${topic}): not done after ${timeoutMs} ms`)), timeoutMs); }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      await stream.close().catch(() => undefined);
+      await consumer.close(true).catch(() => undefined);
     }
   }
 
