@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import type { BlockStrategy, MisfireStrategy } from "./job-schema";
 import { schedulerKeys, SchedulerKeys } from "./keys";
-import { admitScript, finishScript, renewScript } from "./lua";
+import { admitScript, claimAheadScript, decideScript, drainScript, finishScript, renewScript } from "./lua";
 
 /**
  * Claims and fencing. Every replica computes the same fire instants and races to claim each one with
@@ -24,6 +24,15 @@ export interface FireRequest {
 }
 
 export type AdmitStatus = "lost" | "stale" | "run" | "queued" | "discarded" | "misfired";
+export type ClaimAheadStatus = "lost" | "stale" | "granted" | "claimed";
+
+export interface ClaimAhead {
+  job: string;
+  fireMs: number;
+  /** granted: the run is ours, start it at the instant; claimed: call decide() at the instant. */
+  status: ClaimAheadStatus;
+  token: number;
+}
 
 export interface Admission {
   job: string;
@@ -32,7 +41,7 @@ export interface Admission {
   status: AdmitStatus;
   /** For "run": the fire to run now (older than `claimedMs` when a dead holder's queue is drained). */
   runFireMs: number;
-  /** For "run": the fencing token of the run. */
+  /** For "run": the fencing token of the run; for "queued": ms until the holder's lease expires. */
   token: number;
 }
 
@@ -74,11 +83,34 @@ export class Coordinator {
   constructor(private readonly redis: Redis, readonly options: CoordinatorOptions) {
     this.keys = schedulerKeys(options.prefix);
     redis.defineCommand("schedulerAdmit", { numberOfKeys: 0, lua: admitScript });
+    redis.defineCommand("schedulerClaimAhead", { numberOfKeys: 0, lua: claimAheadScript });
+    redis.defineCommand("schedulerDecide", { numberOfKeys: 0, lua: decideScript });
+    redis.defineCommand("schedulerDrain", { numberOfKeys: 0, lua: drainScript });
     redis.defineCommand("schedulerFinish", { numberOfKeys: 0, lua: finishScript });
     redis.defineCommand("schedulerRenew", { numberOfKeys: 0, lua: renewScript });
   }
 
-  /** Claims a batch of fires in one round trip; the batch of a tick shares one script call. */
+  /** Claims upcoming fires before their instant; idle jobs get their run granted at once. */
+  async claimAhead(fires: { job: string; fireMs: number }[], nowMs: number): Promise<ClaimAhead[]> {
+    if (fires.length === 0) return [];
+    const o = this.options;
+    const args: (string | number)[] = [o.prefix, o.replicaId, nowMs, o.leaseMs, o.claimTtlMs, fires.length];
+    for (const f of fires) args.push(f.job, f.fireMs);
+    const replies = (await (this.redis as any).schedulerClaimAhead(...args)) as Reply[];
+    return replies.map(([status, , token], i) => ({ job: fires[i].job, fireMs: fires[i].fireMs, status: status as ClaimAheadStatus, token: Number(token) }));
+  }
+
+  /** Applies the block strategy, at their instant, to fires claimed ahead as "claimed". */
+  async decide(fires: FireRequest[], nowMs: number): Promise<Admission[]> {
+    if (fires.length === 0) return [];
+    const o = this.options;
+    const args: (string | number)[] = [o.prefix, o.replicaId, nowMs, o.leaseMs, o.historyLimit, fires.length];
+    for (const f of fires) args.push(f.job, f.fireMs, f.block, f.misfire, f.misfireThresholdMs);
+    const replies = (await (this.redis as any).schedulerDecide(...args)) as Reply[];
+    return replies.map(([status, fire, token], i) => ({ job: fires[i].job, claimedMs: fires[i].fireMs, status: status as AdmitStatus, runFireMs: Number(fire), token: Number(token) }));
+  }
+
+  /** Claims and decides fires whose instant has passed (late path), applying the misfire strategy. */
   async admit(fires: FireRequest[], nowMs: number): Promise<Admission[]> {
     if (fires.length === 0) return [];
     const o = this.options;
@@ -104,6 +136,15 @@ export class Coordinator {
     )) as Reply;
     if (status === "run") return { status, fireMs: Number(fire), token: Number(token) };
     return { status: status as "idle" | "fenced" | "covered" };
+  }
+
+  /** Takes over a job whose run lock expired with fires queued behind it. */
+  async drain(job: string, misfire: MisfireStrategy, misfireThresholdMs: number): Promise<{ status: "busy"; pttl: number } | { status: "idle" } | { status: "run"; fireMs: number; token: number }> {
+    const o = this.options;
+    const [status, fire, value] = (await (this.redis as any).schedulerDrain(o.prefix, o.replicaId, Date.now(), o.leaseMs, o.historyLimit, job, misfire, misfireThresholdMs)) as Reply;
+    if (status === "busy") return { status, pttl: Number(value) };
+    if (status === "run") return { status, fireMs: Number(fire), token: Number(value) };
+    return { status: "idle" };
   }
 
   /** Extends the run lock while `token` is the newest; otherwise says why the run lost the job. */

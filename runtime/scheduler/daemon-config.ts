@@ -18,6 +18,7 @@ export interface DaemonConfig {
   replicaId: string;
   keyPrefix: string;
   leaseMs: number;
+  lookaheadMs: number;
   claimTtlMs: number;
   historyLimit: number;
   shutdownGraceMs: number;
@@ -125,6 +126,10 @@ export function daemonConfigFromEnv(env: Env = process.env): DaemonConfig {
     throw new JobConfigError(`CLASSROOM_NAMESPACE: required to address the services of HTTP jobs ${unaddressable.map((j) => j.name).join(", ")}`);
   }
   const leaseMs = positiveInt(env, "CLASSROOM_SCHEDULER_LEASE_MS", 3000, 300);
+  const lookaheadMs = positiveInt(env, "CLASSROOM_SCHEDULER_LOOKAHEAD_MS", Math.min(300, Math.floor(leaseMs / 3)), 0);
+  if (lookaheadMs * 3 > leaseMs) {
+    throw new JobConfigError(`CLASSROOM_SCHEDULER_LOOKAHEAD_MS: must be at most a third of CLASSROOM_SCHEDULER_LEASE_MS (${leaseMs}), got ${lookaheadMs}`);
+  }
   const healthPort = env.CLASSROOM_SCHEDULER_HEALTH_PORT ? positiveInt(env, "CLASSROOM_SCHEDULER_HEALTH_PORT", 0, 1) : undefined;
   return {
     jobsFile,
@@ -136,6 +141,7 @@ export function daemonConfigFromEnv(env: Env = process.env): DaemonConfig {
     replicaId: env.CLASSROOM_SCHEDULER_REPLICA_ID || `${os.hostname()}-${process.pid}`,
     keyPrefix: env.CLASSROOM_SCHEDULER_KEY_PREFIX || "classroom:scheduler",
     leaseMs,
+    lookaheadMs,
     claimTtlMs: positiveInt(env, "CLASSROOM_SCHEDULER_CLAIM_TTL_MS", 60_000, 1000),
     historyLimit: positiveInt(env, "CLASSROOM_SCHEDULER_HISTORY_LIMIT", 100, 1),
     shutdownGraceMs: positiveInt(env, "CLASSROOM_SCHEDULER_SHUTDOWN_GRACE_MS", 20_000, 0),

@@ -55,14 +55,110 @@ local function pickNext(job, now, misfire, threshold, replica, cap)
 end
 `;
 
+/** Claim and block decision as Lua functions, shared by the batch scripts below. */
+const claimAndDecide = `
+-- SET NX PX claim plus the high-water mark. Returns nil when the fire is not ours, else the previous hwm.
+local function claim(job, fire, replica, claimTtl)
+  if not redis.call('SET', k('fire', job) .. ':' .. fire, replica, 'PX', claimTtl, 'NX') then return nil, 'lost' end
+  local hwm = tonumber(redis.call('HGET', k('state', job), 'hwm') or '-1')
+  if tonumber(fire) <= hwm then return nil, 'stale' end
+  redis.call('HSET', k('state', job), 'hwm', fire)
+  return hwm
+end
+
+local function markDecided(job, fire)
+  local decided = tonumber(redis.call('HGET', k('state', job), 'decided') or '-1')
+  if tonumber(fire) > decided then redis.call('HSET', k('state', job), 'decided', fire) end
+end
+
+-- The block strategy, for a claimed fire at its instant. Returns {status, fire, token}.
+local function decide(job, fire, block, misfire, threshold, replica, now, lease, cap)
+  markDecided(job, fire)
+  local f = tonumber(fire)
+  local holder = redis.call('GET', k('run', job))
+  if holder then
+    if block == 'serial' then
+      redis.call('ZADD', k('pending', job), f, fire)
+      -- The third value tells the claimant when to check on the holder (see drainScript).
+      return { 'queued', fire, redis.call('PTTL', k('run', job)) }
+    elseif block == 'discard-later' then
+      record(job, { fire = f, outcome = 'discarded', replica = replica, at = now,
+        reason = 'previous run still running: ' .. holder }, cap)
+      return { 'discarded', fire, 0 }
+    end
+    local oldToken, oldFire, oldReplica = string.match(holder, '^(%d+)|(%d+)|([^|]*)|')
+    redis.call('ZADD', k('covered', job), tonumber(oldToken), oldToken)
+    redis.call('ZREMRANGEBYRANK', k('covered', job), 0, -257)
+    record(job, { fire = tonumber(oldFire), token = tonumber(oldToken), replica = oldReplica, outcome = 'covered',
+      at = now, reason = 'covered by fire ' .. fire }, cap)
+    redis.call('PUBLISH', prefix .. ':cancel', job .. '|' .. oldToken)
+    return { 'run', fire, grant(job, fire, replica, now, lease) }
+  end
+  if redis.call('ZCARD', k('pending', job)) > 0 then
+    -- The previous holder died with fires queued behind it: run them first, in order.
+    redis.call('ZADD', k('pending', job), f, fire)
+    local chosen = pickNext(job, now, misfire, threshold, replica, cap)
+    if chosen then return { 'run', chosen, grant(job, chosen, replica, now, lease) } end
+    return { 'misfired', fire, 0 }
+  end
+  return { 'run', fire, grant(job, fire, replica, now, lease) }
+end
+`;
+
 /**
- * Admits a batch of fires claimed by one replica at one tick.
+ * Claims upcoming fires ahead of their instant (XXL-Job's "pre-read"), so no Redis round trip sits
+ * between the timer and the start. When the job is idle (no run lock, no queue, every earlier fire
+ * decided) nothing can change before the instant, so the run is granted right away: "granted". Else
+ * the block decision waits for the instant: "claimed" (then call decideScript).
+ * ARGV: prefix, replica, now, leaseMs, claimTtlMs, count, then per fire: job, fire.
+ * Returns per fire {status, fire, token}: status is lost | stale | granted | claimed.
+ */
+export const claimAheadScript = `${prelude}${claimAndDecide}
+local replica, now, lease, claimTtl = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local count = tonumber(ARGV[6])
+local results = {}
+for i = 0, count - 1 do
+  local job, fire = ARGV[7 + i * 2], ARGV[8 + i * 2]
+  local hwm, why = claim(job, fire, replica, claimTtl)
+  if not hwm then
+    results[i + 1] = { why, fire, 0 }
+  else
+    local decided = tonumber(redis.call('HGET', k('state', job), 'decided') or '-1')
+    if decided == hwm and redis.call('EXISTS', k('run', job)) == 0 and redis.call('ZCARD', k('pending', job)) == 0 then
+      markDecided(job, fire)
+      results[i + 1] = { 'granted', fire, grant(job, fire, replica, now, lease) }
+    else
+      results[i + 1] = { 'claimed', fire, 0 }
+    end
+  end
+end
+return results
+`;
+
+/**
+ * Applies the block strategy to fires this replica claimed ahead, at their instant.
+ * ARGV: prefix, replica, now, leaseMs, historyCap, count, then per fire: job, fire, block, misfire, thresholdMs.
+ * Returns per fire {status, fire, token}: run | queued | discarded | misfired ("run" may name an older queued fire).
+ */
+export const decideScript = `${prelude}${claimAndDecide}
+local replica, now, lease, cap = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local count = tonumber(ARGV[6])
+local results = {}
+for i = 0, count - 1 do
+  local b = 7 + i * 5
+  results[i + 1] = decide(ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], tonumber(ARGV[b + 4]), replica, now, lease, cap)
+end
+return results
+`;
+
+/**
+ * Claims and decides late fires in one step (the timer woke after the instant: startup after
+ * downtime, a stalled event loop), applying the misfire strategy.
  * ARGV: prefix, replica, now, leaseMs, claimTtlMs, historyCap, count, then per fire 7 values:
  *   job, fire, block, misfire, thresholdMs, lateList ("" or comma-separated late fires ending with fire), lateBeyondCap.
  * Returns per fire {status, fire, token}: status is lost | stale | run | queued | discarded | misfired.
- * "run" may name an older queued fire than the one claimed (a dead holder's queue is drained first).
  */
-export const admitScript = `${prelude}
+export const admitScript = `${prelude}${claimAndDecide}
 local replica, now, lease, claimTtl, cap = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local count = tonumber(ARGV[7])
 local results = {}
@@ -70,69 +166,53 @@ for i = 0, count - 1 do
   local b = 8 + i * 7
   local job, fire, block, misfire = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3]
   local threshold, lateList, beyond = tonumber(ARGV[b + 4]), ARGV[b + 5], tonumber(ARGV[b + 6])
-  local f = tonumber(fire)
-  local result
-  if not redis.call('SET', k('fire', job) .. ':' .. fire, replica, 'PX', claimTtl, 'NX') then
-    result = { 'lost', fire, 0 }
+  local hwm, why = claim(job, fire, replica, claimTtl)
+  if not hwm then
+    results[i + 1] = { why, fire, 0 }
   else
-    local hwm = tonumber(redis.call('HGET', k('state', job), 'hwm') or '-1')
-    if f <= hwm then
-      result = { 'stale', fire, 0 }
+    local skipped = false
+    if lateList ~= '' then
+      -- Fires nobody started in time: count those newer than what was already admitted.
+      local missed, first = 0, nil
+      for late in string.gmatch(lateList, '[^,]+') do
+        first = first or tonumber(late)
+        if tonumber(late) > hwm then missed = missed + 1 end
+      end
+      if first and hwm < first then missed = missed + beyond end
+      local dropped = missed
+      if misfire == 'fire-once' then dropped = missed - 1 end
+      if dropped > 0 then
+        record(job, { fire = tonumber(fire), outcome = 'misfired', count = dropped, replica = replica, at = now,
+          reason = 'not started within ' .. threshold .. ' ms of its fire time' }, cap)
+      end
+      skipped = misfire == 'skip'
+    end
+    if skipped then
+      markDecided(job, fire)
+      results[i + 1] = { 'misfired', fire, 0 }
     else
-      redis.call('HSET', k('state', job), 'hwm', fire)
-      if lateList ~= '' then
-        -- Fires nobody started in time: count those newer than what was already admitted.
-        local missed, first = 0, nil
-        for late in string.gmatch(lateList, '[^,]+') do
-          first = first or tonumber(late)
-          if tonumber(late) > hwm then missed = missed + 1 end
-        end
-        if first and hwm < first then missed = missed + beyond end
-        local dropped = missed
-        if misfire == 'fire-once' then dropped = missed - 1 end
-        if dropped > 0 then
-          record(job, { fire = f, outcome = 'misfired', count = dropped, replica = replica, at = now,
-            reason = 'not started within ' .. threshold .. ' ms of its fire time' }, cap)
-        end
-        if misfire == 'skip' then result = { 'misfired', fire, 0 } end
-      end
-      if not result then
-        local holder = redis.call('GET', k('run', job))
-        if holder then
-          if block == 'serial' then
-            redis.call('ZADD', k('pending', job), f, fire)
-            result = { 'queued', fire, 0 }
-          elseif block == 'discard-later' then
-            record(job, { fire = f, outcome = 'discarded', replica = replica, at = now,
-              reason = 'previous run still running: ' .. holder }, cap)
-            result = { 'discarded', fire, 0 }
-          else
-            local oldToken, oldFire, oldReplica = string.match(holder, '^(%d+)|(%d+)|([^|]*)|')
-            redis.call('ZADD', k('covered', job), tonumber(oldToken), oldToken)
-            redis.call('ZREMRANGEBYRANK', k('covered', job), 0, -257)
-            record(job, { fire = tonumber(oldFire), token = tonumber(oldToken), replica = oldReplica, outcome = 'covered',
-              at = now, reason = 'covered by fire ' .. fire }, cap)
-            redis.call('PUBLISH', prefix .. ':cancel', job .. '|' .. oldToken)
-            result = { 'run', fire, grant(job, fire, replica, now, lease) }
-          end
-        elseif redis.call('ZCARD', k('pending', job)) > 0 then
-          -- The previous holder died with fires queued behind it: run them first, in order.
-          redis.call('ZADD', k('pending', job), f, fire)
-          local chosen = pickNext(job, now, misfire, threshold, replica, cap)
-          if chosen then
-            result = { 'run', chosen, grant(job, chosen, replica, now, lease) }
-          else
-            result = { 'misfired', fire, 0 }
-          end
-        else
-          result = { 'run', fire, grant(job, fire, replica, now, lease) }
-        end
-      end
+      results[i + 1] = decide(job, fire, block, misfire, threshold, replica, now, lease, cap)
     end
   end
-  results[i + 1] = result
 end
 return results
+`;
+
+/**
+ * Starts the oldest queued fire of a job whose run lock has expired: the holder died or stalled, and
+ * waiting for the next fire would stretch the failover beyond one lease. Called by replicas that saw
+ * "queued", at the holder's lease expiry.
+ * ARGV: prefix, replica, now, leaseMs, historyCap, job, misfire, thresholdMs.
+ * Returns {status, fire, tokenOrPttl}: busy (lock still held; PTTL) | idle (nothing queued) | run.
+ */
+export const drainScript = `${prelude}
+local replica, now, lease, cap = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local job, misfire, threshold = ARGV[6], ARGV[7], tonumber(ARGV[8])
+local pttl = redis.call('PTTL', k('run', job))
+if pttl > 0 then return { 'busy', '0', pttl } end
+local chosen = pickNext(job, now, misfire, threshold, replica, cap)
+if not chosen then return { 'idle', '0', 0 } end
+return { 'run', chosen, grant(job, chosen, replica, now, lease) }
 `;
 
 /**

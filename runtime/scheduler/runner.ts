@@ -22,8 +22,19 @@ export const coveredReason = "covered by a later fire (block strategy cover-earl
  * Runs granted fires: heartbeat on the run lock, timeout and retries, the final record with the
  * fencing token, then the next queued fire if Redis hands one over (block "serial").
  */
+interface ActiveRun {
+  job: string;
+  token: number;
+  fireMs: number;
+  grantedAt: number;
+  lastRenewed: number;
+  controller: AbortController;
+}
+
 export class Runner {
-  private readonly active = new Map<string, AbortController>();
+  private readonly active = new Map<string, ActiveRun>();
+  /** One renewal loop for all runs of this replica: a single pipelined burst per period. */
+  private heartbeat: NodeJS.Timeout | undefined;
   private readonly chains = new Set<Promise<void>>();
   private stopping = false;
 
@@ -44,7 +55,7 @@ export class Runner {
 
   /** Aborts the run holding `token` (a later fire covered it); no-op if it is not running here. */
   cancel(job: string, token: number, reason: string): void {
-    this.active.get(`${job}|${token}`)?.abort(new RunCancelled(reason));
+    this.active.get(`${job}|${token}`)?.controller.abort(new RunCancelled(reason));
   }
 
   /** Lets running runs finish for up to `graceMs`, then aborts them; queued fires are left to other replicas. */
@@ -52,7 +63,7 @@ export class Runner {
     this.stopping = true;
     const all = Promise.all([...this.chains]);
     const timer = setTimeout(() => {
-      for (const controller of this.active.values()) controller.abort(new RunCancelled("replica shutting down"));
+      for (const run of this.active.values()) run.controller.abort(new RunCancelled("replica shutting down"));
     }, graceMs);
     await all;
     clearTimeout(timer);
@@ -90,32 +101,51 @@ export class Runner {
     }
   }
 
+  /** Renews one run's lease; aborts the run once Redis says a newer token owns the job. */
+  private async renew(run: ActiveRun): Promise<boolean> {
+    const state = await this.options.coordinator.renew(run.job, run.token, run.fireMs, run.grantedAt);
+    if (state === "owner") run.lastRenewed = Date.now();
+    else run.controller.abort(new RunCancelled(state === "covered" ? coveredReason : "fenced: a newer fencing token owns the job"));
+    return state === "owner";
+  }
+
+  private renewAll(): void {
+    const { leaseMs } = this.options;
+    for (const run of this.active.values()) {
+      // Lose the run once Redis has been unreachable for a whole lease: another replica may own it by then.
+      this.renew(run).catch(() => {
+        if (Date.now() - run.lastRenewed > leaseMs) run.controller.abort(new RunCancelled("lease lost: Redis unreachable for a whole lease"));
+      });
+    }
+  }
+
+  private track(run: ActiveRun): void {
+    this.active.set(`${run.job}|${run.token}`, run);
+    if (!this.heartbeat) this.heartbeat = setInterval(() => this.renewAll(), Math.max(50, Math.floor(this.options.leaseMs / 3)));
+  }
+
+  private untrack(run: ActiveRun): void {
+    this.active.delete(`${run.job}|${run.token}`);
+    if (this.active.size === 0 && this.heartbeat) {
+      clearInterval(this.heartbeat);
+      this.heartbeat = undefined;
+    }
+  }
+
   private async execute(job: Job, fireMs: number, token: number, grantedAt: number): Promise<RunRecord> {
-    const { coordinator, leaseMs, replicaId } = this.options;
-    const key = `${job.name}|${token}`;
+    const { leaseMs, replicaId } = this.options;
     const controller = new AbortController();
-    this.active.set(key, controller);
-    let lastRenewed = grantedAt;
-    const renew = async (): Promise<boolean> => {
-      const state = await coordinator.renew(job.name, token, fireMs, grantedAt);
-      if (state === "owner") lastRenewed = Date.now();
-      else controller.abort(new RunCancelled(state === "covered" ? coveredReason : "fenced: a newer fencing token owns the job"));
-      return state === "owner";
-    };
-    // Renew a third of a lease ahead; lose the run once Redis says another token owns the job, or
-    // once Redis has been unreachable for a whole lease (another replica may own it by then).
-    const heartbeat = setInterval(() => {
-      renew().catch(() => Date.now() - lastRenewed > leaseMs && controller.abort(new RunCancelled("lease lost: Redis unreachable for a whole lease")));
-    }, Math.max(50, Math.floor(leaseMs / 3)));
+    const run: ActiveRun = { job: job.name, token, fireMs, grantedAt, lastRenewed: grantedAt, controller };
+    this.track(run);
     const startedAt = Date.now();
     try {
       // A stall between the grant and now (GC, paused container) may have outlived the lease.
-      if (startedAt - grantedAt > leaseMs / 2 && !(await renew().catch(() => false)) && !controller.signal.aborted) {
+      if (startedAt - grantedAt > leaseMs / 2 && !(await this.renew(run).catch(() => false)) && !controller.signal.aborted) {
         controller.abort(new RunCancelled("lease unconfirmed before start: Redis unreachable after a stall"));
       }
       const outcome = controller.signal.aborted
         ? { outcome: "cancelled" as const, attempts: 0, error: String((controller.signal.reason as Error).message) }
-        : await runAttempts(job, controller.signal, (attempt, signal) => this.attempt(job, fireMs, token, attempt, signal), renew);
+        : await runAttempts(job, controller.signal, (attempt, signal) => this.attempt(job, fireMs, token, attempt, signal), () => this.renew(run));
       return {
         fire: fireMs,
         token,
@@ -128,8 +158,7 @@ export class Runner {
         ...(outcome.detail ? { endpoint: outcome.detail } : {}),
       };
     } finally {
-      clearInterval(heartbeat);
-      this.active.delete(key);
+      this.untrack(run);
     }
   }
 

@@ -74,6 +74,7 @@ async function main(): Promise<number> {
     replicaId: config.replicaId,
     keyPrefix: config.keyPrefix,
     leaseMs: config.leaseMs,
+    lookaheadMs: config.lookaheadMs,
     claimTtlMs: config.claimTtlMs,
     historyLimit: config.historyLimit,
     log: say,

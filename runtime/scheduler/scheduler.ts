@@ -1,7 +1,8 @@
 import type { Redis } from "ioredis";
-import { Coordinator, FireRequest } from "./claim";
+import { Admission, ClaimAhead, Coordinator, FireRequest } from "./claim";
 import type { JobHandler } from "./handlers";
 import type { Job } from "./job-schema";
+import { ReplicaRing } from "./ring";
 import { Router } from "./routing";
 import { coveredReason, Runner } from "./runner";
 import { dueFires, Schedule, scheduleOf } from "./schedule";
@@ -23,6 +24,8 @@ export interface SchedulerOptions {
   keyPrefix?: string;
   /** Run lock lease; failover of a crashed run takes at most this long. Default 3000. */
   leaseMs?: number;
+  /** How long before its instant a fire is claimed; below a third of the lease. Default 300. */
+  lookaheadMs?: number;
   /** Lifetime of fire claim keys. Default 60000. */
   claimTtlMs?: number;
   /** History entries kept per job. Default 100. */
@@ -36,22 +39,34 @@ interface JobTimerState {
   schedule: Schedule;
   /** Last fire this replica has dealt with (claimed, lost or skipped). */
   cursor: number;
-  /** Next fire to deal with, or undefined if the schedule has ended. */
+  /** Next fire to claim, or undefined if the schedule has ended. */
   next: number | undefined;
+}
+
+/** What to do at one fire instant with fires this replica claimed ahead. */
+interface InstantWork {
+  start: { job: Job; fireMs: number; token: number; grantedAt: number }[];
+  decide: FireRequest[];
 }
 
 /** Longest single timer: wall-clock corrections (NTP steps) are picked up at least this often. */
 const maxTimerMs = 30_000;
 
 /**
- * One scheduler replica. Each fire instant gets one timer; when it fires, every job due at that
- * instant is claimed in one Redis round trip and the won fires start immediately. Next fire times are
- * computed after the won runs have started, so the cost of cron arithmetic never delays a start.
+ * One scheduler replica. Each upcoming fire is claimed `lookaheadMs` before its instant (first by the
+ * replica the job hashes to, then, half a lookahead later, by every other replica as a backup); a
+ * claim that finds the job idle is granted on the spot, so at the instant a local timer starts the
+ * run with no Redis round trip in between. Busy jobs get their block decision at the instant.
  */
 export class Scheduler {
   readonly coordinator: Coordinator;
   private readonly runner: Runner;
+  private readonly ring: ReplicaRing;
   private readonly states: JobTimerState[] = [];
+  private readonly instants = new Map<number, InstantWork>();
+  /** Jobs this replica watches because it queued a fire behind a run (see Coordinator.drain). */
+  private readonly drainWatches = new Map<string, NodeJS.Timeout>();
+  private readonly lookaheadMs: number;
   private timer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private stopped = true;
@@ -59,10 +74,13 @@ export class Scheduler {
 
   constructor(private readonly options: SchedulerOptions) {
     this.log = options.log ?? ((message, fields) => console.log(JSON.stringify({ time: new Date().toISOString(), replica: options.replicaId, message, ...fields })));
+    const leaseMs = options.leaseMs ?? 3000;
+    this.lookaheadMs = options.lookaheadMs ?? 300;
+    if (this.lookaheadMs * 3 > leaseMs) throw new Error(`lookaheadMs (${this.lookaheadMs}) must be at most a third of leaseMs (${leaseMs})`);
     this.coordinator = new Coordinator(options.redis, {
       prefix: options.keyPrefix ?? "classroom:scheduler",
       replicaId: options.replicaId,
-      leaseMs: options.leaseMs ?? 3000,
+      leaseMs,
       claimTtlMs: options.claimTtlMs ?? 60_000,
       historyLimit: options.historyLimit ?? 100,
     });
@@ -71,9 +89,10 @@ export class Scheduler {
       router: options.router ?? new Router(),
       handlers: options.handlers ?? {},
       replicaId: options.replicaId,
-      leaseMs: this.coordinator.options.leaseMs,
+      leaseMs,
       log: this.log,
     });
+    this.ring = new ReplicaRing(options.replicaId);
   }
 
   /** Runs currently executing on this replica. */
@@ -102,7 +121,7 @@ export class Scheduler {
     await this.announce();
     this.heartbeat = setInterval(() => void this.announce(), 2000);
     this.arm();
-    this.log("scheduler started", { jobs: enabled.map((j) => j.name), disabled: this.options.jobs.length - enabled.length });
+    this.log("scheduler started", { jobs: enabled.map((j) => j.name), disabled: this.options.jobs.length - enabled.length, lookaheadMs: this.lookaheadMs });
   }
 
   /** Stops claiming, lets runs finish for up to `graceMs`, and leaves the cluster. */
@@ -111,66 +130,142 @@ export class Scheduler {
     this.stopped = true;
     clearTimeout(this.timer);
     clearInterval(this.heartbeat);
+    for (const watch of this.drainWatches.values()) clearTimeout(watch);
     await this.runner.drain(graceMs);
     await this.options.redis.zrem(this.coordinator.keys.replicas, this.options.replicaId).catch(() => undefined);
     await this.options.subscriber.quit().catch(() => undefined);
     this.log("scheduler stopped");
   }
 
+  /** Heartbeat in the replica registry, and refresh of who else is alive (for claim order). */
   private async announce(): Promise<void> {
-    await this.options.redis.zadd(this.coordinator.keys.replicas, Date.now(), this.options.replicaId).catch(() => undefined);
+    const key = this.coordinator.keys.replicas;
+    const now = Date.now();
+    try {
+      await this.options.redis.zadd(key, now, this.options.replicaId);
+      this.ring.update(await this.options.redis.zrangebyscore(key, now - 5000, "+inf"));
+    } catch {
+      // Redis down: claims fail anyway; the ring keeps its last members.
+    }
+  }
+
+  /** When this replica claims a job's next fire: at the lookahead if the job hashes here, else as backup. */
+  private claimAt(state: JobTimerState): number {
+    const home = this.ring.isHome(state.job.name);
+    return (state.next as number) - this.lookaheadMs + (home ? 0 : Math.floor(this.lookaheadMs / 2));
   }
 
   private arm(): void {
     if (this.stopped) return;
     let earliest = Infinity;
-    for (const state of this.states) if (state.next !== undefined && state.next < earliest) earliest = state.next;
+    for (const state of this.states) if (state.next !== undefined) earliest = Math.min(earliest, this.claimAt(state));
+    for (const instant of this.instants.keys()) earliest = Math.min(earliest, instant);
     if (earliest === Infinity) return;
     const delay = Math.min(maxTimerMs, Math.max(0, earliest - Date.now()));
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.tick(), delay);
+    this.timer = setTimeout(() => this.tick(), delay);
   }
 
-  private async tick(): Promise<void> {
+  private tick(): void {
+    if (this.stopped) return;
     const now = Date.now();
-    const due = this.states.filter((s) => s.next !== undefined && s.next <= now);
-    // Node timers may wake a millisecond before the wall-clock instant; never start a fire early.
-    if (due.length === 0) return this.arm();
-    const requests: FireRequest[] = [];
+    // Starts first: they are what the jitter is measured on. Node may wake a millisecond early; then
+    // the instant is simply not due yet and arm() sleeps the rest.
+    const decide: FireRequest[] = [];
+    for (const [instant, work] of this.instants) {
+      if (instant > now) continue;
+      this.instants.delete(instant);
+      for (const run of work.start) this.runner.start(run.job, run.fireMs, run.token, run.grantedAt);
+      decide.push(...work.decide);
+    }
+    if (decide.length) void this.coordinator.decide(decide, now).then((a) => this.startAdmitted(a, now), (err) => this.claimFailed(err, decide));
+
+    const ahead: { job: string; fireMs: number }[] = [];
+    const late: FireRequest[] = [];
     const handled = new Map<JobTimerState, number>();
-    for (const state of due) {
+    for (const state of this.states) {
+      if (state.next === undefined || this.claimAt(state) > now) continue;
       const { job } = state;
-      const fire = state.next as number;
-      const base = { job: job.name, block: job.block, misfire: job.misfire, misfireThresholdMs: job.misfireThresholdMs };
+      const fire = state.next;
       if (now - fire <= job.misfireThresholdMs) {
-        requests.push({ ...base, fireMs: fire, late: [], lateBeyondCap: 0 });
+        ahead.push({ job: job.name, fireMs: fire });
         handled.set(state, fire);
         continue;
       }
       // Late (outage, stall or a fresh start after downtime): walk every fire since the cursor once.
+      const base = { job: job.name, block: job.block, misfire: job.misfire, misfireThresholdMs: job.misfireThresholdMs };
       const fires = dueFires(state.schedule, state.cursor, now, job.misfireThresholdMs);
-      if (fires.late.length > 0) {
-        const last = fires.late[fires.late.length - 1];
-        requests.push({ ...base, fireMs: last, late: fires.late, lateBeyondCap: fires.lateBeyondCap });
-      }
-      for (const onTime of fires.onTime) requests.push({ ...base, fireMs: onTime, late: [], lateBeyondCap: 0 });
+      if (fires.late.length > 0) late.push({ ...base, fireMs: fires.late.at(-1)!, late: fires.late, lateBeyondCap: fires.lateBeyondCap });
+      for (const onTime of fires.onTime) late.push({ ...base, fireMs: onTime, late: [], lateBeyondCap: 0 });
       handled.set(state, Math.max(fires.late.at(-1) ?? fire, fires.onTime.at(-1) ?? fire));
     }
-    const jobsByName = new Map(due.map((s) => [s.job.name, s.job]));
-    try {
-      const admissions = await this.coordinator.admit(requests, now);
-      for (const admission of admissions) {
-        if (admission.status !== "run") continue;
-        this.runner.start(jobsByName.get(admission.job) as Job, admission.runFireMs, admission.token, now);
-      }
-    } catch (err) {
-      // Redis unreachable: no replica can claim these fires either; they are missed, not run twice.
-      this.log("could not claim fires", { error: (err as Error).message, jobs: requests.map((r) => `${r.job}@${r.fireMs}`).slice(0, 20) });
-    }
+    if (ahead.length) void this.coordinator.claimAhead(ahead, now).then((c) => this.scheduleClaimed(c, now), (err) => this.claimFailed(err, ahead));
+    if (late.length) void this.coordinator.admit(late, now).then((a) => this.startAdmitted(a, now), (err) => this.claimFailed(err, late));
+    // Cron arithmetic happens after the claims are on their way and well before the next instant.
     for (const [state, last] of handled) {
       state.cursor = last;
       state.next = state.schedule.nextAfter(last);
     }
     this.arm();
+  }
+
+  private jobNamed(name: string): Job {
+    return this.states.find((s) => s.job.name === name)!.job;
+  }
+
+  /** Files claimed-ahead fires under their instant; past instants (slow Redis) are handled at once. */
+  private scheduleClaimed(claims: ClaimAhead[], grantedAt: number): void {
+    if (this.stopped) return;
+    const answeredAt = Date.now();
+    const overdue = claims.filter((c) => c.fireMs < answeredAt).length;
+    if (overdue > 0) {
+      // Redis (or this process) was slower than the lookahead: these start late. Worth knowing.
+      this.log("claims answered after their fire instant", { count: overdue, lateByMs: answeredAt - Math.min(...claims.map((c) => c.fireMs)), roundTripMs: answeredAt - grantedAt, lookaheadMs: this.lookaheadMs });
+    }
+    for (const claim of claims) {
+      if (claim.status !== "granted" && claim.status !== "claimed") continue;
+      const job = this.jobNamed(claim.job);
+      let work = this.instants.get(claim.fireMs);
+      if (!work) this.instants.set(claim.fireMs, (work = { start: [], decide: [] }));
+      if (claim.status === "granted") work.start.push({ job, fireMs: claim.fireMs, token: claim.token, grantedAt });
+      else work.decide.push({ job: job.name, fireMs: claim.fireMs, block: job.block, misfire: job.misfire, misfireThresholdMs: job.misfireThresholdMs, late: [], lateBeyondCap: 0 });
+    }
+    this.arm();
+  }
+
+  private startAdmitted(admissions: Admission[], grantedAt: number): void {
+    for (const admission of admissions) {
+      if (admission.status === "run") this.runner.start(this.jobNamed(admission.job), admission.runFireMs, admission.token, grantedAt);
+      if (admission.status === "queued") this.watchQueue(this.jobNamed(admission.job), admission.token);
+    }
+  }
+
+  /**
+   * A fire of ours waits behind a run. If that run's replica dies, nobody would start the queue
+   * until the next fire; instead check again right when its lease expires.
+   */
+  private watchQueue(job: Job, pttlMs: number): void {
+    if (this.stopped || this.drainWatches.has(job.name)) return;
+    const delay = Math.max(pttlMs, 0) + 5;
+    this.drainWatches.set(
+      job.name,
+      setTimeout(async () => {
+        this.drainWatches.delete(job.name);
+        if (this.stopped) return;
+        try {
+          const result = await this.coordinator.drain(job.name, job.misfire, job.misfireThresholdMs);
+          if (result.status === "busy") this.watchQueue(job, result.pttl);
+          if (result.status === "run") this.runner.start(job, result.fireMs, result.token, Date.now());
+        } catch (err) {
+          this.log("could not check a queued job", { job: job.name, error: (err as Error).message });
+          this.watchQueue(job, this.coordinator.options.leaseMs);
+        }
+      }, delay),
+    );
+  }
+
+  private claimFailed(err: unknown, fires: { job: string; fireMs: number }[]): void {
+    // Redis unreachable: no replica can claim these fires either; they are missed, not run twice.
+    this.log("could not claim fires", { error: (err as Error).message, fires: fires.slice(0, 20).map((f) => `${f.job}@${f.fireMs}`), count: fires.length });
   }
 }

@@ -65,8 +65,11 @@ export async function runAttempts(
       }
     }
     const controller = new AbortController();
-    const timeout = new TimeoutError(policy.timeoutMs);
-    const timer = setTimeout(() => controller.abort(timeout), policy.timeoutMs);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new TimeoutError(policy.timeoutMs));
+    }, policy.timeoutMs);
     const onRunAbort = () => controller.abort(runSignal.reason);
     runSignal.addEventListener("abort", onRunAbort, { once: true });
     try {
@@ -77,7 +80,7 @@ export async function runAttempts(
       const error = (err as Error)?.message ?? String(err);
       const detail = (err as { endpoint?: string })?.endpoint;
       if (runSignal.aborted) return { outcome: "cancelled", attempts: n, error: reasonText(runSignal) ?? error, detail };
-      last = { outcome: controller.signal.reason === timeout ? "timed-out" : "failed", attempts: n, error, detail };
+      last = { outcome: timedOut ? "timed-out" : "failed", attempts: n, error, detail };
     } finally {
       clearTimeout(timer);
       runSignal.removeEventListener("abort", onRunAbort);
