@@ -198,4 +198,53 @@ export const dataServicesInternal = resourceRule<DataServiceConfig>({
   },
 });
 
-export const platformDataRules = [zookeeperOddEnsemble, kafkaReplication, dataServicesInternal];
+/** Services a route or Ingress sends traffic to, with where the reference sits. */
+function routedServices(o: StackObject): Array<{ name: string; namespace: string; where: string }> {
+  const out: Array<{ name: string; namespace: string; where: string }> = [];
+  if (o.apiVersion.startsWith("gateway.networking.k8s.io/") && o.kind.endsWith("Route")) {
+    asArray(at(o.raw, "spec", "rules")).forEach((rule, i) =>
+      asArray(at(rule, "backendRefs")).forEach((ref, j) => {
+        const name = asString(at(ref, "name"));
+        const kind = asString(at(ref, "kind")) ?? "Service";
+        if (name && kind === "Service") out.push({ name, namespace: asString(at(ref, "namespace")) ?? o.namespace, where: `rules[${i}].backendRefs[${j}]` });
+      }),
+    );
+  }
+  if (o.kind === "Ingress") {
+    const backend = (b: unknown, where: string) => {
+      const name = asString(at(b, "service", "name"));
+      if (name) out.push({ name, namespace: o.namespace, where });
+    };
+    backend(at(o.raw, "spec", "defaultBackend"), "defaultBackend");
+    asArray(at(o.raw, "spec", "rules")).forEach((rule, i) =>
+      asArray(at(rule, "http", "paths")).forEach((p, j) => backend(at(p, "backend"), `rules[${i}].http.paths[${j}].backend`)),
+    );
+  }
+  return out;
+}
+
+export const dataServicesNotRouted = stackRule<DataServiceConfig>({
+  name: "data-services-not-routed",
+  description: "No HTTPRoute, other Gateway API route or Ingress sends traffic to a data-layer Service: the data layer is never reachable from the edge.",
+  enforcementLevel: "mandatory",
+  config: {
+    dataApps: {
+      type: "array",
+      items: { type: "string" },
+      default: ["redis", "mysql", "zookeeper", "kafka"],
+      description: "app.kubernetes.io/name values that are data systems whatever their tier label says (default redis, mysql, zookeeper, kafka).",
+    },
+  },
+  check(objects, config, report) {
+    const isData = (svc: StackObject) =>
+      svc.labels["classroom.io/tier"] === "data" || config.dataApps.includes(svc.labels[NAME] ?? "");
+    for (const o of objects) {
+      for (const ref of routedServices(o)) {
+        const svc = objects.find((s) => s.kind === "Service" && s.name === ref.name && s.namespace === ref.namespace);
+        if (svc && isData(svc)) report(o, `${ref.where} sends edge traffic to data-layer Service ${ref.namespace}/${ref.name}`);
+      }
+    }
+  },
+});
+
+export const platformDataRules = [zookeeperOddEnsemble, kafkaReplication, dataServicesInternal, dataServicesNotRouted];

@@ -71,7 +71,8 @@ export const noSecretEnvLiterals = resourceRule({
 export function secretAssignments(text: string): string[] {
   const found: string[] = [];
   for (const rawLine of text.split(/\r?\n/)) {
-    const line = rawLine.trim();
+    // Shell env files: `export DB_PASSWORD=...` assigns DB_PASSWORD.
+    const line = rawLine.trim().replace(/^(export|set|setenv)\s+/i, "");
     if (!line || /^(#|;|!|\/\/|--)/.test(line)) continue;
     const sentinel = /^sentinel\s+auth-pass\s+\S+\s+(\S+)/i.exec(line);
     if (sentinel && !isReference(sentinel[1])) { found.push("sentinel auth-pass"); continue; }
@@ -81,6 +82,8 @@ export function secretAssignments(text: string): string[] {
     if (sql && !isReference(sql[1])) { found.push("IDENTIFIED BY '...'"); continue; }
     const jaas = /\bpassword\s*=\s*"([^"]*)"/i.exec(line);
     if (jaas && !isReference(jaas[1])) { found.push("password=\"...\""); continue; }
+    const xml = /\bname\s*=\s*"([^"]+)"\s+value\s*=\s*"([^"]*)"/i.exec(line) ?? /<([A-Za-z0-9_.-]+)>([^<]*)<\/\1>/.exec(line);
+    if (xml && looksLikeSecretName(xml[1]) && !isReference(xml[2])) { found.push(xml[1]); continue; }
     const assign = /^"?([A-Za-z0-9_.\-]+)"?\s*(?:=|:|\s)\s*(.*?)\s*,?$/.exec(line);
     if (assign && looksLikeSecretName(assign[1]) && !isReference(assign[2]) && !/^[{[|>]$/.test(assign[2])) {
       found.push(assign[1]);

@@ -242,6 +242,9 @@ const RULES: Record<string, RuleSpec> = {
       ["a key named like a password", (s) => (s.appConfig.data["mysql-password"] = "s3cret"), /data key 'mysql-password' looks like a credential/],
       ["redis requirepass", (s) => (s.appConfig.data["redis.conf"] = "port 6379\nrequirepass s3cret\n"), /data key 'redis.conf' assigns credentials in plain text \(requirepass\)/],
       ["SQL user with a password", (s) => (s.appConfig.data["init.sql"] = "CREATE USER 'app'@'%' IDENTIFIED BY 'pw';"), /IDENTIFIED BY/],
+      ["an exported password in an env file", (s) => (s.appConfig.data["app.env"] = "export DB_PASSWORD=hunter2\n"), /data key 'app.env' assigns credentials in plain text \(DB_PASSWORD\)/],
+      ["a Spring property", (s) => (s.appConfig.data["application.properties"] = "spring.datasource.password = hunter2\n"), /\(spring.datasource.password\)/],
+      ["an XML password element", (s) => (s.appConfig.data["settings.xml"] = "<server><password>hunter2</password></server>\n"), /\(password\)/],
     ],
   },
   "no-deprecated-api-versions": {
@@ -317,6 +320,13 @@ const RULES: Record<string, RuleSpec> = {
       ["no broker config to check", (s) => (s.kafkaConfig.data = { "log4j.properties": "" }), /no ConfigMap labelled app.kubernetes.io\/name=kafka with server.properties/],
       ["an env override weakening the file", (s) => (s.brokers.spec.template.spec.containers[0].env = [{ name: "KAFKA_MIN_INSYNC_REPLICAS", value: "1" }]), /min.insync.replicas is 1 \(env KAFKA_MIN_INSYNC_REPLICAS of StatefulSet kafka-broker\)/],
       ["env-only config with RF 1", (s) => { s.kafkaConfig.data = {}; s.brokers.spec.template.spec.containers[0].env = [{ name: "KAFKA_DEFAULT_REPLICATION_FACTOR", value: "1" }, { name: "KAFKA_MIN_INSYNC_REPLICAS", value: "1" }]; }, /default.replication.factor is 1 \(env KAFKA_DEFAULT_REPLICATION_FACTOR/],
+    ],
+  },
+  "data-services-not-routed": {
+    passes: [["routes only to classroom services", () => {}]],
+    fails: [
+      ["an HTTPRoute to ZooKeeper", (s) => s.route.spec.rules.push({ backendRefs: [{ name: "zookeeper", namespace: "classroom-prod-data", port: 80 }] }), /rules\[1\].backendRefs\[0\] sends edge traffic to data-layer Service classroom-prod-data\/zookeeper/],
+      ["an Ingress to ZooKeeper", (s) => s.dataNamespace.push({ apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata: { name: "zk", namespace: "classroom-prod-data" }, spec: { defaultBackend: { service: { name: "zookeeper", port: { number: 80 } } } } }), /defaultBackend sends edge traffic to data-layer Service classroom-prod-data\/zookeeper/],
     ],
   },
   "data-services-internal": {
