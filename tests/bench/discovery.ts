@@ -1,7 +1,8 @@
 /**
  * `npm run bench:discovery`: the same churn workload watched, in one process and at the same time, by
  * the discovery runtime's watcher and by a faithful port of the old list-then-read-then-watch loop.
- * Prints one JSON object. BENCH_BURSTS and BENCH_BURST_SIZE override the workload (default 1000 x 20).
+ * Prints one JSON object. BENCH_BURSTS and BENCH_BURST_SIZE override the workload (default 1000 x 20);
+ * BENCH_SPREAD_MS spreads each burst's changes over that many ms (default 0: all at once).
  *
  * The old loop is observed for the first BENCH_LEGACY_BURSTS bursts (default 150) only: almost every
  * burst leaves it stale, and each stale burst costs the full 1.5 s wait, so 1000 of them would take
@@ -14,6 +15,8 @@ import { InstanceChurn, ZooKeeperServer, closeRawClient, connectRawClient } from
 
 const BURSTS = Number(process.env.BENCH_BURSTS ?? 1000);
 const BURST_SIZE = Number(process.env.BENCH_BURST_SIZE ?? 20);
+/** 0 = every change of a burst in flight at once; >0 = each change starts at a random delay up to this. */
+const SPREAD_MS = Number(process.env.BENCH_SPREAD_MS ?? 0);
 const LEGACY_BURSTS = Math.min(BURSTS, Number(process.env.BENCH_LEGACY_BURSTS ?? 150));
 const POPULATION = 30;
 const STALE_AFTER_MS = 1_500;
@@ -111,7 +114,7 @@ async function main(): Promise<void> {
         legacyReads = legacy.reads - readsBefore.old;
       }
       for (const t of trackers) t.convergedAt = undefined;
-      const made = await churn.burst(BURST_SIZE);
+      const made = await churn.burst(BURST_SIZE, SPREAD_MS);
       changes += made;
       if (old.active) legacyChanges += made;
       burstStart = performance.now();
@@ -131,6 +134,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({
       workload: {
         bursts: BURSTS, changesPerBurst: BURST_SIZE, totalChanges: changes, population: POPULATION, driverSessions: 4,
+        spreadMs: SPREAD_MS,
         mix: "register, deregister, and deregister+re-register of the same pod name; no data-only updates (the old loop never watched data)",
         staleMeans: `not equal to ZooKeeper's truth ${STALE_AFTER_MS} ms after the burst's last acknowledgement`,
         elapsedSeconds: elapsedS,

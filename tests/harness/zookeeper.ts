@@ -51,6 +51,7 @@ export class ZooKeeperServer {
   }
 
   private async launch(mainClass: string, heap = "256m", waitForMode = true): Promise<void> {
+    if (!fs.existsSync(JARS[0])) throw new Error(`${JARS[0]} is missing: run \`bash tools/provision/all.sh\` (Debian package zookeeper)`);
     const cfg = path.join(this.dir, "zoo.cfg");
     fs.writeFileSync(cfg, this.config);
     this.proc = ManagedProcess.start(this.label, "java", [
@@ -246,9 +247,14 @@ export class InstanceChurn {
     return new InstanceChurn(clients, servicePath, options.population ?? 30, options.seed ?? 42, options.dataUpdates ?? true);
   }
 
-  /** Runs one burst of about `size` membership changes; returns how many changes it made. */
-  async burst(size: number): Promise<number> {
+  /**
+   * Runs one burst of about `size` membership changes; returns how many changes it made. With
+   * `spreadMs` each change starts after a random delay up to that, like pods becoming ready one by one.
+   */
+  async burst(size: number, spreadMs = 0): Promise<number> {
     const ops: Array<Promise<unknown>> = [];
+    const later = <T>(op: () => Promise<T>): Promise<T> =>
+      spreadMs > 0 ? new Promise((r) => setTimeout(r, this.rng() * spreadMs)).then(op) : op();
     const touched = new Set<string>();
     let changes = 0;
     while (changes < size) {
@@ -258,7 +264,8 @@ export class InstanceChurn {
       if (grow || live.length === 0) {
         const id = `churn-${this.next++}`;
         touched.add(id);
-        ops.push(this.create(id, this.clients[Math.floor(this.rng() * this.clients.length)]));
+        const client = this.clients[Math.floor(this.rng() * this.clients.length)];
+        ops.push(later(() => this.create(id, client)));
         changes++;
         continue;
       }
@@ -266,7 +273,7 @@ export class InstanceChurn {
       touched.add(id);
       const kind = this.rng();
       if (kind < 0.7) {
-        ops.push(this.remove(id));
+        ops.push(later(() => this.remove(id)));
         changes++;
       } else if (kind < 0.85 && this.dataUpdates) {
         const data = { ...this.truth.get(id)!, weight: Math.floor(this.rng() * 101) };
@@ -275,7 +282,8 @@ export class InstanceChurn {
         changes++;
       } else {
         // Same pod name back under a new session: delete, then re-create with other data.
-        ops.push(this.remove(id).then(() => this.create(id, this.clients[Math.floor(this.rng() * this.clients.length)])));
+        const client = this.clients[Math.floor(this.rng() * this.clients.length)];
+        ops.push(later(() => this.remove(id).then(() => this.create(id, client))));
         changes += 2;
       }
     }

@@ -136,6 +136,19 @@ describe("register and watch", () => {
     await eventually(() => handle.registered, () => "the handle never reported the re-registration");
   });
 
+  it("forceNewSession() behaves like an expiry: new session, nodes re-created under it, watches keep working", async () => {
+    const provider = registry();
+    const handle = await provider.register("forced-rpc", { id: "pod-f", host: "10.0.0.5", port: 9 });
+    const watch = provider.watch("forced-rpc");
+    await eventually(() => ids(watch).join() === "pod-f", () => ids(watch).join());
+    const before = provider.stats().sessionId;
+    provider.forceNewSession();
+    await eventually(() => provider.stats().sessionsOpened === 2 && handle.registered && watch.source === "zookeeper", () => JSON.stringify(provider.stats()));
+    expect(provider.stats().sessionId).not.toBe(before);
+    await provider.register("forced-rpc", { id: "pod-g", host: "10.0.0.6", port: 9 });
+    await eventually(() => ids(watch).join() === "pod-f,pod-g", () => ids(watch).join());
+  });
+
   it("an idle watch reads only what changed: one registration costs one listing plus one data read", async () => {
     const consumer = registry();
     const watch = consumer.watch("cost-rpc");
