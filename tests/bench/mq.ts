@@ -1,0 +1,136 @@
+/**
+ * `npm run bench:mq`: one run against a real Redis and a real Kafka 4.1.1 broker; prints one JSON object.
+ *   bufferedPerSec      send() into Redis while Kafka is down, beside rawXaddPerSec (ioredis auto-pipelined XADD, same server)
+ *   replayPerSec        the replayer draining that backlog into Kafka
+ *   livePerSec          send() straight to Kafka while it is healthy
+ *   brokerLossToFirstBufferedMs  from SIGKILL of the broker to the first send() resolved by Redis
+ *   oldFileFsyncPerSec  the old design: append to a local file with fsync per batch
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import Redis from "ioredis";
+import { KafkaBroker } from "../harness/kafka";
+import { freePort } from "../harness/ports";
+import { RedisServer } from "../harness/redis";
+import { BufferedProducer, SendResult } from "../../runtime/mq/producer";
+import { connectRedis } from "../../runtime/mq/redis";
+import { Replayer } from "../../runtime/mq/replayer";
+
+const N = 100_000;
+const BATCH = 100;
+const IN_FLIGHT = 16;
+const SHARDS = 8;
+const TOPIC = "bench.events";
+const value = Buffer.alloc(100, "x");
+
+function batchAt(start: number) {
+  return Array.from({ length: BATCH }, (_, i) => ({ key: `k${(start + i) % 1_000}`, value }));
+}
+
+/** Sends N messages in batches with IN_FLIGHT calls outstanding; returns messages/s. */
+async function pump(producer: BufferedProducer, expectPath?: "kafka" | "redis"): Promise<number> {
+  const started = process.hrtime.bigint();
+  const inFlight = new Set<Promise<SendResult>>();
+  for (let start = 0; start < N; start += BATCH) {
+    const call = producer.send(TOPIC, batchAt(start));
+    inFlight.add(call);
+    void call.then((r) => { if (expectPath && r.path !== expectPath) throw new Error(`bench: expected path ${expectPath}, got ${r.path}`); }).finally(() => inFlight.delete(call));
+    if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  return perSec(N, started);
+}
+
+function perSec(count: number, started: bigint): number {
+  return Math.round(count / (Number(process.hrtime.bigint() - started) / 1e9));
+}
+
+async function main(): Promise<void> {
+  const [kafka, redisServer] = await Promise.all([KafkaBroker.start(), RedisServer.start()]);
+  const redis = connectRedis({ url: redisServer.url });
+  const raw = new Redis(redisServer.url, { enableAutoPipelining: true });
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mq-bench-"));
+  try {
+    await kafka.createTopic(TOPIC, 8);
+
+    // Baseline on the same server: the same fields, one XADD per message, auto-pipelined.
+    let started = process.hrtime.bigint();
+    for (let start = 0; start < N; start += BATCH * IN_FLIGHT) {
+      const writes = [];
+      for (let n = start; n < Math.min(N, start + BATCH * IN_FLIGHT); n++) writes.push(raw.xadd(`raw:stream:${n % SHARDS}`, "*", "id", `bench.${n}`, "t", TOPIC, "k", `k${n % 1_000}`, "v", value));
+      await Promise.all(writes);
+    }
+    const rawXaddPerSec = perSec(N, started);
+
+    // Kafka down (nothing listens on that port): every send is buffered. A first batch puts every shard
+    // into buffering mode, so the measurement is the buffered path alone.
+    const down = new BufferedProducer({ kafkaBootstrap: [`127.0.0.1:${await freePort()}`], redis, shards: SHARDS, kafkaSendTimeoutMs: 1_000 });
+    await down.start();
+    await down.send(TOPIC, Array.from({ length: 1_000 }, (_, i) => ({ key: `k${i}`, value })));
+    const bufferedPerSec = await pump(down, "redis");
+    await down.close();
+
+    // The old design: one JSON line per message appended to a local file, fsync per batch.
+    const file = fs.openSync(path.join(tmp, "spill.log"), "a");
+    started = process.hrtime.bigint();
+    for (let start = 0; start < N; start += BATCH) {
+      const lines = batchAt(start).map((m, i) => JSON.stringify({ id: `bench.${start + i}`, topic: TOPIC, key: m.key, value: m.value.toString("base64") })).join("\n") + "\n";
+      fs.writeSync(file, lines);
+      fs.fsyncSync(file);
+    }
+    const oldFileFsyncPerSec = perSec(N, started);
+    fs.closeSync(file);
+
+    // Replay the backlog (N + the warm-up batch) into Kafka.
+    let backlog = 0;
+    for (let s = 0; s < SHARDS; s++) backlog += await redis.xlen(`classroom:mq:stream:${s}`);
+    const replayer = new Replayer({ redis, kafkaBootstrap: [kafka.bootstrap], shards: SHARDS, batchSize: 1_000, leaseTtlMs: 5_000 });
+    started = process.hrtime.bigint();
+    await replayer.start();
+    for (;;) {
+      let left = 0;
+      for (let s = 0; s < SHARDS; s++) left += await redis.xlen(`classroom:mq:stream:${s}`);
+      if (left === 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const replayPerSec = perSec(backlog, started);
+
+    // Healthy Kafka: the live path.
+    const live = new BufferedProducer({ kafkaBootstrap: [kafka.bootstrap], redis, shards: SHARDS, kafkaSendTimeoutMs: 2_000 });
+    await live.start();
+    const livePerSec = await pump(live, "kafka");
+
+    // Broker loss while sending: time until the first send() is resolved by Redis.
+    let firstBufferedAt = 0;
+    let sending = true;
+    const loop = (async () => {
+      for (let start = 0; sending; start += BATCH) {
+        const r = await live.send(TOPIC, batchAt(start));
+        if (r.redis > 0 && firstBufferedAt === 0) { firstBufferedAt = Date.now(); sending = false; }
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 500));
+    const killedAt = Date.now();
+    await kafka.kill();
+    await loop;
+    const brokerLossToFirstBufferedMs = firstBufferedAt - killedAt;
+    await live.close();
+    await replayer.stop();
+
+    console.log(JSON.stringify({
+      messages: N, batch: BATCH, inFlight: IN_FLIGHT, shards: SHARDS, valueBytes: value.length, cpus: os.cpus().length,
+      bufferedPerSec, rawXaddPerSec, bufferedVsRaw: Number((bufferedPerSec / rawXaddPerSec).toFixed(2)),
+      replayPerSec, livePerSec, brokerLossToFirstBufferedMs,
+      liveSendDeadlineMs: 2_000,
+      oldFileFsyncPerSec,
+    }));
+  } finally {
+    raw.disconnect();
+    redis.disconnect();
+    fs.rmSync(tmp, { recursive: true, force: true });
+    await Promise.all([kafka.destroy(), redisServer.destroy()]);
+  }
+}
+
+main().then(() => process.exit(0), (err) => { console.error(`bench:mq failed: ${(err as Error).message}`); process.exit(1); });
