@@ -1,4 +1,4 @@
-// The pack as the Pulumi CLI runs it: policies/index.ts started as the analyzer plugin (its gRPC server),
+// The pack as the Pulumi CLI runs it: policies/index.ts started by Pulumi's policy-pack runner (its gRPC server),
 // then driven over the Analyzer protocol the way `pulumi preview --policy-pack` does: GetAnalyzerInfo,
 // Configure with a stack's config file, Analyze per resource, AnalyzeStack at the end.
 import * as grpc from "@grpc/grpc-js";
@@ -63,7 +63,10 @@ function diagnostics(res: any): Array<{ policy: string; level: string; message: 
 }
 
 beforeAll(async () => {
-  pack = ManagedProcess.start("policy-pack", path.join(ROOT, "node_modules/.bin/tsx"), ["index.ts"], { cwd: path.join(ROOT, "policies") });
+  // Exactly what the engine's `pulumi-analyzer-policy` does: @pulumi/pulumi's policy-pack runner (ts-node,
+  // with type checking) in the pack's folder, given the engine address (unused until a preview calls back).
+  const runner = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [path.join(ROOT, "policies")] });
+  pack = ManagedProcess.start("policy-pack", path.join(ROOT, "node_modules/.bin/node"), [runner, "127.0.0.1:1", "."], { cwd: path.join(ROOT, "policies") });
   const port = await portFrom(pack, 60_000);
   client = new AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   // Configure as the CLI does after reconciling policies/config/prod.json.
