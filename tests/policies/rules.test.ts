@@ -1,5 +1,7 @@
 // Every rule of the pack, as a specification: the compliant platform stack passes it, each listed variant
 // still passes, and each listed breakage fails it with the quoted message. The table must name every rule.
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { allRules } from "../../policies/rules";
 import { APPS, DIGEST, LOG_ROOT, Obj, objectsOf, platformStack, PlatformStack, PROD, SERVER_PROPERTIES, violationsOf } from "./fixtures";
 
@@ -348,6 +350,11 @@ function changed(change: Change): Obj[] {
 test("the rule table specifies every rule of the pack, and only those", () => {
   expect(Object.keys(RULES).sort()).toEqual(allRules.map((r) => r.name).sort());
   expect(allRules.length).toBeGreaterThanOrEqual(30);
+});
+
+test("policies/README.md documents every rule", () => {
+  const readme = fs.readFileSync(path.join(__dirname, "../../policies/README.md"), "utf8");
+  for (const r of allRules) expect(readme).toContain(`| \`${r.name}\` |`);
 });
 
 test("every rule has a kebab-case name, a description and a default enforcement level", () => {
