@@ -7,8 +7,7 @@ import { DataLossRefused } from "../synth/upgrade-safety";
 import { ACTIONS, ActionName, formatStatus, ReleaseStep } from "./actions";
 import { findOnPath, pulumiUpArgs, runPulumiUp, shellCommand } from "./deploy";
 import { ReleaseError } from "./errors";
-import { DEFAULT_STACKS_DIR, planRelease, writeRelease } from "./release";
-import { StackFile, stackFilePath } from "./stack-file";
+import { DEFAULT_STACKS_DIR, StackFile, stackFilePath } from "./stack-file";
 
 interface CliOptions {
   image?: string;
@@ -62,6 +61,8 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const step = parseStep(action as Exclude<ActionName, "status">, opts, value);
+  // Loaded only now: rendering pulls in the Pulumi SDK, seconds of start-up that bad requests should not wait for.
+  const { planRelease, writeRelease } = await import("./release");
   const plan = await planRelease({ stack, service, step, stacksDir, baselineFile: opts.baselineFile, baselineRef: opts.baseline });
   const shownFile = displayPath(plan.file);
   console.log(plan.summary);

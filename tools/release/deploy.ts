@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PROJECT_ROOT } from "../synth/stack-config";
-import { DEFAULT_STACKS_DIR } from "./release";
+import { DEFAULT_STACKS_DIR } from "./stack-file";
 
 /**
  * `pulumi up` for the stack, as argv. A stack file outside the project's stacks/ (a copy under test) is

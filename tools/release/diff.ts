@@ -2,10 +2,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parsePlatformConfig } from "../../infra/config";
-import { mandatoryViolations } from "../../policies/evaluate";
 import { diffRenders, SynthDiff } from "../synth/diff";
 import { loadStackConfig } from "../synth/stack-config";
-import { synthesize, SynthResult } from "../synth/synthesize";
+import type { SynthResult } from "../synth/synthesize";
 import { findUpgradeHazards, stackFileAtRef, UpgradeHazard } from "../synth/upgrade-safety";
 import { ReleaseError } from "./errors";
 
@@ -48,6 +47,8 @@ export async function releaseDiff(args: ReleaseDiffArgs): Promise<ReleaseDiff> {
     // The same parse the program runs; a ConfigError here names the offending key and what it allows.
     const raw = loadStackConfig(args.stack, { stackFile: editedFile });
     parsePlatformConfig(raw.config, raw.secretKeys);
+    // Loaded on use: the Pulumi SDK and the policy pack take seconds to load, validation errors need neither.
+    const { mandatoryViolations } = await import("../../policies/evaluate");
     const before = await render(args.stack, args.currentFile, args.cache);
     const after = await render(args.stack, editedFile, args.cache);
     const introduced = after.schemaProblems.filter((p) => !before.schemaProblems.some((q) => q.key === p.key));
@@ -84,6 +85,7 @@ async function render(stack: string, file: string, cache?: RenderCache): Promise
   const key = `${stack}\n${fs.readFileSync(file, "utf8")}`;
   const hit = cache?.get(key);
   if (hit) return hit;
+  const { synthesize } = await import("../synth/synthesize");
   const result = await synthesize({ stack, stackFile: file });
   cache?.set(key, result);
   return result;

@@ -1,12 +1,9 @@
 import * as fs from "node:fs";
-import * as path from "node:path";
-import { PROJECT_ROOT } from "../synth/stack-config";
 import { planStep, ReleaseStep } from "./actions";
 import { RenderCache, ReleaseDiff, releaseDiff } from "./diff";
-import { StackFile, stackFilePath } from "./stack-file";
+import { DEFAULT_STACKS_DIR, StackFile, stackFilePath } from "./stack-file";
 
-/** Default folder of the stack files (Pulumi.yaml's stackConfigDir). */
-export const DEFAULT_STACKS_DIR = path.join(PROJECT_ROOT, "stacks");
+export { DEFAULT_STACKS_DIR };
 
 export interface ReleaseRequest {
   /** Stack name (`<stacksDir>/Pulumi.<stack>.yaml`). */

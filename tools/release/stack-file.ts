@@ -2,7 +2,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { isMap, isScalar, Pair, parse, parseDocument, stringify, YAMLMap } from "yaml";
 import { deepEqual } from "../synth/diff";
+import { PROJECT_ROOT } from "../synth/stack-config";
 import { ReleaseError } from "./errors";
+
+/** Default folder of the stack files (Pulumi.yaml's stackConfigDir). */
+export const DEFAULT_STACKS_DIR = path.join(PROJECT_ROOT, "stacks");
 
 const SERVICES_KEY = "classroom:services";
 

@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { diffValues, kubernetesObject, RenderedInput } from "./diff";
 import { PROJECT_ROOT, StackFileError } from "./stack-config";
-import { synthesize, SynthResult } from "./synthesize";
+import type { SynthResult } from "./synthesize";
 import { objectKey } from "./write";
 
 /**
@@ -144,6 +144,8 @@ export async function hazardsSinceRef(stack: string, ref: string, current: Synth
   const baseline = stackFileAtRef(stack, ref, root);
   if (!baseline) return { hazards: [], baselineFound: false };
   try {
+    // Loaded on use: the Pulumi SDK takes seconds to load, and the release CLI's error paths need none of it.
+    const { synthesize } = await import("./synthesize");
     const before = await synthesize({ stack, stackFile: baseline.file });
     return { hazards: findUpgradeHazards(before.objects, current.objects), baselineFound: true };
   } finally {
