@@ -134,21 +134,22 @@ export const pdbEffective = stackRule({
   },
 });
 
-export const spreadOrAntiAffinity = resourceRule({
+export const spreadOrAntiAffinity = stackRule({
   name: "spread-or-anti-affinity",
-  description: "Workloads with more than one replica must spread their pods over nodes (topologySpreadConstraints or podAntiAffinity).",
+  description: "Workloads that can run more than one replica (spec.replicas or their HPA's maximum) spread their pods over nodes with topologySpreadConstraints or podAntiAffinity.",
   enforcementLevel: "advisory",
-  kinds: SCALABLE,
-  check(obj, _config, report) {
-    const n = replicas(obj);
-    if (n === undefined || n <= 1) return;
-    const spec = podSpec(obj);
-    if (!spec) return;
-    const spread = spec.topologySpreadConstraints;
-    const anti = at(spec, "affinity", "podAntiAffinity");
-    if (isUnknown(spread) || isUnknown(anti) || isUnknown(spec.affinity)) return;
-    if (asArray(spread).length === 0 && !asObject(anti)) {
-      report(`runs ${n} replicas with neither topologySpreadConstraints nor podAntiAffinity; they may all land on one node`);
+  check(objects, _config, report) {
+    for (const w of objects.filter((o) => SCALABLE.includes(o.kind))) {
+      const { max, source } = replicaRange(w, objects);
+      if (max === undefined || max <= 1) continue;
+      const spec = podSpec(w);
+      if (!spec) continue;
+      const spread = spec.topologySpreadConstraints;
+      const anti = at(spec, "affinity", "podAntiAffinity");
+      if (isUnknown(spread) || isUnknown(anti)) continue;
+      if (asArray(spread).length === 0 && !asObject(anti)) {
+        report(w, `can run ${max} replicas (${source}) with neither topologySpreadConstraints nor podAntiAffinity; they may all land on one node`);
+      }
     }
   },
 });

@@ -158,7 +158,10 @@ const RULES: Record<string, RuleSpec> = {
   },
   "spread-or-anti-affinity": {
     passes: [["anti-affinity instead of spread", (s) => { pod(s).affinity = { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: s.stable.spec.selector.matchLabels } } }] } }; delete pod(s).topologySpreadConstraints; }]],
-    fails: [["three replicas, no spread", (s) => delete pod(s).topologySpreadConstraints, /runs 3 replicas with neither topologySpreadConstraints nor podAntiAffinity/]],
+    fails: [
+      ["three replicas, no spread", (s) => { delete pod(s).topologySpreadConstraints; delete s.hpa.spec.scaleTargetRef.name; }, /can run 3 replicas \(spec.replicas\) with neither topologySpreadConstraints nor podAntiAffinity/],
+      ["one replica that its HPA scales to 10", (s) => { delete pod(s).topologySpreadConstraints; s.stable.spec.replicas = 1; }, /can run 10 replicas \(HorizontalPodAutoscaler room-api-stable\)/],
+    ],
   },
   "spread-selectors-match-pods": {
     passes: [["matchExpressions on the name label", (s) => (pod(s).topologySpreadConstraints[0].labelSelector = { matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: ["room-api"] }] })]],
