@@ -1,0 +1,18 @@
+import { synthesize } from "../../../tools/synth/synthesize";
+
+// Child-process entry of renderInChild: prints one stack's synth (under Pulumi's mocks) as JSON.
+// It runs apart from the test process because mocks and the Automation API's inline program would
+// share the SDK's global runtime state there.
+
+async function main(): Promise<void> {
+  const [stack, stackFile] = process.argv.slice(2);
+  const started = process.hrtime.bigint();
+  const result = await synthesize({ stack, stackFile });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  process.stdout.write(JSON.stringify({ objects: result.objects, resources: result.resources, schemaProblems: result.schemaProblems, seconds }));
+}
+
+main().then(() => process.exit(0), (err: Error) => {
+  console.error(err.message);
+  process.exit(1);
+});
