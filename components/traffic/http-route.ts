@@ -1,18 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { TrafficSplit } from "./weights";
+import { HttpExposure } from "./weights";
 
-export interface WeightedHttpRouteArgs {
-  namespace: string;
-  /** Service name; the route is named after it and its backends are `<name>-stable|canary|legacy`. */
-  name: string;
-  labels: Record<string, string>;
-  port: number;
-  split: TrafficSplit;
-  /** Which backends exist (a weight alone does not create a Service). */
-  backends: { canary: boolean; legacy: boolean };
-  pathPrefix: string;
-  hostnames: string[];
+export interface WeightedHttpRouteArgs extends HttpExposure {
+  /** The shared Gateway the route attaches to. */
   gateway: { name: string; namespace: string; sectionName?: string };
 }
 

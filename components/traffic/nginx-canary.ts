@@ -1,16 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { TrafficSplit } from "./weights";
+import { HttpExposure } from "./weights";
 
-export interface NginxCanaryIngressArgs {
-  namespace: string;
-  name: string;
-  labels: Record<string, string>;
-  port: number;
-  split: TrafficSplit;
-  backends: { canary: boolean; legacy: boolean };
-  pathPrefix: string;
-  hostnames: string[];
+export interface NginxCanaryIngressArgs extends HttpExposure {
+  /** IngressClass of the cluster's ingress-nginx. */
   ingressClassName: string;
 }
 

@@ -15,3 +15,17 @@ export function trafficSplit(canaryWeight = 0, legacyWeight = 0): TrafficSplit {
   }
   return { stable: 100 - canaryWeight - legacyWeight, canary: canaryWeight, legacy: legacyWeight };
 }
+
+/** What every way of exposing an HTTP service needs to know: its backends and how traffic splits between them. */
+export interface HttpExposure {
+  namespace: string;
+  /** Service name; backends are the Services `<name>-stable`, `<name>-canary` and `<name>-legacy`. */
+  name: string;
+  labels: Record<string, string>;
+  port: number;
+  split: TrafficSplit;
+  /** Which backends exist (a weight alone does not create a Service). */
+  backends: { canary: boolean; legacy: boolean };
+  pathPrefix: string;
+  hostnames: string[];
+}
