@@ -37,7 +37,7 @@ export type ReplayerEvent =
   | { type: "kafka-error"; shard: number; error: string; retryInMs: number }
   | { type: "redis-error"; shard?: number; error: string };
 
-interface Worker { lease: ShardLease; blocking: Redis; done: Promise<void> }
+interface Worker { lease: ShardLease; blocking: Redis; kafka: KafkaSender; done: Promise<void> }
 
 /**
  * Drains shard streams into Kafka in order: per shard, read a batch from the head, send it with an
@@ -47,7 +47,6 @@ interface Worker { lease: ShardLease; blocking: Redis; done: Promise<void> }
  */
 export class Replayer {
   private readonly buffer: StreamBuffer;
-  private readonly kafka: KafkaSender;
   private readonly leases: ShardLease[];
   private readonly workers = new Map<number, Worker>();
   private stopping = false;
@@ -58,11 +57,6 @@ export class Replayer {
 
   constructor(private readonly options: ReplayerOptions) {
     this.buffer = new StreamBuffer(options.redis, options.keyPrefix ?? "classroom:mq", options.shards ?? 16);
-    this.kafka = new KafkaSender({
-      bootstrap: options.kafkaBootstrap,
-      clientId: options.clientId ?? "classroom-mq-replayer",
-      sendTimeoutMs: options.kafkaSendTimeoutMs ?? 10_000,
-    });
     const owner = options.owner ?? defaultOwner();
     this.leases = Array.from({ length: this.buffer.shards }, (_, shard) =>
       new ShardLease(options.redis, this.buffer.keys, shard, options.leaseTtlMs ?? 10_000, owner));
@@ -84,7 +78,6 @@ export class Replayer {
     await this.loop;
     for (const w of this.workers.values()) w.blocking.disconnect();
     await Promise.all([...this.workers.values()].map((w) => w.done));
-    await this.kafka.close();
   }
 
   private emit(event: ReplayerEvent): void { this.options.onEvent?.(event); }
@@ -114,15 +107,23 @@ export class Replayer {
   private startWorker(lease: ShardLease): void {
     const blocking = this.options.redis.duplicate();
     blocking.on("error", () => undefined); // reported through failed reads
-    const done = this.replayShard(lease, blocking).finally(async () => {
+    // A producer per shard: an idempotent producer has one request in flight per broker, so a shared
+    // one would replay the shards one after another.
+    const kafka = new KafkaSender({
+      bootstrap: this.options.kafkaBootstrap,
+      clientId: this.options.clientId ?? "classroom-mq-replayer",
+      sendTimeoutMs: this.options.kafkaSendTimeoutMs ?? 10_000,
+    });
+    const done = this.replayShard(lease, blocking, kafka).finally(async () => {
       this.workers.delete(lease.shard);
       blocking.disconnect();
+      await kafka.close();
       await lease.release().catch(() => undefined);
     });
-    this.workers.set(lease.shard, { lease, blocking, done });
+    this.workers.set(lease.shard, { lease, blocking, kafka, done });
   }
 
-  private async replayShard(lease: ShardLease, blocking: Redis): Promise<void> {
+  private async replayShard(lease: ShardLease, blocking: Redis, kafka: KafkaSender): Promise<void> {
     const shard = lease.shard;
     let failures = 0;
     while (!this.stopping && lease.held) {
@@ -137,7 +138,7 @@ export class Replayer {
       }
       if (entries.length === 0 || this.stopping || !lease.held) continue;
       try {
-        await this.kafka.send(entries.map((e) => e.envelope));
+        await kafka.send(entries.map((e) => e.envelope));
         failures = 0;
       } catch (err) {
         this.stats.kafkaFailures++;
