@@ -21,7 +21,9 @@ export const rateScheduleSchema = z.strictObject({
   everyMs: z.number().int().min(100),
 });
 
-export const scheduleSchema = z.union([cronScheduleSchema, rateScheduleSchema]);
+export const scheduleSchema = z.union([cronScheduleSchema, rateScheduleSchema], {
+  error: "expected exactly one of { cron: '<six fields>', timezone?: '<IANA zone>' } or { everyMs: <integer >= 100> }",
+});
 
 export const blockStrategies = ["serial", "discard-later", "cover-earlier"] as const;
 export const misfireStrategies = ["skip", "fire-once"] as const;
@@ -50,7 +52,9 @@ export const handlerTargetSchema = z.strictObject({
   handler: z.string().min(1),
 });
 
-export const targetSchema = z.union([httpTargetSchema, handlerTargetSchema]);
+export const targetSchema = z.union([httpTargetSchema, handlerTargetSchema], {
+  error: "expected exactly one of { http: { service, path, port?, method?, routing? } } or { handler: '<name>' }",
+});
 
 const jsonValue: z.ZodType<unknown> = z.lazy(() =>
   z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]),

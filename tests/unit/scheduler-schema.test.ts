@@ -56,6 +56,14 @@ describe("scheduler job schema (the stack file contract)", () => {
     expect(JSON.stringify(result.error!.issues)).toMatch(/blcok/);
   });
 
+  it("says which shapes a schedule and a target may take when neither fits", () => {
+    const both = jobSchema.safeParse({ schedule: { cron: "* * * * * *", everyMs: 1000 }, target: { handler: "h", http: { service: "a", path: "/x" } } });
+    expect(both.error!.issues.map((i) => [i.path.join("."), i.message])).toEqual([
+      ["schedule", "expected exactly one of { cron: '<six fields>', timezone?: '<IANA zone>' } or { everyMs: <integer >= 100> }"],
+      ["target", "expected exactly one of { http: { service, path, port?, method?, routing? } } or { handler: '<name>' }"],
+    ]);
+  });
+
   it("names the allowed values of enums", () => {
     const result = jobSchema.safeParse({ ...sweep, block: "queue" });
     expect(result.error!.issues[0].path).toEqual(["block"]);
