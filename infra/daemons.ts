@@ -24,7 +24,7 @@ export function daemonServices(config: PlatformConfig, connections: Record<DataS
     const targets = [...new Set(Object.values(jobs).flatMap((j) => ((j.target as { http?: { service: string } }).http ? [(j.target as { http: { service: string } }).http.service] : [])))].sort();
     daemons.scheduler = {
       service: worker(config, ["node", "--import", "tsx", "runtime/scheduler/scheduler-main.ts"], config.scheduler.replicas, ["redis"], targets),
-      configFiles: { "jobs.json": JSON.stringify(resolved, null, 2) + "\n" },
+      configFiles: { "jobs.json": JSON.stringify(sortKeys(resolved), null, 2) + "\n" },
       env: {
         ...redisEnv,
         CLASSROOM_SCHEDULER_JOBS_FILE: "/etc/classroom/config/jobs.json",
@@ -60,6 +60,19 @@ function worker(config: PlatformConfig, command: string[], replicas: number, use
     healthPath: "/healthz", configFiles: {}, scratch: { sizeLimit: "64Mi", memory: false },
     terminationGraceSeconds: 30, history: [], command,
   } as ServiceConfig & { command: string[] };
+}
+
+/**
+ * The value with object keys sorted at every level. The Pulumi CLI hands object config to the program
+ * with its keys sorted, Pulumi's mocks (synth) in stack-file order: a file rendered from config must not
+ * depend on which, or its content and checksum differ between synth and a real deploy.
+ */
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
+  }
+  return value;
 }
 
 /** The runtime libraries' Redis settings from the Redis connection (standalone URL or Sentinels). */
