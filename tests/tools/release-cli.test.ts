@@ -27,9 +27,11 @@ afterAll(() => fs.rmSync(stacksDir, { recursive: true, force: true }));
 
 interface Run { code: number | null; stdout: string; stderr: string }
 
-function release(args: string[]): Promise<Run> {
+/** Runs the CLI; `extraPath` goes in front of a PATH that otherwise holds no `pulumi`. */
+function release(args: string[], extraPath?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const env = { ...process.env, PATH: (process.env.PATH ?? "").split(path.delimiter).filter((d) => !fs.existsSync(path.join(d, "pulumi"))).join(path.delimiter) };
+    const withoutPulumi = (process.env.PATH ?? "").split(path.delimiter).filter((d) => !fs.existsSync(path.join(d, "pulumi")));
+    const env = { ...process.env, PATH: [...(extraPath ? [extraPath] : []), ...withoutPulumi].join(path.delimiter) };
     const child = spawn("npx", ["tsx", "tools/release/cli.ts", ...args, "--stacks-dir", stacksDir], { cwd: PROJECT_ROOT, env });
     let stdout = "";
     let stderr = "";
@@ -130,6 +132,25 @@ describe("release CLI: a step shows the synth diff, writes the stack file and pr
   }, 120_000);
 });
 
+describe("release CLI: deploying", () => {
+  test("runs `pulumi up` for the stack with the edited file when a pulumi CLI is on PATH, and passes its exit code on", async () => {
+    // A stand-in executable that records its arguments: what matters here is the command line handed over.
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "release-cli-bin-"));
+    try {
+      const argsFile = path.join(bin, "args");
+      fs.writeFileSync(path.join(bin, "pulumi"), `#!/bin/sh\nprintf '%s\\n' "$@" > '${argsFile}'\nexit 7\n`, { mode: 0o755 });
+      const run = await release(["dev", "session-rpc", "canary", "--image", "registry.classroom.internal/session-rpc:3.2.0", "--weight", "30"], bin);
+      expect(fs.readFileSync(argsFile, "utf8").trim().split("\n")).toEqual(["up", "--stack", "dev", "--yes", "--cwd", PROJECT_ROOT, "--config-file", file("dev")]);
+      expect(run.stdout).toContain(`running: pulumi up --stack dev --yes --cwd ${PROJECT_ROOT}`);
+      expect(run.code).toBe(7);
+      expect(run.stderr).toContain("pulumi up exited with 7");
+      expect(fs.readFileSync(file("dev"), "utf8")).toContain("session-rpc:3.2.0, replicas: 1, weight: 30 }");
+    } finally {
+      fs.rmSync(bin, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
 describe("release CLI: upgrade safety", () => {
   test("refuses a step that would also deploy a claim-size change since the baseline, unless --allow-data-loss", async () => {
     // The baseline is the dev stack as last deployed; the working file has since grown ZooKeeper's claim.
@@ -140,16 +161,17 @@ describe("release CLI: upgrade safety", () => {
     fs.writeFileSync(file("dev"), doc.toString());
     const before = checksums();
 
-    const refused = await release(["dev", "room-api", "weight", "20", "--baseline-file", baseline, "--no-deploy"]);
+    const step = ["dev", "whiteboard-rpc", "canary", "--image", "registry.classroom.internal/whiteboard-rpc:1.13.0", "--weight", "20", "--baseline-file", baseline, "--no-deploy"];
+    const refused = await release(step);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain("StatefulSet/classroom-dev-data/zookeeper: spec.volumeClaimTemplates[name=data].spec.resources.requests.storage");
     expect(refused.stderr).toContain("--allow-data-loss");
     expect(refused.stderr).not.toMatch(/\n\s+at /);
     expect(checksums()).toEqual(before);
 
-    const accepted = await release(["dev", "room-api", "weight", "20", "--baseline-file", baseline, "--no-deploy", "--allow-data-loss"]);
+    const accepted = await release([...step, "--allow-data-loss"]);
     expect(accepted.code).toBe(0);
     expect(accepted.stdout).toContain("upgrade hazards accepted with --allow-data-loss");
-    expect(fs.readFileSync(file("dev"), "utf8")).toContain("weight: 20 }");
+    expect(fs.readFileSync(file("dev"), "utf8")).toContain("whiteboard-rpc:1.13.0, replicas: 1, weight: 20 }");
   }, 120_000);
 });
