@@ -59,7 +59,7 @@ class LegacyListThenWatchLoop {
   }
 }
 
-interface Tracker { name: string; current(): Instance[]; convergedAt?: number; latencies: number[]; stale: number; bursts: number; active: boolean }
+interface Tracker { name: string; current(): Instance[]; convergedAt?: number; latencies: number[]; stale: number; bursts: number; active: boolean; latenciesWhileLegacyRan?: number[] }
 
 function percentile(sorted: number[], p: number): number | null {
   if (sorted.length === 0) return null;
@@ -73,13 +73,20 @@ function summary(t: Tracker, reads: number, changes: number) {
     changes,
     staleBursts: t.stale,
     convergenceMsOfConvergedBursts: { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: percentile(sorted, 100) },
+    ...(t.latenciesWhileLegacyRan ? {
+      // The old loop re-reads every child in this same event loop; this shows what that costs us.
+      convergenceMsWhileLegacyLoopRan: (() => {
+        const l = [...t.latenciesWhileLegacyRan].sort((a, b) => a - b);
+        return { bursts: l.length, p50: percentile(l, 50), p99: percentile(l, 99), max: percentile(l, 100) };
+      })(),
+    } : {}),
     zookeeperReads: reads,
     readsPerChange: Math.round((reads / changes) * 1000) / 1000,
   };
 }
 
 async function main(): Promise<void> {
-  const zk = await ZooKeeperServer.start({ heap: "512m" });
+  const zk = await ZooKeeperServer.start({ heap: "512m", fullJit: true });
   const registry = new ServiceRegistry({ connect: zk.connectString, sessionTimeoutMs: 15_000, logger: silentLogger });
   const legacyClient = await connectRawClient(zk.connectString);
   const churn = await InstanceChurn.start(zk.connectString, SERVICE_PATH, { sessions: 4, population: POPULATION, seed: 1, dataUpdates: false });
@@ -93,7 +100,7 @@ async function main(): Promise<void> {
       }
     };
     const watch = registry.watch("bench-rpc");
-    const ours: Tracker = { name: "watcher", current: () => watch.current(), latencies: [], stale: 0, bursts: 0, active: true };
+    const ours: Tracker = { name: "watcher", current: () => watch.current(), latencies: [], stale: 0, bursts: 0, active: true, latenciesWhileLegacyRan: [] };
     const legacy = new LegacyListThenWatchLoop(legacyClient, SERVICE_PATH, () => { if (settle) mark(old); });
     const old: Tracker = { name: "legacyLoop", current: () => legacy.instances, latencies: [], stale: 0, bursts: 0, active: true };
     const trackers = [ours, old];
@@ -127,7 +134,10 @@ async function main(): Promise<void> {
       for (const t of trackers.filter((x) => x.active)) {
         t.bursts++;
         if (t.convergedAt === undefined) t.stale++;
-        else t.latencies.push(Math.max(0, t.convergedAt - burstStart));
+        else {
+          t.latencies.push(Math.max(0, t.convergedAt - burstStart));
+          if (old.active && t === ours) ours.latenciesWhileLegacyRan!.push(Math.max(0, t.convergedAt - burstStart));
+        }
       }
     }
     const elapsedS = Math.round((performance.now() - started) / 100) / 10;
