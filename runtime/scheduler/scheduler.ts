@@ -70,6 +70,10 @@ export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private stopped = true;
+  /** Set at stop(): no new claims, but fires already claimed still start at their instants. */
+  private draining = false;
+  /** Claim batches sent and not yet answered; stop() waits for them so their fires are not dropped. */
+  private claimsInFlight = 0;
   private readonly log: NonNullable<SchedulerOptions["log"]>;
 
   constructor(private readonly options: SchedulerOptions) {
@@ -124,9 +128,16 @@ export class Scheduler {
     this.log("scheduler started", { jobs: enabled.map((j) => j.name), disabled: this.options.jobs.length - enabled.length, lookaheadMs: this.lookaheadMs });
   }
 
-  /** Stops claiming, lets runs finish for up to `graceMs`, and leaves the cluster. */
+  /**
+   * Stops claiming, starts the fires it already claimed (at most a lookahead away: a rolling update
+   * must not lose them), lets runs finish for up to `graceMs`, and leaves the cluster.
+   */
   async stop(graceMs = 10_000): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || this.draining) return;
+    this.draining = true;
+    this.arm();
+    const deadline = Date.now() + this.lookaheadMs + 2000;
+    while ((this.instants.size > 0 || this.claimsInFlight > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     this.stopped = true;
     clearTimeout(this.timer);
     clearInterval(this.heartbeat);
@@ -158,7 +169,7 @@ export class Scheduler {
   private arm(): void {
     if (this.stopped) return;
     let earliest = Infinity;
-    for (const state of this.states) if (state.next !== undefined) earliest = Math.min(earliest, this.claimAt(state));
+    if (!this.draining) for (const state of this.states) if (state.next !== undefined) earliest = Math.min(earliest, this.claimAt(state));
     for (const instant of this.instants.keys()) earliest = Math.min(earliest, instant);
     if (earliest === Infinity) return;
     const delay = Math.min(maxTimerMs, Math.max(0, earliest - Date.now()));
@@ -184,7 +195,7 @@ export class Scheduler {
     const late: FireRequest[] = [];
     const handled = new Map<JobTimerState, number>();
     for (const state of this.states) {
-      if (state.next === undefined || this.claimAt(state) > now) continue;
+      if (this.draining || state.next === undefined || this.claimAt(state) > now) continue;
       const { job } = state;
       const fire = state.next;
       if (now - fire <= job.misfireThresholdMs) {
@@ -199,7 +210,13 @@ export class Scheduler {
       for (const onTime of fires.onTime) late.push({ ...base, fireMs: onTime, late: [], lateBeyondCap: 0 });
       handled.set(state, Math.max(fires.late.at(-1) ?? fire, fires.onTime.at(-1) ?? fire));
     }
-    if (ahead.length) void this.coordinator.claimAhead(ahead, now).then((c) => this.scheduleClaimed(c, now), (err) => this.claimFailed(err, ahead));
+    if (ahead.length) {
+      this.claimsInFlight++;
+      void this.coordinator
+        .claimAhead(ahead, now)
+        .then((c) => this.scheduleClaimed(c, now), (err) => this.claimFailed(err, ahead))
+        .finally(() => this.claimsInFlight--);
+    }
     if (late.length) void this.coordinator.admit(late, now).then((a) => this.startAdmitted(a, now), (err) => this.claimFailed(err, late));
     // Cron arithmetic happens after the claims are on their way and well before the next instant.
     for (const [state, last] of handled) {
