@@ -35,6 +35,7 @@ describe("Kafka outage buffer: a broker outage in the middle of a keyed stream",
     await producer.start();
     await replayer.start();
     const paths = { kafka: 0, redis: 0 };
+    let liveAfterRestart = 0;
     let restarting: Promise<void> | undefined;
     try {
       // Message n has key k<n % KEYS> and per-key sequence n / KEYS. Up to 8 calls in flight: the
@@ -46,12 +47,18 @@ describe("Kafka outage buffer: a broker outage in the middle of a keyed stream",
         if (start === 70_000) await restarting; // the rest is sent while the replayer drains the backlog
         const messages = [];
         for (let n = start; n < start + BATCH; n++) messages.push({ key: `k${n % KEYS}`, value: String(Math.floor(n / KEYS)) });
+        const afterRestart = start >= 70_000;
         const call = producer.send(TOPIC, messages);
         inFlight.add(call);
-        void call.then((r) => { paths.kafka += r.kafka; paths.redis += r.redis; }, () => undefined).finally(() => inFlight.delete(call));
+        void call.then((r) => {
+          paths.kafka += r.kafka;
+          paths.redis += r.redis;
+          if (afterRestart) liveAfterRestart += r.kafka;
+        }, () => undefined).finally(() => inFlight.delete(call));
         if (inFlight.size >= 8) await Promise.race(inFlight);
-        // Keep the stream going across the outage rather than finishing before the broker is back.
-        if (start >= 30_000) await new Promise((r) => setTimeout(r, 20));
+        // Keep the stream going across the outage, and after the restart slowly enough (up to 6 s) for the
+        // replayer to catch up while traffic continues.
+        if (start >= 30_000 && liveAfterRestart === 0) await new Promise((r) => setTimeout(r, afterRestart ? 100 : 20));
       }
       await Promise.all(inFlight); // rejects (and fails the test) if any send reached neither Kafka nor Redis
       await restarting;
@@ -59,6 +66,8 @@ describe("Kafka outage buffer: a broker outage in the middle of a keyed stream",
       expect(paths.kafka + paths.redis).toBe(TOTAL);
       expect(paths.kafka).toBeGreaterThan(0);
       expect(paths.redis).toBeGreaterThan(0);
+      // Under continuing traffic the shards went back to Kafka once the backlog was replayed.
+      expect(liveAfterRestart).toBeGreaterThan(0);
 
       const dedupe = new Deduplicator();
       const lastSeq = new Map<string, number>();
@@ -92,7 +101,7 @@ describe("Kafka outage buffer: a broker outage in the middle of a keyed stream",
       }
       expect(after?.path).toBe("kafka");
       for (let s = 0; s < SHARDS; s++) expect(producer.shardMode(s)).toBe("live");
-      console.log(JSON.stringify({ viaKafka: paths.kafka, viaRedis: paths.redis, consumed, duplicatesDropped: dedupe.stats.dropped, replayed: replayer.stats.replayedMessages }));
+      console.log(JSON.stringify({ viaKafka: paths.kafka, viaRedis: paths.redis, liveAfterRestart, consumed, duplicatesDropped: dedupe.stats.dropped, replayed: replayer.stats.replayedMessages }));
     } finally {
       await restarting?.catch(() => undefined);
       await producer.close();
