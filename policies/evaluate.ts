@@ -79,61 +79,85 @@ export function evaluatePolicies(resources: RenderedResource[], config: PolicyCo
   const unknown = (options.only ?? []).filter((name) => !resolved.has(name));
   if (unknown.length) throw new Error(`evaluatePolicies: unknown policy name(s) in "only": ${unknown.join(", ")}`);
   const policies = options.only ? allRules.filter((p) => options.only!.includes(p.name)) : allRules;
-  const withUrns = resources.map((r) => ({ ...r, urn: r.urn ?? `urn:pulumi:synth::classroom-platform::${r.type}::${r.name}` }));
-  const byUrn = new Map(withUrns.map((r) => [r.urn, r]));
+  const stack = resources.map((r) => ({ ...r, urn: r.urn ?? `urn:pulumi:synth::classroom-platform::${r.type}::${r.name}` }));
   const violations: Violation[] = [];
-
   for (const policy of policies) {
-    const { enforcementLevel: configured, properties } = resolved.get(policy.name)!;
-    if (configured === "disabled") continue;
-    const level: Violation["enforcementLevel"] = configured === "advisory" ? "advisory" : "mandatory";
-    const common = { getConfig: <T extends object>() => ({ ...properties }) as T, stackTags: new Map<string, string>(), notApplicable: (reason?: string): never => { throw new NotApplicable(reason); } };
-    const onError = (e: unknown, resource: string, urn?: string) => {
-      if (e instanceof NotApplicable) return;
-      if (e instanceof UnknownValueError) {
-        violations.push({ policy: policy.name, enforcementLevel: "advisory", resource, urn, message: `can't run during preview: ${(e as Error).message}` });
-        return;
-      }
-      throw e;
-    };
+    const { enforcementLevel, properties } = resolved.get(policy.name)!;
+    if (enforcementLevel === "disabled") continue;
+    // As in CrossGuard: "remediate" cannot remediate a rendered object, so it blocks like "mandatory".
+    const run: PolicyRun = { policy, level: enforcementLevel === "advisory" ? "advisory" : "mandatory", properties, violations };
+    if (isResourcePolicy(policy)) runResourcePolicy(run, policy, stack);
+    else runStackPolicy(run, policy as StackValidationPolicy, stack);
+  }
+  return violations;
+}
 
-    if (isResourcePolicy(policy)) {
-      const validations = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource!];
-      for (const r of withUrns) {
-        const resource = label(r);
-        const report: ReportViolation = (message) => violations.push({ policy: policy.name, enforcementLevel: level, resource, urn: r.urn, message });
-        const props = unknownCheckingProxy(r.props ?? {});
-        const args: ResourceValidationArgs = {
-          ...common, type: r.type, props, urn: r.urn, name: r.name, opts: NO_OPTS,
-          isType: () => false, asType: () => undefined,
-        };
-        for (const validate of validations) {
-          try {
-            settle(validate(args, report), policy.name);
-          } catch (e) {
-            onError(e, resource, r.urn);
-          }
-        }
-      }
-    } else {
-      const stackPolicy = policy as StackValidationPolicy;
-      const stackResources: PolicyResource[] = withUrns.map((r) => ({
-        type: r.type, props: unknownCheckingProxy(r.props ?? {}), urn: r.urn, name: r.name, opts: NO_OPTS,
-        dependencies: [], propertyDependencies: {}, isType: () => false, asType: () => undefined,
-      }));
-      const report: ReportViolation = (message, urn) => {
-        const r = urn ? byUrn.get(urn) : undefined;
-        violations.push({ policy: policy.name, enforcementLevel: level, resource: r ? label(r) : "stack", urn, message });
-      };
-      const args: StackValidationArgs = { ...common, resources: stackResources };
+interface PolicyRun {
+  policy: Policies[number];
+  level: Violation["enforcementLevel"];
+  properties: Record<string, unknown>;
+  violations: Violation[];
+}
+
+type Located = RenderedResource & { urn: string };
+
+/** The argument fields CrossGuard gives resource and stack validations alike. */
+function commonArgs(run: PolicyRun) {
+  return {
+    getConfig: <T extends object>() => ({ ...run.properties }) as T,
+    stackTags: new Map<string, string>(),
+    notApplicable: (reason?: string): never => {
+      throw new NotApplicable(reason);
+    },
+  };
+}
+
+/** What CrossGuard does with a validation that throws: not-applicable is silent, an unknown is advisory, the rest is a bug. */
+function handleThrow(run: PolicyRun, e: unknown, resource: string, urn?: string): void {
+  if (e instanceof NotApplicable) return;
+  if (e instanceof UnknownValueError) {
+    run.violations.push({ policy: run.policy.name, enforcementLevel: "advisory", resource, urn, message: `can't run during preview: ${(e as Error).message}` });
+    return;
+  }
+  throw e;
+}
+
+function runResourcePolicy(run: PolicyRun, policy: ResourceValidationPolicy, stack: Located[]): void {
+  const validations = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource!];
+  for (const r of stack) {
+    const resource = label(r);
+    const report: ReportViolation = (message) => run.violations.push({ policy: policy.name, enforcementLevel: run.level, resource, urn: r.urn, message });
+    // isType/asType compare Pulumi resource classes; the pack's rules read `type` and `props` instead.
+    const args: ResourceValidationArgs = {
+      ...commonArgs(run), type: r.type, props: unknownCheckingProxy(r.props ?? {}), urn: r.urn, name: r.name, opts: NO_OPTS,
+      isType: () => false, asType: () => undefined,
+    };
+    for (const validate of validations) {
       try {
-        settle(stackPolicy.validateStack(args, report), policy.name);
+        settle(validate(args, report), policy.name);
       } catch (e) {
-        onError(e, "stack");
+        handleThrow(run, e, resource, r.urn);
       }
     }
   }
-  return violations;
+}
+
+function runStackPolicy(run: PolicyRun, policy: StackValidationPolicy, stack: Located[]): void {
+  const byUrn = new Map(stack.map((r) => [r.urn, r]));
+  const resources: PolicyResource[] = stack.map((r) => ({
+    type: r.type, props: unknownCheckingProxy(r.props ?? {}), urn: r.urn, name: r.name, opts: NO_OPTS,
+    dependencies: [], propertyDependencies: {}, isType: () => false, asType: () => undefined,
+  }));
+  const report: ReportViolation = (message, urn) => {
+    const r = urn ? byUrn.get(urn) : undefined;
+    run.violations.push({ policy: policy.name, enforcementLevel: run.level, resource: r ? label(r) : "stack", urn, message });
+  };
+  const args: StackValidationArgs = { ...commonArgs(run), resources };
+  try {
+    settle(policy.validateStack(args, report), policy.name);
+  } catch (e) {
+    handleThrow(run, e, "stack");
+  }
 }
 
 /** The Pulumi type token the Kubernetes provider registers an object under (`kubernetes:apps/v1:Deployment`). */
