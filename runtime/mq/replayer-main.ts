@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     batchSize: config.batchSize,
     kafkaSendTimeoutMs: config.kafkaSendTimeoutMs,
     maxShards: config.maxShards,
-    onEvent: (event) => { if (event.type !== "replayed" || process.env.CLASSROOM_MQ_LOG_BATCHES === "1") log({ event: event.type, ...event }); },
+    onEvent: ({ type, ...details }) => { if (type !== "replayed" || process.env.CLASSROOM_MQ_LOG_BATCHES === "1") log({ event: type, ...details }); },
   });
   try {
     await replayer.start();
