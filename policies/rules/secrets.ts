@@ -52,7 +52,13 @@ export const noSecretEnvLiterals = resourceRule({
           continue;
         }
         const found = secretInText(value);
-        if (found) report(`${c.label} sets env ${name} to ${found}; take it from a Secret`);
+        if (found) {
+          report(`${c.label} sets env ${name} to ${found}; take it from a Secret`);
+          continue;
+        }
+        // Config passed whole through env (JAAS lines, key=value lists) can carry a password too.
+        const assigned = secretAssignments(value);
+        if (assigned.length) report(`${c.label} sets env ${name} to text that assigns credentials (${[...new Set(assigned)].join(", ")}); take them from a Secret`);
       }
       for (const field of ["command", "args"]) {
         for (const a of asArray(c.spec[field])) {

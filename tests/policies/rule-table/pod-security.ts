@@ -119,6 +119,7 @@ export const podSecurityRules: Record<string, RuleSpec> = {
     fails: [
       ["literal password", (s) => app(s).env.push({ name: "REDIS_PASSWORD", value: "hunter2" }), /container 'app' sets env REDIS_PASSWORD to a literal value/],
       ["literal DB_PASS", (s) => app(s).env.push({ name: "DB_PASS", value: "hunter2" }), /sets env DB_PASS to a literal value/],
+      ["a JAAS config with its password", (s) => app(s).env.push({ name: "KAFKA_SASL_JAAS_CONFIG", value: 'org.apache.kafka.common.security.plain.PlainLoginModule required username="app" password="hunter2";' }), /sets env KAFKA_SASL_JAAS_CONFIG to text that assigns credentials \(password="..."\)/],
       ["credentials in a URL", (s) => app(s).env.push({ name: "DATABASE_URL", value: "mysql://app:s3cret@mysql:3306/classroom" }), /sets env DATABASE_URL to a URL with an embedded password/],
       ["password flag in args", (s) => (app(s).args = ["--db-password=s3cret"]), /passes a literal --db-password in args/],
     ],
