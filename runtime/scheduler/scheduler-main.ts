@@ -38,12 +38,16 @@ async function main(): Promise<number> {
   const say = (message: string, fields?: Record<string, unknown>) => log(config.replicaId, message, fields);
   const redis = createRedis(config.redis, `scheduler:${config.replicaId}`);
   const subscriber = createRedis({ ...config.redis, commandTimeout: undefined }, `scheduler-sub:${config.replicaId}`);
-  redis.on("error", (err) => say("redis error", { error: err.message }));
+  let lastRedisError = "";
+  redis.on("error", (err) => {
+    lastRedisError = err.message;
+    say("redis error", { error: err.message });
+  });
   subscriber.on("error", (err) => say("redis subscriber error", { error: err.message }));
   try {
     await Promise.all([redis.connect(), subscriber.connect()]);
   } catch (err) {
-    console.error(`scheduler: cannot connect to Redis (${config.redisDescription}): ${(err as Error).message}`);
+    console.error(`scheduler: cannot connect to Redis (${config.redisDescription}): ${lastRedisError || (err as Error).message}`);
     redis.disconnect();
     subscriber.disconnect();
     return 1;
