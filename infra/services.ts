@@ -46,7 +46,8 @@ export function declareServices(
     registry: svc.kind === "rpc" ? { connect: connections.zookeeper.settings.ZOOKEEPER_CONNECT } : undefined,
     route: svc.route ? { mode: config.routing.mode, pathPrefix: svc.route.pathPrefix, hostnames: svc.route.hostnames, gateway: config.routing.gateway, ingressClassName: config.routing.ingressClassName } : undefined,
     imagePullSecret,
-    env: extra.env,
+    // Producers that use Kafka and Redis buffer outages in Redis; they must agree with the replayer on the shard count.
+    env: { ...(svc.uses.includes("kafka") && svc.uses.includes("redis") ? { CLASSROOM_MQ_SHARDS: String(config.mq.shards) } : {}), ...extra.env },
     command: extra.command,
   }, opts));
 }
