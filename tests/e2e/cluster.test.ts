@@ -1,8 +1,12 @@
+import * as k8s from "@pulumi/kubernetes";
+import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { KubeClient } from "../../tools/cluster/kube-client";
 import { readKubeconfig } from "../../tools/cluster/kubeconfig";
 import { isAlive, startTicksOf } from "../../tools/cluster/processes";
 import { validateOnServer } from "../../tools/cluster/server-validate";
+import { engineEnv } from "../../tools/engine/engine-env";
 import { TestCluster, startTestCluster } from "../harness/cluster";
 
 // The local control plane (etcd, kube-apiserver, kube-controller-manager built from the Go module proxy)
@@ -74,7 +78,7 @@ describe("local control plane", () => {
   });
 });
 
-describe("validateOnServer", () => {
+describe("against a running control plane", () => {
   let cluster: TestCluster;
 
   beforeAll(async () => {
@@ -85,54 +89,92 @@ describe("validateOnServer", () => {
     await cluster?.stop();
   });
 
-  it("accepts well-formed objects, creating their namespace for real and storing nothing else", async () => {
-    const good = [namespace, deployment("web", { ports: [{ containerPort: 8080 }] }), service("web", 80), networkPolicy("web", 8080), httpRoute("web", 100)];
-    expect(await validateOnServer(good, cluster.kubeconfigPath)).toEqual([]);
+  describe("validateOnServer", () => {
 
-    const client = new KubeClient(readKubeconfig(cluster.kubeconfigPath));
-    try {
-      expect((await client.request("GET", `/api/v1/namespaces/${NS}`)).status).toBe(200);
-      expect((await client.request("GET", `/apis/apps/v1/namespaces/${NS}/deployments/web`)).status).toBe(404);
-    } finally {
-      client.close();
-    }
+    it("accepts well-formed objects, creating their namespace for real and storing nothing else", async () => {
+      const good = [namespace, deployment("web", { ports: [{ containerPort: 8080 }] }), service("web", 80), networkPolicy("web", 8080), httpRoute("web", 100)];
+      expect(await validateOnServer(good, cluster.kubeconfigPath)).toEqual([]);
+
+      const client = new KubeClient(readKubeconfig(cluster.kubeconfigPath));
+      try {
+        expect((await client.request("GET", `/api/v1/namespaces/${NS}`)).status).toBe(200);
+        expect((await client.request("GET", `/apis/apps/v1/namespaces/${NS}/deployments/web`)).status).toBe(404);
+      } finally {
+        client.close();
+      }
+    });
+
+    it("reports, by kind and name with the server's message, objects that only the server rejects", async () => {
+      const objects = [
+        namespace,
+        deployment("typo", { imagePullPolicyy: "Always" }), // unknown field in a container
+        httpRoute("too-heavy", 2_000_000), // weight above the CRD's maximum of 1000000
+        service("bad-port", 70_000),
+        networkPolicy("bad-port", 70_000),
+        deployment("fine", {}),
+      ];
+      const rejections = await validateOnServer(objects, cluster.kubeconfigPath);
+
+      expect(rejections.map((r) => `${r.kind}/${r.namespace}/${r.name}`)).toEqual([
+        `Deployment/${NS}/typo`,
+        `HTTPRoute/${NS}/too-heavy`,
+        `NetworkPolicy/${NS}/bad-port`,
+        `Service/${NS}/bad-port`,
+      ]);
+      const message = (kind: string) => rejections.find((r) => r.kind === kind)!.message;
+      expect(message("Deployment")).toMatch(/imagePullPolicyy/);
+      expect(message("HTTPRoute")).toMatch(/weight/);
+      expect(message("HTTPRoute")).toMatch(/1000000/);
+      expect(message("Service")).toMatch(/70000/);
+      expect(message("NetworkPolicy")).toMatch(/70000/);
+    });
+
+    it("reports a kind the server does not serve instead of skipping it", async () => {
+      const unknown = { apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w", namespace: NS } };
+      const rejections = await validateOnServer([namespace, unknown], cluster.kubeconfigPath);
+      expect(rejections).toEqual([{ kind: "Widget", namespace: NS, name: "w", message: expect.stringMatching(/example\.com\/v1/) }]);
+    });
+
+    it("fails loudly when the server cannot be reached", async () => {
+      const kubeconfig = fs.readFileSync(cluster.kubeconfigPath, "utf8").replace(cluster.server, "https://127.0.0.1:1");
+      const broken = `${cluster.state.dir}/unreachable.kubeconfig`;
+      fs.writeFileSync(broken, kubeconfig);
+      await expect(validateOnServer([namespace], broken)).rejects.toThrow(/cannot reach the API server at https:\/\/127\.0\.0\.1:1/);
+    });
   });
 
-  it("reports, by kind and name with the server's message, objects that only the server rejects", async () => {
-    const objects = [
-      namespace,
-      deployment("typo", { imagePullPolicyy: "Always" }), // unknown field in a container
-      httpRoute("too-heavy", 2_000_000), // weight above the CRD's maximum of 1000000
-      service("bad-port", 70_000),
-      networkPolicy("bad-port", 70_000),
-      deployment("fine", {}),
-    ];
-    const rejections = await validateOnServer(objects, cluster.kubeconfigPath);
-
-    expect(rejections.map((r) => `${r.kind}/${r.namespace}/${r.name}`)).toEqual([
-      `Deployment/${NS}/typo`,
-      `HTTPRoute/${NS}/too-heavy`,
-      `NetworkPolicy/${NS}/bad-port`,
-      `Service/${NS}/bad-port`,
-    ]);
-    const message = (kind: string) => rejections.find((r) => r.kind === kind)!.message;
-    expect(message("Deployment")).toMatch(/imagePullPolicyy/);
-    expect(message("HTTPRoute")).toMatch(/weight/);
-    expect(message("HTTPRoute")).toMatch(/1000000/);
-    expect(message("Service")).toMatch(/70000/);
-    expect(message("NetworkPolicy")).toMatch(/70000/);
-  });
-
-  it("reports a kind the server does not serve instead of skipping it", async () => {
-    const unknown = { apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w", namespace: NS } };
-    const rejections = await validateOnServer([namespace, unknown], cluster.kubeconfigPath);
-    expect(rejections).toEqual([{ kind: "Widget", namespace: NS, name: "w", message: expect.stringMatching(/example\.com\/v1/) }]);
-  });
-
-  it("fails loudly when the server cannot be reached", async () => {
-    const kubeconfig = fs.readFileSync(cluster.kubeconfigPath, "utf8").replace(cluster.server, "https://127.0.0.1:1");
-    const broken = `${cluster.state.dir}/unreachable.kubeconfig`;
-    fs.writeFileSync(broken, kubeconfig);
-    await expect(validateOnServer([namespace], broken)).rejects.toThrow(/cannot reach the API server at https:\/\/127\.0\.0\.1:1/);
+  describe("engine env", () => {
+    it("previews, updates and destroys offline with the project's provider plugin, without a version warning", async () => {
+      const engine = engineEnv();
+      // The plugin is installed under the version npm @pulumi/kubernetes asks for, plus build metadata naming its real snapshot.
+      const sdkVersion: string = JSON.parse(fs.readFileSync(path.join(path.dirname(require.resolve("@pulumi/kubernetes")), "package.json"), "utf8")).version;
+      expect(engine.providerPluginVersion.startsWith(`${sdkVersion}+snapshot.`)).toBe(true);
+      const kubeconfig = fs.readFileSync(cluster.kubeconfigPath, "utf8");
+      const backend = fs.mkdtempSync(path.join(cluster.state.dir, "backend-"));
+      const program = async () => {
+        const provider = new k8s.Provider("local", { kubeconfig });
+        const map = new k8s.core.v1.ConfigMap("engine-check", { metadata: { name: "engine-check", namespace: "default" }, data: { a: "b" } }, { provider });
+        return { name: map.metadata.name };
+      };
+      const pulumiCommand = await PulumiCommand.get({ root: path.dirname(path.dirname(engine.pulumi)) });
+      const stack = await LocalWorkspace.createOrSelectStack({ stackName: "engine-check", projectName: "engine-check", program }, {
+        envVars: { ...engine.env, PULUMI_BACKEND_URL: `file://${backend}` }, pulumiHome: engine.env.PULUMI_HOME, pulumiCommand,
+      });
+      const output: string[] = [];
+      const onOutput = (line: string) => output.push(line);
+      const client = new KubeClient(readKubeconfig(cluster.kubeconfigPath));
+      try {
+        expect((await stack.preview({ onOutput })).changeSummary).toEqual({ create: 3 });
+        await stack.up({ onOutput });
+        expect((await client.request("GET", "/api/v1/namespaces/default/configmaps/engine-check")).body.data).toEqual({ a: "b" });
+        expect((await stack.preview({ onOutput })).changeSummary).toEqual({ same: 3 });
+        await stack.destroy({ onOutput });
+        expect((await client.request("GET", "/api/v1/namespaces/default/configmaps/engine-check")).status).toBe(404);
+      } finally {
+        client.close();
+        await stack.workspace.removeStack("engine-check", { force: true }).catch(() => undefined);
+      }
+      expect(output.join("").split("\n").filter((line) => /warning/i.test(line))).toEqual([]);
+    });
   });
 });

@@ -71,7 +71,8 @@ program
     console.log(`  started ${state.startedAt} (ready in ${state.startSeconds.toFixed(1)} s), state in ${state.dir}`);
     for (const p of state.processes) {
       const where = p.name === "etcd" ? `127.0.0.1:${state.etcdClientPort}` : p.name === "kube-apiserver" ? `127.0.0.1:${state.apiserverPort}` : "-";
-      console.log(`  ${p.name.padEnd(24)} pid ${String(p.pid).padEnd(8)} ${live.has(p.pid) ? "running" : "STOPPED"}  ${where}`);
+      const shown = live.has(p.pid) ? `running  ${residentMegabytes(p.pid)} MB` : "STOPPED";
+      console.log(`  ${p.name.padEnd(24)} pid ${String(p.pid).padEnd(8)} ${where.padEnd(16)} ${shown}`);
     }
     console.log(`KUBECONFIG=${state.kubeconfigPath}`);
     process.exitCode = running.healthy ? 0 : 1;
@@ -80,6 +81,16 @@ program
 function current(): ReturnType<typeof inspect> | undefined {
   const dir = readPointer();
   return dir ? inspect(dir) : undefined;
+}
+
+/** Resident memory of a process from /proc, in MB. */
+function residentMegabytes(pid: number): string {
+  try {
+    const kb = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    return kb ? String(Math.round(Number(kb) / 1024)) : "?";
+  } catch {
+    return "?";
+  }
 }
 
 function resolveBinaries(build: boolean) {

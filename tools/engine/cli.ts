@@ -14,7 +14,7 @@ program
     const result = engineEnv({ build: opts.build });
     console.error(
       `engine: pulumi ${result.pulumiVersion} (${result.pulumiFromPath ? "from PATH" : "project build"}) at ${result.pulumi}; ` +
-      `kubernetes plugin ${result.providerPluginVersion} built from ${result.providerOrigin}`,
+      `kubernetes plugin ${result.providerPluginVersion}, built from ${result.providerOrigin}`,
     );
     console.log(exportLines(result.env));
   });

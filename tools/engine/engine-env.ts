@@ -24,9 +24,12 @@ export interface EngineEnv {
   pulumiVersion: string;
   /** Whether that binary came from PATH (a user's install) rather than the project's cache. */
   pulumiFromPath: boolean;
-  /** Plugin version the provider is installed as (what npm @pulumi/kubernetes asks for). */
+  /**
+   * Plugin version the provider is installed as: what npm @pulumi/kubernetes asks for (4.34.2) plus the
+   * snapshot it really is as semver build metadata, which the engine ignores when it selects a plugin.
+   */
   providerPluginVersion: string;
-  /** Where the provider plugin really comes from (module@snapshot and the version the binary reports). */
+  /** The Go module snapshot the provider plugin was really built from (module@version). */
   providerOrigin: string;
 }
 
@@ -66,10 +69,11 @@ export function engineEnv(options: EngineEnvOptions = {}): EngineEnv {
   if (base.PULUMI_CONFIG_PASSPHRASE === undefined && base.PULUMI_CONFIG_PASSPHRASE_FILE === undefined) {
     env.PULUMI_CONFIG_PASSPHRASE = "classroom-local-only";
   }
-  installProviderPlugin(cli.path, pulumiHome, provider, versions.providerPlugin);
+  const pluginVersion = providerBinaryVersion(versions);
+  installProviderPlugin(cli.path, pulumiHome, provider, pluginVersion);
   return {
     env, pulumi: cli.path, pulumiVersion: cli.version, pulumiFromPath: cli.fromPath,
-    providerPluginVersion: versions.providerPlugin, providerOrigin: provider.origin,
+    providerPluginVersion: pluginVersion, providerOrigin: provider.origin,
   };
 }
 
@@ -96,7 +100,7 @@ function resolveProvider(build: boolean): { binary: string; origin: string } {
     buildTools(["pulumi-resource-kubernetes"]);
   }
   const origin = JSON.parse(fs.readFileSync(path.join(folder, "ORIGIN.json"), "utf8")) as { module: string; binaryVersion: string };
-  return { binary: path.join(folder, "bin", "pulumi-resource-kubernetes"), origin: `${origin.module} (reports version ${origin.binaryVersion})` };
+  return { binary: path.join(folder, "bin", "pulumi-resource-kubernetes"), origin: origin.module };
 }
 
 function versionOf(pulumi: string): string | undefined {
@@ -110,9 +114,17 @@ function versionOf(pulumi: string): string | undefined {
 /**
  * `pulumi plugin install resource kubernetes <version> --file <binary>`, once per binary: a marker next to
  * the installed plugin records which build it is (and its true origin), so a rebuilt binary is reinstalled.
+ * Other kubernetes plugin versions in this project-owned PULUMI_HOME are removed, so the engine's choice
+ * between two plugins that both match 4.34.2 is never left to chance.
  */
 function installProviderPlugin(pulumi: string, pulumiHome: string, provider: { binary: string; origin: string }, version: string): void {
-  const pluginDir = path.join(pulumiHome, "plugins", `resource-kubernetes-v${version}`);
+  const plugins = path.join(pulumiHome, "plugins");
+  const pluginDir = path.join(plugins, `resource-kubernetes-v${version}`);
+  for (const entry of fs.existsSync(plugins) ? fs.readdirSync(plugins) : []) {
+    if (entry.startsWith("resource-kubernetes-v") && !entry.startsWith(`resource-kubernetes-v${version}`)) {
+      fs.rmSync(path.join(plugins, entry), { recursive: true, force: true });
+    }
+  }
   const marker = path.join(pluginDir, "classroom-origin.json");
   const stamp = fs.readFileSync(path.join(path.dirname(path.dirname(provider.binary)), ".built"), "utf8");
   const want = JSON.stringify({ origin: provider.origin, build: stamp });

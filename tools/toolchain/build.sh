@@ -103,7 +103,7 @@ build_one() { # build_one <tool> <staging dir>; the binaries or files go to <sta
         "$src/cmd/pulumi-resource-kubernetes/terraform-mapping.json" "$here/pulumi-resource-kubernetes/"
       go_build pulumi-resource-kubernetes "$stage/bin/pulumi-resource-kubernetes" \
         "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$provider_stamp" .
-      printf '{"plugin":"kubernetes","installAs":"%s","binaryVersion":"%s","module":"github.com/pulumi/pulumi-kubernetes/provider/v4@%s"}\n' \
+      printf '{"plugin":"kubernetes","sdkAsksFor":"%s","binaryVersion":"%s","module":"github.com/pulumi/pulumi-kubernetes/provider/v4@%s"}\n' \
         "$PROVIDER_PLUGIN_VERSION" "$provider_stamp" "$PROVIDER_MODULE_VERSION" > "$stage/ORIGIN.json" ;;
     gateway-api)
       check_pin gateway-api "sigs.k8s.io/gateway-api v$GATEWAY_API_VERSION"
