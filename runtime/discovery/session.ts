@@ -62,6 +62,7 @@ export class SessionManager extends EventEmitter<SessionEvents> {
     this.lostContactAt = Date.now();
     this.open();
     this.armProbe();
+    this.armExpiryTimer();
   }
 
   private open(): void {
@@ -111,17 +112,25 @@ export class SessionManager extends EventEmitter<SessionEvents> {
     this.expiryTimer = undefined;
   }
 
-  /** Fires once the outage has outlived the session timeout: the server has expired the session by then. */
+  /**
+   * Fires once the outage has outlived the session timeout: the server has expired the session by
+   * then. Also covers a client that never got a session: the library has no timeout for the connect
+   * handshake, so a server that accepts TCP but never answers would hold it forever; a fresh client
+   * tries the servers again.
+   */
   private armExpiryTimer(): void {
-    if (this.expiryTimer || this.lostContactAt === undefined || !this.conn?.everConnected) return;
+    if (this.expiryTimer || this.lostContactAt === undefined || this.closed) return;
     const due = this.lostContactAt + this.sessionTimeoutMs - Date.now();
     this.expiryTimer = setTimeout(() => {
       this.expiryTimer = undefined;
       if (this.lostContactAt === undefined || this.closed) return;
-      this.options.logger.warn("zookeeper unreachable for longer than the session timeout; treating the session as expired", {
+      const hadSession = this.conn?.everConnected ?? false;
+      this.options.logger.warn(hadSession
+        ? "zookeeper unreachable for longer than the session timeout; treating the session as expired"
+        : "no zookeeper session within the session timeout; starting a fresh client", {
         session: this.conn?.sessionId, downMs: Date.now() - this.lostContactAt,
       });
-      this.replace("disconnected longer than the session timeout");
+      this.replace(hadSession ? "disconnected longer than the session timeout" : "no session established in time");
     }, Math.max(0, due));
   }
 
@@ -176,6 +185,9 @@ export class SessionManager extends EventEmitter<SessionEvents> {
     this.expiryTimer = undefined;
     old.dispose(reason);
     this.open();
+    // The new client's clock starts now: it has no session to lose, only one to establish.
+    this.lostContactAt = Date.now();
+    this.armExpiryTimer();
     this.emit("replaced", oldSession);
   }
 

@@ -48,7 +48,15 @@ export class ZkConnection {
   /** True once this client has held a session (first SYNC_CONNECTED). */
   everConnected = false;
 
-  constructor(readonly client: zookeeper.Client, readonly generation: number, private readonly stats: ZkStats) {}
+  /** Last public state was connected (a handshake is not in flight). */
+  private connectedNow = false;
+
+  constructor(readonly client: zookeeper.Client, readonly generation: number, private readonly stats: ZkStats) {
+    guardSocketParser(client);
+    client.on("state", (state) => {
+      this.connectedNow = state === zookeeper.State.SYNC_CONNECTED || state === zookeeper.State.CONNECTED_READ_ONLY;
+    });
+  }
 
   get disposed(): boolean { return this.disposedReason !== undefined; }
 
@@ -109,8 +117,12 @@ export class ZkConnection {
     const error = new ConnectionDisposedError(reason);
     for (const reject of [...this.pending]) reject(error);
     this.pending.clear();
+    const handshaking = !this.connectedNow;
     this.client.removeAllListeners();
     this.closeSession();
+    // A client closed mid-handshake would read the server's connect reply as an ordinary reply
+    // (the library only expects one while CONNECTING); drop the socket so no reply arrives at all.
+    if (handshaking) internals(this.client).socket?.destroy();
   }
 
   /** Asks the server to end the session (once); the client stops reconnecting. */
@@ -132,4 +144,35 @@ export class ZkConnection {
       });
     });
   }
+}
+
+/** The library's private connection manager; touched only by the two defensive measures here. */
+interface ConnectionInternals {
+  socket?: { destroy(): void };
+  pendingBuffer: Buffer | null;
+  onSocketData(this: ConnectionInternals, buffer: Buffer): void;
+}
+
+function internals(client: zookeeper.Client): ConnectionInternals {
+  return (client as unknown as { connectionManager: ConnectionInternals }).connectionManager;
+}
+
+/**
+ * node-zookeeper-client throws from its socket 'data' handler when a reply does not parse (seen when
+ * a closing client received a connect reply: "Unknown code: ..."), which would crash the process.
+ * Wrapping the handler (before the first socket binds it) turns that into a dropped connection,
+ * which the library already knows how to handle (reconnect, or stay closed once closing).
+ */
+function guardSocketParser(client: zookeeper.Client): void {
+  const manager = internals(client);
+  const parse = manager.onSocketData;
+  if (typeof parse !== "function") return;
+  manager.onSocketData = function guarded(buffer: Buffer) {
+    try {
+      parse.call(this, buffer);
+    } catch {
+      this.pendingBuffer = null; // the unparsed rest would poison the next connection's first reply
+      this.socket?.destroy();
+    }
+  };
 }
