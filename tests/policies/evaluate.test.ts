@@ -55,11 +55,16 @@ describe("enforcement per stack", () => {
     expect(levelOf(prod, "kafka-replication")).toEqual(["mandatory"]);
   });
 
-  test("image digests are required in prod only", () => {
+  test("image digests are reported in staging and prod (advisory until the release pipeline resolves digests), not in dev", () => {
     const tagOnly = (s: PlatformStack) => (s.stable.spec.template.spec.containers[0].image = "registry.classroom.internal/room-api:1.8.2");
-    expect(levelOf(evaluate(tagOnly, "prod"), "image-digest-required")).toEqual(["mandatory"]);
+    expect(levelOf(evaluate(tagOnly, "prod"), "image-digest-required")).toEqual(["advisory"]);
     expect(levelOf(evaluate(tagOnly, "staging"), "image-digest-required")).toEqual(["advisory"]);
     expect(levelOf(evaluate(tagOnly, "dev"), "image-digest-required")).toEqual([]);
+    // One line of config makes it a gate.
+    const strict = { ...loadPolicyConfig("prod"), "image-digest-required": "mandatory" as const };
+    const stack = platformStack();
+    tagOnly(stack);
+    expect(levelOf(evaluatePolicies(toResources(objectsOf(stack)), strict), "image-digest-required")).toEqual(["mandatory"]);
   });
 
   test("each stack's config carries its own log root", () => {
