@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Real servers for the integration tests come from Debian: ZooKeeper 3.8 and Redis 7.0.
+# Real servers for the integration tests come from Debian: ZooKeeper 3.8 and Redis 7.0; shellcheck for
+# the workflow lint.
 # Java and Maven (for the Kafka broker) and Go (for the engine and the API server) ship with the machine.
 set -euo pipefail
 need=()
 [ -x /usr/bin/redis-server ] || need+=(redis-server)
 [ -f /usr/share/zookeeper/bin/zkServer.sh ] || need+=(zookeeper)
+# actionlint runs shellcheck over workflow `run:` scripts when it is on PATH, as it is on CI runners.
+command -v shellcheck >/dev/null || need+=(shellcheck)
 for tool in java mvn go openssl; do
   command -v "$tool" >/dev/null || { echo "provision: '$tool' is not on PATH; install it first" >&2; exit 1; }
 done
