@@ -98,7 +98,7 @@ function resolveBinaries(build: boolean) {
     return controlPlaneBinaries();
   } catch (err) {
     if (!(err instanceof ToolMissingError) || !build) throw err;
-    console.error(`${err.tool} is not built yet; building the control-plane tools (about 15 minutes cold) ...`);
+    console.error(`${err.tool} is not built yet; building the control-plane tools (about 6-10 minutes cold) ...`);
     buildTools(["etcd", "kubernetes", "gateway-api"]);
     return controlPlaneBinaries();
   }

@@ -10,6 +10,9 @@ import { engineEnv } from "./engine-env";
 // of stacks/ in a temporary folder (so nothing in the repository is ever modified), a file:// backend
 // and a passphrase in that folder, and the offline settings from engine-env.
 
+/** Folder of the file:// backend inside a temporary project. */
+const BACKEND_FOLDER = ".backend";
+
 /** The repository root: the folder holding Pulumi.yaml. */
 export const PROJECT_ROOT = path.resolve(__dirname, "../..");
 
@@ -61,15 +64,14 @@ export class EngineProject {
     private readonly program: PulumiFn,
   ) {}
 
+  /** Copies the project into a new temporary folder (with its own backend) and opens it. */
   static async create(options: EngineProjectOptions = {}): Promise<EngineProject> {
     const root = options.projectRoot ?? PROJECT_ROOT;
-    const engine = engineEnv({ build: options.build ?? false });
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "classroom-engine-"));
     try {
       const project = parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as Record<string, any>;
       const stackConfigDir: string = project.stackConfigDir ?? ".";
-      const stacksDir = path.join(workDir, stackConfigDir);
-      fs.cpSync(path.join(root, stackConfigDir), stacksDir, { recursive: true, filter: (src) => !src.endsWith("~") });
+      fs.cpSync(path.join(root, stackConfigDir), path.join(workDir, stackConfigDir), { recursive: true, filter: (src) => !src.endsWith("~") });
       const plugins: Record<string, FolderPlugin[]> = {};
       if (options.providers?.length) plugins.providers = options.providers;
       if (options.analyzers?.length) plugins.analyzers = options.analyzers;
@@ -79,24 +81,34 @@ export class EngineProject {
       if (options.program) delete project.config;
       if (Object.keys(plugins).length) project.plugins = plugins;
       fs.writeFileSync(path.join(workDir, "Pulumi.yaml"), stringify(project));
-
-      const backendDir = path.join(workDir, ".backend");
-      fs.mkdirSync(backendDir);
-      const envVars: Record<string, string> = {
-        ...engine.env,
-        PULUMI_BACKEND_URL: `file://${backendDir}`,
-        PULUMI_CONFIG_PASSPHRASE: "classroom-engine-tests",
-        // Plugins come from PULUMI_HOME and the project's folders only, never from whatever is on PATH.
-        PULUMI_IGNORE_AMBIENT_PLUGINS: "true",
-        ...options.env,
-      };
-      const command = await PulumiCommand.get({ root: path.dirname(path.dirname(engine.pulumi)), skipVersionCheck: true });
-      const program = options.program ?? (await defaultProgram());
-      return new EngineProject(workDir, stacksDir, backendDir, String(project.name), command, envVars, program);
+      fs.mkdirSync(path.join(workDir, BACKEND_FOLDER));
+      return await EngineProject.open(workDir, options);
     } catch (err) {
       fs.rmSync(workDir, { recursive: true, force: true });
       throw err;
     }
+  }
+
+  /**
+   * Opens a folder that create() prepared, e.g. from another process: its Pulumi.yaml, stack copies and
+   * backend as they are. Only `program`, `env` and `build` of the options apply.
+   */
+  static async open(workDir: string, options: EngineProjectOptions = {}): Promise<EngineProject> {
+    const engine = engineEnv({ build: options.build ?? false });
+    const project = parse(fs.readFileSync(path.join(workDir, "Pulumi.yaml"), "utf8")) as Record<string, any>;
+    const backendDir = path.join(workDir, BACKEND_FOLDER);
+    const envVars: Record<string, string> = {
+      ...engine.env,
+      PULUMI_BACKEND_URL: `file://${backendDir}`,
+      PULUMI_CONFIG_PASSPHRASE: "classroom-engine-tests",
+      // Plugins come from PULUMI_HOME and the project's folders only, never from whatever is on PATH.
+      PULUMI_IGNORE_AMBIENT_PLUGINS: "true",
+      ...options.env,
+    };
+    const command = await PulumiCommand.get({ root: path.dirname(path.dirname(engine.pulumi)), skipVersionCheck: true });
+    const program = options.program ?? (await defaultProgram());
+    const stacksDir = path.join(workDir, project.stackConfigDir ?? ".");
+    return new EngineProject(workDir, stacksDir, backendDir, String(project.name), command, envVars, program);
   }
 
   /** The stack file the engine reads for `stack` (the temporary copy). */

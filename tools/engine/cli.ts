@@ -16,7 +16,7 @@ program
       `engine: pulumi ${result.pulumiVersion} (${result.pulumiFromPath ? "from PATH" : "project build"}) at ${result.pulumi}; ` +
       `kubernetes plugin ${result.providerPluginVersion}, built from ${result.providerOrigin}`,
     );
-    console.log(exportLines(result.env));
+    console.log(exportLines(result));
   });
 
 program.parseAsync(process.argv).catch((err: Error) => {

@@ -145,9 +145,15 @@ function readOr(file: string): string | undefined {
   try { return fs.readFileSync(file, "utf8"); } catch { return undefined; }
 }
 
-/** The variables as `export NAME='value'` lines for a POSIX shell's eval. */
-export function exportLines(env: Record<string, string>): string {
-  return Object.entries(env).map(([k, v]) => `export ${k}='${v.replace(/'/g, `'\\''`)}'`).join("\n");
+/**
+ * The variables as `export NAME='value'` lines for a POSIX shell's eval. PATH becomes the folder of
+ * `pulumi` prepended to the shell's own "$PATH", so the caller's PATH (not this process's) is kept.
+ */
+export function exportLines(result: EngineEnv): string {
+  const quote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+  return Object.entries(result.env)
+    .map(([k, v]) => (k === "PATH" ? `export PATH=${quote(path.dirname(result.pulumi))}:"$PATH"` : `export ${k}=${quote(v)}`))
+    .join("\n");
 }
 
 /** Exposed for README and reports: the provider version the binary itself reports. */

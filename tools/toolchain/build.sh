@@ -5,7 +5,8 @@
 # Usage: build.sh [--force] [tool ...]   (no tool: all of them, one at a time, in the order above)
 #
 # A tool's folder is trusted only when its stamp file (.built), written after a successful build, exists;
-# a stamped tool is skipped. A tool already on PATH at the exact version is used instead of a build.
+# a stamped tool is skipped. etcd and the Kubernetes binaries already on PATH at the exact version, and a
+# pulumi on PATH at the pinned version or newer, are used instead of a build (the provider is always ours).
 # Each build runs at lower priority with limited parallelism (the provider alone peaks at ~5 GB), logs to
 # <cache>/tools/<name>-<version>.log, and is killed after BUILD_TIMEOUT seconds: it never hangs.
 set -euo pipefail
@@ -55,8 +56,10 @@ on_path() {
       dirname "$(command -v kube-apiserver)" ;;
     pulumi)
       command -v pulumi >/dev/null || return 1
-      v="$(pulumi version 2>/dev/null)"
-      [ "$v" = "v$PULUMI_VERSION" ] && dirname "$(command -v pulumi)" ;;
+      # Any release at or above the pinned one will do (the floor of tools/engine/engine-env.ts).
+      v="$(pulumi version 2>/dev/null)"; v="${v#v}"
+      [[ "$v" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || return 1
+      [ "$(printf '%s\n%s\n' "$PULUMI_VERSION" "$v" | sort -V | head -n1)" = "$PULUMI_VERSION" ] && dirname "$(command -v pulumi)" ;;
     *) return 1 ;;
   esac
 }
@@ -70,8 +73,13 @@ check_pin() {
 go_build() { # go_build <module folder> <output file, or folder ending in /> <ldflags> <packages...>
   local module="$1" out="$2" ldflags="$3"; shift 3
   case "$out" in */) mkdir -p "$out" ;; *) mkdir -p "$(dirname "$out")" ;; esac
+  local rc=0
   (cd "$here/$module" && nice -n 10 timeout --kill-after=30 "$build_timeout" \
-    go build -mod=readonly -trimpath -ldflags="-s -w $ldflags" -o "$out" "$@")
+    go build -mod=readonly -trimpath -ldflags="-s -w $ldflags" -o "$out" "$@") || rc=$?
+  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+    echo "go build was stopped after BUILD_TIMEOUT=$build_timeout s; on a slow or loaded machine raise BUILD_TIMEOUT"
+  fi
+  return "$rc"
 }
 
 build_one() { # build_one <tool> <staging dir>; the binaries or files go to <staging dir>/bin or /crds
