@@ -253,7 +253,9 @@ export class Scheduler {
   private startAdmitted(admissions: Admission[], grantedAt: number): void {
     for (const admission of admissions) {
       if (admission.status === "run") this.runner.start(this.jobNamed(admission.job), admission.runFireMs, admission.token, grantedAt);
-      if (admission.status === "queued") this.watchQueue(this.jobNamed(admission.job), admission.token);
+      // PTTL was measured somewhere during the round trip: counting from the send errs early, and an
+      // early check just sees "busy" and waits the rest.
+      if (admission.status === "queued") this.watchQueue(this.jobNamed(admission.job), admission.token - (Date.now() - grantedAt));
     }
   }
 
@@ -263,15 +265,16 @@ export class Scheduler {
    */
   private watchQueue(job: Job, pttlMs: number): void {
     if (this.stopped || this.drainWatches.has(job.name)) return;
-    const delay = Math.max(pttlMs, 0) + 5;
+    const delay = Math.max(pttlMs, 0) + 2;
     this.drainWatches.set(
       job.name,
       setTimeout(async () => {
         this.drainWatches.delete(job.name);
         if (this.stopped) return;
+        const sentAt = Date.now();
         try {
           const result = await this.coordinator.drain(job.name, job.misfire, job.misfireThresholdMs);
-          if (result.status === "busy") this.watchQueue(job, result.pttl);
+          if (result.status === "busy") this.watchQueue(job, result.pttl - (Date.now() - sentAt));
           if (result.status === "run") this.runner.start(job, result.fireMs, result.token, Date.now());
         } catch (err) {
           this.log("could not check a queued job", { job: job.name, error: (err as Error).message });

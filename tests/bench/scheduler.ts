@@ -136,6 +136,17 @@ async function main(): Promise<void> {
     const machineLateness = probe.stop();
     await replicas.kill("r3");
     const killedAt = Date.now();
+    // Run locks the dead replica still holds, and when each expires: the earliest a takeover may happen.
+    const lockPipeline = redis.pipeline();
+    for (const name of names) lockPipeline.get(`classroom:scheduler:run:${name}`).pttl(`classroom:scheduler:run:${name}`);
+    const lockReplies = ((await lockPipeline.exec()) ?? []).map(([, value]) => value);
+    // PTTLs count from when Redis answered, somewhere in this window; expiry below counts from its start.
+    const lockReadMs = Date.now() - killedAt;
+    const deadLocks = new Map<string, number>();
+    names.forEach((name, i) => {
+      const holder = lockReplies[i * 2] as string | null;
+      if (holder && holder.split("|")[2] === "r3") deadLocks.set(name, killedAt + Number(lockReplies[i * 2 + 1]));
+    });
     const failoverTo = steadyTo + failoverSeconds * 1000;
     await sleep(failoverTo - Date.now() + 1500);
     const lateClaimLogs = countLogs(replicas, "claims answered after their fire instant");
@@ -155,6 +166,7 @@ async function main(): Promise<void> {
       return first - killedAt;
     });
     const inFlightOnKilled = starts.filter((s) => s.replica === "r3" && s.fire === steadyTo).length;
+    const afterExpiry = [...deadLocks].map(([job, expiresAt]) => gaps[names.indexOf(job)] + killedAt - expiresAt);
     const failoverGap = percentiles(gaps);
 
     const poller = await pollingBaseline(redis, names);
@@ -179,7 +191,10 @@ async function main(): Promise<void> {
             // Started on r3 just before the kill: they count as run, but their outcome was never recorded.
             runsInFlightOnKilledReplica: inFlightOnKilled,
             ...failover,
-            failoverGapMs: failoverGap,
+            failoverGapMs: { note: "per job: first start by a surviving replica minus the kill time", ...failoverGap },
+            runLocksHeldByKilledReplica: deadLocks.size,
+            remainingLeaseAtKillMs: { lockReadMs, ...percentiles([...deadLocks.values()].map((at) => at - killedAt)) },
+            takeoverAfterLeaseExpiryMs: { note: "first start minus the dead lock's expiry", ...percentiles(afterExpiry) },
             withinOneLease: failoverGap.max <= leaseMs,
           },
           baseline: {
