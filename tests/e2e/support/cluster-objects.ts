@@ -13,11 +13,11 @@ const NAMESPACE_DEFAULTS = new Set(["ServiceAccount/default", "ConfigMap/kube-ro
  * Pods, ControllerRevisions, EndpointSlices) and the per-namespace defaults; cluster-scoped kinds only
  * where labelled `app.kubernetes.io/managed-by=pulumi`.
  */
-export async function listDeclaredKinds(kubeconfig: string, kinds: Array<{ apiVersion: string; kind: string }>, namespaces: string[]): Promise<LiveObject[]> {
+export async function listDeclaredKinds(kubeconfig: string, kinds: ReadonlyArray<Record<string, any>>, namespaces: string[]): Promise<LiveObject[]> {
   const client = new KubeClient(readKubeconfig(kubeconfig));
   try {
     const discovery = new ResourceDiscovery(client);
-    const unique = [...new Map(kinds.map((k) => [`${k.apiVersion}/${k.kind}`, k])).values()];
+    const unique = [...new Map(kinds.map((k) => [`${k.apiVersion}/${k.kind}`, { apiVersion: String(k.apiVersion), kind: String(k.kind) }])).values()];
     const found: LiveObject[] = [];
     for (const { apiVersion, kind } of unique) {
       const info = await discovery.lookup(apiVersion, kind);

@@ -1,29 +1,33 @@
+import { execFile } from "node:child_process";
 import * as path from "node:path";
+import { promisify } from "node:util";
 import { EngineEvent, PulumiFn, Stack } from "@pulumi/pulumi/automation";
 import { EngineProject, EngineProjectOptions, PROJECT_ROOT } from "../../../tools/engine/automation";
 import { ToolMissingError } from "../../../tools/toolchain/toolchain";
 
 /** The test-only stand-in for the `random` plugin (tests/fixtures/random-provider/README.md). */
 export const RANDOM_STAND_IN = path.join(PROJECT_ROOT, "tests/fixtures/random-provider");
-/** Folder of `pulumi-analyzer-policy-nodejs`, which runs a TypeScript policy pack without the Node language host. */
-export const POLICY_ANALYZER = path.join(__dirname, "policy-analyzer");
-/** The project's policy pack. */
+/** The project's policy pack (its folder, for its config files). */
 export const POLICY_PACK = path.join(PROJECT_ROOT, "policies");
+/**
+ * The same pack as the engine is given it here: an executable that runs policies/ without the Node
+ * language host (policy-pack/classroom-policies). Pass it as `policyPacks: [POLICY_PACK_EXECUTABLE]`.
+ */
+export const POLICY_PACK_EXECUTABLE = path.join(__dirname, "policy-pack", "classroom-policies");
 
 /** Config every stack under test gets: nothing becomes ready without kubelets, so nothing is awaited. */
 export const SKIP_AWAIT = { "classroom:skipAwait": "true" };
 
 /**
- * A temporary copy of the project wired to the real engine with the test stand-ins: the random
- * provider and the policy-pack runner come from their folders (Pulumi.yaml project plugins), nothing
- * from PATH. Missing tools fail the test with the command that builds them, never a skip.
+ * A temporary copy of the project wired to the real engine with the test stand-in for the random
+ * provider (a Pulumi.yaml project plugin), nothing from PATH. Missing tools fail the test with the
+ * command that builds them, never a skip.
  */
 export async function testProject(options: { kubeconfig?: string; program?: PulumiFn } = {}): Promise<EngineProject> {
   const randomVersion = (require(require.resolve("@pulumi/random/package.json", { paths: [PROJECT_ROOT] })) as { version: string }).version;
   const opts: EngineProjectOptions = {
     program: options.program,
     providers: [{ name: "random", path: RANDOM_STAND_IN, version: randomVersion }],
-    analyzers: [{ name: "policy-nodejs", path: POLICY_ANALYZER }],
     env: options.kubeconfig ? { KUBECONFIG: options.kubeconfig } : {},
   };
   try {
@@ -57,13 +61,13 @@ export class RunLog {
    * full --event-log (see tests/e2e/README.md).
    */
   text(): string {
-    const shown = this.events.filter((e) => e.diagnosticEvent?.severity !== "debug");
+    const shown = this.events.filter((e) => String(e.diagnosticEvent?.severity) !== "debug");
     return `${this.lines.join("")}\n${shown.map((e) => JSON.stringify(e)).join("\n")}`;
   }
 
   /** The debug diagnostics text that text() leaves out. */
   debugText(): string {
-    return this.events.filter((e) => e.diagnosticEvent?.severity === "debug").map((e) => JSON.stringify(e)).join("\n");
+    return this.events.filter((e) => String(e.diagnosticEvent?.severity) === "debug").map((e) => JSON.stringify(e)).join("\n");
   }
 }
 
@@ -86,3 +90,24 @@ export async function exportedState(stack: Stack): Promise<string> {
 }
 
 export { EngineProject };
+
+/** What previewInChild saw: the outcome, the engine's error when it failed, and every event. */
+export interface ChildPreview {
+  ok: boolean;
+  error?: string;
+  changeSummary?: Record<string, number>;
+  events: EngineEvent[];
+}
+
+/**
+ * A preview of `stack` of `project` in a child process: for previews expected to fail, whose aborted
+ * inline program would otherwise reject promises inside the test process (support/engine-main.ts).
+ */
+export async function previewInChild(project: EngineProject, stack: string, env: Record<string, string> = {}): Promise<ChildPreview> {
+  const tsx = path.join(PROJECT_ROOT, "node_modules/tsx/dist");
+  const { stdout } = await promisify(execFile)(path.join(PROJECT_ROOT, "node_modules/node/bin/node"), [
+    "--require", path.join(tsx, "preflight.cjs"), "--import", `file://${path.join(tsx, "loader.mjs")}`,
+    path.join(__dirname, "engine-main.ts"), project.workDir, stack, JSON.stringify(env),
+  ], { cwd: PROJECT_ROOT, maxBuffer: 512 * 1024 * 1024, timeout: 600_000 });
+  return JSON.parse(stdout) as ChildPreview;
+}
