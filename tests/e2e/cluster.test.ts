@@ -1,10 +1,14 @@
 import * as k8s from "@pulumi/kubernetes";
 import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
 import * as path from "node:path";
 import { KubeClient } from "../../tools/cluster/kube-client";
 import { readKubeconfig } from "../../tools/cluster/kubeconfig";
 import { isAlive, startTicksOf } from "../../tools/cluster/processes";
+import { ControlPlaneState } from "../../tools/cluster/state";
 import { validateOnServer } from "../../tools/cluster/server-validate";
 import { engineEnv } from "../../tools/engine/engine-env";
 import { TestCluster, startTestCluster } from "../harness/cluster";
@@ -74,6 +78,60 @@ describe("local control plane", () => {
       expect(cluster.state.reaper).toBeDefined();
       expect(startTicksOf(cluster.state.reaper!)).toBeUndefined();
       expect(fs.existsSync(cluster.state.dir)).toBe(false);
+    }
+  });
+});
+
+describe("npm run cluster", () => {
+  // A runtime dir of its own, so this test neither sees nor stops a control plane the developer started.
+  const runtimeDir = fs.mkdtempSync(path.join(os.tmpdir(), "cluster-cli-"));
+  const cli = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [path.resolve("node_modules/tsx/dist/cli.mjs"), "tools/cluster/cli.ts", ...args], {
+      encoding: "utf8", env: { ...process.env, XDG_RUNTIME_DIR: runtimeDir }, timeout: 180_000,
+    });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr, last: r.stdout.trimEnd().split("\n").pop() ?? "" };
+  };
+
+  afterAll(() => {
+    cli("down");
+    fs.rmSync(runtimeDir, { recursive: true, force: true });
+  });
+
+  it("up prints KUBECONFIG last and is idempotent; status reports it; down stops exactly its processes", () => {
+    const up = cli("up");
+    expect(up.status).toBe(0);
+    expect(up.last).toMatch(/^KUBECONFIG=\//);
+    const kubeconfig = up.last.slice("KUBECONFIG=".length);
+    const state: ControlPlaneState = JSON.parse(fs.readFileSync(path.join(path.dirname(kubeconfig), "state.json"), "utf8"));
+
+    const again = cli("up");
+    expect(again.status).toBe(0);
+    expect(again.stdout).toMatch(/already running/);
+    expect(again.last).toBe(up.last);
+
+    const status = cli("status");
+    expect(status.status).toBe(0);
+    for (const p of state.processes) expect(status.stdout).toMatch(new RegExp(`${p.name} +pid ${p.pid} .*running`));
+
+    const down = cli("down");
+    expect(down.status).toBe(0);
+    expect(state.processes.filter(isAlive)).toEqual([]);
+    expect(fs.existsSync(state.dir)).toBe(false);
+    expect(cli("status").status).toBe(3);
+  });
+
+  it("refuses a port that is taken with a one-line reason, no stack trace and nothing left running", async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const up = cli("up", "--port", String(port));
+      expect(up.status).toBe(1);
+      expect(up.stderr).toMatch(new RegExp(`cluster: port ${port} on 127\\.0\\.0\\.1 is already in use`));
+      expect(up.stderr).not.toMatch(/\n\s+at /);
+      expect(cli("status").status).toBe(3);
+    } finally {
+      server.close();
     }
   });
 });
