@@ -61,7 +61,11 @@ export function redisFromEnv(env: Env): { options: RedisOptions; description: st
       if (!host || !Number.isInteger(portNumber)) throw new JobConfigError(`CLASSROOM_REDIS_SENTINELS: expected host:port[,host:port...], got '${entry}'`);
       return { host, port: portNumber };
     });
-    return { options: { ...common, sentinels, name, sentinelPassword: password }, description: `sentinels ${env.CLASSROOM_REDIS_SENTINELS} master ${name}` };
+    // Sentinels usually run without requirepass, and AUTH against them then fails: only send one when given.
+    const sentinelPassword = env.CLASSROOM_REDIS_SENTINEL_PASSWORD_FILE
+      ? readFile("CLASSROOM_REDIS_SENTINEL_PASSWORD_FILE", env.CLASSROOM_REDIS_SENTINEL_PASSWORD_FILE).trim()
+      : undefined;
+    return { options: { ...common, sentinels, name, sentinelPassword }, description: `sentinels ${env.CLASSROOM_REDIS_SENTINELS} master ${name}` };
   }
   if (env.CLASSROOM_REDIS_URL) {
     let url: URL;

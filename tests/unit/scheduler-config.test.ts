@@ -24,8 +24,12 @@ describe("scheduler daemon configuration from env vars", () => {
   });
 
   it("supports Sentinel with a master name", () => {
-    const { options } = redisFromEnv({ CLASSROOM_REDIS_SENTINELS: "s1:26379,s2:26379", CLASSROOM_REDIS_MASTER_NAME: "classroom" });
-    expect(options).toMatchObject({ sentinels: [{ host: "s1", port: 26379 }, { host: "s2", port: 26379 }], name: "classroom" });
+    const password = path.join(dir, "password");
+    const { options } = redisFromEnv({ CLASSROOM_REDIS_SENTINELS: "s1:26379,s2:26379", CLASSROOM_REDIS_MASTER_NAME: "classroom", CLASSROOM_REDIS_PASSWORD_FILE: password });
+    expect(options).toMatchObject({ sentinels: [{ host: "s1", port: 26379 }, { host: "s2", port: 26379 }], name: "classroom", password: "s3cret" });
+    // Sentinels without requirepass reject AUTH: the master's password is not sent to them.
+    expect(options.sentinelPassword).toBeUndefined();
+    expect(redisFromEnv({ CLASSROOM_REDIS_SENTINELS: "s1", CLASSROOM_REDIS_MASTER_NAME: "m", CLASSROOM_REDIS_SENTINEL_PASSWORD_FILE: password }).options.sentinelPassword).toBe("s3cret");
     expect(() => redisFromEnv({ CLASSROOM_REDIS_SENTINELS: "s1:26379" })).toThrow("CLASSROOM_REDIS_MASTER_NAME: required when CLASSROOM_REDIS_SENTINELS is set");
   });
 
