@@ -3,13 +3,16 @@ const transform = { "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022" } }] };
 const common = { transform, testEnvironment: "node", moduleFileExtensions: ["ts", "js", "json"] };
 
 module.exports = {
+  // testTimeout is a global option (ignored inside projects): the integration and e2e files that need
+  // longer hooks call jest.setTimeout themselves.
+  testTimeout: 120000,
   reporters: ["default", "<rootDir>/tests/summary-reporter.js"],
   projects: [
     // Pure logic and Pulumi programs under mocks: no servers, seconds.
     { ...common, displayName: "unit", testMatch: ["<rootDir>/tests/{unit,stacks,policies,tools}/**/*.test.ts"] },
     // Real ZooKeeper, Redis and Kafka started by tests/harness on loopback ports.
-    { ...common, displayName: "integration", testMatch: ["<rootDir>/tests/integration/**/*.test.ts"], testTimeout: 120000 },
+    { ...common, displayName: "integration", testMatch: ["<rootDir>/tests/integration/**/*.test.ts"] },
     // Real kube-apiserver and the real Pulumi engine; needs tools built by tools/toolchain.
-    { ...common, displayName: "e2e", testMatch: ["<rootDir>/tests/e2e/**/*.test.ts"], testTimeout: 600000 },
+    { ...common, displayName: "e2e", testMatch: ["<rootDir>/tests/e2e/**/*.test.ts"] },
   ],
 };
