@@ -12,7 +12,8 @@ export interface Picker {
  * Splits calls between the stable and canary tracks by their weights, round-robin inside a track.
  *
  * - A track's weight is the mean weight of its instances (they normally agree; the mean keeps the
- *   split smooth while a weight change rolls through the pods).
+ *   split smooth while a weight change rolls through the pods). Stable gets at most what the canary
+ *   leaves (100 - canary), so stable instances may simply register 100.
  * - Instances with weight 0 are never chosen; a track with no choosable instance gives its share to
  *   the other track (so canary 10 with no canary pods sends everything to stable).
  * - Track choice is nginx's smooth weighted round-robin: deterministic, and every window of
@@ -28,7 +29,11 @@ export function createPicker(source: InstanceSource): Picker {
     pick() {
       const byTrack: Record<Track, Instance[]> = { stable: [], canary: [] };
       for (const instance of read()) if (instance.weight > 0) byTrack[instance.track]?.push(instance);
-      const weights = TRACKS.map((t) => mean(byTrack[t].map((i) => i.weight)));
+      // The canary's weight is the one number a gray-release step changes; stable takes the rest, so the
+      // platform never restarts stable pods to re-weight them (they register with weight 100).
+      const canary = mean(byTrack.canary.map((i) => i.weight));
+      const stable = Math.min(mean(byTrack.stable.map((i) => i.weight)), 100 - canary);
+      const weights = TRACKS.map((t) => (t === "canary" ? canary : stable));
       // A different set of live tracks/weights starts a fresh smooth round so old credit cannot skew it.
       const key = weights.join(",");
       if (key !== lastKey) {

@@ -22,6 +22,13 @@ describe("picker", () => {
     expect(counts).toEqual({ s1: 300, s2: 300, s3: 300, c1: 100 });
   });
 
+  it("lets stable take whatever the canary leaves, so stable pods registered at 100 never need a restart", () => {
+    const live = (canaryWeight: number) => [instance("s1", "stable", 100), instance("s2", "stable", 100), instance("c1", "canary", canaryWeight)];
+    expect(tally(live(10), 100)).toEqual({ s1: 45, s2: 45, c1: 10 });
+    expect(tally(live(50), 100)).toEqual({ s1: 25, s2: 25, c1: 50 });
+    expect(tally(live(100), 10)).toEqual({ c1: 10 });
+  });
+
   it("never sends two canary calls in a row at weight 10 (smooth, not bursty)", () => {
     const picker = createPicker(() => [instance("s1", "stable", 90), instance("c1", "canary", 10)]);
     const tracks = Array.from({ length: 100 }, () => picker.pick()!.track);
