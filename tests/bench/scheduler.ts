@@ -8,8 +8,8 @@
 import Redis from "ioredis";
 import { RedisServer } from "../harness/redis";
 import type { JobsSpec } from "../../runtime/scheduler/job-schema";
-import { benchKey } from "../../runtime/scheduler/testing/probe-handlers";
-import { SchedulerReplicas } from "../../runtime/scheduler/testing/replicas";
+import { benchKey } from "../support/scheduler/probe-handlers";
+import { SchedulerReplicas } from "../support/scheduler/replicas";
 
 const jobCount = 500;
 const leaseMs = 3000;

@@ -1,8 +1,8 @@
 import Redis from "ioredis";
 import { RedisServer } from "../harness/redis";
 import { RunHistory } from "../../runtime/scheduler/history";
-import { ProbeEvent, readProbeEvents } from "../../runtime/scheduler/testing/probe-handlers";
-import { SchedulerReplicas } from "../../runtime/scheduler/testing/replicas";
+import { ProbeEvent, readProbeEvents } from "../support/scheduler/probe-handlers";
+import { SchedulerReplicas } from "../support/scheduler/replicas";
 
 /**
  * Three real scheduler daemons against one real Redis, one job every second. Each run sleeps 300 ms

@@ -4,7 +4,7 @@ import { freePort } from "../harness/ports";
 import { RedisServer } from "../harness/redis";
 import { RunHistory } from "../../runtime/scheduler/history";
 import type { JobsSpec } from "../../runtime/scheduler/job-schema";
-import { SchedulerReplicas } from "../../runtime/scheduler/testing/replicas";
+import { SchedulerReplicas } from "../support/scheduler/replicas";
 
 /**
  * HTTP triggers from a real daemon to real HTTP servers standing in for a classroom service's pods

@@ -7,8 +7,8 @@ import { Counters, HistoryEntry, RunHistory } from "../../runtime/scheduler/hist
 import type { JobsSpec } from "../../runtime/scheduler/job-schema";
 import { parseJobs } from "../../runtime/scheduler/job-schema";
 import { readStatus } from "../../runtime/scheduler/status";
-import { ProbeEvent, readProbeEvents } from "../../runtime/scheduler/testing/probe-handlers";
-import { SchedulerReplicas } from "../../runtime/scheduler/testing/replicas";
+import { ProbeEvent, readProbeEvents } from "../support/scheduler/probe-handlers";
+import { SchedulerReplicas } from "../support/scheduler/replicas";
 
 /**
  * Block, misfire, timeout and retry strategies with slow jobs, on two real daemons. All jobs run side

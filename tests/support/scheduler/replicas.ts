@@ -6,8 +6,8 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ManagedProcess } from "../../../tests/harness/process";
-import type { JobsSpec } from "../job-schema";
+import { ManagedProcess } from "../../harness/process";
+import type { JobsSpec } from "../../../runtime/scheduler/job-schema";
 
 const repoRoot = path.resolve(__dirname, "../../..");
 const mainPath = path.join(repoRoot, "runtime/scheduler/scheduler-main.ts");

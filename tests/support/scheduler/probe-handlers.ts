@@ -3,8 +3,8 @@
  * loaded through CLASSROOM_SCHEDULER_HANDLERS_MODULE like any handler module, and double as its example).
  * Records go to Redis lists so that a SIGKILLed replica's records survive it.
  */
-import type { HandlerModuleContext, JobContext, JobHandler } from "../handlers";
-import { abortableSleep } from "../strategies";
+import type { HandlerModuleContext, JobContext, JobHandler } from "../../../runtime/scheduler/handlers";
+import { abortableSleep } from "../../../runtime/scheduler/strategies";
 
 /** List of probe events per job: JSON ProbeEvent lines in the order they happened. */
 export const probeKey = (job: string) => `scheduler-probe:${job}`;
