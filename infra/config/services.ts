@@ -11,7 +11,7 @@ const track = z.strictObject({
 
 const ipv4Endpoint = z.string().regex(/^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d):\d{1,5}$/, {
   error: "must be an IPv4 address with a port, such as 10.20.0.11:8080",
-});
+}).refine((e) => { const p = Number(e.split(":")[1]); return p >= 1 && p <= 65535; }, { error: "must have a port between 1 and 65535" });
 
 /** One service as a stack declares it. The release CLI edits `stable`, `canary` and `history`. */
 export const serviceConfig = z.strictObject({

@@ -43,6 +43,7 @@ describe("stack configuration", () => {
     ["replication factor above brokers", { "classroom:kafka": '{"brokers":{"replicas":1},"replicationFactor":3}' }, "classroom:kafka.replicationFactor must be <= brokers.replicas (1), got 3"],
     ["even brokers in combined mode", { "classroom:kafka": '{"brokers":{"replicas":2}}' }, "classroom:kafka.brokers.replicas must be odd in combined mode"],
     ["legacy VM endpoint without port", { "classroom:services": service({ legacy: { endpoints: ["10.0.0.1"], weight: 10 } }) }, "classroom:services.room-api.legacy.endpoints[0] must be an IPv4 address with a port"],
+    ["legacy VM endpoint with a port out of range", { "classroom:services": service({ legacy: { endpoints: ["10.0.0.1:70000"], weight: 10 } }) }, 'classroom:services.room-api.legacy.endpoints[0] must have a port between 1 and 65535, got "10.0.0.1:70000"'],
     ["legacy on a consumer", { "classroom:services": JSON.stringify({ c: { kind: "consumer", stable: { image: "r/c:1", replicas: 1 }, legacy: { endpoints: ["10.0.0.1:80"], weight: 10 } } }) }, "classroom:services.c.legacy is only for http and rpc services"],
     ["service name that is not a DNS label", { "classroom:services": JSON.stringify({ Room_API: { kind: "worker", stable: { image: "r/c:1", replicas: 1 } } }) }, "classroom:services.Room_API"],
     ["plain-text credential", { "classroom:imagePullSecret": "{\"auths\":{}}" }, "classroom:imagePullSecret is a credential and must be set with `pulumi config set --secret classroom:imagePullSecret`"],
