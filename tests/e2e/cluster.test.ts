@@ -215,8 +215,10 @@ describe("against a running control plane", () => {
         return { name: map.metadata.name };
       };
       const pulumiCommand = await PulumiCommand.get({ root: path.dirname(path.dirname(engine.pulumi)) });
+      // An explicit workDir inside the cluster's folder: without one the SDK leaves an automation-* folder in /tmp.
+      const workDir = fs.mkdtempSync(path.join(cluster.state.dir, "project-"));
       const stack = await LocalWorkspace.createOrSelectStack({ stackName: "engine-check", projectName: "engine-check", program }, {
-        envVars: { ...engine.env, PULUMI_BACKEND_URL: `file://${backend}` }, pulumiHome: engine.env.PULUMI_HOME, pulumiCommand,
+        workDir, envVars: { ...engine.env, PULUMI_BACKEND_URL: `file://${backend}` }, pulumiHome: engine.env.PULUMI_HOME, pulumiCommand,
       });
       const output: string[] = [];
       const onOutput = (line: string) => output.push(line);
