@@ -6,8 +6,8 @@ import { DataConnection } from "../shared/connection";
 import { disruptionBudget } from "../shared/disruption-budget";
 import { clientLabel, imageVersion, selectorLabels, workloadLabels, WorkloadIdentity } from "../shared/labels";
 import { podsIn, podsLabelled, tcp, workloadNetworkPolicy } from "../shared/network-policy";
-import { spreadPods } from "../shared/scheduling";
-import { restrictedContainerSecurity, restrictedPodSecurity } from "../shared/security";
+import { dataPodDefaults } from "../shared/pod-defaults";
+import { restrictedContainerSecurity } from "../shared/security";
 import { peerServices, podHost, serviceHost } from "../shared/services";
 import { dataClaimTemplate, scratchVolumes } from "../shared/volumes";
 import { ResolvedWorkloadOptions, WorkloadOptions, withWorkloadDefaults } from "../shared/workload-options";
@@ -178,12 +178,7 @@ export class Kafka extends pulumi.ComponentResource {
             annotations: { "classroom.io/config-checksum": contentChecksum(configData) },
           },
           spec: {
-            automountServiceAccountToken: false,
-            securityContext: restrictedPodSecurity(IMAGES.kafka.user),
-            terminationGracePeriodSeconds: 60,
-            nodeSelector: w.nodeSelector,
-            priorityClassName: w.priorityClassName,
-            ...spreadPods(selector, w.replicas, w.spread),
+            ...dataPodDefaults(IMAGES.kafka.user, w, selector, 60),
             containers: [{
               name: "kafka",
               image: w.image,

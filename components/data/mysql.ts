@@ -6,8 +6,8 @@ import { DataConnection } from "../shared/connection";
 import { disruptionBudget } from "../shared/disruption-budget";
 import { clientLabel, imageVersion, selectorLabels, workloadLabels } from "../shared/labels";
 import { podsIn, podsLabelled, tcp, workloadNetworkPolicy } from "../shared/network-policy";
-import { spreadPods } from "../shared/scheduling";
-import { restrictedContainerSecurity, restrictedPodSecurity } from "../shared/security";
+import { dataPodDefaults } from "../shared/pod-defaults";
+import { restrictedContainerSecurity } from "../shared/security";
 import { podHost, serviceHost } from "../shared/services";
 import { dataClaimTemplate, scratchVolumes } from "../shared/volumes";
 import { WorkloadOptions, withWorkloadDefaults } from "../shared/workload-options";
@@ -110,12 +110,7 @@ export class MySql extends pulumi.ComponentResource {
         template: {
           metadata: { labels, annotations: { "classroom.io/config-checksum": contentChecksum({ ...configData, ...initData }) } },
           spec: {
-            automountServiceAccountToken: false,
-            securityContext: restrictedPodSecurity(IMAGES.mysql.user),
-            terminationGracePeriodSeconds: 60,
-            nodeSelector: w.nodeSelector,
-            priorityClassName: w.priorityClassName,
-            ...spreadPods(selector, w.replicas, w.spread),
+            ...dataPodDefaults(IMAGES.mysql.user, w, selector, 60),
             containers: [{
               name: "mysql",
               image: w.image,

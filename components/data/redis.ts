@@ -7,6 +7,7 @@ import { DataConnection } from "../shared/connection";
 import { disruptionBudget } from "../shared/disruption-budget";
 import { clientLabel, imageVersion, selectorLabels, workloadLabels } from "../shared/labels";
 import { podsIn, podsLabelled, tcp, workloadNetworkPolicy } from "../shared/network-policy";
+import { dataPodDefaults } from "../shared/pod-defaults";
 import { spreadPods } from "../shared/scheduling";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "../shared/security";
 import { peerServices, podHost, serviceHost } from "../shared/services";
@@ -118,12 +119,7 @@ export class Redis extends pulumi.ComponentResource {
         template: {
           metadata: { labels, annotations: { ...podAnnotations, "classroom.io/secret-checksum": secretChecksum } },
           spec: {
-            automountServiceAccountToken: false,
-            securityContext: restrictedPodSecurity(IMAGES.redis.user),
-            terminationGracePeriodSeconds: sentinelMode ? 60 : 30,
-            nodeSelector: w.nodeSelector,
-            priorityClassName: w.priorityClassName,
-            ...spreadPods(selector, w.replicas, w.spread),
+            ...dataPodDefaults(IMAGES.redis.user, w, selector, sentinelMode ? 60 : 30),
             containers: [{
               name: "redis",
               image: w.image,

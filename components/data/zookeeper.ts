@@ -5,8 +5,8 @@ import { clientLabel, imageVersion, selectorLabels, workloadLabels } from "../sh
 import { DataConnection } from "../shared/connection";
 import { disruptionBudget } from "../shared/disruption-budget";
 import { podsIn, podsLabelled, tcp, workloadNetworkPolicy } from "../shared/network-policy";
-import { spreadPods } from "../shared/scheduling";
-import { restrictedContainerSecurity, restrictedPodSecurity } from "../shared/security";
+import { dataPodDefaults } from "../shared/pod-defaults";
+import { restrictedContainerSecurity } from "../shared/security";
 import { peerServices, podHost, serviceHost } from "../shared/services";
 import { dataClaimTemplate, scratchVolumes } from "../shared/volumes";
 import { WorkloadOptions, withWorkloadDefaults } from "../shared/workload-options";
@@ -111,12 +111,7 @@ export class ZooKeeper extends pulumi.ComponentResource {
             annotations: { "classroom.io/config-checksum": contentChecksum(configData) },
           },
           spec: {
-            automountServiceAccountToken: false,
-            securityContext: restrictedPodSecurity(IMAGES.zookeeper.user),
-            terminationGracePeriodSeconds: 30,
-            nodeSelector: w.nodeSelector,
-            priorityClassName: w.priorityClassName,
-            ...spreadPods(selector, w.replicas, w.spread),
+            ...dataPodDefaults(IMAGES.zookeeper.user, w, selector, 30),
             containers: [{
               name: "zookeeper",
               image: w.image,

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { freePort } from "../net/ports";
 import { ControlPlaneBinaries, controlPlaneBinaries } from "../toolchain/toolchain";
 import { installCrds, readCrds } from "./crds";
 import { KubeClient } from "./kube-client";
@@ -175,18 +176,6 @@ function failureMessage(p: TrackedProcess, what: string): string {
   const log = tailOf(p.logFile);
   const clash = /address already in use/i.test(log) ? " (a port it needs is taken; run again, or pick another --port)" : "";
   return `${p.name} ${what}${clash}. Last lines of its log:\n${log}`;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function assertPortFree(port: number): Promise<void> {
