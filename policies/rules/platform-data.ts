@@ -1,6 +1,6 @@
 // Data layer: quorum systems sized so a majority survives, Kafka replication that survives one broker
 // loss, and data Services that never leave the cluster network.
-import { resourceRule, stackRule, StackObject } from "./define";
+import { ConfigProperty, resourceRule, stackRule, StackObject } from "./define";
 import { asArray, asObject, asString, at, isUnknown } from "./k8s";
 import { containers, replicas } from "./workloads";
 
@@ -10,6 +10,14 @@ const COMPONENT = "app.kubernetes.io/component";
 interface ZooKeeperConfig {
   appName: string;
 }
+
+/** Which app.kubernetes.io/name values count as data systems; shared by the rules that protect the data layer. */
+const DATA_APPS_SETTING: ConfigProperty<string[]> = {
+  type: "array",
+  items: { type: "string" },
+  default: ["redis", "mysql", "zookeeper", "kafka"],
+  description: "app.kubernetes.io/name values that are data systems whatever their tier label says (default redis, mysql, zookeeper, kafka).",
+};
 
 export const zookeeperOddEnsemble = resourceRule<ZooKeeperConfig>({
   name: "zookeeper-odd-ensemble",
@@ -181,12 +189,7 @@ export const dataServicesInternal = resourceRule<DataServiceConfig>({
   enforcementLevel: "mandatory",
   kinds: ["Service"],
   config: {
-    dataApps: {
-      type: "array",
-      items: { type: "string" },
-      default: ["redis", "mysql", "zookeeper", "kafka"],
-      description: "app.kubernetes.io/name values that are data systems whatever their tier label says (default redis, mysql, zookeeper, kafka).",
-    },
+    dataApps: DATA_APPS_SETTING,
   },
   check(obj, config, report) {
     const app = obj.labels[NAME];
@@ -228,12 +231,7 @@ export const dataServicesNotRouted = stackRule<DataServiceConfig>({
   description: "No HTTPRoute, other Gateway API route or Ingress sends traffic to a data-layer Service: the data layer is never reachable from the edge.",
   enforcementLevel: "mandatory",
   config: {
-    dataApps: {
-      type: "array",
-      items: { type: "string" },
-      default: ["redis", "mysql", "zookeeper", "kafka"],
-      description: "app.kubernetes.io/name values that are data systems whatever their tier label says (default redis, mysql, zookeeper, kafka).",
-    },
+    dataApps: DATA_APPS_SETTING,
   },
   check(objects, config, report) {
     const isData = (svc: StackObject) =>
