@@ -10,6 +10,8 @@ module.exports = {
   projects: [
     // Pure logic and Pulumi programs under mocks: no servers, seconds.
     { ...common, displayName: "unit", testMatch: ["<rootDir>/tests/{unit,stacks,policies,tools}/**/*.test.ts"] },
+    // The CLIs as a user runs them (spawned processes): misuse cases, exit codes, files left untouched.
+    { ...common, displayName: "cli", testMatch: ["<rootDir>/tests/cli/**/*.test.ts"] },
     // Real ZooKeeper, Redis and Kafka started by tests/harness on loopback ports.
     { ...common, displayName: "integration", testMatch: ["<rootDir>/tests/integration/**/*.test.ts"] },
     // Real kube-apiserver and the real Pulumi engine; needs tools built by tools/toolchain.
