@@ -6,7 +6,7 @@
 //
 // A condition the user caused is one line naming the argument or key, never a stack trace; `--debug`
 // (or CLASSROOM_DEBUG=1) adds the trace for whoever has to debug the tool itself.
-import { CommanderError } from "commander";
+import type { CommanderError } from "commander";
 
 export const EXIT = { ok: 0, findings: 1, usage: 2, internal: 3 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -53,7 +53,7 @@ export function reportError(
   classify: (err: unknown) => "usage" | "findings" | undefined = () => undefined,
   argv: readonly string[] = process.argv,
 ): ExitCode {
-  if (err instanceof CommanderError) {
+  if (isCommanderError(err)) {
     // commander has already printed its own one-line message (and the help hint).
     return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
   }
@@ -75,6 +75,15 @@ export function reportError(
   console.error(`${tool}: internal error (a bug; please report it with this output):`);
   console.error(err);
   return EXIT.internal;
+}
+
+/**
+ * commander 15 ships as an ES module only, which jest's CommonJS runtime cannot load; recognising its
+ * error by shape keeps this module importable from every test. `code` is always `commander.<reason>`.
+ */
+function isCommanderError(err: unknown): err is CommanderError {
+  const e = err as Partial<CommanderError> | undefined;
+  return !!e && typeof e.exitCode === "number" && typeof e.code === "string" && e.code.startsWith("commander.");
 }
 
 /** Runs a CLI's main and exits with its code, or with the code `reportError` gives its error. */
