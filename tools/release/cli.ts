@@ -72,7 +72,7 @@ async function main(): Promise<number> {
 
   // Every mistake in the request is reported in one run, not one per attempt.
   const problems = requestProblems(action, opts, value);
-  const step = problems.length === 0 && action !== "status" ? parseStep(action as Exclude<ActionName, "status">, opts, value, problems) : undefined;
+  const step = (ACTIONS as readonly string[]).includes(action) && action !== "status" ? parseStep(action as Exclude<ActionName, "status">, opts, value, problems) : undefined;
   let stackFile: StackFile | undefined;
   try {
     const file = stackFileOf(stack, opts);
