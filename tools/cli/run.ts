@@ -6,7 +6,9 @@
 //
 // A condition the user caused is one line naming the argument or key, never a stack trace; `--debug`
 // (or CLASSROOM_DEBUG=1) adds the trace for whoever has to debug the tool itself.
-import { CommanderError } from "commander";
+// Type-only: commander 15 is an ES module, and jest (CommonJS) cannot load it for a test that imports a
+// CLI's error classes; commander's errors are recognised by their `commander.*` code instead.
+import type { CommanderError } from "commander";
 
 export const EXIT = { ok: 0, findings: 1, usage: 2, internal: 3 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -53,7 +55,7 @@ export function reportError(
   classify: (err: unknown) => "usage" | "findings" | undefined = () => undefined,
   argv: readonly string[] = process.argv,
 ): ExitCode {
-  if (err instanceof CommanderError) {
+  if (isCommanderError(err)) {
     // commander has already printed its own one-line message (and the help hint).
     return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
   }
@@ -75,6 +77,10 @@ export function reportError(
   console.error(`${tool}: internal error (a bug; please report it with this output):`);
   console.error(err);
   return EXIT.internal;
+}
+
+function isCommanderError(err: unknown): err is CommanderError {
+  return err instanceof Error && typeof (err as CommanderError).code === "string" && (err as CommanderError).code.startsWith("commander.") && typeof (err as CommanderError).exitCode === "number";
 }
 
 /** Runs a CLI's main and exits with its code, or with the code `reportError` gives its error. */
