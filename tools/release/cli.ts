@@ -210,7 +210,6 @@ function requestProblems(action: string, opts: CliOptions, value: string | undef
   if (opts.dryRun && !opts.deploy) problems.push("--dry-run writes nothing, --no-deploy writes the file: give one of them");
   if (opts.baseline !== undefined && opts.baselineFile !== undefined) problems.push("--baseline and --baseline-file exclude each other: give one");
   if (opts.baselineFile !== undefined && !fs.existsSync(opts.baselineFile)) problems.push(`--baseline-file ${opts.baselineFile} does not exist`);
-  if (opts.allowDataLoss && opts.dryRun) problems.push("--allow-data-loss accepts a hazard for a write, and --dry-run writes nothing: drop it to see the hazards");
   return problems;
 }
 
