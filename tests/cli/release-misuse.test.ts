@@ -82,6 +82,7 @@ const cases: Case[] = [
   { name: "--stacks-dir that is a file", args: ["dev", "room-api", "status", "--stacks-dir", "package.json"], error: /--stacks-dir \S+package\.json is not a folder/, stacksDir: false },
   { name: "--stack-file that does not exist", args: ["dev", "room-api", "status", "--stack-file", "/nonexistent/Pulumi.dev.yaml"], error: /^release: --stack-file \/nonexistent\/Pulumi\.dev\.yaml does not exist$/, not: /has no file|stacks: none/, stacksDir: false },
   { name: "--stack-file that is a folder", args: ["dev", "room-api", "status", "--stack-file", "stacks"], error: /--stack-file \S+stacks is not a file/, stacksDir: false },
+  { name: "--stack-file of another stack", args: ["prod", "room-api", "promote", "--stack-file", "stacks/Pulumi.dev.yaml"], error: /--stack-file \S+stacks\/Pulumi\.dev\.yaml is the file of stack 'dev', not of 'prod'/, stacksDir: false },
   { name: "--stack-file with --stacks-dir", args: ["dev", "room-api", "status", "--stack-file", "stacks/Pulumi.dev.yaml"], error: /--stack-file and --stacks-dir exclude each other/ },
   { name: "unknown service", args: ["dev", "nope", "canary", "--image", IMAGE, "--weight", "10"], error: /service 'nope' is unknown in \S+Pulumi\.dev\.yaml \(services: room-api, course-api, session-rpc, whiteboard-rpc, attendance-consumer\)/ },
   // Broken stack files, under every action

@@ -187,7 +187,11 @@ function deploy(pulumi: string, target: DeployTarget, shownFile: string): number
 function stackFileOf(stack: string, opts: CliOptions): string {
   if (opts.stackFile === undefined) return stackFilePath(path.resolve(opts.stacksDir), stack);
   if (program.getOptionValueSource("stacksDir") === "cli") throw new ReleaseError("--stack-file and --stacks-dir exclude each other: give one");
-  return explicitStackFile(path.resolve(opts.stackFile));
+  const file = explicitStackFile(path.resolve(opts.stackFile));
+  // Deploying one stack's file to another stack would give it the other stack's whole configuration.
+  const named = /^Pulumi\.(.+)\.yaml$/.exec(path.basename(file))?.[1];
+  if (named !== undefined && named !== stack) throw new ReleaseError(`--stack-file ${file} is the file of stack '${named}', not of '${stack}'`);
+  return file;
 }
 
 /** Mistakes in the arguments themselves: an unknown action, and options or a value the action does not take. */
