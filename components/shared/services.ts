@@ -21,6 +21,16 @@ export interface PeerServicesArgs {
  * forms), and a ClusterIP one for clients that only routes to ready pods.
  */
 export function peerServices(args: PeerServicesArgs, opts: pulumi.CustomResourceOptions) {
+  const { headless, headlessName } = headlessService(args, opts);
+  const client = new k8s.core.v1.Service(`${args.name}-client`, {
+    metadata: { name: args.name, namespace: args.namespace, labels: args.labels },
+    spec: { type: "ClusterIP", selector: args.selector, ports: args.clientPorts },
+  }, opts);
+  return { headless, headlessName, client };
+}
+
+/** The headless half of peerServices, for a system that declares its own client Services. */
+export function headlessService(args: PeerServicesArgs, opts: pulumi.CustomResourceOptions) {
   const headlessName = `${args.name}-headless`;
   const headless = new k8s.core.v1.Service(`${args.name}-headless`, {
     metadata: { name: headlessName, namespace: args.namespace, labels: args.labels },
@@ -31,11 +41,7 @@ export function peerServices(args: PeerServicesArgs, opts: pulumi.CustomResource
       ports: [...args.clientPorts, ...(args.peerPorts ?? [])],
     },
   }, opts);
-  const client = new k8s.core.v1.Service(`${args.name}-client`, {
-    metadata: { name: args.name, namespace: args.namespace, labels: args.labels },
-    spec: { type: "ClusterIP", selector: args.selector, ports: args.clientPorts },
-  }, opts);
-  return { headless, headlessName, client };
+  return { headless, headlessName };
 }
 
 /** DNS name of a Service. */
