@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { DataConnection, DataSystem } from "../components/shared/connection";
-import { PART_OF } from "../components/shared/labels";
+import { platformObjectLabels } from "../components/shared/labels";
 import { defaultDenyPolicy } from "../components/shared/network-policy";
 import { Kafka } from "../components/data/kafka";
 import { MySql } from "../components/data/mysql";
@@ -32,10 +32,7 @@ export function declarePlatform(config: PlatformConfig): { outputs: PlatformOutp
 
   const ns = config.namespaces;
   const nsLabels = (name: string, role: string) => ({
-    "app.kubernetes.io/name": "classroom-platform",
-    "app.kubernetes.io/instance": name,
-    "app.kubernetes.io/part-of": PART_OF,
-    "app.kubernetes.io/managed-by": "pulumi",
+    ...platformObjectLabels("classroom-platform", name),
     "classroom.io/environment": config.environment,
     "classroom.io/role": role,
     // Pod Security Admission: the data namespace enforces `restricted`. The apps namespace cannot, because
@@ -47,10 +44,7 @@ export function declarePlatform(config: PlatformConfig): { outputs: PlatformOutp
   });
   const namespaces = [ns.data, ns.apps].map((name, i) => {
     const namespace = new k8s.core.v1.Namespace(name, { metadata: { name, labels: nsLabels(name, i === 0 ? "data" : "apps") } }, opts);
-    defaultDenyPolicy(name, {
-      "app.kubernetes.io/name": "default-deny", "app.kubernetes.io/instance": `${name}-default-deny`,
-      "app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/managed-by": "pulumi",
-    }, { ...opts, dependsOn: [namespace] });
+    defaultDenyPolicy(name, platformObjectLabels("default-deny", `${name}-default-deny`), { ...opts, dependsOn: [namespace] });
     return namespace;
   });
   const inNamespaces: pulumi.ComponentResourceOptions = { providers: [provider], dependsOn: namespaces };
