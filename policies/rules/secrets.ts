@@ -2,9 +2,8 @@
 // literals, container arguments or ConfigMaps, which anyone who can read the workload can read.
 import { resourceRule } from "./define";
 import { asArray, asObject, asString, isUnknown } from "./k8s";
-import { containers } from "./workloads";
+import { containers, POD_KINDS } from "./workloads";
 
-const POD_KINDS = ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"];
 
 const SECRET_WORDS = /(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|ACCESS_?KEY|REQUIREPASS|MASTERAUTH|AUTH_?PASS)/;
 /** Names that mention a secret but hold something else: where it is, how it is named, how long it lives. */
