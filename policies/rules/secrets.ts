@@ -89,7 +89,7 @@ export function secretAssignments(text: string): string[] {
     if (jaas && !isReference(jaas[1])) { found.push("password=\"...\""); continue; }
     const xml = /\bname\s*=\s*"([^"]+)"\s+value\s*=\s*"([^"]*)"/i.exec(line) ?? /<([A-Za-z0-9_.-]+)>([^<]*)<\/\1>/.exec(line);
     if (xml && looksLikeSecretName(xml[1]) && !isReference(xml[2])) { found.push(xml[1]); continue; }
-    const assign = /^"?([A-Za-z0-9_.\-]+)"?\s*(?:=|:|\s)\s*(.*?)\s*,?$/.exec(line);
+    const assign = /^"?([A-Za-z0-9_.-]+)"?\s*(?:=|:|\s)\s*(.*?)\s*,?$/.exec(line);
     if (assign && looksLikeSecretName(assign[1]) && !isReference(assign[2]) && !/^[{[|>]$/.test(assign[2])) {
       found.push(assign[1]);
       continue;
