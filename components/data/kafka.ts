@@ -6,7 +6,7 @@ import { dataWorkload } from "../shared/data-workload";
 import { clientLabel, imageVersion, selectorLabels, workloadLabels, WorkloadIdentity } from "../shared/labels";
 import { podsIn, podsLabelled, tcp } from "../shared/network-policy";
 import { restrictedContainerSecurity } from "../shared/security";
-import { podHost, serviceHost } from "../shared/services";
+import { headlessServiceName, podHost, serviceHost } from "../shared/services";
 import { scratchVolumes } from "../shared/volumes";
 import { ResolvedWorkloadOptions, WorkloadOptions, withWorkloadDefaults } from "../shared/workload-options";
 import { IMAGES } from "./images";
@@ -65,7 +65,7 @@ export class Kafka extends pulumi.ComponentResource {
     const voterCount = mode === "combined" ? brokers.replicas : controllers.replicas;
     const voterBase = mode === "combined" ? BROKER_NODE_ID_BASE : 0;
     const voters = Array.from({ length: voterCount }, (_, i) =>
-      `${voterBase + i}@${podHost(controllerName, i, `${controllerName}-headless`, ns)}:${CONTROLLER_PORT}`).join(",");
+      `${voterBase + i}@${podHost(controllerName, i, headlessServiceName(controllerName), ns)}:${CONTROLLER_PORT}`).join(",");
 
     const shared = [
       `controller.quorum.voters=${voters}`,
@@ -98,7 +98,7 @@ export class Kafka extends pulumi.ComponentResource {
     const ids = pools.map((pool) => this.pool(pool, ns, args.clientNamespaces, clusterId.b64Url, pools));
     const brokerId = ids[ids.length - 1];
     const brokerSelector = selectorLabels(brokerId);
-    const brokerHeadless = `${brokerName}-headless`;
+    const brokerHeadless = headlessServiceName(brokerName);
 
     this.connection = {
       system: "kafka",
@@ -143,7 +143,7 @@ export class Kafka extends pulumi.ComponentResource {
       ...(isBroker ? [{ name: "client", port: CLIENT_PORT, targetPort: CLIENT_PORT }] : []),
       ...(isController ? [{ name: "controller", port: CONTROLLER_PORT, targetPort: CONTROLLER_PORT }] : []),
     ];
-    const headlessName = `${pool.name}-headless`;
+    const headlessName = headlessServiceName(pool.name);
     const scratch = scratchVolumes([
       { name: "tmp", mountPath: "/tmp", sizeLimit: "256Mi" },
       { name: "logs", mountPath: "/opt/kafka/logs", sizeLimit: "256Mi" },

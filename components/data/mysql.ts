@@ -6,7 +6,7 @@ import { dataWorkload } from "../shared/data-workload";
 import { clientLabel, imageVersion, selectorLabels, workloadLabels } from "../shared/labels";
 import { podsIn, podsLabelled, tcp } from "../shared/network-policy";
 import { restrictedContainerSecurity } from "../shared/security";
-import { podHost, serviceHost } from "../shared/services";
+import { headlessServiceName, podHost, serviceHost } from "../shared/services";
 import { scratchVolumes } from "../shared/volumes";
 import { WorkloadOptions, withWorkloadDefaults } from "../shared/workload-options";
 import { IMAGES } from "./images";
@@ -52,7 +52,7 @@ export class MySql extends pulumi.ComponentResource {
     const id = { name: "mysql", instance: name, component: "database", tier: "data" as const, version: imageVersion(w.image) };
     const labels = workloadLabels(id);
     const selector = selectorLabels(id);
-    const headless = `${name}-headless`;
+    const headless = headlessServiceName(name);
     const primaryHost = podHost(name, 0, headless, ns);
 
     const password = (who: string) => new random.RandomPassword(`${name}-${who}-password`, { length: 32, special: false }, child).result;

@@ -8,7 +8,7 @@ import { dataWorkload } from "../shared/data-workload";
 import { clientLabel, imageVersion, selectorLabels, workloadLabels } from "../shared/labels";
 import { podsIn, podsLabelled, tcp } from "../shared/network-policy";
 import { restrictedContainerSecurity } from "../shared/security";
-import { podHost, serviceHost } from "../shared/services";
+import { headlessServiceName, podHost, serviceHost } from "../shared/services";
 import { scratchVolumes } from "../shared/volumes";
 import { ResourceSizing, WorkloadOptions, withWorkloadDefaults } from "../shared/workload-options";
 import { IMAGES } from "./images";
@@ -58,7 +58,7 @@ export class Redis extends pulumi.ComponentResource {
     const id = { name: "redis", instance: name, component: "cache", tier: "data" as const, version: imageVersion(w.image) };
     const labels = workloadLabels(id);
     const selector = selectorLabels(id);
-    const headless = `${name}-headless`;
+    const headless = headlessServiceName(name);
     const sentinelName = `${name}-sentinel`;
     const files: RedisFileOptions = {
       maxmemory: args.maxmemory ?? "256mb",
@@ -92,7 +92,7 @@ export class Redis extends pulumi.ComponentResource {
       "start.sh": redisStartScript(files),
       "probe.sh": REDIS_PROBE,
       "liveness.sh": REDIS_LIVENESS,
-      ...(sentinelMode ? { "prestop.sh": redisPreStop(files), "sentinel-start.sh": sentinelStartScript(`${sentinelName}-headless.${ns}.svc.cluster.local`) } : {}),
+      ...(sentinelMode ? { "prestop.sh": redisPreStop(files), "sentinel-start.sh": sentinelStartScript(`${headlessServiceName(sentinelName)}.${ns}.svc.cluster.local`) } : {}),
     };
     const config = new k8s.core.v1.ConfigMap(`${name}-config`, {
       metadata: { name: `${name}-config`, namespace: ns, labels },

@@ -5,7 +5,7 @@ import { DataConnection } from "../shared/connection";
 import { dataWorkload } from "../shared/data-workload";
 import { podsIn, podsLabelled, tcp } from "../shared/network-policy";
 import { restrictedContainerSecurity } from "../shared/security";
-import { podHost, serviceHost } from "../shared/services";
+import { headlessServiceName, podHost, serviceHost } from "../shared/services";
 import { scratchVolumes } from "../shared/volumes";
 import { WorkloadOptions, withWorkloadDefaults } from "../shared/workload-options";
 import { IMAGES } from "./images";
@@ -51,7 +51,7 @@ export class ZooKeeper extends pulumi.ComponentResource {
     const labels = workloadLabels(id);
     const selector = selectorLabels(id);
     const child = { parent: this };
-    const headlessName = `${name}-headless`;
+    const headlessName = headlessServiceName(name);
 
     const servers = Array.from({ length: w.replicas }, (_, i) =>
       `server.${i + 1}=${podHost(name, i, headlessName, ns)}:${QUORUM_PORT}:${ELECTION_PORT};${CLIENT_PORT}`);

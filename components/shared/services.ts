@@ -31,7 +31,7 @@ export function peerServices(args: PeerServicesArgs, opts: pulumi.CustomResource
 
 /** The headless half of peerServices, for a system that declares its own client Services. */
 export function headlessService(args: PeerServicesArgs, opts: pulumi.CustomResourceOptions) {
-  const headlessName = `${args.name}-headless`;
+  const headlessName = headlessServiceName(args.name);
   const headless = new k8s.core.v1.Service(`${args.name}-headless`, {
     metadata: { name: headlessName, namespace: args.namespace, labels: args.labels },
     spec: {
@@ -42,6 +42,11 @@ export function headlessService(args: PeerServicesArgs, opts: pulumi.CustomResou
     },
   }, opts);
   return { headless, headlessName };
+}
+
+/** The headless Service of a StatefulSet: it gives each pod its stable DNS name (see podHost). */
+export function headlessServiceName(instance: string): string {
+  return `${instance}-headless`;
 }
 
 /** DNS name of a Service. */
