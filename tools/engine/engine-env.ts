@@ -155,6 +155,3 @@ export function exportLines(result: EngineEnv): string {
     .map(([k, v]) => (k === "PATH" ? `export PATH=${quote(path.dirname(result.pulumi))}:"$PATH"` : `export ${k}=${quote(v)}`))
     .join("\n");
 }
-
-/** Exposed for README and reports: the provider version the binary itself reports. */
-export { providerBinaryVersion };
