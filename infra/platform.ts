@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { DataConnection, DataSystem } from "../components/shared/connection";
-import { PART_OF } from "../components/shared/labels";
+import { platformObjectLabels } from "../components/shared/labels";
 import { defaultDenyPolicy } from "../components/shared/network-policy";
 import { Kafka } from "../components/data/kafka";
 import { MySql } from "../components/data/mysql";
@@ -30,12 +30,22 @@ export function declarePlatform(config: PlatformConfig): { outputs: PlatformOutp
   const opts: pulumi.CustomResourceOptions = { provider };
   if (config.skipAwait) skipAwaitEverywhere();
 
+  const namespaces = declareNamespaces(config, opts);
+  const inNamespaces: pulumi.ComponentResourceOptions = { providers: [provider], dependsOn: namespaces };
+  const connections = declareDataLayer(config, inNamespaces);
+  const pullSecret = imagePullSecret(config, { provider, dependsOn: namespaces });
+  declareServices(config, connections, inNamespaces, pullSecret?.metadata.name);
+
+  const dataEndpoints = Object.fromEntries(Object.entries(connections).map(([system, c]) =>
+    [system, { host: c.host, port: c.port, settings: c.settings }])) as PlatformOutputs["dataEndpoints"];
+  return { outputs: { environment: config.environment, namespaces: config.namespaces, dataEndpoints }, connections, provider };
+}
+
+/** The data and apps namespaces, each starting from a default-deny NetworkPolicy. */
+export function declareNamespaces(config: PlatformConfig, opts: pulumi.CustomResourceOptions): k8s.core.v1.Namespace[] {
   const ns = config.namespaces;
   const nsLabels = (name: string, role: string) => ({
-    "app.kubernetes.io/name": "classroom-platform",
-    "app.kubernetes.io/instance": name,
-    "app.kubernetes.io/part-of": PART_OF,
-    "app.kubernetes.io/managed-by": "pulumi",
+    ...platformObjectLabels("classroom-platform", name),
     "classroom.io/environment": config.environment,
     "classroom.io/role": role,
     // Pod Security Admission: the data namespace enforces `restricted`. The apps namespace cannot, because
@@ -45,32 +55,24 @@ export function declarePlatform(config: PlatformConfig): { outputs: PlatformOutp
     "pod-security.kubernetes.io/warn": "restricted",
     "pod-security.kubernetes.io/audit": "restricted",
   });
-  const namespaces = [ns.data, ns.apps].map((name, i) => {
+  return [ns.data, ns.apps].map((name, i) => {
     const namespace = new k8s.core.v1.Namespace(name, { metadata: { name, labels: nsLabels(name, i === 0 ? "data" : "apps") } }, opts);
-    defaultDenyPolicy(name, {
-      "app.kubernetes.io/name": "default-deny", "app.kubernetes.io/instance": `${name}-default-deny`,
-      "app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/managed-by": "pulumi",
-    }, { ...opts, dependsOn: [namespace] });
+    defaultDenyPolicy(name, platformObjectLabels("default-deny", `${name}-default-deny`), { ...opts, dependsOn: [namespace] });
     return namespace;
   });
-  const inNamespaces: pulumi.ComponentResourceOptions = { providers: [provider], dependsOn: namespaces };
+}
+
+/** The four data systems in the data namespace, each admitting clients from the apps namespace. */
+export function declareDataLayer(config: PlatformConfig, opts: pulumi.ComponentResourceOptions): Record<DataSystem, DataConnection> {
+  const ns = config.namespaces;
   // Clients live in the apps namespace; the data namespace hosts the platform's own daemons' peers too.
   const clientNamespaces = [ns.apps];
-
-  const zookeeper = new ZooKeeper("zookeeper", { namespace: ns.data, clientNamespaces, ...config.zookeeper }, inNamespaces);
-  const kafka = new Kafka("kafka", { namespace: ns.data, clientNamespaces, ...config.kafka }, inNamespaces);
-  const redis = new Redis("redis", { namespace: ns.data, clientNamespaces, ...config.redis }, inNamespaces);
-  const mysql = new MySql("mysql", { namespace: ns.data, clientNamespaces, ...config.mysql }, inNamespaces);
-
-  const connections: Record<DataSystem, DataConnection> = {
-    zookeeper: zookeeper.connection, kafka: kafka.connection, redis: redis.connection, mysql: mysql.connection,
+  return {
+    zookeeper: new ZooKeeper("zookeeper", { namespace: ns.data, clientNamespaces, ...config.zookeeper }, opts).connection,
+    kafka: new Kafka("kafka", { namespace: ns.data, clientNamespaces, ...config.kafka }, opts).connection,
+    redis: new Redis("redis", { namespace: ns.data, clientNamespaces, ...config.redis }, opts).connection,
+    mysql: new MySql("mysql", { namespace: ns.data, clientNamespaces, ...config.mysql }, opts).connection,
   };
-  const pullSecret = imagePullSecret(config, { provider, dependsOn: namespaces });
-  declareServices(config, connections, inNamespaces, pullSecret?.metadata.name);
-
-  const dataEndpoints = Object.fromEntries(Object.entries(connections).map(([system, c]) =>
-    [system, { host: c.host, port: c.port, settings: c.settings }])) as PlatformOutputs["dataEndpoints"];
-  return { outputs: { environment: config.environment, namespaces: ns, dataEndpoints }, connections, provider };
 }
 
 /**

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ClassroomService } from "../components/apps/classroom-service";
 import { DataConnection, DataSystem } from "../components/shared/connection";
+import { platformObjectLabels } from "../components/shared/labels";
 import { PlatformConfig } from "./config";
 import { ServiceConfig } from "./config/services";
 import { daemonServices } from "./daemons";
@@ -56,7 +57,7 @@ export function declareServices(
 export function imagePullSecret(config: PlatformConfig, opts: pulumi.CustomResourceOptions): k8s.core.v1.Secret | undefined {
   if (!config.imagePullSecret) return undefined;
   return new k8s.core.v1.Secret("image-pull-secret", {
-    metadata: { name: "image-pull", namespace: config.namespaces.apps, labels: { "app.kubernetes.io/part-of": "classroom-platform", "app.kubernetes.io/managed-by": "pulumi" } },
+    metadata: { name: "image-pull", namespace: config.namespaces.apps, labels: platformObjectLabels("image-pull", `${config.namespaces.apps}-image-pull`) },
     type: "kubernetes.io/dockerconfigjson",
     stringData: { ".dockerconfigjson": pulumi.secret(config.imagePullSecret) },
   }, { ...opts, additionalSecretOutputs: ["stringData", "data"] });

@@ -2,7 +2,6 @@
 // validateResource / validateStack with arguments shaped like CrossGuard's, so a verdict here is the
 // verdict `pulumi preview --policy-pack policies --policy-pack-config policies/config/<stack>.json` gives.
 import {
-  EnforcementLevel,
   Policies,
   PolicyResource,
   ReportViolation,
@@ -183,9 +182,4 @@ export function formatViolations(violations: Violation[]): string {
     .sort((a, b) => rank(a) - rank(b))
     .map((v) => `[${v.enforcementLevel}] ${v.policy}  ${v.resource}: ${v.message}`)
     .join("\n");
-}
-
-/** Enforcement levels as the pack defines them (before any config file). */
-export function defaultLevels(policies: Policies = allRules): Record<string, EnforcementLevel> {
-  return Object.fromEntries(policies.map((p) => [p.name, p.enforcementLevel ?? "advisory"]));
 }

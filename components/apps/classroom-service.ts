@@ -11,7 +11,7 @@ import { weightedHttpRoute } from "../traffic/http-route";
 import { nginxCanaryIngresses } from "../traffic/nginx-canary";
 import { trafficSplit } from "../traffic/weights";
 import { connectionWiring } from "./connections";
-import { CONFIG_MOUNT, ServiceKind, servicePodTemplate } from "./pod-template";
+import { ServiceKind, servicePodTemplate } from "./pod-template";
 import { registrationEnv, RegistryArgs } from "./registration";
 
 export interface TrackArgs {
@@ -81,9 +81,6 @@ export interface ClassroomServiceArgs {
  * spec does not mention any weight, so stable pods never restart for a canary step.
  */
 export class ClassroomService extends pulumi.ComponentResource {
-  /** Name of the Service that covers both tracks (`<name>.<namespace>.svc.cluster.local`). */
-  readonly serviceName: string;
-
   constructor(name: string, args: ClassroomServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("classroom:apps:ClassroomService", name, {}, opts);
     const child = { parent: this };
@@ -110,7 +107,6 @@ export class ClassroomService extends pulumi.ComponentResource {
     }, { ...child, additionalSecretOutputs: ["stringData", "data"] });
 
     // The umbrella Service: both tracks, for in-cluster callers and the discovery runtime's DNS fallback.
-    this.serviceName = name;
     new k8s.core.v1.Service(`${name}-svc`, {
       metadata: { name, namespace: ns, labels },
       spec: { type: "ClusterIP", selector: { "app.kubernetes.io/name": name, "classroom.io/tier": "service" }, ports: [{ name: "app", port, targetPort: port }] },
@@ -193,8 +189,6 @@ export class ClassroomService extends pulumi.ComponentResource {
         ...(args.calls ?? []).map((c) => ({ peers: [podsIn(ns, { "app.kubernetes.io/name": c.name, "classroom.io/tier": "service" })], ports: tcp(c.port) })),
       ],
     }, child);
-    this.registerOutputs({ serviceName: this.serviceName });
+    this.registerOutputs({});
   }
 }
-
-export { CONFIG_MOUNT };

@@ -1,15 +1,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { contentChecksum } from "../shared/checksum";
 import { DataConnection } from "../shared/connection";
-import { disruptionBudget } from "../shared/disruption-budget";
+import { dataWorkload } from "../shared/data-workload";
 import { clientLabel, imageVersion, selectorLabels, workloadLabels, WorkloadIdentity } from "../shared/labels";
-import { podsIn, podsLabelled, tcp, workloadNetworkPolicy } from "../shared/network-policy";
-import { dataPodDefaults } from "../shared/pod-defaults";
+import { podsIn, podsLabelled, tcp } from "../shared/network-policy";
 import { restrictedContainerSecurity } from "../shared/security";
-import { peerServices, podHost, serviceHost } from "../shared/services";
-import { dataClaimTemplate, scratchVolumes } from "../shared/volumes";
+import { headlessServiceName, podHost, serviceHost } from "../shared/services";
+import { scratchVolumes } from "../shared/volumes";
 import { ResolvedWorkloadOptions, WorkloadOptions, withWorkloadDefaults } from "../shared/workload-options";
 import { IMAGES } from "./images";
 
@@ -46,7 +44,6 @@ const BROKER_NODE_ID_BASE = 100;
  */
 export class Kafka extends pulumi.ComponentResource {
   readonly connection: DataConnection;
-  readonly clusterId: pulumi.Output<string>;
 
   constructor(name: string, args: KafkaArgs, opts?: pulumi.ComponentResourceOptions) {
     super("classroom:data:Kafka", name, {}, opts);
@@ -62,14 +59,13 @@ export class Kafka extends pulumi.ComponentResource {
 
     // 16 random bytes in URL-safe base64: exactly the shape of a Kafka cluster id, generated once and kept in state.
     const clusterId = new random.RandomId(`${name}-cluster-id`, { byteLength: 16 }, child);
-    this.clusterId = clusterId.b64Url;
 
     const brokerName = mode === "combined" ? name : `${name}-broker`;
     const controllerName = mode === "combined" ? name : `${name}-controller`;
     const voterCount = mode === "combined" ? brokers.replicas : controllers.replicas;
     const voterBase = mode === "combined" ? BROKER_NODE_ID_BASE : 0;
     const voters = Array.from({ length: voterCount }, (_, i) =>
-      `${voterBase + i}@${podHost(controllerName, i, `${controllerName}-headless`, ns)}:${CONTROLLER_PORT}`).join(",");
+      `${voterBase + i}@${podHost(controllerName, i, headlessServiceName(controllerName), ns)}:${CONTROLLER_PORT}`).join(",");
 
     const shared = [
       `controller.quorum.voters=${voters}`,
@@ -102,7 +98,7 @@ export class Kafka extends pulumi.ComponentResource {
     const ids = pools.map((pool) => this.pool(pool, ns, args.clientNamespaces, clusterId.b64Url, pools));
     const brokerId = ids[ids.length - 1];
     const brokerSelector = selectorLabels(brokerId);
-    const brokerHeadless = `${brokerName}-headless`;
+    const brokerHeadless = headlessServiceName(brokerName);
 
     this.connection = {
       system: "kafka",
@@ -117,7 +113,7 @@ export class Kafka extends pulumi.ComponentResource {
       credentials: {},
     };
     this.connection.settings.KAFKA_BOOTSTRAP = this.connection.endpoints.join(",");
-    this.registerOutputs({ connection: this.connection, clusterId: this.clusterId });
+    this.registerOutputs({ connection: this.connection });
   }
 
   private validate(mode: string, brokers: ResolvedWorkloadOptions, controllers: ResolvedWorkloadOptions, rf: number, minIsr: number) {
@@ -133,7 +129,6 @@ export class Kafka extends pulumi.ComponentResource {
     const w = pool.w;
     const id: WorkloadIdentity = { name: "kafka", instance: pool.name, component: pool.component, tier: "data", version: imageVersion(w.image) };
     const labels = workloadLabels(id);
-    const selector = selectorLabels(id);
     const isBroker = pool.role.includes("broker");
     const isController = pool.role.includes("controller");
     // The policy pack reads replication settings from `server.properties`; a controller-only pool has none.
@@ -148,13 +143,13 @@ export class Kafka extends pulumi.ComponentResource {
       ...(isBroker ? [{ name: "client", port: CLIENT_PORT, targetPort: CLIENT_PORT }] : []),
       ...(isController ? [{ name: "controller", port: CONTROLLER_PORT, targetPort: CONTROLLER_PORT }] : []),
     ];
-    const services = peerServices({ namespace: ns, name: pool.name, labels, selector, clientPorts: ports }, child);
+    const headlessName = headlessServiceName(pool.name);
     const scratch = scratchVolumes([
       { name: "tmp", mountPath: "/tmp", sizeLimit: "256Mi" },
       { name: "logs", mountPath: "/opt/kafka/logs", sizeLimit: "256Mi" },
       { name: "runtime-config", mountPath: "/opt/kafka/runtime", sizeLimit: "1Mi" },
     ]);
-    const advertise = isBroker ? `echo "advertised.listeners=CLIENT://\${POD_NAME}.${services.headlessName}.${ns}.svc.cluster.local:${CLIENT_PORT}";` : "";
+    const advertise = isBroker ? `echo "advertised.listeners=CLIENT://\${POD_NAME}.${headlessName}.${ns}.svc.cluster.local:${CLIENT_PORT}";` : "";
     // Per-pod settings are appended at start: node.id from the ordinal, the pod's own advertised address.
     const start = [
       "set -eu",
@@ -165,53 +160,34 @@ export class Kafka extends pulumi.ComponentResource {
     ].join("\n");
     const probePort = isBroker ? CLIENT_PORT : CONTROLLER_PORT;
 
-    new k8s.apps.v1.StatefulSet(pool.name, {
-      metadata: { name: pool.name, namespace: ns, labels },
-      spec: {
-        serviceName: services.headlessName,
-        replicas: w.replicas,
-        podManagementPolicy: "Parallel",
-        selector: { matchLabels: selector },
-        template: {
-          metadata: {
-            labels,
-            annotations: { "classroom.io/config-checksum": contentChecksum(configData) },
-          },
-          spec: {
-            ...dataPodDefaults(IMAGES.kafka.user, w, selector, 60),
-            containers: [{
-              name: "kafka",
-              image: w.image,
-              command: ["bash", "-c", start],
-              env: [
-                { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
-                { name: "KAFKA_CLUSTER_ID", value: clusterId },
-                { name: "KAFKA_HEAP_OPTS", value: "-XX:MaxRAMPercentage=70 -XX:+ExitOnOutOfMemoryError" },
-                { name: "LOG_DIR", value: "/opt/kafka/logs" },
-              ],
-              ports: ports.map((p) => ({ name: p.name, containerPort: p.port })),
-              resources: w.resources,
-              securityContext: restrictedContainerSecurity(IMAGES.kafka.user),
-              // The JVM tools (kafka-broker-api-versions.sh) take seconds and hundreds of MB per probe; a TCP check on the listener is what the Kafka docs and Bitnami use.
-              readinessProbe: { tcpSocket: { port: probePort }, periodSeconds: 10, failureThreshold: 3 },
-              livenessProbe: { tcpSocket: { port: probePort }, periodSeconds: 20, failureThreshold: 6 },
-              startupProbe: { tcpSocket: { port: probePort }, periodSeconds: 5, failureThreshold: 60 },
-              volumeMounts: [{ name: "data", mountPath: "/var/lib/kafka/data" }, { name: "config", mountPath: "/opt/kafka/config-base" }, ...scratch.mounts],
-            }],
-            volumes: [{ name: "config", configMap: { name: config.metadata.name } }, ...scratch.volumes],
-          },
-        },
-        volumeClaimTemplates: [dataClaimTemplate("data", w.storage.size, selector, w.storage.storageClass)],
-      },
-    }, { ...child, dependsOn: [services.headless] });
-
-    disruptionBudget({ namespace: ns, name: pool.name, labels, selector, replicas: w.replicas, maxUnavailable: w.maxUnavailable }, child);
-
     // Every pool talks to every other pool (controllers to controllers, brokers to controllers and brokers).
     const kafkaPods = podsIn(ns, { "app.kubernetes.io/name": "kafka" });
     const allPorts = [...new Set(all.flatMap((p) => [...(p.role.includes("broker") ? [CLIENT_PORT] : []), ...(p.role.includes("controller") ? [CONTROLLER_PORT] : [])]))];
-    workloadNetworkPolicy({
-      namespace: ns, name: pool.name, labels, podSelector: selector,
+    dataWorkload({
+      namespace: ns, name: pool.name, identity: id, placement: w, user: IMAGES.kafka.user, terminationGracePeriodSeconds: 60,
+      podManagementPolicy: "Parallel",
+      configFiles: configData,
+      containers: [{
+        name: "kafka",
+        image: w.image,
+        command: ["bash", "-c", start],
+        env: [
+          { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+          { name: "KAFKA_CLUSTER_ID", value: clusterId },
+          { name: "KAFKA_HEAP_OPTS", value: "-XX:MaxRAMPercentage=70 -XX:+ExitOnOutOfMemoryError" },
+          { name: "LOG_DIR", value: "/opt/kafka/logs" },
+        ],
+        ports: ports.map((p) => ({ name: p.name, containerPort: p.port })),
+        resources: w.resources,
+        securityContext: restrictedContainerSecurity(IMAGES.kafka.user),
+        // The JVM tools (kafka-broker-api-versions.sh) take seconds and hundreds of MB per probe; a TCP check on the listener is what the Kafka docs and Bitnami use.
+        readinessProbe: { tcpSocket: { port: probePort }, periodSeconds: 10, failureThreshold: 3 },
+        livenessProbe: { tcpSocket: { port: probePort }, periodSeconds: 20, failureThreshold: 6 },
+        startupProbe: { tcpSocket: { port: probePort }, periodSeconds: 5, failureThreshold: 60 },
+        volumeMounts: [{ name: "data", mountPath: "/var/lib/kafka/data" }, { name: "config", mountPath: "/opt/kafka/config-base" }, ...scratch.mounts],
+      }],
+      volumes: [{ name: "config", configMap: { name: config.metadata.name } }, ...scratch.volumes],
+      clientPorts: ports,
       ingress: [
         ...(isBroker ? [{ peers: [podsLabelled(clientLabel("kafka"), clientNamespaces)], ports: tcp(CLIENT_PORT) }] : []),
         { peers: [kafkaPods], ports: tcp(...ports.map((p) => p.port)) },

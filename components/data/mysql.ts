@@ -1,15 +1,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { contentChecksum } from "../shared/checksum";
 import { DataConnection } from "../shared/connection";
-import { disruptionBudget } from "../shared/disruption-budget";
+import { dataWorkload } from "../shared/data-workload";
 import { clientLabel, imageVersion, selectorLabels, workloadLabels } from "../shared/labels";
-import { podsIn, podsLabelled, tcp, workloadNetworkPolicy } from "../shared/network-policy";
-import { dataPodDefaults } from "../shared/pod-defaults";
+import { podsIn, podsLabelled, tcp } from "../shared/network-policy";
 import { restrictedContainerSecurity } from "../shared/security";
-import { podHost, serviceHost } from "../shared/services";
-import { dataClaimTemplate, scratchVolumes } from "../shared/volumes";
+import { headlessServiceName, podHost, serviceHost } from "../shared/services";
+import { scratchVolumes } from "../shared/volumes";
 import { WorkloadOptions, withWorkloadDefaults } from "../shared/workload-options";
 import { IMAGES } from "./images";
 import { MYSQL_ALIVE, MYSQL_PORT, MYSQL_READY, MYSQL_START, MySqlUser, initScript, myCnf } from "./mysql-files";
@@ -54,7 +52,7 @@ export class MySql extends pulumi.ComponentResource {
     const id = { name: "mysql", instance: name, component: "database", tier: "data" as const, version: imageVersion(w.image) };
     const labels = workloadLabels(id);
     const selector = selectorLabels(id);
-    const headless = `${name}-headless`;
+    const headless = headlessServiceName(name);
     const primaryHost = podHost(name, 0, headless, ns);
 
     const password = (who: string) => new random.RandomPassword(`${name}-${who}-password`, { length: 32, special: false }, child).result;
@@ -77,11 +75,6 @@ export class MySql extends pulumi.ComponentResource {
     const init = new k8s.core.v1.ConfigMap(`${name}-init`, { metadata: { name: `${name}-init`, namespace: ns, labels }, data: initData }, child);
 
     const mysqlPort = [{ name: "mysql", port: MYSQL_PORT, targetPort: MYSQL_PORT }];
-    // Peers need stable per-pod names before any pod is ready: headless, publishing not-ready addresses.
-    const headlessService = new k8s.core.v1.Service(`${name}-headless`, {
-      metadata: { name: headless, namespace: ns, labels },
-      spec: { clusterIP: "None", publishNotReadyAddresses: true, selector, ports: mysqlPort },
-    }, child);
     // Readers may use any ready server.
     new k8s.core.v1.Service(`${name}-read`, {
       metadata: { name: `${name}-read`, namespace: ns, labels },
@@ -99,55 +92,43 @@ export class MySql extends pulumi.ComponentResource {
     ]);
     const sh = (script: string) => ["bash", "-c", script];
 
-    new k8s.apps.v1.StatefulSet(name, {
-      metadata: { name, namespace: ns, labels },
-      spec: {
-        serviceName: headless,
-        replicas: w.replicas,
-        // The primary (ordinal 0) must be up before a replica can clone its position.
-        podManagementPolicy: "OrderedReady",
-        selector: { matchLabels: selector },
-        template: {
-          metadata: { labels, annotations: { "classroom.io/config-checksum": contentChecksum({ ...configData, ...initData }) } },
-          spec: {
-            ...dataPodDefaults(IMAGES.mysql.user, w, selector, 60),
-            containers: [{
-              name: "mysql",
-              image: w.image,
-              command: sh(MYSQL_START),
-              env: [
-                { name: "MYSQL_ROOT_PASSWORD_FILE", value: "/etc/mysql/secret/root-password" },
-                { name: "MYSQL_ROOT_HOST", value: "localhost" },
-              ],
-              ports: [{ name: "mysql", containerPort: MYSQL_PORT }],
-              resources: w.resources,
-              securityContext: restrictedContainerSecurity(IMAGES.mysql.user),
-              readinessProbe: { exec: { command: sh(MYSQL_READY) }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
-              livenessProbe: { exec: { command: sh(MYSQL_ALIVE) }, periodSeconds: 15, timeoutSeconds: 5, failureThreshold: 6 },
-              // First initialisation (system tables, init script) takes a minute or more on small volumes.
-              startupProbe: { exec: { command: sh(MYSQL_ALIVE) }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 60 },
-              volumeMounts: [
-                { name: "data", mountPath: "/var/lib/mysql" },
-                { name: "config", mountPath: "/etc/mysql/conf.d", readOnly: true },
-                { name: "init", mountPath: "/docker-entrypoint-initdb.d", readOnly: true },
-                { name: "secret", mountPath: "/etc/mysql/secret", readOnly: true },
-                ...scratch.mounts,
-              ],
-            }],
-            volumes: [
-              { name: "config", configMap: { name: config.metadata.name } },
-              { name: "init", configMap: { name: init.metadata.name } },
-              { name: "secret", secret: { secretName: secret.metadata.name, defaultMode: 0o400 } },
-              ...scratch.volumes,
-            ],
-          },
-        },
-        volumeClaimTemplates: [dataClaimTemplate("data", w.storage.size, selector, w.storage.storageClass)],
-      },
-    }, { ...child, dependsOn: [headlessService] });
-    disruptionBudget({ namespace: ns, name, labels, selector, replicas: w.replicas, maxUnavailable: w.maxUnavailable }, child);
-    workloadNetworkPolicy({
-      namespace: ns, name, labels, podSelector: selector,
+    dataWorkload({
+      namespace: ns, name, identity: id, placement: w, user: IMAGES.mysql.user, terminationGracePeriodSeconds: 60,
+      // The primary (ordinal 0) must be up before a replica can clone its position.
+      podManagementPolicy: "OrderedReady",
+      configFiles: { ...configData, ...initData },
+      containers: [{
+        name: "mysql",
+        image: w.image,
+        command: sh(MYSQL_START),
+        env: [
+          { name: "MYSQL_ROOT_PASSWORD_FILE", value: "/etc/mysql/secret/root-password" },
+          { name: "MYSQL_ROOT_HOST", value: "localhost" },
+        ],
+        ports: [{ name: "mysql", containerPort: MYSQL_PORT }],
+        resources: w.resources,
+        securityContext: restrictedContainerSecurity(IMAGES.mysql.user),
+        readinessProbe: { exec: { command: sh(MYSQL_READY) }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+        livenessProbe: { exec: { command: sh(MYSQL_ALIVE) }, periodSeconds: 15, timeoutSeconds: 5, failureThreshold: 6 },
+        // First initialisation (system tables, init script) takes a minute or more on small volumes.
+        startupProbe: { exec: { command: sh(MYSQL_ALIVE) }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 60 },
+        volumeMounts: [
+          { name: "data", mountPath: "/var/lib/mysql" },
+          { name: "config", mountPath: "/etc/mysql/conf.d", readOnly: true },
+          { name: "init", mountPath: "/docker-entrypoint-initdb.d", readOnly: true },
+          { name: "secret", mountPath: "/etc/mysql/secret", readOnly: true },
+          ...scratch.mounts,
+        ],
+      }],
+      volumes: [
+        { name: "config", configMap: { name: config.metadata.name } },
+        { name: "init", configMap: { name: init.metadata.name } },
+        { name: "secret", secret: { secretName: secret.metadata.name, defaultMode: 0o400 } },
+        ...scratch.volumes,
+      ],
+      // Peers need stable per-pod names before any pod is ready (the headless Service); clients get the primary and read Services above.
+      clientPorts: mysqlPort,
+      clientService: false,
       ingress: [
         { peers: [podsLabelled(clientLabel("mysql"), args.clientNamespaces)], ports: tcp(MYSQL_PORT) },
         { peers: [podsIn(ns, selector)], ports: tcp(MYSQL_PORT) },

@@ -4,14 +4,12 @@ import * as random from "@pulumi/random";
 import { createHash } from "node:crypto";
 import { contentChecksum } from "../shared/checksum";
 import { DataConnection } from "../shared/connection";
-import { disruptionBudget } from "../shared/disruption-budget";
+import { dataWorkload } from "../shared/data-workload";
 import { clientLabel, imageVersion, selectorLabels, workloadLabels } from "../shared/labels";
-import { podsIn, podsLabelled, tcp, workloadNetworkPolicy } from "../shared/network-policy";
-import { dataPodDefaults } from "../shared/pod-defaults";
-import { spreadPods } from "../shared/scheduling";
-import { restrictedContainerSecurity, restrictedPodSecurity } from "../shared/security";
-import { peerServices, podHost, serviceHost } from "../shared/services";
-import { dataClaimTemplate, scratchVolumes } from "../shared/volumes";
+import { podsIn, podsLabelled, tcp } from "../shared/network-policy";
+import { restrictedContainerSecurity } from "../shared/security";
+import { headlessServiceName, podHost, serviceHost } from "../shared/services";
+import { scratchVolumes } from "../shared/volumes";
 import { ResourceSizing, WorkloadOptions, withWorkloadDefaults } from "../shared/workload-options";
 import { IMAGES } from "./images";
 import {
@@ -60,7 +58,7 @@ export class Redis extends pulumi.ComponentResource {
     const id = { name: "redis", instance: name, component: "cache", tier: "data" as const, version: imageVersion(w.image) };
     const labels = workloadLabels(id);
     const selector = selectorLabels(id);
-    const headless = `${name}-headless`;
+    const headless = headlessServiceName(name);
     const sentinelName = `${name}-sentinel`;
     const files: RedisFileOptions = {
       maxmemory: args.maxmemory ?? "256mb",
@@ -94,62 +92,45 @@ export class Redis extends pulumi.ComponentResource {
       "start.sh": redisStartScript(files),
       "probe.sh": REDIS_PROBE,
       "liveness.sh": REDIS_LIVENESS,
-      ...(sentinelMode ? { "prestop.sh": redisPreStop(files), "sentinel-start.sh": sentinelStartScript(`${sentinelName}-headless.${ns}.svc.cluster.local`) } : {}),
+      ...(sentinelMode ? { "prestop.sh": redisPreStop(files), "sentinel-start.sh": sentinelStartScript(`${headlessServiceName(sentinelName)}.${ns}.svc.cluster.local`) } : {}),
     };
     const config = new k8s.core.v1.ConfigMap(`${name}-config`, {
       metadata: { name: `${name}-config`, namespace: ns, labels },
       data: configData,
     }, child);
 
-    const services = peerServices({ namespace: ns, name, labels, selector, clientPorts: [{ name: "redis", port: REDIS_PORT, targetPort: REDIS_PORT }] }, child);
     const scratch = scratchVolumes([{ name: "run", mountPath: "/run/redis", sizeLimit: "1Mi" }, { name: "tmp", mountPath: "/tmp" }]);
     const sh = (script: string) => ["sh", `/etc/redis/config/${script}`];
     const configVolume = { name: "config", configMap: { name: config.metadata.name } };
     const secretVolume = { name: "secret", secret: { secretName: secret.metadata.name, defaultMode: 0o400 } };
-    const podAnnotations = { "classroom.io/config-checksum": contentChecksum(configData) };
-    const secretChecksum = acl.apply((a) => contentChecksum(a));
-
-    new k8s.apps.v1.StatefulSet(name, {
-      metadata: { name, namespace: ns, labels },
-      spec: {
-        serviceName: services.headlessName,
-        replicas: w.replicas,
-        podManagementPolicy: "OrderedReady",
-        selector: { matchLabels: selector },
-        template: {
-          metadata: { labels, annotations: { ...podAnnotations, "classroom.io/secret-checksum": secretChecksum } },
-          spec: {
-            ...dataPodDefaults(IMAGES.redis.user, w, selector, sentinelMode ? 60 : 30),
-            containers: [{
-              name: "redis",
-              image: w.image,
-              command: sh("start.sh"),
-              ports: [{ name: "redis", containerPort: REDIS_PORT }],
-              resources: w.resources,
-              securityContext: restrictedContainerSecurity(IMAGES.redis.user),
-              readinessProbe: { exec: { command: sh("probe.sh") }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },
-              livenessProbe: { exec: { command: sh("liveness.sh") }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 6 },
-              startupProbe: { exec: { command: sh("liveness.sh") }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 60 },
-              ...(sentinelMode ? { lifecycle: { preStop: { exec: { command: sh("prestop.sh") } } } } : {}),
-              volumeMounts: [
-                { name: "data", mountPath: "/data" },
-                { name: "config", mountPath: "/etc/redis/config", readOnly: true },
-                { name: "secret", mountPath: "/etc/redis/secret", readOnly: true },
-                ...scratch.mounts,
-              ],
-            }],
-            volumes: [configVolume, secretVolume, ...scratch.volumes],
-          },
-        },
-        volumeClaimTemplates: [dataClaimTemplate("data", w.storage.size, selector, w.storage.storageClass)],
-      },
-    }, { ...child, dependsOn: [services.headless] });
-    disruptionBudget({ namespace: ns, name, labels, selector, replicas: w.replicas, maxUnavailable: w.maxUnavailable }, child);
-
     const clientPeers = [podsLabelled(clientLabel("redis"), args.clientNamespaces)];
     const sentinelSelector = { "app.kubernetes.io/name": "redis", "app.kubernetes.io/instance": sentinelName };
-    workloadNetworkPolicy({
-      namespace: ns, name, labels, podSelector: selector,
+
+    dataWorkload({
+      namespace: ns, name, identity: id, placement: w, user: IMAGES.redis.user, terminationGracePeriodSeconds: sentinelMode ? 60 : 30,
+      podManagementPolicy: "OrderedReady",
+      configFiles: configData,
+      secretChecksum: acl.apply((a) => contentChecksum(a)),
+      containers: [{
+        name: "redis",
+        image: w.image,
+        command: sh("start.sh"),
+        ports: [{ name: "redis", containerPort: REDIS_PORT }],
+        resources: w.resources,
+        securityContext: restrictedContainerSecurity(IMAGES.redis.user),
+        readinessProbe: { exec: { command: sh("probe.sh") }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },
+        livenessProbe: { exec: { command: sh("liveness.sh") }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 6 },
+        startupProbe: { exec: { command: sh("liveness.sh") }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 60 },
+        ...(sentinelMode ? { lifecycle: { preStop: { exec: { command: sh("prestop.sh") } } } } : {}),
+        volumeMounts: [
+          { name: "data", mountPath: "/data" },
+          { name: "config", mountPath: "/etc/redis/config", readOnly: true },
+          { name: "secret", mountPath: "/etc/redis/secret", readOnly: true },
+          ...scratch.mounts,
+        ],
+      }],
+      volumes: [configVolume, secretVolume, ...scratch.volumes],
+      clientPorts: [{ name: "redis", port: REDIS_PORT, targetPort: REDIS_PORT }],
       ingress: [
         { peers: clientPeers, ports: tcp(REDIS_PORT) },
         { peers: [podsIn(ns, selector), ...(sentinelMode ? [podsIn(ns, sentinelSelector)] : [])], ports: tcp(REDIS_PORT) },
@@ -188,50 +169,34 @@ export class Redis extends pulumi.ComponentResource {
   ): string[] {
     const child = { parent: this };
     const id = { name: "redis", instance: name, component: "sentinel", tier: "data" as const, version: imageVersion(image) };
-    const labels = workloadLabels(id);
-    const services = peerServices({ namespace: ns, name, labels, selector, clientPorts: [{ name: "sentinel", port: SENTINEL_PORT, targetPort: SENTINEL_PORT }] }, child);
     const scratch = scratchVolumes([{ name: "run", mountPath: "/run/redis", sizeLimit: "1Mi" }]);
     const ping = ["sh", "-c", `[ "$(redis-cli -h 127.0.0.1 -p ${SENTINEL_PORT} ping)" = PONG ]`];
-    new k8s.apps.v1.StatefulSet(name, {
-      metadata: { name, namespace: ns, labels },
-      spec: {
-        serviceName: services.headlessName,
-        replicas,
-        podManagementPolicy: "Parallel",
-        selector: { matchLabels: selector },
-        template: {
-          metadata: { labels },
-          spec: {
-            automountServiceAccountToken: false,
-            securityContext: restrictedPodSecurity(IMAGES.redis.user),
-            ...spreadPods(selector, replicas, { topologyKey: "kubernetes.io/hostname", mode: "required" }),
-            containers: [{
-              name: "sentinel",
-              image,
-              command: ["sh", "/etc/redis/config/sentinel-start.sh"],
-              ports: [{ name: "sentinel", containerPort: SENTINEL_PORT }],
-              resources: args.sentinel?.resources ?? { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
-              securityContext: restrictedContainerSecurity(IMAGES.redis.user),
-              readinessProbe: { exec: { command: ping }, periodSeconds: 5, timeoutSeconds: 3 },
-              livenessProbe: { exec: { command: ping }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 6 },
-              startupProbe: { exec: { command: ping }, periodSeconds: 3, timeoutSeconds: 3, failureThreshold: 40 },
-              volumeMounts: [
-                { name: "config", mountPath: "/etc/redis/config", readOnly: true },
-                { name: "secret", mountPath: "/etc/redis/secret", readOnly: true },
-                ...scratch.mounts,
-              ],
-            }],
-            volumes: [configVolume, secretVolume, ...scratch.volumes],
-          },
-        },
-      },
-    }, { ...child, dependsOn: [services.headless] });
-    disruptionBudget({ namespace: ns, name, labels, selector, replicas, maxUnavailable: 1 }, child);
-    workloadNetworkPolicy({
-      namespace: ns, name, labels, podSelector: selector,
+    const { headlessName } = dataWorkload({
+      namespace: ns, name, identity: id, user: IMAGES.redis.user,
+      // Sentinels keep no data: no claim, and always one per node.
+      placement: { replicas, maxUnavailable: 1, spread: { topologyKey: "kubernetes.io/hostname", mode: "required" } },
+      podManagementPolicy: "Parallel",
+      containers: [{
+        name: "sentinel",
+        image,
+        command: ["sh", "/etc/redis/config/sentinel-start.sh"],
+        ports: [{ name: "sentinel", containerPort: SENTINEL_PORT }],
+        resources: args.sentinel?.resources ?? { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
+        securityContext: restrictedContainerSecurity(IMAGES.redis.user),
+        readinessProbe: { exec: { command: ping }, periodSeconds: 5, timeoutSeconds: 3 },
+        livenessProbe: { exec: { command: ping }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 6 },
+        startupProbe: { exec: { command: ping }, periodSeconds: 3, timeoutSeconds: 3, failureThreshold: 40 },
+        volumeMounts: [
+          { name: "config", mountPath: "/etc/redis/config", readOnly: true },
+          { name: "secret", mountPath: "/etc/redis/secret", readOnly: true },
+          ...scratch.mounts,
+        ],
+      }],
+      volumes: [configVolume, secretVolume, ...scratch.volumes],
+      clientPorts: [{ name: "sentinel", port: SENTINEL_PORT, targetPort: SENTINEL_PORT }],
       ingress: [{ peers: [...clientPeers, podsIn(ns, selector), podsIn(ns, redisSelector)], ports: tcp(SENTINEL_PORT) }],
       egress: [{ peers: [podsIn(ns, selector)], ports: tcp(SENTINEL_PORT) }, { peers: [podsIn(ns, redisSelector)], ports: tcp(REDIS_PORT) }],
     }, child);
-    return Array.from({ length: replicas }, (_, i) => `${podHost(name, i, services.headlessName, ns)}:${SENTINEL_PORT}`);
+    return Array.from({ length: replicas }, (_, i) => `${podHost(name, i, headlessName, ns)}:${SENTINEL_PORT}`);
   }
 }

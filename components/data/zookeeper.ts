@@ -1,14 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { contentChecksum } from "../shared/checksum";
 import { clientLabel, imageVersion, selectorLabels, workloadLabels } from "../shared/labels";
 import { DataConnection } from "../shared/connection";
-import { disruptionBudget } from "../shared/disruption-budget";
-import { podsIn, podsLabelled, tcp, workloadNetworkPolicy } from "../shared/network-policy";
-import { dataPodDefaults } from "../shared/pod-defaults";
+import { dataWorkload } from "../shared/data-workload";
+import { podsIn, podsLabelled, tcp } from "../shared/network-policy";
 import { restrictedContainerSecurity } from "../shared/security";
-import { peerServices, podHost, serviceHost } from "../shared/services";
-import { dataClaimTemplate, scratchVolumes } from "../shared/volumes";
+import { headlessServiceName, podHost, serviceHost } from "../shared/services";
+import { scratchVolumes } from "../shared/volumes";
 import { WorkloadOptions, withWorkloadDefaults } from "../shared/workload-options";
 import { IMAGES } from "./images";
 
@@ -37,7 +35,6 @@ const FOUR_LETTER_WORDS = ["ruok", "srvr"];
  */
 export class ZooKeeper extends pulumi.ComponentResource {
   readonly connection: DataConnection;
-  readonly statefulSet: k8s.apps.v1.StatefulSet;
 
   constructor(name: string, args: ZooKeeperArgs, opts?: pulumi.ComponentResourceOptions) {
     super("classroom:data:ZooKeeper", name, {}, opts);
@@ -54,7 +51,7 @@ export class ZooKeeper extends pulumi.ComponentResource {
     const labels = workloadLabels(id);
     const selector = selectorLabels(id);
     const child = { parent: this };
-    const headlessName = `${name}-headless`;
+    const headlessName = headlessServiceName(name);
 
     const servers = Array.from({ length: w.replicas }, (_, i) =>
       `server.${i + 1}=${podHost(name, i, headlessName, ns)}:${QUORUM_PORT}:${ELECTION_PORT};${CLIENT_PORT}`);
@@ -83,12 +80,6 @@ export class ZooKeeper extends pulumi.ComponentResource {
       data: configData,
     }, child);
 
-    const services = peerServices({
-      namespace: ns, name, labels, selector,
-      clientPorts: [{ name: "client", port: CLIENT_PORT, targetPort: CLIENT_PORT }],
-      peerPorts: [{ name: "quorum", port: QUORUM_PORT, targetPort: QUORUM_PORT }, { name: "election", port: ELECTION_PORT, targetPort: ELECTION_PORT }],
-    }, child);
-
     const scratch = scratchVolumes([{ name: "tmp", mountPath: "/tmp" }, { name: "logs", mountPath: "/logs" }]);
     // myid is 1 + the pod ordinal, written before start so a rescheduled pod keeps its identity.
     const start = 'set -e; ordinal="${HOSTNAME##*-}"; mkdir -p /data/txnlog; echo $((ordinal + 1)) > /data/myid; exec zkServer.sh start-foreground';
@@ -96,54 +87,37 @@ export class ZooKeeper extends pulumi.ComponentResource {
     const fourLetterWord = (word: string, expect: string) =>
       ["bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${CLIENT_PORT} && printf ${word} >&3 && timeout 5 cat <&3 | grep -qE '${expect}'`];
 
-    this.statefulSet = new k8s.apps.v1.StatefulSet(name, {
-      metadata: { name, namespace: ns, labels },
-      spec: {
-        serviceName: services.headlessName,
-        replicas: w.replicas,
-        // Servers must start together for a first quorum; ordered start would deadlock on readiness.
-        podManagementPolicy: "Parallel",
-        updateStrategy: { type: "RollingUpdate" },
-        selector: { matchLabels: selector },
-        template: {
-          metadata: {
-            labels,
-            annotations: { "classroom.io/config-checksum": contentChecksum(configData) },
-          },
-          spec: {
-            ...dataPodDefaults(IMAGES.zookeeper.user, w, selector, 30),
-            containers: [{
-              name: "zookeeper",
-              image: w.image,
-              command: ["bash", "-c", start],
-              env: [
-                { name: "ZOO_CONF_DIR", value: "/conf" },
-                { name: "ZOO_LOG_DIR", value: "/logs" },
-                { name: "JVMFLAGS", value: "-XX:+ExitOnOutOfMemoryError -XX:MaxRAMPercentage=75" },
-              ],
-              ports: [
-                { name: "client", containerPort: CLIENT_PORT },
-                { name: "quorum", containerPort: QUORUM_PORT },
-                { name: "election", containerPort: ELECTION_PORT },
-              ],
-              resources: w.resources,
-              securityContext: restrictedContainerSecurity(IMAGES.zookeeper.user),
-              // Ready only when this server serves as part of a quorum (or as a deliberate standalone).
-              readinessProbe: { exec: { command: fourLetterWord("srvr", "Mode: (leader|follower|standalone)") }, periodSeconds: 10, timeoutSeconds: 8, failureThreshold: 3 },
-              livenessProbe: { exec: { command: fourLetterWord("ruok", "imok") }, periodSeconds: 15, timeoutSeconds: 8, failureThreshold: 4 },
-              startupProbe: { exec: { command: fourLetterWord("ruok", "imok") }, periodSeconds: 5, timeoutSeconds: 8, failureThreshold: 60 },
-              volumeMounts: [{ name: "data", mountPath: "/data" }, { name: "config", mountPath: "/conf" }, ...scratch.mounts],
-            }],
-            volumes: [{ name: "config", configMap: { name: config.metadata.name } }, ...scratch.volumes],
-          },
-        },
-        volumeClaimTemplates: [dataClaimTemplate("data", w.storage.size, selector, w.storage.storageClass)],
-      },
-    }, { ...child, dependsOn: [services.headless] });
-
-    disruptionBudget({ namespace: ns, name, labels, selector, replicas: w.replicas, maxUnavailable: w.maxUnavailable }, child);
-    workloadNetworkPolicy({
-      namespace: ns, name, labels, podSelector: selector,
+    dataWorkload({
+      namespace: ns, name, identity: id, placement: w, user: IMAGES.zookeeper.user, terminationGracePeriodSeconds: 30,
+      // Servers must start together for a first quorum; ordered start would deadlock on readiness.
+      podManagementPolicy: "Parallel",
+      updateStrategy: { type: "RollingUpdate" },
+      configFiles: configData,
+      containers: [{
+        name: "zookeeper",
+        image: w.image,
+        command: ["bash", "-c", start],
+        env: [
+          { name: "ZOO_CONF_DIR", value: "/conf" },
+          { name: "ZOO_LOG_DIR", value: "/logs" },
+          { name: "JVMFLAGS", value: "-XX:+ExitOnOutOfMemoryError -XX:MaxRAMPercentage=75" },
+        ],
+        ports: [
+          { name: "client", containerPort: CLIENT_PORT },
+          { name: "quorum", containerPort: QUORUM_PORT },
+          { name: "election", containerPort: ELECTION_PORT },
+        ],
+        resources: w.resources,
+        securityContext: restrictedContainerSecurity(IMAGES.zookeeper.user),
+        // Ready only when this server serves as part of a quorum (or as a deliberate standalone).
+        readinessProbe: { exec: { command: fourLetterWord("srvr", "Mode: (leader|follower|standalone)") }, periodSeconds: 10, timeoutSeconds: 8, failureThreshold: 3 },
+        livenessProbe: { exec: { command: fourLetterWord("ruok", "imok") }, periodSeconds: 15, timeoutSeconds: 8, failureThreshold: 4 },
+        startupProbe: { exec: { command: fourLetterWord("ruok", "imok") }, periodSeconds: 5, timeoutSeconds: 8, failureThreshold: 60 },
+        volumeMounts: [{ name: "data", mountPath: "/data" }, { name: "config", mountPath: "/conf" }, ...scratch.mounts],
+      }],
+      volumes: [{ name: "config", configMap: { name: config.metadata.name } }, ...scratch.volumes],
+      clientPorts: [{ name: "client", port: CLIENT_PORT, targetPort: CLIENT_PORT }],
+      peerPorts: [{ name: "quorum", port: QUORUM_PORT, targetPort: QUORUM_PORT }, { name: "election", port: ELECTION_PORT, targetPort: ELECTION_PORT }],
       ingress: [
         { peers: [podsLabelled(clientLabel("zookeeper"), args.clientNamespaces)], ports: tcp(CLIENT_PORT) },
         { peers: [podsIn(ns, selector)], ports: tcp(QUORUM_PORT, ELECTION_PORT) },

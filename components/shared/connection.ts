@@ -1,7 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 
 export type DataSystem = "redis" | "mysql" | "zookeeper" | "kafka";
-export const DATA_SYSTEMS: readonly DataSystem[] = ["redis", "mysql", "zookeeper", "kafka"];
 
 /**
  * What a data-layer component hands to the services that use it. Names and ports are plain values

@@ -21,6 +21,19 @@ export function clientLabel(system: string): string {
   return `classroom.io/client-${system}`;
 }
 
+/**
+ * The recommended labels of a platform object that belongs to no workload (a namespace, its default-deny
+ * policy, the registry pull secret): the policy pack requires them on every object.
+ */
+export function platformObjectLabels(name: string, instance: string): Record<string, string> {
+  return {
+    "app.kubernetes.io/name": name,
+    "app.kubernetes.io/instance": instance,
+    "app.kubernetes.io/part-of": PART_OF,
+    "app.kubernetes.io/managed-by": "pulumi",
+  };
+}
+
 /** Labels that select exactly the pods of one workload. Immutable once a Deployment exists, so they never include the version. */
 export function selectorLabels(id: WorkloadIdentity): Record<string, string> {
   return { "app.kubernetes.io/name": id.name, "app.kubernetes.io/instance": id.instance };

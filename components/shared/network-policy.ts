@@ -3,7 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 
 type NetworkPolicyPeer = k8s.types.input.networking.v1.NetworkPolicyPeer;
 type NetworkPolicyPort = k8s.types.input.networking.v1.NetworkPolicyPort;
-type Rule = { peers: NetworkPolicyPeer[]; ports: NetworkPolicyPort[] };
+/** Peers and the ports they use, in one direction. */
+export type NetworkRule = { peers: NetworkPolicyPeer[]; ports: NetworkPolicyPort[] };
 
 /** Pods in the named namespaces that carry `label: "true"`. */
 export function podsLabelled(label: string, namespaces: string[]): NetworkPolicyPeer {
@@ -22,7 +23,7 @@ export function podsIn(namespace: string, selector: Record<string, string>): Net
 }
 
 /** Cluster DNS; every pod needs it once egress is denied by default. */
-export const clusterDns: Rule = {
+export const clusterDns: NetworkRule = {
   peers: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
   ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }],
 };
@@ -38,9 +39,9 @@ export interface WorkloadNetworkPolicyArgs {
   /** The pods this policy is about. */
   podSelector: Record<string, string>;
   /** Who may connect to these pods, on which ports. */
-  ingress: Rule[];
+  ingress: NetworkRule[];
   /** Where these pods may connect to, on which ports (cluster DNS is always added). */
-  egress: Rule[];
+  egress: NetworkRule[];
 }
 
 /**
@@ -48,7 +49,7 @@ export interface WorkloadNetworkPolicyArgs {
  * that a review of this one object shows every path the workload has.
  */
 export function workloadNetworkPolicy(args: WorkloadNetworkPolicyArgs, opts: pulumi.CustomResourceOptions): k8s.networking.v1.NetworkPolicy {
-  const toRule = (r: Rule) => ({ ports: r.ports, peers: r.peers });
+  const toRule = (r: NetworkRule) => ({ ports: r.ports, peers: r.peers });
   return new k8s.networking.v1.NetworkPolicy(`${args.name}-netpol`, {
     metadata: { name: args.name, namespace: args.namespace, labels: args.labels },
     spec: {

@@ -10,9 +10,9 @@ import { ResolvedWorkloadOptions } from "./workload-options";
  */
 export function dataPodDefaults(
   user: ImageUser,
-  w: ResolvedWorkloadOptions,
+  w: Pick<ResolvedWorkloadOptions, "replicas" | "spread" | "nodeSelector" | "priorityClassName">,
   selector: Record<string, string>,
-  terminationGracePeriodSeconds: number,
+  terminationGracePeriodSeconds?: number,
 ): Partial<k8s.types.input.core.v1.PodSpec> {
   return {
     automountServiceAccountToken: false,

@@ -21,7 +21,17 @@ export interface PeerServicesArgs {
  * forms), and a ClusterIP one for clients that only routes to ready pods.
  */
 export function peerServices(args: PeerServicesArgs, opts: pulumi.CustomResourceOptions) {
-  const headlessName = `${args.name}-headless`;
+  const { headless, headlessName } = headlessService(args, opts);
+  const client = new k8s.core.v1.Service(`${args.name}-client`, {
+    metadata: { name: args.name, namespace: args.namespace, labels: args.labels },
+    spec: { type: "ClusterIP", selector: args.selector, ports: args.clientPorts },
+  }, opts);
+  return { headless, headlessName, client };
+}
+
+/** The headless half of peerServices, for a system that declares its own client Services. */
+export function headlessService(args: PeerServicesArgs, opts: pulumi.CustomResourceOptions) {
+  const headlessName = headlessServiceName(args.name);
   const headless = new k8s.core.v1.Service(`${args.name}-headless`, {
     metadata: { name: headlessName, namespace: args.namespace, labels: args.labels },
     spec: {
@@ -31,11 +41,12 @@ export function peerServices(args: PeerServicesArgs, opts: pulumi.CustomResource
       ports: [...args.clientPorts, ...(args.peerPorts ?? [])],
     },
   }, opts);
-  const client = new k8s.core.v1.Service(`${args.name}-client`, {
-    metadata: { name: args.name, namespace: args.namespace, labels: args.labels },
-    spec: { type: "ClusterIP", selector: args.selector, ports: args.clientPorts },
-  }, opts);
-  return { headless, headlessName, client };
+  return { headless, headlessName };
+}
+
+/** The headless Service of a StatefulSet: it gives each pod its stable DNS name (see podHost). */
+export function headlessServiceName(instance: string): string {
+  return `${instance}-headless`;
 }
 
 /** DNS name of a Service. */

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { dnsLabel, memorySize, positiveInt, workloadShape } from "./primitives";
 
-const odd = (what: string) => (n: number | undefined) => n === undefined || n % 2 === 1;
+const odd = (_what: string) => (n: number | undefined) => n === undefined || n % 2 === 1;
 
 export const zookeeperConfig = z.strictObject({
   ...workloadShape,

@@ -1,9 +1,8 @@
 // Images: a tag says which release runs, a digest says which bytes run (tags can be re-pushed).
 import { resourceRule } from "./define";
 import { asString } from "./k8s";
-import { containers } from "./workloads";
+import { containers, POD_KINDS } from "./workloads";
 
-const POD_KINDS = ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"];
 
 export interface ImageRef {
   /** Registry host when the reference names one ("" for Docker Hub short names). */

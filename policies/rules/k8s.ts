@@ -46,10 +46,6 @@ export function asNumber(v: unknown): number | undefined {
   return undefined;
 }
 
-export function asBoolean(v: unknown): boolean | undefined {
-  return typeof v === "boolean" ? v : undefined;
-}
-
 /**
  * Walks a property path; stops (undefined) at anything that is not an object. An unknown met on the way
  * is returned as is, so callers can tell "not set" (undefined) from "not known yet" (isUnknown).

@@ -3,7 +3,7 @@
 import * as path from "node:path";
 import { resourceRule } from "./define";
 import { asArray, asObject, asString, at, isAbsent, isUnknown } from "./k8s";
-import { podSpec } from "./workloads";
+import { podSpec, POD_KINDS } from "./workloads";
 
 interface HostPathConfig {
   logRoot: string;
@@ -39,7 +39,7 @@ export const hostpathLogRootOnly = resourceRule<HostPathConfig>({
   name: "hostpath-log-root-only",
   description: "hostPath volumes are allowed only for the volume named `logs`, as a directory strictly below the stack's log root; never for anything else (PersistentVolumes included).",
   enforcementLevel: "mandatory",
-  kinds: ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob", "PersistentVolume"],
+  kinds: [...POD_KINDS, "PersistentVolume"],
   config: {
     logRoot: {
       type: "string",

@@ -1,10 +1,9 @@
 // Pod Security Standards (baseline + restricted), the checks Polaris, kube-score and Kyverno all agree on.
 import { resourceRule } from "./define";
 import { asArray, asNumber, asObject, asString, at, isAbsent, isUnknown } from "./k8s";
-import { containers, effectiveSecurity, hasPodTemplate, podSpec } from "./workloads";
+import { containers, effectiveSecurity, hasPodTemplate, podSpec, POD_KINDS } from "./workloads";
 import type { KubeObject } from "./k8s";
 
-const POD_KINDS = ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"];
 
 export const noPrivilegedContainers = resourceRule({
   name: "no-privileged-containers",

@@ -1,9 +1,8 @@
 // Requests let the scheduler place pods honestly; limits stop one pod from starving its node.
 import { resourceRule } from "./define";
 import { asObject, asString, at, isAbsent, isUnknown } from "./k8s";
-import { containers } from "./workloads";
+import { containers, POD_KINDS } from "./workloads";
 
-const POD_KINDS = ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"];
 const RESOURCES = ["cpu", "memory"] as const;
 
 const SUFFIX: Record<string, number> = {

@@ -2,9 +2,8 @@
 // literals, container arguments or ConfigMaps, which anyone who can read the workload can read.
 import { resourceRule } from "./define";
 import { asArray, asObject, asString, isUnknown } from "./k8s";
-import { containers } from "./workloads";
+import { containers, POD_KINDS } from "./workloads";
 
-const POD_KINDS = ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"];
 
 const SECRET_WORDS = /(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|ACCESS_?KEY|REQUIREPASS|MASTERAUTH|AUTH_?PASS)/;
 /** Names that mention a secret but hold something else: where it is, how it is named, how long it lives. */
@@ -90,7 +89,7 @@ export function secretAssignments(text: string): string[] {
     if (jaas && !isReference(jaas[1])) { found.push("password=\"...\""); continue; }
     const xml = /\bname\s*=\s*"([^"]+)"\s+value\s*=\s*"([^"]*)"/i.exec(line) ?? /<([A-Za-z0-9_.-]+)>([^<]*)<\/\1>/.exec(line);
     if (xml && looksLikeSecretName(xml[1]) && !isReference(xml[2])) { found.push(xml[1]); continue; }
-    const assign = /^"?([A-Za-z0-9_.\-]+)"?\s*(?:=|:|\s)\s*(.*?)\s*,?$/.exec(line);
+    const assign = /^"?([A-Za-z0-9_.-]+)"?\s*(?:=|:|\s)\s*(.*?)\s*,?$/.exec(line);
     if (assign && looksLikeSecretName(assign[1]) && !isReference(assign[2]) && !/^[{[|>]$/.test(assign[2])) {
       found.push(assign[1]);
       continue;

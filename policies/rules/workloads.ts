@@ -14,22 +14,11 @@ const TEMPLATE_PATH: Record<string, string[]> = {
   CronJob: ["spec", "jobTemplate", "spec", "template"],
 };
 
-/** Kinds whose pods run until replaced (probes, replicas and availability rules apply to these). */
-const LONG_RUNNING = new Set(["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController"]);
-
-/** Kinds that carry spec.replicas. */
-const REPLICATED = new Set(["Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"]);
+/** Every kind that runs pods: the kinds the pod rules look at. */
+export const POD_KINDS = Object.keys(TEMPLATE_PATH);
 
 export function hasPodTemplate(obj: KubeObject): boolean {
   return obj.kind in TEMPLATE_PATH;
-}
-
-export function isLongRunning(obj: KubeObject): boolean {
-  return LONG_RUNNING.has(obj.kind);
-}
-
-export function isReplicated(obj: KubeObject): boolean {
-  return REPLICATED.has(obj.kind);
 }
 
 /** The pod template ({ metadata, spec }) of a workload, or undefined when the object has none. */

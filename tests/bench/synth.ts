@@ -1,6 +1,7 @@
 // npm run bench:synth — per stack: objects rendered and milliseconds of a full synth (config, mocks render,
 // schema validation), beside the cost of merely loading @pulumi/kubernetes measured in the same run.
 import { spawnSync } from "node:child_process";
+import * as os from "node:os";
 import * as path from "node:path";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -44,6 +45,6 @@ console.log(JSON.stringify({
   runs: RUNS,
   baseline: { nodeStartMs: Math.round(nodeStart), loadPulumiKubernetesMs: Math.round(load) },
   stacks,
-  loadAverage: require("node:os").loadavg()[0],
+  loadAverage: os.loadavg()[0],
   target: { prodMs: 3000, met: stacks.prod.ms < 3000, metIncludingStartup: stacks.prod.processMs < 3000 },
 }, null, 2));

@@ -15,9 +15,9 @@ export async function startTestCluster(options: Omit<StartOptions, "stopOnExit">
     return new TestCluster(await startControlPlane({ ...options, stopOnExit: true }));
   } catch (err) {
     if (err instanceof ToolMissingError) {
-      throw new Error(`the e2e tests need the Go-built tools. ${err.message}`);
+      throw new Error(`the e2e tests need the Go-built tools. ${err.message}`, { cause: err });
     }
-    if (err instanceof ControlPlaneError) throw new Error(`the local control plane did not start: ${err.message}`);
+    if (err instanceof ControlPlaneError) throw new Error(`the local control plane did not start: ${err.message}`, { cause: err });
     throw err;
   }
 }

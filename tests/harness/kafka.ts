@@ -91,7 +91,7 @@ export class KafkaBroker {
     } catch (err) {
       const log = this.proc.log;
       await this.proc.kill();
-      throw new Error(`Kafka did not become ready on ${this.bootstrap}: ${(err as Error).message}\n${log}`);
+      throw new Error(`Kafka did not become ready on ${this.bootstrap}: ${(err as Error).message}\n${log}`, { cause: err });
     }
   }
 

@@ -37,7 +37,7 @@ export class RedisServer {
       await waitForPort(port, 15_000);
     } catch (err) {
       await proc.kill();
-      throw new Error(`redis-server did not start on port ${port}: ${(err as Error).message}\n${proc.log}`);
+      throw new Error(`redis-server did not start on port ${port}: ${(err as Error).message}\n${proc.log}`, { cause: err });
     }
     return proc;
   }

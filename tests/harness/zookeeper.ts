@@ -66,7 +66,7 @@ export class ZooKeeperServer {
       await this.waitServing(30_000);
     } catch (err) {
       await this.proc.kill();
-      throw new Error(`ZooKeeper did not start on port ${this.port}: ${(err as Error).message}\n${this.proc.log}`);
+      throw new Error(`ZooKeeper did not start on port ${this.port}: ${(err as Error).message}\n${this.proc.log}`, { cause: err });
     }
   }
 

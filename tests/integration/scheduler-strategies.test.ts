@@ -193,7 +193,7 @@ describe("scheduler strategies with slow jobs", () => {
     });
     expect(stdout).toMatch(/replicas: r1 \(seen \d+ ms ago\)/);
     for (const job of Object.keys(jobs)) expect(stdout).toContain(`${job}: `);
-    expect(stdout).toMatch(/flaky: every 3000 ms -> handler probe\n  next fire: \S+ \(in \d+ ms\)/);
+    expect(stdout).toMatch(/flaky: every 3000 ms -> handler probe\n {2}next fire: \S+ \(in \d+ ms\)/);
     expect(stdout).toMatch(/discarded/);
     expect(stdout).toMatch(/succeeded \d+ ms attempts=3 token=\d+ r\d/);
   });

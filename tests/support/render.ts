@@ -1,3 +1,5 @@
+import * as pulumi from "@pulumi/pulumi";
+import { parsePlatformConfig, PlatformConfig } from "../../infra/config";
 import { synthesize, SynthResult } from "../../tools/synth/synthesize";
 
 const cache = new Map<string, Promise<SynthResult>>();
@@ -10,6 +12,19 @@ export function renderStack(stack: string, overrides: Record<string, unknown> = 
     // Renders share the SDK's global state, so they run one after another.
     const previous = [...cache.values()].pop() ?? Promise.resolve();
     cache.set(key, previous.catch(() => undefined).then(() => synthesize({ stack, overrides: encoded })));
+  }
+  return cache.get(key)!;
+}
+
+/**
+ * Renders one part of the platform (a component, a layer) from a stack's parsed config, once per test
+ * file: far fewer resources than the whole stack, and the same objects the stack would declare for it.
+ */
+export function renderPart(stack: string, part: string, declare: (config: PlatformConfig) => unknown): Promise<SynthResult> {
+  const key = `${stack}:part:${part}`;
+  if (!cache.has(key)) {
+    const previous = [...cache.values()].pop() ?? Promise.resolve();
+    cache.set(key, previous.catch(() => undefined).then(() => synthesize({ stack, program: () => declare(parsePlatformConfig(pulumi.runtime.allConfig())) })));
   }
   return cache.get(key)!;
 }

@@ -7,6 +7,8 @@
 // A condition the user caused is one line naming the argument or key, never a stack trace; `--debug`
 // (or CLASSROOM_DEBUG=1) adds the trace for whoever has to debug the tool itself.
 import type { CommanderError } from "commander";
+import * as fs from "node:fs";
+import * as path from "node:path";
 
 export const EXIT = { ok: 0, findings: 1, usage: 2, internal: 3 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -35,7 +37,7 @@ export class FindingsError extends Error {
 /** The project's version, for `--version` of every CLI. */
 export function projectVersion(): string {
   // package.json sits two folders up from tools/cli; read at call time so a test can run any CLI.
-  return (require("../../package.json") as { version: string }).version;
+  return (JSON.parse(fs.readFileSync(path.join(__dirname, "../../package.json"), "utf8")) as { version: string }).version;
 }
 
 export function debugRequested(argv: readonly string[] = process.argv): boolean {

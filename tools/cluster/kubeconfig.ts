@@ -36,7 +36,7 @@ export function readKubeconfig(file: string): ClusterCredentials {
   try {
     doc = YAML.parse(fs.readFileSync(file, "utf8"));
   } catch (err) {
-    throw new Error(`cannot read kubeconfig ${file}: ${(err as Error).message}`);
+    throw new Error(`cannot read kubeconfig ${file}: ${(err as Error).message}`, { cause: err });
   }
   const base = path.dirname(file);
   const contextName: string | undefined = doc?.["current-context"];

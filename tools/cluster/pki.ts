@@ -25,7 +25,7 @@ export function createPki(dir: string): ControlPlanePki {
     execFileSync("openssl", ["rsa", "-in", serviceAccountKey, "-pubout", "-out", serviceAccountPub], { stdio: "pipe", timeout: 60_000 });
   } catch (err) {
     const stderr = String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim();
-    throw new Error(`openssl could not create the service-account keys: ${stderr}`);
+    throw new Error(`openssl could not create the service-account keys: ${stderr}`, { cause: err });
   }
   const token = randomBytes(24).toString("hex");
   const tokenFile = path.join(pki, "tokens.csv");

@@ -49,7 +49,7 @@ async function assertReachable(client: KubeClient): Promise<void> {
   try {
     res = await client.request("GET", "/version");
   } catch (err) {
-    throw new Error(`cannot reach the API server at ${client.credentials.server}: ${(err as Error).message}`);
+    throw new Error(`cannot reach the API server at ${client.credentials.server}: ${(err as Error).message}`, { cause: err });
   }
   if (res.status === 401 || res.status === 403) {
     throw new Error(`the API server at ${client.credentials.server} refused the kubeconfig's credentials: ${statusMessage(res)}`);

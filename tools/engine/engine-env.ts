@@ -136,7 +136,7 @@ function installProviderPlugin(pulumi: string, pulumiHome: string, provider: { b
     });
   } catch (err) {
     const stderr = String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim();
-    throw new Error(`installing the kubernetes provider plugin ${version} into ${pulumiHome} failed: ${stderr}`);
+    throw new Error(`installing the kubernetes provider plugin ${version} into ${pulumiHome} failed: ${stderr}`, { cause: err });
   }
   fs.writeFileSync(marker, want);
 }
@@ -155,6 +155,3 @@ export function exportLines(result: EngineEnv): string {
     .map(([k, v]) => (k === "PATH" ? `export PATH=${quote(path.dirname(result.pulumi))}:"$PATH"` : `export ${k}=${quote(v)}`))
     .join("\n");
 }
-
-/** Exposed for README and reports: the provider version the binary itself reports. */
-export { providerBinaryVersion };

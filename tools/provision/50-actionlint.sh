@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# actionlint lints .github/workflows (tests/tools/workflows.test.ts and CI run it). Built from the Go
+# actionlint lints .github/workflows (tests/cli/actionlint.test.ts and CI run it). Built from the Go
 # module proxy into a cache dir keyed by version; a second run finds the binary and exits at once.
 # Prints the binary path on its last line (the workflow test uses the same path).
 set -euo pipefail

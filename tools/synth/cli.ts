@@ -1,4 +1,5 @@
 import { Command, Option } from "commander";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigError } from "../../infra/config";
 import { formatViolations, loadPolicyConfig, mandatoryViolations, PolicyConfigError } from "../../policies/evaluate";
@@ -61,7 +62,6 @@ class UsageError extends Error {}
 /** A policy config file path, or a stack name whose policies/config/<name>.json to use. */
 function readPolicyConfig(value: string) {
   if (!value.endsWith(".json")) return loadPolicyConfig(value);
-  const fs = require("node:fs") as typeof import("node:fs");
   if (!fs.existsSync(value)) throw new UsageError(`--policy-config: no file ${value}`);
   try {
     return JSON.parse(fs.readFileSync(value, "utf8"));

@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { EngineEvent, PulumiFn, Stack } from "@pulumi/pulumi/automation";
@@ -24,7 +25,7 @@ export const SKIP_AWAIT = { "classroom:skipAwait": "true" };
  * command that builds them, never a skip.
  */
 export async function testProject(options: { kubeconfig?: string; program?: PulumiFn } = {}): Promise<EngineProject> {
-  const randomVersion = (require(require.resolve("@pulumi/random/package.json", { paths: [PROJECT_ROOT] })) as { version: string }).version;
+  const randomVersion = (JSON.parse(fs.readFileSync(require.resolve("@pulumi/random/package.json", { paths: [PROJECT_ROOT] }), "utf8")) as { version: string }).version;
   const opts: EngineProjectOptions = {
     program: options.program,
     providers: [{ name: "random", path: RANDOM_STAND_IN, version: randomVersion }],
@@ -34,7 +35,7 @@ export async function testProject(options: { kubeconfig?: string; program?: Pulu
     return await EngineProject.create(opts);
   } catch (err) {
     if (err instanceof ToolMissingError) {
-      throw new Error(`the engine e2e tests need the Go-built Pulumi CLI and Kubernetes provider. ${err.message}`);
+      throw new Error(`the engine e2e tests need the Go-built Pulumi CLI and Kubernetes provider. ${err.message}`, { cause: err });
     }
     throw err;
   }

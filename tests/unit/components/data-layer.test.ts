@@ -1,11 +1,15 @@
-import { findObject, K8sObject, objectsOf, renderStack, selects } from "../../support/render";
+import { declareDataLayer, declareNamespaces } from "../../../infra/platform";
+import { findObject, K8sObject, objectsOf, renderPart, selects } from "../../support/render";
+
+// The namespaces and the four data systems of a stack, without the classroom services.
+const renderDataLayer = (stack: string) => renderPart(stack, "data-layer", (config) => declareDataLayer(config, { dependsOn: declareNamespaces(config, {}) }));
 
 const container = (o: K8sObject) => o.spec.template.spec.containers[0];
 const probeCommand = (probe: any) => (probe?.exec?.command ?? []).join(" ");
 
 describe.each(["dev", "staging", "prod"])("data layer of stack %s", (stack) => {
   it("runs every data pod non-root, read-only, with no capabilities, RuntimeDefault seccomp and no service-account token", async () => {
-    const result = await renderStack(stack);
+    const result = await renderDataLayer(stack);
     for (const sts of objectsOf(result, "StatefulSet")) {
       const pod = sts.spec.template.spec;
       expect(pod.automountServiceAccountToken).toBe(false);
@@ -20,7 +24,7 @@ describe.each(["dev", "staging", "prod"])("data layer of stack %s", (stack) => {
   });
 
   it("gives every multi-replica workload a PDB and spread rules whose selectors match its pods", async () => {
-    const result = await renderStack(stack);
+    const result = await renderDataLayer(stack);
     const pdbs = objectsOf(result, "PodDisruptionBudget");
     for (const sts of objectsOf(result, "StatefulSet")) {
       const podLabels = sts.spec.template.metadata.labels;
@@ -38,7 +42,7 @@ describe.each(["dev", "staging", "prod"])("data layer of stack %s", (stack) => {
   });
 
   it("gives every StatefulSet a headless Service that publishes not-ready peers, and a PVC template", async () => {
-    const result = await renderStack(stack);
+    const result = await renderDataLayer(stack);
     for (const sts of objectsOf(result, "StatefulSet").filter((s) => s.spec.volumeClaimTemplates)) {
       const headless = findObject(result, "Service", sts.spec.serviceName);
       expect(headless.spec).toMatchObject({ clusterIP: "None", publishNotReadyAddresses: true });
@@ -48,7 +52,7 @@ describe.each(["dev", "staging", "prod"])("data layer of stack %s", (stack) => {
   });
 
   it("admits only labelled clients to each data system, and every namespace starts from default-deny", async () => {
-    const result = await renderStack(stack);
+    const result = await renderDataLayer(stack);
     for (const system of ["zookeeper", "redis", "mysql"]) {
       const policy = findObject(result, "NetworkPolicy", system);
       const fromClients = policy.spec.ingress.flatMap((r: any) => r.from).filter((p: any) => p.podSelector?.matchLabels?.[`classroom.io/client-${system}`] === "true");
@@ -61,14 +65,14 @@ describe.each(["dev", "staging", "prod"])("data layer of stack %s", (stack) => {
   });
 
   it("rolls pods when their config changes: a checksum of the ConfigMap content on every pod template", async () => {
-    const result = await renderStack(stack);
+    const result = await renderDataLayer(stack);
     for (const sts of objectsOf(result, "StatefulSet").filter((s) => s.metadata.labels["app.kubernetes.io/component"] !== "sentinel")) {
       expect(sts.spec.template.metadata.annotations["classroom.io/config-checksum"]).toMatch(/^[a-f0-9]{64}$/);
     }
   });
 
   it("keeps generated passwords out of everything but Secrets", async () => {
-    const result = await renderStack(stack);
+    const result = await renderDataLayer(stack);
     for (const { object } of result.objects) {
       const text = JSON.stringify(object);
       if (object.kind === "Secret") continue;
@@ -81,10 +85,10 @@ describe.each(["dev", "staging", "prod"])("data layer of stack %s", (stack) => {
 
 describe("ZooKeeper", () => {
   it("forms a 3-server ensemble in prod with myid from the ordinal and a static server list", async () => {
-    const zk = findObject(await renderStack("prod"), "StatefulSet", "zookeeper");
+    const zk = findObject(await renderDataLayer("prod"), "StatefulSet", "zookeeper");
     expect(zk.spec.replicas).toBe(3);
     expect(container(zk).command.join(" ")).toContain('echo $((ordinal + 1)) > /data/myid');
-    const cfg = findObject(await renderStack("prod"), "ConfigMap", "zookeeper-config").data["zoo.cfg"];
+    const cfg = findObject(await renderDataLayer("prod"), "ConfigMap", "zookeeper-config").data["zoo.cfg"];
     expect(cfg.match(/^server\.\d=/gm)).toHaveLength(3);
     expect(cfg).toContain("server.3=zookeeper-2.zookeeper-headless.classroom-prod-data.svc.cluster.local:2888:3888;2181");
     expect(cfg).toContain("4lw.commands.whitelist=ruok,srvr\n");
@@ -92,7 +96,7 @@ describe("ZooKeeper", () => {
   });
 
   it("is ready only when serving as leader, follower or standalone (srvr), alive on ruok", async () => {
-    const zk = findObject(await renderStack("dev"), "StatefulSet", "zookeeper");
+    const zk = findObject(await renderDataLayer("dev"), "StatefulSet", "zookeeper");
     expect(probeCommand(container(zk).readinessProbe)).toContain("srvr");
     expect(probeCommand(container(zk).readinessProbe)).toContain("Mode: (leader|follower|standalone)");
     expect(probeCommand(container(zk).livenessProbe)).toContain("ruok");
@@ -101,7 +105,7 @@ describe("ZooKeeper", () => {
 
 describe("Kafka", () => {
   it("runs one combined KRaft node in dev", async () => {
-    const result = await renderStack("dev");
+    const result = await renderDataLayer("dev");
     const kafka = findObject(result, "StatefulSet", "kafka");
     expect(kafka.spec.replicas).toBe(1);
     const props = findObject(result, "ConfigMap", "kafka-config").data["server.properties"];
@@ -110,7 +114,7 @@ describe("Kafka", () => {
   });
 
   it("runs 3 controllers and 3 brokers in prod with RF 3 and min ISR 2", async () => {
-    const result = await renderStack("prod");
+    const result = await renderDataLayer("prod");
     expect(findObject(result, "StatefulSet", "kafka-controller").spec.replicas).toBe(3);
     expect(findObject(result, "StatefulSet", "kafka-broker").spec.replicas).toBe(3);
     const props = findObject(result, "ConfigMap", "kafka-broker-config").data["server.properties"];
@@ -121,7 +125,7 @@ describe("Kafka", () => {
   });
 
   it("derives node.id from the ordinal, advertises each pod's own address, and keeps logs on the PVC", async () => {
-    const broker = findObject(await renderStack("prod"), "StatefulSet", "kafka-broker");
+    const broker = findObject(await renderDataLayer("prod"), "StatefulSet", "kafka-broker");
     const script = container(broker).command.join(" ");
     expect(script).toContain('node.id=$((100 + ordinal))');
     expect(script).toContain("advertised.listeners=CLIENT://${POD_NAME}.kafka-broker-headless");
@@ -133,7 +137,7 @@ describe("Kafka", () => {
 
 describe("Redis", () => {
   it("is standalone in dev with AOF on and dangerous commands not granted", async () => {
-    const result = await renderStack("dev");
+    const result = await renderDataLayer("dev");
     expect(findObject(result, "StatefulSet", "redis").spec.replicas).toBe(1);
     expect(objectsOf(result, "StatefulSet").find((s) => s.metadata.name === "redis-sentinel")).toBeUndefined();
     const conf = findObject(result, "ConfigMap", "redis-config").data["redis.conf"];
@@ -146,7 +150,7 @@ describe("Redis", () => {
   });
 
   it("is managed by 3 Sentinels with quorum 2 in prod, and a stopping master fails over first", async () => {
-    const result = await renderStack("prod");
+    const result = await renderDataLayer("prod");
     expect(findObject(result, "StatefulSet", "redis").spec.replicas).toBe(3);
     expect(findObject(result, "StatefulSet", "redis-sentinel").spec.replicas).toBe(3);
     const sentinelConf = findObject(result, "Secret", "redis-credentials").stringData["sentinel.conf"];
@@ -159,7 +163,7 @@ describe("Redis", () => {
 
 describe("MySQL", () => {
   it("runs a primary and a GTID replica in prod, server-id from the ordinal, schema and users from the init script", async () => {
-    const result = await renderStack("prod");
+    const result = await renderDataLayer("prod");
     const mysql = findObject(result, "StatefulSet", "mysql");
     expect(mysql.spec.replicas).toBe(2);
     expect(container(mysql).command.join(" ")).toContain('--server-id="$((100 + ${HOSTNAME##*-}))"');

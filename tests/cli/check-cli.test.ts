@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
-import { objectsOf, platformStack } from "./fixtures";
+import { objectsOf, platformStack } from "../policies/fixtures";
 
 const ROOT = path.resolve(__dirname, "../..");
 let dir: string;
