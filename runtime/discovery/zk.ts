@@ -7,7 +7,7 @@ export type Watcher = (event: zookeeper.Event) => void;
 export interface ZkStats {
   /** getChildren + getData + exists calls, probes excluded. */
   reads: number;
-  /** create + delete + setData calls. */
+  /** create + delete + setData calls; a transaction counts once. */
   writes: number;
 }
 
@@ -99,6 +99,15 @@ export class ZkConnection {
   remove(path: string, version = -1): Promise<void> {
     this.stats.writes++;
     return this.call((cb) => this.client.remove(path, version, (e) => cb(e, undefined)));
+  }
+
+  /**
+   * Deletes the node at `version` and creates it again with `data`, in one transaction (ZooKeeper
+   * `multi`): watchers never see the path missing, and nothing happens if the version moved on.
+   */
+  replace(path: string, version: number, data: Buffer, mode: number): Promise<void> {
+    this.stats.writes++;
+    return this.call((cb) => this.client.transaction().remove(path, version).create(path, data, mode).commit((e) => cb(e, undefined)));
   }
 
   setData(path: string, data: Buffer, version = -1): Promise<zookeeper.Stat> {
