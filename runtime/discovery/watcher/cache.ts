@@ -52,6 +52,7 @@ export class ChildrenCache extends EventEmitter<ChildrenCacheEvents> {
    */
   private sent = 0;
   private listedAt = 0;
+  private pending: ChangeSet | undefined;
   private listing = false;
   private again = false;
   /** A listing has completed since the last (re)connection: reads alone never make the cache synced. */
@@ -173,7 +174,7 @@ export class ChildrenCache extends EventEmitter<ChildrenCacheEvents> {
     this.listedSinceConnect = true;
     this.listed = new Set(children);
     this.listedAt = sentAt;
-    const changes: ChangeSet = { added: [], removed: [], updated: [] };
+    const changes = this.changes();
     for (const id of this.known()) {
       if (this.listed.has(id)) continue;
       const gone = this.entries.get(id);
@@ -182,7 +183,6 @@ export class ChildrenCache extends EventEmitter<ChildrenCacheEvents> {
       this.invalid.delete(id);
       this.dirty.delete(id);
     }
-    this.emitChanges(changes);
     for (const id of children) {
       // A child whose first read is still in flight is not new again: the read answers for it.
       if (this.dirty.has(id) || (!this.entries.has(id) && !this.invalid.has(id) && !this.reading.has(id))) this.read(conn, id);
@@ -210,9 +210,7 @@ export class ChildrenCache extends EventEmitter<ChildrenCacheEvents> {
         if (this.stopped || conn !== this.session.current) return;
         // Listed again since, or deleted meanwhile: the newer listing (or the deletion) decides.
         if (this.listed.has(id)) {
-          const changes: ChangeSet = { added: [], removed: [], updated: [] };
-          this.apply(id, data, changes);
-          this.emitChanges(changes);
+          this.apply(id, data, this.changes());
         }
         // Gone when read, yet listed by a later listing: created again in between, so read it again.
         if (data === undefined && this.listed.has(id) && this.listedAt > sentAt) this.dirty.add(id);
@@ -228,8 +226,20 @@ export class ChildrenCache extends EventEmitter<ChildrenCacheEvents> {
     );
   }
 
-  private emitChanges(changes: ChangeSet): void {
-    if (changes.added.length + changes.removed.length + changes.updated.length > 0) this.emit("change", changes);
+  /**
+   * The change set of the current tick. Replies that arrive together (a listing and the reads before
+   * it, or a run of reads) are applied at once and announced once, at the end of the tick: no later
+   * than one by one, and every listener (the watch diffs the whole list) runs once instead of per reply.
+   */
+  private changes(): ChangeSet {
+    if (this.pending) return this.pending;
+    const changes: ChangeSet = { added: [], removed: [], updated: [] };
+    this.pending = changes;
+    queueMicrotask(() => {
+      this.pending = undefined;
+      if (!this.stopped && changes.added.length + changes.removed.length + changes.updated.length > 0) this.emit("change", changes);
+    });
+    return changes;
   }
 
   /** Synced once a listing and every read it started are done against a live session. */
