@@ -63,11 +63,17 @@ export class ZkConnection {
   /** Session id as 16 hex digits; "0000000000000000" before the first connection. */
   get sessionId(): string { return this.client.getSessionId().toString("hex"); }
 
-  getChildren(path: string, watcher?: Watcher): Promise<{ children: string[]; stat: zookeeper.Stat }> {
+  /**
+   * `onReply` runs synchronously when the reply is parsed, before any notification that follows it
+   * in the stream; the promise settles only later, after those notifications have been delivered.
+   */
+  getChildren(path: string, watcher?: Watcher, onReply?: () => void): Promise<{ children: string[]; stat: zookeeper.Stat }> {
     this.stats.reads++;
+    const done = (cb: (err: Error | zookeeper.Exception | null, value: { children: string[]; stat: zookeeper.Stat }) => void) =>
+      (e: Error | zookeeper.Exception | null, children: string[], stat: zookeeper.Stat) => { onReply?.(); cb(e, { children, stat }); };
     return this.call((cb) => watcher
-      ? this.client.getChildren(path, watcher, (e, children, stat) => cb(e, { children, stat }))
-      : this.client.getChildren(path, (e, children, stat) => cb(e, { children, stat })));
+      ? this.client.getChildren(path, watcher, done(cb))
+      : this.client.getChildren(path, done(cb)));
   }
 
   getData(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: zookeeper.Stat }> {

@@ -54,6 +54,9 @@ export class ChildrenCache extends EventEmitter<ChildrenCacheEvents> {
   private listedAt = 0;
   private pending: ChangeSet | undefined;
   private listing = false;
+  /** The listing in flight has been answered (its result is not applied yet). */
+  private listReplied = false;
+  private listSoon = false;
   private again = false;
   /** A listing has completed since the last (re)connection: reads alone never make the cache synced. */
   private listedSinceConnect = false;
@@ -64,8 +67,8 @@ export class ChildrenCache extends EventEmitter<ChildrenCacheEvents> {
   /** Completed listings, for tests and benches. */
   refreshes = 0;
 
-  private readonly childWatcher = () => this.requestRefresh();
-  private readonly existsWatcher = () => this.requestRefresh();
+  private readonly childWatcher = () => this.changed();
+  private readonly existsWatcher = () => this.changed();
   private readonly dataWatcher = (event: zookeeper.Event) => {
     if (this.stopped) return;
     const id = event.path.slice(event.path.lastIndexOf("/") + 1);
@@ -78,7 +81,7 @@ export class ChildrenCache extends EventEmitter<ChildrenCacheEvents> {
     // (delete + create) fires this too while the service never lacked the node; the listing the same
     // deletion triggers says which it was, and a node still listed is read again.
     this.dirty.add(id);
-    this.requestRefresh();
+    this.changed();
   };
   private readonly onConnected = (_conn: ZkConnection, newSession: boolean) => {
     this.listedSinceConnect = false;
@@ -117,8 +120,37 @@ export class ChildrenCache extends EventEmitter<ChildrenCacheEvents> {
     return [...this.entries.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
+  /**
+   * A watch fired. ZooKeeper answers a session's requests in order and sends each notification when
+   * the change is applied, so a notification that arrives before the reply of the listing in flight
+   * is about a change that listing already sees: only later ones need another listing. (A deletion
+   * fires the node's data watch and the directory's children watch; the listing sent at the first
+   * used to be followed by a second one for the other.)
+   */
+  private changed(): void {
+    if (this.listing && !this.listReplied) return;
+    this.requestRefresh();
+  }
+
   /** Coalescing: at most one listing runs, and at most one more is queued behind it. */
   requestRefresh(): void {
+    if (this.stopped) return;
+    if (this.listing) {
+      this.again = true;
+      return;
+    }
+    if (this.listSoon) return;
+    // Events that arrive together cost one listing: a deletion fires the node's data watch and the
+    // directory's children watch in the same reply, and sending at the first of them paid for two.
+    // The end of the tick is no later for either.
+    this.listSoon = true;
+    queueMicrotask(() => {
+      this.listSoon = false;
+      this.startListing();
+    });
+  }
+
+  private startListing(): void {
     if (this.stopped) return;
     if (this.listing) {
       this.again = true;
@@ -127,6 +159,7 @@ export class ChildrenCache extends EventEmitter<ChildrenCacheEvents> {
     const conn = this.session.current;
     if (!conn || !this.session.isConnected) return; // the next 'connected' event asks again
     this.listing = true;
+    this.listReplied = false;
     this.again = false;
     void this.list(conn).then(
       () => this.afterListing(),
@@ -139,7 +172,7 @@ export class ChildrenCache extends EventEmitter<ChildrenCacheEvents> {
 
   private afterListing(): void {
     this.listing = false;
-    if (this.again && !this.stopped) this.requestRefresh();
+    if (this.again && !this.stopped) this.startListing();
     else this.checkSynced();
   }
 
@@ -159,7 +192,7 @@ export class ChildrenCache extends EventEmitter<ChildrenCacheEvents> {
     let children: string[];
     const sentAt = ++this.sent;
     try {
-      children = (await conn.getChildren(this.path, this.childWatcher)).children;
+      children = (await conn.getChildren(this.path, this.childWatcher, () => { this.listReplied = true; })).children;
     } catch (err) {
       if (!isNoNode(err)) throw err;
       // No service directory yet: watch for its creation; if it appeared meanwhile, list again.
@@ -244,7 +277,7 @@ export class ChildrenCache extends EventEmitter<ChildrenCacheEvents> {
 
   /** Synced once a listing and every read it started are done against a live session. */
   private checkSynced(): void {
-    if (this.synced || this.stopped || this.listing || this.reading.size > 0 || !this.listedSinceConnect) return;
+    if (this.synced || this.stopped || this.listing || this.listSoon || this.reading.size > 0 || !this.listedSinceConnect) return;
     if (!this.session.isConnected) return;
     this.synced = true;
     this.everSynced = true;
