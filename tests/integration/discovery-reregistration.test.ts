@@ -13,7 +13,6 @@ jest.setTimeout(120_000);
 const SESSION_MS = 4_000;
 const OUTAGE_MS = 6_000;
 const SERVICE = "room-rpc";
-const IDS = ["a", "b", "c"];
 
 let zk: ZooKeeperServer | undefined;
 let registries: ServiceRegistry[] = [];
@@ -28,11 +27,11 @@ async function eventually(check: () => boolean, describe: () => string, timeoutM
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function owners(): Promise<Record<string, string | undefined>> {
+async function owners(ids: string[]): Promise<Record<string, string | undefined>> {
   const c = await connectRawClient(zk!.connectString);
   try {
     const result: Record<string, string | undefined> = {};
-    for (const id of IDS) {
+    for (const id of ids) {
       const stat = await zkCall<zookeeper.Stat | null>((cb) => c.exists(`/classroom/services/${SERVICE}/${id}`, cb));
       result[id] = stat ? stat.ephemeralOwner.toString("hex") : undefined;
     }
@@ -61,7 +60,11 @@ afterEach(async () => {
   zk = undefined;
 });
 
-it("replaces its restored old nodes atomically: a watcher never sees a short list from ZooKeeper, pick() never comes back empty, and each node is created once", async () => {
+/**
+ * Registers `ids`, watches them from another registry, stops ZooKeeper for longer than the session
+ * timeout and starts it again; checks what the watcher served meanwhile and what the registry wrote.
+ */
+async function outageLongerThanTheSession(ids: string[]): Promise<void> {
   const registered: string[] = [];
   const provider = new ServiceRegistry({ connect: zk!.connectString, sessionTimeoutMs: SESSION_MS, logger: registrationLog(registered) });
   // The caller keeps the last known list through the whole outage (no DNS step), so whatever it serves
@@ -69,10 +72,10 @@ it("replaces its restored old nodes atomically: a watcher never sees a short lis
   const consumer = new ServiceRegistry({ connect: zk!.connectString, sessionTimeoutMs: SESSION_MS, logger: silentLogger, fallbackGraceMs: 120_000 });
   registries.push(provider, consumer);
   const handles: RegistrationHandle[] = [];
-  for (const id of IDS) handles.push(await provider.register(SERVICE, { id, host: `10.0.0.${id.charCodeAt(0)}`, port: 9090 }));
+  for (const id of ids) handles.push(await provider.register(SERVICE, { id, host: `10.0.0.${id.charCodeAt(0)}`, port: 9090 }));
   const watch = consumer.watch(SERVICE);
   const picker = watch.picker();
-  await eventually(() => watch.current().length === IDS.length && watch.source === "zookeeper", () => `${watch.source} ${watch.current().length}`);
+  await eventually(() => watch.current().length === ids.length && watch.source === "zookeeper", () => `${watch.source} ${watch.current().length}`);
   const oldSession = provider.stats().sessionId!;
 
   // Everything the caller is told from here on, and whether pick() had an answer at that moment.
@@ -92,20 +95,30 @@ it("replaces its restored old nodes atomically: a watcher never sees a short lis
     await eventually(() => handles.every((h) => h.registered), () => JSON.stringify(provider.stats()));
     const newSession = provider.stats().sessionId!;
     expect(newSession).not.toBe(oldSession);
-    expect(await owners()).toEqual(Object.fromEntries(IDS.map((id) => [id, newSession])));
-    await eventually(() => watch.source === "zookeeper" && watch.current().length === IDS.length, () => `${watch.source} ${watch.current().length}`);
+    expect(await owners(ids)).toEqual(Object.fromEntries(ids.map((id) => [id, newSession])));
+    await eventually(() => watch.source === "zookeeper" && watch.current().length === ids.length, () => `${watch.source} ${watch.current().length}`);
     // Let the caller digest the events of the replacement (its data watches fire on each swap).
     await sleep(1_000);
 
     const show = (s: { source: Source; ids: string[] }) => `${s.source}: [${s.ids.join(",")}]`;
-    expect([...new Set(served.filter((s) => s.source === "zookeeper" && s.ids.length < IDS.length).map(show))]).toEqual([]);
+    expect([...new Set(served.filter((s) => s.source === "zookeeper" && s.ids.length < ids.length).map(show))]).toEqual([]);
     expect([...new Set(served.filter((s) => !s.picked).map(show))]).toEqual([]);
     // Item 7: one node per id per session: a single successful creation each, no second create that
     // the node's own deletion watch used to trigger.
-    expect(registered.sort()).toEqual(IDS.map((id) => `/classroom/services/${SERVICE}/${id} ${newSession}`));
+    expect(registered.sort()).toEqual(ids.map((id) => `/classroom/services/${SERVICE}/${id} ${newSession}`));
     // Per node: the create that found the restored node, then one transaction replacing it.
-    expect(provider.stats().writes - writesBefore).toBeLessThanOrEqual(2 * IDS.length);
+    expect(provider.stats().writes - writesBefore).toBeLessThanOrEqual(2 * ids.length);
   } finally {
     clearInterval(sampler);
   }
+}
+
+describe("ZooKeeper back after an outage longer than the session timeout, with the old session restored", () => {
+  it("three instances: replaced atomically, so a watcher never sees a short list from ZooKeeper, and each node is created once", async () => {
+    await outageLongerThanTheSession(["a", "b", "c"]);
+  });
+
+  it("a single instance: pick() never comes back empty while its node is replaced", async () => {
+    await outageLongerThanTheSession(["solo"]);
+  });
 });
