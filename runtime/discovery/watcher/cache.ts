@@ -30,9 +30,10 @@ export interface ChildrenCacheEvents {
  *   and watching (the old loop read, then set the watch separately, and lost what happened between);
  * - the listing is diffed against the cache and only new children are read; a child whose data
  *   changed is read directly, without a listing; a deleted child leaves when a listing confirms it;
- * - at most one listing is in flight; an event that arrives meanwhile asks for exactly one more, sent
- *   as soon as the listing returns, without waiting for the reads that listing started (waiting for
- *   them put a burst's last change two round trips behind, and that was the tail);
+ * - at most one listing is in flight; an event that arrives after its reply asks for exactly one more,
+ *   sent as soon as the listing is applied, without waiting for the reads it started (waiting for them
+ *   put a burst's last change two round trips behind, and that was the tail); an event that arrives
+ *   before its reply is already answered by it (see `changed()`);
  * - a reconnection re-lists; a new session also re-reads every child (its data watches died with the
  *   old session).
  */
