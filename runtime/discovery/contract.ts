@@ -160,7 +160,11 @@ export function decodeNodeData(id: string, raw: Buffer | undefined | null): Inst
   } catch {
     return { error: `node ${id}: data is not JSON` };
   }
-  if (parsed === null || typeof parsed !== "object") return { error: `node ${id}: data must be a JSON object` };
+  // typeof [] is "object" too: without the array check an array reached the field checks and was
+  // reported as a missing host, which hid what was really wrong.
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    return { error: `node ${id}: data must be a JSON object with host and port, got ${jsonKind(parsed)}` };
+  }
   const d = parsed as Record<string, unknown>;
   try {
     if (typeof d.host !== "string" || d.host === "") throw new DiscoveryConfigError(`host must be a non-empty string, got ${show(d.host)}`);
@@ -176,6 +180,16 @@ export function decodeNodeData(id: string, raw: Buffer | undefined | null): Inst
   } catch (err) {
     return { error: `node ${id}: ${(err as Error).message}` };
   }
+}
+
+function jsonKind(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return `an array (${truncate(show(value), 60)})`;
+  return `a ${typeof value} (${truncate(show(value), 60)})`;
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
 }
 
 export function show(value: unknown): string {

@@ -30,16 +30,14 @@ export class Registration implements RegistrationHandle {
   private running = false;
   private again = false;
   private readonly waiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
-  /** Watches our own node: re-create it if someone deletes it, or retry once a foreign node goes away. */
-  private readonly nodeWatcher = (event: zookeeper.Event) => {
-    if (!this.active) return;
-    if (event.type === zookeeper.Event.NODE_DATA_CHANGED) {
-      // Someone rewrote the node; the one-shot watch is spent, so set it again (re-create if gone).
-      void this.rearm();
-      return;
-    }
-    if (event.type === zookeeper.Event.NODE_DELETED) this.registered = false;
-    this.ensure();
+  /**
+   * Watches our own node: re-create it if someone deletes it, or retry once a foreign node goes away.
+   * The event alone does not say whether work is needed: our own replacing transaction fires
+   * NODE_DELETED too, and re-creating on that would send a second create for every replaced node. So
+   * every event re-reads who owns the path now (which also sets the spent one-shot watch again).
+   */
+  private readonly nodeWatcher = () => {
+    if (this.active) void this.recheck();
   };
 
   constructor(
@@ -123,15 +121,23 @@ export class Registration implements RegistrationHandle {
       }
       if (this.session.ownSessionIds.has(owner)) {
         // Left by a session of this process that the server has not expired yet (e.g. the server
-        // restored it from its log after a restart). Safe to delete: it is ours. Versioned delete so a
-        // node written in between is never removed.
-        this.logger.info("removing this process's node from a previous session", { path: this.path, session: owner });
+        // restored it from its log after a restart). Safe to replace: it is ours. Delete (by version,
+        // so a node written in between is never removed) and create in ONE transaction: deleting
+        // first and creating after the reply left the directory short for a round trip, and every
+        // watcher served that short list as ZooKeeper's truth.
+        this.logger.info("replacing this process's node from a previous session", { path: this.path, session: owner });
         try {
-          await conn.remove(this.path, stat.version);
+          await conn.replace(this.path, stat.version, encodeNodeData(this.data), zookeeper.CreateMode.EPHEMERAL);
         } catch (err) {
-          if (!isNoNode(err) && !isBadVersion(err)) throw err;
+          if (isNoNode(err) || isBadVersion(err)) continue; // it changed meanwhile: look again
+          throw err;
         }
-        continue;
+        if (!this.active) {
+          await conn.remove(this.path).catch(() => undefined);
+          return;
+        }
+        await conn.exists(this.path, this.nodeWatcher, false);
+        return this.markRegistered(conn);
       }
       // Another session's node (another process, or ours from before a restart we cannot know about):
       // never delete it. The exists watch set above calls ensure() when it goes away.
@@ -140,18 +146,25 @@ export class Registration implements RegistrationHandle {
     }
   }
 
-  private async rearm(): Promise<void> {
+  /** After a watch event: re-arm the watch and re-create the node only if it is no longer ours. */
+  private async recheck(): Promise<void> {
     const conn = this.session.current;
     if (!conn || !this.active) return;
+    let stat: zookeeper.Stat | undefined;
     try {
-      if (!(await conn.exists(this.path, this.nodeWatcher, false))) {
-        this.registered = false;
-        this.ensure();
-      }
+      stat = await conn.exists(this.path, this.nodeWatcher, false);
     } catch {
       // Connection trouble: the next 'connected' event runs ensure() for unregistered nodes, and the
       // client restores this watch on reconnection if the session survives.
+      return;
     }
+    if (!this.active || conn !== this.session.current) return;
+    const owner = stat?.ephemeralOwner.toString("hex");
+    if (owner === conn.sessionId) return; // still ours: rewritten, or just replaced by our own transaction
+    // Still waiting for another session's node to go away: the watch is set again, nothing else to do.
+    if (owner !== undefined && !this.registered && !this.session.ownSessionIds.has(owner)) return;
+    this.registered = false;
+    this.ensure();
   }
 
   private markRegistered(conn: ZkConnection): void {

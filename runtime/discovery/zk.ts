@@ -7,7 +7,7 @@ export type Watcher = (event: zookeeper.Event) => void;
 export interface ZkStats {
   /** getChildren + getData + exists calls, probes excluded. */
   reads: number;
-  /** create + delete + setData calls. */
+  /** create + delete + setData calls; a transaction counts once. */
   writes: number;
 }
 
@@ -63,11 +63,17 @@ export class ZkConnection {
   /** Session id as 16 hex digits; "0000000000000000" before the first connection. */
   get sessionId(): string { return this.client.getSessionId().toString("hex"); }
 
-  getChildren(path: string, watcher?: Watcher): Promise<{ children: string[]; stat: zookeeper.Stat }> {
+  /**
+   * `onReply` runs synchronously when the reply is parsed, before any notification that follows it
+   * in the stream; the promise settles only later, after those notifications have been delivered.
+   */
+  getChildren(path: string, watcher?: Watcher, onReply?: () => void): Promise<{ children: string[]; stat: zookeeper.Stat }> {
     this.stats.reads++;
+    const done = (cb: (err: Error | zookeeper.Exception | null, value: { children: string[]; stat: zookeeper.Stat }) => void) =>
+      (e: Error | zookeeper.Exception | null, children: string[], stat: zookeeper.Stat) => { onReply?.(); cb(e, { children, stat }); };
     return this.call((cb) => watcher
-      ? this.client.getChildren(path, watcher, (e, children, stat) => cb(e, { children, stat }))
-      : this.client.getChildren(path, (e, children, stat) => cb(e, { children, stat })));
+      ? this.client.getChildren(path, watcher, done(cb))
+      : this.client.getChildren(path, done(cb)));
   }
 
   getData(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: zookeeper.Stat }> {
@@ -99,6 +105,15 @@ export class ZkConnection {
   remove(path: string, version = -1): Promise<void> {
     this.stats.writes++;
     return this.call((cb) => this.client.remove(path, version, (e) => cb(e, undefined)));
+  }
+
+  /**
+   * Deletes the node at `version` and creates it again with `data`, in one transaction (ZooKeeper
+   * `multi`): watchers never see the path missing, and nothing happens if the version moved on.
+   */
+  replace(path: string, version: number, data: Buffer, mode: number): Promise<void> {
+    this.stats.writes++;
+    return this.call((cb) => this.client.transaction().remove(path, version).create(path, data, mode).commit((e) => cb(e, undefined)));
   }
 
   setData(path: string, data: Buffer, version = -1): Promise<zookeeper.Stat> {

@@ -102,6 +102,14 @@ describe("node data", () => {
     expect(decodeNodeData("p", Buffer.from("not json"))).toEqual({ error: "node p: data is not JSON" });
     expect(decodeNodeData("p", Buffer.from('{"host":"h","port":1,"track":"blue"}'))).toEqual({ error: "node p: track must be one of stable | canary, got 'blue'" });
   });
+
+  it("says the data must be a JSON object when it is an array, a string, a number or null", () => {
+    expect(decodeNodeData("p", Buffer.from('[{"host":"10.0.0.1","port":80}]')))
+      .toEqual({ error: 'node p: data must be a JSON object with host and port, got an array ([{"host":"10.0.0.1","port":80}])' });
+    expect(decodeNodeData("p", Buffer.from('"10.0.0.1:80"'))).toEqual({ error: "node p: data must be a JSON object with host and port, got a string ('10.0.0.1:80')" });
+    expect(decodeNodeData("p", Buffer.from("8080"))).toEqual({ error: "node p: data must be a JSON object with host and port, got a number (8080)" });
+    expect(decodeNodeData("p", Buffer.from("null"))).toEqual({ error: "node p: data must be a JSON object with host and port, got null" });
+  });
 });
 
 describe("registry options", () => {
