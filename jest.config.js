@@ -1,6 +1,12 @@
 // Transpile-only (swc) so the suite stays fast; `npm run build` (tsc --noEmit) does the type checking.
 const transform = { "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022" } }] };
-const common = { transform, testEnvironment: "node", moduleFileExtensions: ["ts", "js", "json"] };
+// "classroom-source" resolves the workspace package @classroom-platform/runtime to its sources (.npmrc).
+const common = {
+  transform,
+  testEnvironment: "node",
+  testEnvironmentOptions: { customExportConditions: ["node", "node-addons", "classroom-source"] },
+  moduleFileExtensions: ["ts", "js", "json"],
+};
 
 module.exports = {
   // testTimeout is a global option (ignored inside projects): the integration and e2e files that need

@@ -23,7 +23,7 @@ export function daemonServices(config: PlatformConfig, connections: Record<DataS
     }));
     const targets = [...new Set(Object.values(jobs).flatMap((j) => ((j.target as { http?: { service: string } }).http ? [(j.target as { http: { service: string } }).http.service] : [])))].sort();
     daemons.scheduler = {
-      service: worker(config, ["node", "--import", "tsx", "runtime/scheduler/scheduler-main.ts"], config.scheduler.replicas, ["redis"], targets),
+      service: worker(config, ["classroom-scheduler"], config.scheduler.replicas, ["redis"], targets),
       configFiles: { "jobs.json": JSON.stringify(sortKeys(resolved), null, 2) + "\n" },
       env: {
         ...redisEnv,
@@ -34,7 +34,7 @@ export function daemonServices(config: PlatformConfig, connections: Record<DataS
     };
   }
   daemons["mq-replayer"] = {
-    service: worker(config, ["node", "--import", "tsx", "runtime/mq/replayer-main.ts"], config.mq.replayerReplicas, ["redis", "kafka"], []),
+    service: worker(config, ["classroom-mq-replayer"], config.mq.replayerReplicas, ["redis", "kafka"], []),
     configFiles: {},
     env: {
       ...redisEnv,

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { kafkaConfig, mysqlConfig, redisConfig, zookeeperConfig } from "./data";
 import { dnsLabel, positiveInt } from "./primitives";
 import { routingConfig, serviceConfig } from "./services";
-import { jobsSchema } from "../../runtime/scheduler/job-schema";
+import { jobsSchema } from "@classroom-platform/runtime/contracts";
 import { imageRef } from "./primitives";
 
 export const ENVIRONMENTS = ["dev", "staging", "prod", "local"] as const;
