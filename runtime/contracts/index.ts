@@ -6,3 +6,5 @@
 export { jobsSchema, parseJobs, JobConfigError } from "../scheduler/job-schema";
 export type { JobsSpec, JobSpec } from "../scheduler/job-schema";
 export { ENV as DISCOVERY_ENV } from "../discovery/env";
+export { REDIS_ENV, KAFKA_ENV, LOG_ENV, MQ_ENV, SCHEDULER_ENV, MQ_DEFAULTS, EnvReader, EnvConfigError, describeRedis } from "./env";
+export type { RedisTarget } from "./env";
