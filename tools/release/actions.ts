@@ -36,19 +36,19 @@ export function planStep(service: string, entries: ServiceEntries, step: Release
       if (stableReplicas === 0) throw new ReleaseError(`service '${service}' has a stable track with 0 replicas: a canary needs a running stable track to fall back to`);
       if (step.image === stable.image) throw new ReleaseError(`--image ${step.image} is already the stable image of '${service}': a canary needs a different image`);
       const replicas = step.replicas ?? (canary && canary.replicas > 0 ? canary.replicas : Math.max(1, Math.round((stableReplicas * step.weight) / 100)));
-      checkReplicasForWeight(service, replicas, step.weight);
+      checkReplicasForWeight(service, replicas, step.weight, step.replicas !== undefined);
       return {
         patch: { canary: { image: step.image, replicas, weight: step.weight } },
-        summary: `${service}: canary ${step.image} with ${plural(replicas, "replica")} at weight ${step.weight}${stableShare(entries, step.weight)}`,
+        summary: `${service}: canary ${step.image} with ${plural(replicas, "replica")}${split(entries, step.weight, replicas)}`,
       };
     }
     case "weight": {
       if (!canary) throw new ReleaseError(`service '${service}' has no canary: 'weight' moves a running canary's weight (start one with \`canary --image <ref> --weight <n>\`)`);
       const replicas = step.replicas ?? canary.replicas;
-      checkReplicasForWeight(service, replicas, step.weight);
+      checkReplicasForWeight(service, replicas, step.weight, step.replicas !== undefined);
       return {
         patch: { canary: { ...canary, replicas, weight: step.weight } },
-        summary: `${service}: canary weight ${canary.weight} -> ${step.weight}${stableShare(entries, step.weight)}${replicas !== canary.replicas ? `, canary replicas ${canary.replicas} -> ${replicas}` : ""}`,
+        summary: `${service}: canary weight ${canary.weight} -> ${step.weight}${replicas !== canary.replicas ? `, canary replicas ${canary.replicas} -> ${replicas}` : ""}${split(entries, step.weight, replicas)}`,
       };
     }
     case "promote": {
@@ -82,15 +82,33 @@ export function planStep(service: string, entries: ServiceEntries, step: Release
   }
 }
 
-/** A weight on a track without pods would send that share of requests nowhere. */
-function checkReplicasForWeight(service: string, replicas: number, weight: number): void {
+/**
+ * A weight on a track without pods would send that share of requests nowhere. The message blames
+ * --replicas only when the user gave it; otherwise the count is the canary's current one.
+ */
+function checkReplicasForWeight(service: string, replicas: number, weight: number, replicasGiven: boolean): void {
   if (!Number.isInteger(replicas) || replicas < 0) throw new ReleaseError(`--replicas must be a whole number >= 0, got ${replicas}`);
-  if (replicas === 0 && weight > 0) throw new ReleaseError(`--replicas 0 with weight ${weight} would send ${weight}% of '${service}' traffic to no pods: give the canary replicas (--replicas <n>) or weight 0`);
+  if (replicas > 0 || weight === 0) return;
+  if (replicasGiven) throw new ReleaseError(`--replicas 0 with weight ${weight} would send ${weight}% of '${service}' traffic to no pods: give the canary replicas (--replicas <n>) or weight 0`);
+  throw new ReleaseError(`the canary of '${service}' has 0 replicas (rolled back?), so weight ${weight} would send ${weight}% of its traffic to no pods: add --replicas <n>`);
 }
 
-function stableShare(entries: ServiceEntries, canaryWeight: number): string {
+/**
+ * What the traffic split will actually be. http and rpc split by weight; a consumer's canary takes its
+ * share of the Kafka partitions, so its split is the replica ratio whatever the weight says, and
+ * workers take no traffic at all.
+ */
+function split(entries: ServiceEntries, canaryWeight: number, canaryReplicas: number): string {
+  const kind = entries.kind;
+  if (kind === "consumer" || kind === "worker") {
+    const stable = entries.stable?.replicas ?? 0;
+    if (kind === "worker") return ` next to ${plural(stable, "stable replica")} (workers take no traffic, so the weight ${canaryWeight} is not used)`;
+    const total = canaryReplicas + stable;
+    return `: the canary consumes about ${total ? Math.round((100 * canaryReplicas) / total) : 0}% of the messages (${canaryReplicas} of ${total} replicas;` +
+      ` consumers split by replica ratio over the Kafka partitions, so the weight ${canaryWeight} does not route messages)`;
+  }
   const legacy = entries.legacy?.weight ?? 0;
-  return `, stable ${100 - canaryWeight - legacy}${legacy ? `, legacy ${legacy}` : ""}`;
+  return ` at weight ${canaryWeight}, stable ${100 - canaryWeight - legacy}${legacy ? `, legacy ${legacy}` : ""}`;
 }
 
 function plural(n: number, word: string): string {

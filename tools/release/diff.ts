@@ -1,12 +1,12 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parsePlatformConfig } from "../../infra/config";
+import { ConfigError, parsePlatformConfig } from "../../infra/config";
 import { diffRenders, SynthDiff } from "../synth/diff";
 import { loadStackConfig } from "../synth/stack-config";
 import type { SynthResult } from "../synth/synthesize";
 import { findUpgradeHazards, stackFileAtRef, UpgradeHazard } from "../synth/upgrade-safety";
-import { ReleaseError } from "./errors";
+import { ReleaseError, ReleaseRefused } from "./errors";
 
 /** Renders keyed by stack and file content, so a sequence of steps renders each state once. */
 export type RenderCache = Map<string, SynthResult>;
@@ -44,28 +44,53 @@ export async function releaseDiff(args: ReleaseDiffArgs): Promise<ReleaseDiff> {
   try {
     const editedFile = path.join(dir, `Pulumi.${args.stack}.yaml`);
     fs.writeFileSync(editedFile, args.editedText);
-    // The same parse the program runs; a ConfigError here names the offending key and what it allows.
-    const raw = loadStackConfig(args.stack, { stackFile: editedFile });
-    parsePlatformConfig(raw.config, raw.secretKeys);
+    // The current file passed the same check (checkStackFile), so every problem here is the edit's.
+    try {
+      const raw = loadStackConfig(args.stack, { stackFile: editedFile });
+      parsePlatformConfig(raw.config, raw.secretKeys);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      throw oneOrMore("invalid stack configuration after this edit, nothing written:", err.problems, ReleaseError);
+    }
     // Loaded on use: the Pulumi SDK and the policy pack take seconds to load, validation errors need neither.
     const { mandatoryViolations } = await import("../../policies/evaluate");
     const before = await render(args.stack, args.currentFile, args.cache);
-    const after = await render(args.stack, editedFile, args.cache);
+    // A step the file already says (a retry, for instance) renders once.
+    const after = fs.readFileSync(args.currentFile, "utf8") === args.editedText ? before : await render(args.stack, editedFile, args.cache);
     const introduced = after.schemaProblems.filter((p) => !before.schemaProblems.some((q) => q.key === p.key));
     if (introduced.length > 0) {
-      throw new ReleaseError(`the edited stack renders objects the Kubernetes schemas reject: ${introduced.map((p) => `${p.key}: ${p.errors.join("; ")}`).join(" | ")}`);
+      throw oneOrMore("the edit renders objects the Kubernetes schemas reject, nothing written:", introduced.map((p) => `${p.key}: ${p.errors.join("; ")}`), ReleaseRefused);
     }
     // The policy pack would stop `pulumi up` anyway; saying so before writing keeps the file as it was.
     const known = new Set(mandatoryViolations(before.violations).map((v) => `${v.policy} ${v.resource}`));
     const violations = mandatoryViolations(after.violations).filter((v) => !known.has(`${v.policy} ${v.resource}`));
     if (violations.length > 0) {
-      throw new ReleaseError(`the edited stack breaks mandatory policies: ${violations.map((v) => `${v.policy} on ${v.resource}: ${v.message}`).join(" | ")}`);
+      throw oneOrMore("the edit breaks mandatory policies, nothing written:", violations.map((v) => `${v.policy} on ${v.resource}: ${v.message}`), ReleaseRefused);
     }
     const baseline = await baselineRender(args, before);
     return { before, after, diff: diffRenders(before.objects, after.objects), hazards: findUpgradeHazards(baseline.objects, after.objects) };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Checks the stack file as it is, before any edit, with the parse the program runs, so that problems
+ * already in the file are reported as such and never blamed on the release step.
+ */
+export function checkStackFile(stack: string, file: string): void {
+  try {
+    const raw = loadStackConfig(stack, { stackFile: file });
+    parsePlatformConfig(raw.config, raw.secretKeys);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    throw oneOrMore(`${file} already has ${err.problems.length === 1 ? "a problem" : `${err.problems.length} problems`} (not caused by this command; fix ${err.problems.length === 1 ? "it" : "them"} first), nothing written:`, err.problems, ReleaseError);
+  }
+}
+
+/** One line for one problem, else the heading and one indented line per problem. */
+function oneOrMore(heading: string, problems: string[], kind: typeof ReleaseError | typeof ReleaseRefused): Error {
+  return problems.length === 1 ? new kind(`${heading} ${problems[0]}`) : new kind(heading, problems);
 }
 
 async function baselineRender(args: ReleaseDiffArgs, current: SynthResult): Promise<SynthResult> {

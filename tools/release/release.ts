@@ -1,6 +1,6 @@
-import * as fs from "node:fs";
 import { planStep, ReleaseStep } from "./actions";
-import { RenderCache, ReleaseDiff, releaseDiff } from "./diff";
+import { checkStackFile, RenderCache, ReleaseDiff, releaseDiff } from "./diff";
+import { replaceFileText } from "./replace-file";
 import { DEFAULT_STACKS_DIR, StackFile, stackFilePath } from "./stack-file";
 
 export { DEFAULT_STACKS_DIR };
@@ -13,6 +13,8 @@ export interface ReleaseRequest {
   step: ReleaseStep;
   /** Folder holding the stack files. Default: the project's stacks/. */
   stacksDir?: string;
+  /** The stack file itself, instead of `<stacksDir>/Pulumi.<stack>.yaml`. Default: none. */
+  stackFile?: string;
   /** Upgrade-safety baseline file. Default: the stack file before the edit. */
   baselineFile?: string;
   /** Upgrade-safety baseline as a git ref of the project. Default: none. */
@@ -21,6 +23,8 @@ export interface ReleaseRequest {
   now?: Date;
   /** Reuse renders across steps. Default: none. */
   cache?: RenderCache;
+  /** Called with the step's summary once the edit is planned, before the seconds of rendering. */
+  onStepPlanned?: (summary: string) => void;
 }
 
 export interface ReleasePlan extends ReleaseDiff {
@@ -39,11 +43,13 @@ export interface ReleasePlan extends ReleaseDiff {
  * problem) for a request that does not apply; the stack file is never touched here.
  */
 export async function planRelease(request: ReleaseRequest): Promise<ReleasePlan> {
-  const file = stackFilePath(request.stacksDir ?? DEFAULT_STACKS_DIR, request.stack);
+  const file = request.stackFile ?? stackFilePath(request.stacksDir ?? DEFAULT_STACKS_DIR, request.stack);
   const stackFile = new StackFile(file);
   const entries = stackFile.service(request.service);
+  checkStackFile(request.stack, file);
   const { patch, summary } = planStep(request.service, entries, request.step, request.now);
   const editedText = stackFile.withServicePatch(request.service, patch);
+  request.onStepPlanned?.(summary);
   const rendered = await releaseDiff({
     stack: request.stack, currentFile: file, editedText,
     baselineFile: request.baselineFile, baselineRef: request.baselineRef, cache: request.cache,
@@ -52,13 +58,9 @@ export async function planRelease(request: ReleaseRequest): Promise<ReleasePlan>
 }
 
 /**
- * Writes the planned text, unless the file changed since it was planned (another edit in between would
- * otherwise be overwritten silently).
+ * Writes the planned text with the file's mode, owner and symlinks kept (see replace-file), unless the
+ * file changed since it was planned: another edit in between would otherwise be overwritten silently.
  */
 export function writeRelease(plan: ReleasePlan): void {
-  const now = fs.readFileSync(plan.file, "utf8");
-  if (now !== plan.currentText) throw new Error(`${plan.file} changed while the release was being planned; nothing written, run the command again`);
-  const tmp = `${plan.file}.release-tmp`;
-  fs.writeFileSync(tmp, plan.editedText);
-  fs.renameSync(tmp, plan.file);
+  replaceFileText(plan.file, plan.currentText, plan.editedText);
 }

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { isMap, isScalar, Pair, parse, parseDocument, stringify, YAMLMap } from "yaml";
+import { Document, isMap, isScalar, Pair, parse, parseDocument, stringify, YAMLError, YAMLMap } from "yaml";
 import { deepEqual } from "../synth/diff";
 import { PROJECT_ROOT } from "../synth/stack-config";
 import { ReleaseError } from "./errors";
@@ -10,12 +10,35 @@ export const DEFAULT_STACKS_DIR = path.join(PROJECT_ROOT, "stacks");
 
 const SERVICES_KEY = "classroom:services";
 
-/** `stacks/Pulumi.<stack>.yaml`, or a one-line error listing the stacks that exist. */
+/** Stack names as Pulumi accepts them; anything else (a `/`, `..`) would point outside the stacks folder. */
+const STACK_NAME = /^[A-Za-z0-9_.-]+$/;
+
+/** `<stacksDir>/Pulumi.<stack>.yaml`, or a one-line error naming the folder or the file and the stacks that exist. */
 export function stackFilePath(stacksDir: string, stack: string): string {
+  if (!STACK_NAME.test(stack) || stack === "." || stack === "..") throw new ReleaseError(`stack name '${stack}' is not valid: letters, digits, '-', '_' and '.' only`);
+  let dir: fs.Stats;
+  try {
+    dir = fs.statSync(stacksDir);
+  } catch {
+    throw new ReleaseError(`--stacks-dir ${stacksDir} does not exist`);
+  }
+  if (!dir.isDirectory()) throw new ReleaseError(`--stacks-dir ${stacksDir} is not a folder`);
   const file = path.join(stacksDir, `Pulumi.${stack}.yaml`);
   if (fs.existsSync(file)) return file;
-  const known = fs.existsSync(stacksDir) ? fs.readdirSync(stacksDir).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice(7, -5)).sort() : [];
-  throw new ReleaseError(`stack '${stack}' is unknown: no ${file} (stacks: ${known.join(", ") || "none"})`);
+  const known = fs.readdirSync(stacksDir).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice(7, -5)).sort();
+  throw new ReleaseError(`stack '${stack}' is unknown: no ${file} (${known.length ? `stacks: ${known.join(", ")}` : `no Pulumi.<stack>.yaml in ${stacksDir}`})`);
+}
+
+/** The file given with --stack-file, or a one-line error naming it. */
+export function explicitStackFile(file: string): string {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch {
+    throw new ReleaseError(`--stack-file ${file} does not exist`);
+  }
+  if (!stat.isFile()) throw new ReleaseError(`--stack-file ${file} is not a file`);
+  return file;
 }
 
 /** A service's release-relevant entries as the stack file spells them (before schema defaults). */
@@ -43,16 +66,26 @@ export interface ServicePatch {
  */
 export class StackFile {
   readonly text: string;
+  private readonly doc: Document.Parsed;
 
   constructor(readonly file: string, text?: string) {
-    this.text = text ?? fs.readFileSync(file, "utf8");
+    this.text = text ?? readStackFile(file);
+    this.doc = parseDocument(this.text);
+    const error = this.doc.errors[0];
+    if (error) throw new ReleaseError(`${this.file}${position(error)} is not valid YAML: ${yamlProblem(error, this.text)}${conflictMarkers(this.text)}`);
+    if (!isMap(this.doc.contents)) throw new ReleaseError(`${this.file} is not a stack file: its top level must be a mapping with a \`config:\` key`);
+    if (!this.doc.has("config")) throw new ReleaseError(`${this.file} has no \`config:\` key (a stack file keeps its settings under \`config:\`)`);
+  }
+
+  /** `classroom:environment` as the file spells it, if it is a string. */
+  environment(): string | undefined {
+    const value = this.doc.getIn(["config", "classroom:environment"]);
+    return typeof value === "string" ? value : undefined;
   }
 
   /** The `classroom:services` mapping node, or a one-line error. */
   private servicesNode(): YAMLMap {
-    const doc = parseDocument(this.text);
-    if (doc.errors.length > 0) throw new ReleaseError(`${this.file} is not valid YAML: ${doc.errors[0].message.split("\n")[0]}`);
-    const node = doc.getIn(["config", SERVICES_KEY], true);
+    const node = this.doc.getIn(["config", SERVICES_KEY], true);
     if (!isMap(node)) throw new ReleaseError(`${this.file} declares no services (config.${SERVICES_KEY} is missing or not a mapping)`);
     return node;
   }
@@ -64,9 +97,11 @@ export class StackFile {
 
   /** The service's entries, or a one-line error naming the known services. */
   service(name: string): ServiceEntries {
-    const config = (parse(this.text) as { config?: Record<string, Record<string, unknown>> })?.config?.[SERVICES_KEY] ?? {};
-    if (!(name in config)) throw new ReleaseError(`service '${name}' is unknown in ${path.basename(this.file)} (services: ${this.serviceNames().join(", ") || "none"})`);
-    return (config[name] ?? {}) as ServiceEntries;
+    const names = this.serviceNames();
+    if (!names.includes(name)) throw new ReleaseError(`service '${name}' is unknown in ${this.file} (services: ${names.join(", ") || "none"})`);
+    const entries = this.doc.getIn(["config", SERVICES_KEY, name], true);
+    if (!isMap(entries)) throw new ReleaseError(`${this.file}: config.${SERVICES_KEY}.${name} must be a mapping (kind, stable, canary, ...)`);
+    return entries.toJSON() as ServiceEntries;
   }
 
   /** The file's text with `patch` applied to one service; checks that the result parses to exactly the intended values. */
@@ -165,4 +200,33 @@ function scalar(key: string, value: unknown): string {
   const text = stringify(value, { lineWidth: 0 }).trimEnd();
   // Flow context forbids some plain scalars that block context allows (a `,` or `{`, for example).
   return typeof value === "string" && /[,[\]{}]/.test(value) && !/^["']/.test(text) ? JSON.stringify(value) : text;
+}
+
+/** The file's text, or a one-line error when it cannot be read. */
+function readStackFile(file: string): string {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ReleaseError(code === "EACCES" ? `${file} is not readable (permission denied)` : `${file} cannot be read (${code ?? (err as Error).message})`);
+  }
+}
+
+/** `:line:column` of a parse error. */
+function position(error: YAMLError): string {
+  return error.linePos ? `:${error.linePos[0].line}:${error.linePos[0].col}` : "";
+}
+
+function yamlProblem(error: YAMLError, text: string): string {
+  if (error.code === "DUPLICATE_KEY") {
+    const key = text.slice(error.pos[0]).match(/^[^:\n]*/)?.[0].trim();
+    return `key '${key}' appears twice in the same mapping (a leftover of a merge?)`;
+  }
+  return error.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
+}
+
+/** Names git's conflict markers when the file still holds them: the usual cause of a broken stack file. */
+function conflictMarkers(text: string): string {
+  const line = text.split("\n").findIndex((l) => /^(<{7}|={7}|>{7})( |$)/.test(l));
+  return line === -1 ? "" : ` (line ${line + 1} is a merge-conflict marker: resolve the conflict first)`;
 }
