@@ -1,6 +1,12 @@
 // Transpile-only (swc) so the suite stays fast; `npm run build` (tsc --noEmit) does the type checking.
 const transform = { "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022" } }] };
-const common = { transform, testEnvironment: "node", moduleFileExtensions: ["ts", "js", "json"] };
+// "classroom-source" resolves the workspace package @classroom-platform/runtime to its sources (.npmrc).
+const common = {
+  transform,
+  testEnvironment: "node",
+  testEnvironmentOptions: { customExportConditions: ["node", "node-addons", "classroom-source"] },
+  moduleFileExtensions: ["ts", "js", "json"],
+};
 // Suites that render whole stacks, or spawn a process, but live beside the code they test.
 const WHOLE_STACK_SUITES = ["<rootDir>/tests/policies/stacks.test.ts", "<rootDir>/tests/tools/release.test.ts", "<rootDir>/tests/tools/upgrade-safety.test.ts"];
 const SPAWNING_SUITES = ["<rootDir>/tests/policies/crossguard.test.ts"];

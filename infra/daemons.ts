@@ -1,3 +1,4 @@
+import { KAFKA_ENV, MQ_ENV, REDIS_ENV, SCHEDULER_ENV } from "@classroom-platform/runtime/contracts";
 import { DataConnection, DataSystem } from "../components/shared/connection";
 import { PlatformConfig } from "./config";
 import { ServiceConfig } from "./config/services";
@@ -23,24 +24,25 @@ export function daemonServices(config: PlatformConfig, connections: Record<DataS
     }));
     const targets = [...new Set(Object.values(jobs).flatMap((j) => ((j.target as { http?: { service: string } }).http ? [(j.target as { http: { service: string } }).http.service] : [])))].sort();
     daemons.scheduler = {
-      service: worker(config, ["node", "--import", "tsx", "runtime/scheduler/scheduler-main.ts"], config.scheduler.replicas, ["redis"], targets),
+      // Bin names of the runtime package, on PATH in the runtime image (runtime/Dockerfile).
+      service: worker(config, ["classroom-scheduler"], config.scheduler.replicas, ["redis"], targets),
       configFiles: { "jobs.json": JSON.stringify(sortKeys(resolved), null, 2) + "\n" },
       env: {
         ...redisEnv,
-        CLASSROOM_SCHEDULER_JOBS_FILE: "/etc/classroom/config/jobs.json",
-        CLASSROOM_NAMESPACE: config.namespaces.apps,
-        CLASSROOM_SCHEDULER_HEALTH_PORT: "8080",
+        [SCHEDULER_ENV.jobsFile]: "/etc/classroom/config/jobs.json",
+        [SCHEDULER_ENV.namespace]: config.namespaces.apps,
+        [SCHEDULER_ENV.healthPort]: "8080",
       },
     };
   }
   daemons["mq-replayer"] = {
-    service: worker(config, ["node", "--import", "tsx", "runtime/mq/replayer-main.ts"], config.mq.replayerReplicas, ["redis", "kafka"], []),
+    service: worker(config, ["classroom-mq-replayer"], config.mq.replayerReplicas, ["redis", "kafka"], []),
     configFiles: {},
     env: {
       ...redisEnv,
-      CLASSROOM_KAFKA_BOOTSTRAP: connections.kafka.settings.KAFKA_BOOTSTRAP,
-      CLASSROOM_MQ_SHARDS: String(config.mq.shards),
-      CLASSROOM_MQ_HEALTH_PORT: "8080",
+      [KAFKA_ENV.bootstrap]: connections.kafka.settings.KAFKA_BOOTSTRAP,
+      [MQ_ENV.shards]: String(config.mq.shards),
+      [MQ_ENV.healthPort]: "8080",
     },
   };
   return daemons;
@@ -77,9 +79,9 @@ function sortKeys(value: unknown): unknown {
 
 /** The runtime libraries' Redis settings from the Redis connection (standalone URL or Sentinels). */
 function redisClientEnv(redis: DataConnection): Record<string, string> {
-  const password = { CLASSROOM_REDIS_PASSWORD_FILE: "/etc/classroom/secrets/redis-password" };
+  const password = { [REDIS_ENV.passwordFile]: "/etc/classroom/secrets/redis-password" };
   if (redis.settings.REDIS_SENTINELS) {
-    return { CLASSROOM_REDIS_SENTINELS: redis.settings.REDIS_SENTINELS, CLASSROOM_REDIS_MASTER_NAME: redis.settings.REDIS_MASTER_NAME, ...password };
+    return { [REDIS_ENV.sentinels]: redis.settings.REDIS_SENTINELS, [REDIS_ENV.masterName]: redis.settings.REDIS_MASTER_NAME, ...password };
   }
-  return { CLASSROOM_REDIS_URL: redis.settings.REDIS_URL, ...password };
+  return { [REDIS_ENV.url]: redis.settings.REDIS_URL, ...password };
 }

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { MQ_ENV } from "@classroom-platform/runtime/contracts";
 import { ClassroomService } from "../components/apps/classroom-service";
 import { DataConnection, DataSystem } from "../components/shared/connection";
 import { platformObjectLabels } from "../components/shared/labels";
@@ -48,7 +49,7 @@ export function declareServices(
     route: svc.route ? { mode: config.routing.mode, pathPrefix: svc.route.pathPrefix, hostnames: svc.route.hostnames, gateway: config.routing.gateway, ingressClassName: config.routing.ingressClassName } : undefined,
     imagePullSecret,
     // Producers that use Kafka and Redis buffer outages in Redis; they must agree with the replayer on the shard count.
-    env: { ...(svc.uses.includes("kafka") && svc.uses.includes("redis") ? { CLASSROOM_MQ_SHARDS: String(config.mq.shards) } : {}), ...extra.env },
+    env: { ...(svc.uses.includes("kafka") && svc.uses.includes("redis") ? { [MQ_ENV.shards]: String(config.mq.shards) } : {}), ...extra.env },
     command: extra.command,
   }, opts));
 }

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { kafkaConfig, mysqlConfig, redisConfig, zookeeperConfig } from "./data";
 import { dnsLabel, positiveInt } from "./primitives";
 import { routingConfig, serviceConfig } from "./services";
-import { jobsSchema } from "../../runtime/scheduler/job-schema";
+import { jobsSchema, MQ_DEFAULTS } from "@classroom-platform/runtime/contracts";
 import { imageRef } from "./primitives";
 
 export const ENVIRONMENTS = ["dev", "staging", "prod", "local"] as const;
@@ -49,7 +49,7 @@ export const platformConfigSchema = z.strictObject({
     /** Replicas of the Kafka-outage replayer; one holds each shard's lease at a time. */
     replayerReplicas: positiveInt.default(1),
     /** Redis Stream shards of the outage buffer (per-key order holds within a shard). */
-    shards: positiveInt.default(4),
+    shards: positiveInt.default(MQ_DEFAULTS.shards),
   }).prefault({}),
 }).superRefine((c, ctx) => {
   for (const [name, svc] of Object.entries(c.services)) {

@@ -131,6 +131,33 @@ export class StackFile {
     return text;
   }
 
+  /** A top-level `config:` string value such as `classroom:runtimeImage`, if the file sets one. */
+  configString(key: string): string | undefined {
+    const value = this.doc.getIn(["config", key]);
+    return typeof value === "string" ? value : undefined;
+  }
+
+  /**
+   * The file's text with one top-level config key set to a string (replaced in place, or added after
+   * `classroom:environment`); checks that the result parses to the original with exactly that change.
+   */
+  withConfigString(key: string, value: string): string {
+    const config = this.doc.get("config", true);
+    if (!isMap(config)) throw new ReleaseError(`${this.file}: \`config:\` must be a mapping`);
+    const existing = config.items.find((p) => isScalar(p.key) && p.key.value === key) as Pair<any, any> | undefined;
+    const valueText = ` ${scalar(key, value)}`;
+    const edit = existing ? this.replacement(existing, key, valueText) : this.insertion(config, key, valueText, "classroom:environment");
+    const text = this.text.slice(0, edit.start) + edit.text + this.text.slice(edit.end);
+    const expected = parse(this.text) as { config: Record<string, unknown> };
+    expected.config[key] = value;
+    let actual: unknown;
+    try { actual = parse(text); } catch (err) { actual = err; }
+    if (!deepEqual(JSON.parse(JSON.stringify(actual)), JSON.parse(JSON.stringify(expected)))) {
+      throw new Error(`internal error: setting ${key} in ${this.file} did not produce the intended content; file left unchanged`);
+    }
+    return text;
+  }
+
   /** Column of the mapping's keys. */
   private indentOf(map: YAMLMap): number {
     const first = map.items[0]?.key as { range?: [number, number, number] } | undefined;
