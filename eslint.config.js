@@ -5,7 +5,7 @@ const pulumi = require("@pulumi/eslint-plugin");
 const tseslint = require("typescript-eslint");
 
 module.exports = tseslint.config(
-  { ignores: ["node_modules/", "out/", "coverage/", "policies/node_modules/"] },
+  { ignores: ["node_modules/", "out/", "coverage/", "policies/node_modules/", "runtime/dist/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

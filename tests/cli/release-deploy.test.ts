@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PROJECT_ROOT } from "../../tools/synth/stack-config";
@@ -130,7 +131,6 @@ describe("on a terminal the release asks before it writes and deploys", () => {
 
 /** `script` gives the command a pseudo-terminal as stdin and stdout; its output is both streams. */
 function runReleaseUnderScript(command: string, input: string, binDir: string): Promise<{ code: number | null; stdout: string }> {
-  const { spawn } = require("node:child_process") as typeof import("node:child_process");
   return new Promise((resolve, reject) => {
     const withoutPulumi = (process.env.PATH ?? "").split(path.delimiter).filter((d) => d && !fs.existsSync(path.join(d, "pulumi")));
     const child = spawn("script", ["-qec", command, "/dev/null"], { cwd: PROJECT_ROOT, env: { ...process.env, PATH: [binDir, ...withoutPulumi].join(path.delimiter) } });

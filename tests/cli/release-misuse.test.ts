@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { PROJECT_ROOT } from "../../tools/synth/stack-config";
 import { checksums, copyOfStacks, errorLines, pulumiStandIn, runAll, runRelease, Run, TRACE } from "./release-runner";
 
 /**
@@ -153,6 +154,6 @@ describe("release misuse: exit 2, the problem named on one line (or one line per
 
   test("--version prints the project's version and exits 0", async () => {
     const run = await runRelease(["--version"]);
-    expect(run).toEqual({ code: 0, stdout: `${require("../../package.json").version}\n`, stderr: "" });
+    expect(run).toEqual({ code: 0, stdout: `${JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")).version}\n`, stderr: "" });
   }, 60_000);
 });
