@@ -12,6 +12,6 @@ export { ENV, registrationFromEnv } from "./env";
 export type { EnvRegistration } from "./env";
 export { DEFAULT_ROOT, DiscoveryConfigError, TRACKS, decodeNodeData, encodeNodeData } from "./contract";
 export type { Instance, InstanceNodeData, InstanceRegistration, Track } from "./contract";
-export { silentLogger, stderrLogger } from "./logger";
+export { defaultLogger, silentLogger } from "./logger";
 export type { Logger } from "./logger";
 export type { ZkStats } from "./zk";

@@ -3,7 +3,7 @@ import {
   validateRoot, validateServiceName,
 } from "./contract";
 import { DnsFallbackOptions } from "./fallback";
-import { Logger, stderrLogger } from "./logger";
+import { defaultLogger, Logger } from "./logger";
 import { Picker } from "./picker";
 import { Registration, RegistrationHandle } from "./registration";
 import { SessionManager } from "./session";
@@ -60,7 +60,7 @@ export class ServiceRegistry {
       dnsFallback: options.dnsFallback ?? false,
     };
     if (options.dnsFallback) validateServiceName(options.dnsFallback.namespace, "dnsFallback.namespace");
-    this.logger = options.logger ?? stderrLogger;
+    this.logger = options.logger ?? defaultLogger;
     this.session = new SessionManager({
       connect, sessionTimeoutMs, spinDelayMs: options.spinDelayMs, logger: this.logger, stats: this.counters,
     });

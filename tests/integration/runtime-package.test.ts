@@ -196,7 +196,10 @@ const { ServiceRegistry, createPicker } = require("@classroom-platform/runtime/d
 `);
       const run = spawnSync(process.execPath, ["main.js", zk.connectString], { cwd: consumer, encoding: "utf8", env: { PATH: process.env.PATH }, timeout: 60_000 });
       expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: "" });
-      expect(JSON.parse(run.stdout.trim().split("\n").pop()!)).toEqual({ instances: ["10.0.0.7:9090"], picked: "10.0.0.7", source: "zookeeper" });
+      const lines = run.stdout.trim().split("\n").map((line) => JSON.parse(line));
+      expect(lines.find((l) => "instances" in l)).toEqual({ instances: ["10.0.0.7:9090"], picked: "10.0.0.7", source: "zookeeper" });
+      // The library logs through the runtime's structured logger by default: JSON lines naming the component.
+      expect(lines.filter((l) => l.component === "discovery").map((l) => l.event)).toContain("registered");
     } finally {
       fs.rmSync(consumer, { recursive: true, force: true });
     }
