@@ -52,21 +52,25 @@ describe("Kafka outage buffer: the Redis deadline of a send", () => {
     const prefix = `down-${redisTimeoutMs}`;
     const redis = connectRedis({ url: redisServer.url });
     const producer = new BufferedProducer({ kafkaBootstrap: [deadKafka], redis, shards: SHARDS, keyPrefix: prefix, kafkaSendTimeoutMs: KAFKA_TIMEOUT_MS, redisTimeoutMs });
+    let killed = false;
     try {
       await producer.start();
       expect((await producer.send(TOPIC, messages("before"))).path).toBe("redis");
       for (let s = 0; s < SHARDS; s++) expect(producer.shardMode(s)).toBe("backlog"); // the stream-head check runs first
       await redisServer.kill();
+      killed = true;
       const elapsed = [];
       for (let i = 0; i < 3; i++) elapsed.push(await timeToRejection(() => producer.send(TOPIC, messages(`during-${i}`))));
       // Concurrent sends queue per shard; each still gets its answer within its own deadline.
       const concurrent = await Promise.all([0, 1, 2].map((i) => timeToRejection(() => producer.send(TOPIC, messages(`concurrent-${i}`)))));
       for (const ms of [...elapsed, ...concurrent]) expect(ms).toBeLessThanOrEqual(KAFKA_TIMEOUT_MS + redisTimeoutMs + TIMER_SLACK_MS);
       await redisServer.restart();
+      killed = false;
       await sleep(1_000); // ioredis reconnects and sends whatever it still queued
       // What the callers were told failed did not happen behind their backs.
       expect((await storedValues(redis, prefix)).filter((v) => !v.startsWith("before"))).toEqual([]);
     } finally {
+      if (killed) await redisServer.restart(); // for the next test, also when this one failed
       await producer.close();
       redis.disconnect();
     }
