@@ -1,6 +1,7 @@
 import type Redis from "ioredis";
 import { AppendDeadlineError, compareStreamIds, StreamBuffer } from "./buffer";
 import { KafkaBatcher } from "./kafka-batch";
+import { kafkaClient } from "./kafka-client";
 import { KafkaSender } from "./kafka-send";
 import { Envelope, MessageIds, MqMessage, shardOf, toEnvelope } from "./message";
 
@@ -20,8 +21,9 @@ export interface BufferedProducerOptions {
   /** After a Kafka failure, how long every shard buffers before trying Kafka again. Default 1000 ms. */
   kafkaRetryAfterMs?: number;
   /**
-   * Deadline of the Redis part of a send (the stream-head check and the append together). A send is
-   * told yes or no within `kafkaSendTimeoutMs + redisTimeoutMs` of the call. Default 5000 ms.
+   * Bounds the Redis part of a send (stream-head check and append): it ends at the latest
+   * `kafkaSendTimeoutMs + redisTimeoutMs` after the `send` call, so while Kafka and Redis are both
+   * failing a caller is told no within that time. Default 5000 ms.
    */
   redisTimeoutMs?: number;
   /** Redis replicas that must confirm a buffered batch (WAIT) before send resolves. Default 0. */
@@ -126,6 +128,9 @@ export class BufferedProducer {
 
   /** Checks the shard count against Redis and puts shards that already hold entries into buffering mode. */
   async start(): Promise<void> {
+    // Loading the Kafka client blocks the event loop for seconds on a loaded machine: do it before the
+    // first send has a deadline running.
+    kafkaClient();
     await this.buffer.checkShardCount();
     await this.buffer.clock.sync();
     const redis = this.options.redis;
@@ -221,14 +226,14 @@ export class BufferedProducer {
   }
 
   /**
-   * Kafka while the shard is live, else (or when Kafka fails) the shard's stream. The Kafka attempt ends
-   * `redisTimeoutMs` before the caller's deadline so that the fallback append keeps its full budget.
+   * Kafka while the shard is live, else (or when Kafka fails) the shard's stream. The Kafka attempt gets
+   * its full `kafkaSendTimeoutMs` even when the batch waited behind others (under load, cutting it short
+   * would push healthy traffic into Redis); the Redis part ends at the caller's deadline.
    */
   private async deliver(shard: number, state: ShardState, envelopes: Envelope[], deadlineAt: number): Promise<SendPath> {
-    const kafkaDeadline = Math.min(Date.now() + this.kafkaTimeoutMs, deadlineAt - this.redisTimeoutMs);
-    if (state.mode === "live" && Date.now() >= this.kafkaDownUntil && kafkaDeadline > Date.now()) {
+    if (state.mode === "live" && Date.now() >= this.kafkaDownUntil) {
       try {
-        await this.batcher.send(envelopes, kafkaDeadline);
+        await this.batcher.send(envelopes, Date.now() + this.kafkaTimeoutMs);
         this.stats.kafkaMessages += envelopes.length;
         this.stats.kafkaRequests = this.batcher.stats.requests;
         return "kafka";
@@ -239,16 +244,17 @@ export class BufferedProducer {
       }
     }
     state.mode = "backlog";
-    const left = deadlineAt - Date.now();
+    let tried = false;
     try {
-      if (left <= 0) throw new Error(`no time left of the send deadline (${this.kafkaTimeoutMs + this.redisTimeoutMs} ms)`);
       // The append carries the deadline into Redis (a script checks it against the server clock), so an
       // append given up on here cannot take effect later, e.g. from ioredis' offline queue on reconnect.
-      state.lastBufferedId = await withDeadline(this.buffer.append(shard, envelopes, { deadlineAt, waitReplicas: this.options.waitReplicas ?? 0 }),
-        left, `Redis did not acknowledge ${envelopes.length} buffered message(s)`);
+      state.lastBufferedId = await withDeadline(() => {
+        tried = true;
+        return this.buffer.append(shard, envelopes, { deadlineAt, waitReplicas: this.options.waitReplicas ?? 0 });
+      }, deadlineAt, `Redis did not acknowledge ${envelopes.length} buffered message(s)`);
     } catch (err) {
       // Not stored when the append was never tried or Redis refused it; otherwise the tail is unknown.
-      if (left > 0 && !(err instanceof AppendDeadlineError)) state.lastBufferedId = UNKNOWN_TAIL;
+      if (tried && !(err instanceof AppendDeadlineError)) state.lastBufferedId = UNKNOWN_TAIL;
       throw new Error(`Kafka unavailable (${describe(this.lastKafkaError)}) and Redis append failed (${describe(err)})`, { cause: err });
     }
     this.stats.redisMessages += envelopes.length;
@@ -268,7 +274,7 @@ export class BufferedProducer {
       // Pause only while the replayer is visibly draining; during an outage pausing would only slow sends.
       const progressing = state.lastSeenHead !== undefined && head !== state.lastSeenHead;
       state.lastSeenHead = head;
-      if (!progressing || (await withDeadline(this.buffer.length(shard), deadlineAt - Date.now(), "Redis XLEN")) > (this.options.catchUpBacklog ?? 2_000)) return;
+      if (!progressing || (await withDeadline(() => this.buffer.length(shard), deadlineAt, "Redis did not report the stream length")) > (this.options.catchUpBacklog ?? 2_000)) return;
       const until = Math.min(Date.now() + (this.options.catchUpWaitMs ?? 500), deadlineAt);
       while (Date.now() < until) {
         await sleep(10);
@@ -281,7 +287,7 @@ export class BufferedProducer {
   }
 
   private headBefore(shard: number, deadlineAt: number): Promise<string | undefined> {
-    return withDeadline(this.buffer.head(shard), deadlineAt - Date.now(), "Redis did not report the stream head");
+    return withDeadline(() => this.buffer.head(shard), deadlineAt, "Redis did not report the stream head");
   }
 
   private isDrained(head: string | undefined, state: ShardState): boolean {
@@ -303,10 +309,13 @@ function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout
 
 function describe(err: unknown): string { return err instanceof Error ? err.message : String(err); }
 
-async function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+/** Starts `start()` only if `deadlineAt` (epoch ms) is still ahead, and stops waiting for it then. */
+async function withDeadline<T>(start: () => Promise<T>, deadlineAt: number, what: string): Promise<T> {
+  const ms = deadlineAt - Date.now();
+  if (ms <= 0) throw new Error(`${what}: no time left before the send deadline`);
   let timer: NodeJS.Timeout | undefined;
+  const work = start();
   work.catch(() => undefined);
-  if (ms <= 0) throw new Error(`${what}: no time left`);
   try {
     return await Promise.race([work, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms); })]);
   } finally {
