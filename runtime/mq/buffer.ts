@@ -31,9 +31,12 @@ return redis.call('XTRIM', KEYS[2], 'MINID', '=', ARGV[2])
 
 /**
  * Appends a batch to a shard stream, all or nothing, unless the server clock is past the deadline: an
- * append the producer gave up on (and reported as failed) must not take effect later.
- * KEYS: stream. ARGV: deadline (server epoch ms), then per entry its field count and the fields.
- * Returns the last entry id, or an error starting with MQDEADLINE.
+ * append the producer gave up on (and reported as failed) must not take effect later. A batch whose
+ * last message already ends the stream is not appended again: ioredis re-sends a command whose reply
+ * a dropped connection lost, although Redis may have run it.
+ * KEYS: stream. ARGV: deadline (server epoch ms), id of the batch's last message, then per entry its
+ * field count and the fields ("id" and its value first). Returns the last entry id, or an error
+ * starting with MQDEADLINE.
  */
 const APPEND_BEFORE_DEADLINE = `
 local t = redis.call('TIME')
@@ -41,8 +44,10 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if now > tonumber(ARGV[1]) then
   return redis.error_reply('MQDEADLINE append arrived ' .. (now - tonumber(ARGV[1])) .. ' ms after its deadline')
 end
+local tail = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
+if tail and tail[2][1] == 'id' and tail[2][2] == ARGV[2] then return tail[1] end
 local last
-local i = 2
+local i = 3
 while i <= #ARGV do
   local n = tonumber(ARGV[i])
   last = redis.call('XADD', KEYS[1], '*', unpack(ARGV, i + 1, i + n))
@@ -100,7 +105,7 @@ export class StreamBuffer {
   async append(shard: number, envelopes: Envelope[], options: AppendOptions): Promise<string> {
     // WAIT 0 would block forever.
     const { waitReplicas = 0, waitTimeoutMs = Math.max(1, Math.min(1_000, options.deadlineAt - Date.now())) } = options;
-    const args: (string | Buffer | number)[] = [this.keys.stream(shard), this.clock.serverDeadline(options.deadlineAt)];
+    const args: (string | Buffer | number)[] = [this.keys.stream(shard), this.clock.serverDeadline(options.deadlineAt), envelopes[envelopes.length - 1].id];
     for (const e of envelopes) {
       const hasHeaders = Object.keys(e.headers).length > 0;
       args.push(hasHeaders ? 10 : 8, "id", e.id, "t", e.topic, "k", e.key, "v", e.value);

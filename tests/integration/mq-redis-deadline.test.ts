@@ -1,7 +1,8 @@
 import Redis from "ioredis";
 import { freePort } from "../harness/ports";
 import { RedisServer } from "../harness/redis";
-import { shardOf } from "../../runtime/mq/message";
+import { StreamBuffer } from "../../runtime/mq/buffer";
+import { shardOf, toEnvelope } from "../../runtime/mq/message";
 import { BufferedProducer, MqSendError } from "../../runtime/mq/producer";
 import { connectRedis } from "../../runtime/mq/redis";
 
@@ -75,6 +76,21 @@ describe("Kafka outage buffer: the Redis deadline of a send", () => {
       redis.disconnect();
     }
   }, 60_000);
+
+  test("a batch appended twice (ioredis re-sends a command whose reply a dropped connection lost) is stored once", async () => {
+    const redis = connectRedis({ url: redisServer.url });
+    try {
+      const buffer = new StreamBuffer(redis, "resent", SHARDS);
+      await buffer.clock.sync();
+      const envelopes = messages("once", 3).map((m, i) => toEnvelope(TOPIC, m, `p.${i + 1}`));
+      const first = await buffer.append(0, envelopes, { deadlineAt: Date.now() + 5_000 });
+      const again = await buffer.append(0, envelopes, { deadlineAt: Date.now() + 5_000 });
+      expect(again).toBe(first);
+      expect(await storedValues(redis, "resent")).toEqual(["once-0", "once-1", "once-2"]);
+    } finally {
+      redis.disconnect();
+    }
+  }, 30_000);
 
   test("an append the producer gave up on never takes effect later, and later sends keep per-key order", async () => {
     const prefix = "stalled";
