@@ -3,7 +3,10 @@
  *   bufferedPerSec      send() into Redis while Kafka is down, beside rawXaddPerSec (ioredis auto-pipelined XADD,
  *                       same server); medians of ROUNDS alternating rounds of N messages each
  *   replayPerSec        the replayer draining that backlog into Kafka
- *   livePerSec          send() straight to Kafka while it is healthy
+ *   livePerSec          send() straight to Kafka while it is healthy (SHARDS shards)
+ *   healthy             send() to healthy Kafka with 1, 4 and 16 shards beside a plain @platformatic/kafka idempotent
+ *                       producer fed the same calls: medians of LIVE_ROUNDS alternating rounds; the target is
+ *                       liveVsPlain >= 0.8 at every shard count
  *   brokerLossToFirstBufferedMs  from SIGKILL of the broker to the first send() resolved by Redis
  *   oldFileFsyncPerSec  the old design: append to a local file with fsync per batch
  */
@@ -14,6 +17,7 @@ import Redis from "ioredis";
 import { KafkaBroker } from "../harness/kafka";
 import { freePort } from "../harness/ports";
 import { RedisServer } from "../harness/redis";
+import { kafkaClient } from "../../runtime/mq/kafka-client";
 import { BufferedProducer, SendResult } from "../../runtime/mq/producer";
 import { connectRedis } from "../../runtime/mq/redis";
 import { Replayer } from "../../runtime/mq/replayer";
@@ -24,6 +28,9 @@ const BATCH = 100;
 const IN_FLIGHT = 16;
 const SHARDS = 8;
 const TOPIC = "bench.events";
+const LIVE_ROUNDS = 3;
+const LIVE_SHARD_COUNTS = [1, 4, 16];
+const LIVE_TARGET = 0.8;
 const value = Buffer.alloc(100, "x");
 
 function batchAt(start: number) {
@@ -44,6 +51,32 @@ async function pump(producer: BufferedProducer, expectPath?: "kafka" | "redis"):
   return perSec(N, started);
 }
 
+/** The baseline: a plain idempotent producer given the same calls (keys, values and an id header). */
+async function pumpPlain(): Promise<number> {
+  const { Producer, stringSerializer } = kafkaClient();
+  const producer = new Producer<Buffer, Buffer, string, string>({
+    clientId: "bench-plain", bootstrapBrokers: [kafkaBootstrap], idempotent: true, autocreateTopics: false,
+    serializers: { headerKey: stringSerializer, headerValue: stringSerializer },
+  });
+  try {
+    await producer.send({ messages: [{ topic: TOPIC, key: Buffer.from("warm-up"), value }] });
+    const started = process.hrtime.bigint();
+    const inFlight = new Set<Promise<unknown>>();
+    for (let start = 0; start < N; start += BATCH) {
+      const call = producer.send({ messages: batchAt(start).map((m, i) => ({ topic: TOPIC, key: Buffer.from(m.key), value: m.value, headers: { "mq-id": `plain.${start + i}` } })) });
+      inFlight.add(call);
+      void call.finally(() => inFlight.delete(call));
+      if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    return perSec(N, started);
+  } finally {
+    await producer.close();
+  }
+}
+
+let kafkaBootstrap = "";
+
 function median(values: number[]): number {
   return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 }
@@ -59,6 +92,37 @@ async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mq-bench-"));
   try {
     await kafka.createTopic(TOPIC, 8);
+    kafkaBootstrap = kafka.bootstrap;
+
+    // Healthy Kafka: BufferedProducer at each shard count against the plain producer, alternating.
+    const liveProducers = new Map<number, BufferedProducer>();
+    for (const shards of LIVE_SHARD_COUNTS) {
+      const producer = new BufferedProducer({ kafkaBootstrap: [kafka.bootstrap], redis, shards, keyPrefix: `bench-live-${shards}`, kafkaSendTimeoutMs: 2_000 });
+      await producer.start();
+      liveProducers.set(shards, producer);
+    }
+    const plainRounds: number[] = [];
+    const liveRounds = new Map<number, number[]>(LIVE_SHARD_COUNTS.map((s) => [s, []]));
+    // Round 0 warms up and is not counted.
+    for (let round = 0; round <= LIVE_ROUNDS; round++) {
+      const plain = await pumpPlain();
+      const rates: number[] = [];
+      for (const shards of LIVE_SHARD_COUNTS) rates.push(await pump(liveProducers.get(shards)!, "kafka"));
+      if (round === 0) continue;
+      plainRounds.push(plain);
+      LIVE_SHARD_COUNTS.forEach((shards, i) => liveRounds.get(shards)!.push(rates[i]));
+    }
+    const kafkaRequests: Record<string, number> = {};
+    for (const [shards, producer] of liveProducers) {
+      kafkaRequests[shards] = producer.stats.kafkaRequests;
+      await producer.close();
+    }
+    const plainProducerPerSec = median(plainRounds);
+    const healthy = Object.fromEntries(LIVE_SHARD_COUNTS.map((shards) => {
+      const perSec = median(liveRounds.get(shards)!);
+      return [shards, { perSec, liveVsPlain: Number((perSec / plainProducerPerSec).toFixed(2)), rounds: liveRounds.get(shards), kafkaRequests: kafkaRequests[shards] }];
+    }));
+    const healthyTargetMet = Object.values(healthy).every((h) => h.liveVsPlain >= LIVE_TARGET);
 
     // Kafka down (nothing listens on that port): every send is buffered. A first batch puts every shard
     // into buffering mode, so the measurement is the buffered path alone.
@@ -142,6 +206,8 @@ async function main(): Promise<void> {
       replayed: backlog, replayPerSec, livePerSec, brokerLossToFirstBufferedMs,
       liveSendDeadlineMs: 2_000,
       oldFileFsyncPerSec,
+      plainProducerPerSec, plainRounds, healthy, healthyTarget: LIVE_TARGET, healthyTargetMet,
+      loadAverage: os.loadavg().map((l) => Number(l.toFixed(1))),
     }));
   } finally {
     raw.disconnect();
