@@ -64,6 +64,7 @@ describe("Kafka outage buffer: the Redis deadline of a send", () => {
       for (let i = 0; i < 3; i++) elapsed.push(await timeToRejection(() => producer.send(TOPIC, messages(`during-${i}`))));
       // Concurrent sends queue per shard; each still gets its answer within its own deadline.
       const concurrent = await Promise.all([0, 1, 2].map((i) => timeToRejection(() => producer.send(TOPIC, messages(`concurrent-${i}`)))));
+      console.log(JSON.stringify({ kafkaSendTimeoutMs: KAFKA_TIMEOUT_MS, redisTimeoutMs, rejectedAfterMs: elapsed, concurrentRejectedAfterMs: concurrent }));
       for (const ms of [...elapsed, ...concurrent]) expect(ms).toBeLessThanOrEqual(KAFKA_TIMEOUT_MS + redisTimeoutMs + TIMER_SLACK_MS);
       await redisServer.restart();
       killed = false;
