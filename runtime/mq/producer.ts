@@ -235,12 +235,13 @@ export class BufferedProducer {
       try {
         await this.batcher.send(envelopes, Date.now() + this.kafkaTimeoutMs);
         this.stats.kafkaMessages += envelopes.length;
-        this.stats.kafkaRequests = this.batcher.stats.requests;
         return "kafka";
       } catch (err) {
         this.lastKafkaError = err;
         this.stats.kafkaFailures++;
         this.kafkaDownUntil = Date.now() + (this.options.kafkaRetryAfterMs ?? 1_000);
+      } finally {
+        this.stats.kafkaRequests = this.batcher.stats.requests;
       }
     }
     state.mode = "backlog";
