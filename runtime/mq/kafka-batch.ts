@@ -1,7 +1,7 @@
 import { KafkaDeadlineError, KafkaSender } from "./kafka-send";
 import { Envelope } from "./message";
 
-interface Submission { envelopes: Envelope[]; deadlineAt: number; resolve(): void; reject(err: unknown): void }
+interface Submission { envelopes: Envelope[]; deadlineAt: number; timer?: NodeJS.Timeout; resolve(): void; reject(err: unknown): void }
 
 /**
  * Coalesces the live batches of every shard into one produce request at a time.
@@ -28,7 +28,15 @@ export class KafkaBatcher {
    */
   send(envelopes: Envelope[], deadlineAt: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ envelopes, deadlineAt, resolve, reject });
+      const submission: Submission = { envelopes, deadlineAt, resolve, reject };
+      // Waiting behind a slow request counts against the deadline too.
+      submission.timer = setTimeout(() => {
+        const at = this.waiting.indexOf(submission);
+        if (at < 0) return;
+        this.waiting.splice(at, 1);
+        reject(new KafkaDeadlineError(0, envelopes.length));
+      }, Math.max(0, deadlineAt - Date.now()));
+      this.waiting.push(submission);
       this.schedule();
     });
   }
@@ -57,7 +65,7 @@ export class KafkaBatcher {
       for (const s of taken) s.reject(err);
       const queued = this.waiting;
       this.waiting = [];
-      for (const s of queued) s.reject(err);
+      for (const s of queued) { clearTimeout(s.timer); s.reject(err); }
     } finally {
       this.busy = false;
       this.schedule();
@@ -73,11 +81,13 @@ export class KafkaBatcher {
       const next = this.waiting[0];
       if (next.deadlineAt <= now) {
         this.waiting.shift();
+        clearTimeout(next.timer);
         next.reject(new KafkaDeadlineError(0, next.envelopes.length));
         continue;
       }
       if (taken.length > 0 && count + next.envelopes.length > this.maxMessages) break;
       this.waiting.shift();
+      clearTimeout(next.timer);
       taken.push(next);
       count += next.envelopes.length;
     }
