@@ -1,5 +1,6 @@
 import type Redis from "ioredis";
 import { Envelope } from "./message";
+import { ServerClock } from "./server-clock";
 
 /** A buffered entry as read back from a shard stream. */
 export interface StreamEntry {
@@ -28,14 +29,57 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 return redis.call('XTRIM', KEYS[2], 'MINID', '=', ARGV[2])
 `;
 
+/**
+ * Appends a batch to a shard stream, all or nothing, unless the server clock is past the deadline: an
+ * append the producer gave up on (and reported as failed) must not take effect later. A batch whose
+ * last message already ends the stream is not appended again: ioredis re-sends a command whose reply
+ * a dropped connection lost, although Redis may have run it.
+ * KEYS: stream. ARGV: deadline (server epoch ms), id of the batch's last message, then per entry its
+ * field count and the fields ("id" and its value first). Returns the last entry id, or an error
+ * starting with MQDEADLINE.
+ */
+const APPEND_BEFORE_DEADLINE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if now > tonumber(ARGV[1]) then
+  return redis.error_reply('MQDEADLINE append arrived ' .. (now - tonumber(ARGV[1])) .. ' ms after its deadline')
+end
+local tail = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
+if tail and tail[2][1] == 'id' and tail[2][2] == ARGV[2] then return tail[1] end
+local last
+local i = 3
+while i <= #ARGV do
+  local n = tonumber(ARGV[i])
+  last = redis.call('XADD', KEYS[1], '*', unpack(ARGV, i + 1, i + n))
+  i = i + n + 1
+end
+return last
+`;
+
+/** Redis refused an append because it arrived after its deadline; nothing of it was stored. */
+export class AppendDeadlineError extends Error {}
+
+export interface AppendOptions {
+  /** Local epoch ms by which the caller must know the outcome; Redis refuses the append after that. */
+  deadlineAt: number;
+  /** Redis replicas that must confirm the batch (WAIT). Default 0. */
+  waitReplicas?: number;
+  /** Longest WAIT. Default 1000 ms, or less when the deadline is nearer. */
+  waitTimeoutMs?: number;
+}
+
 /** The Redis Streams side of the outage buffer: one stream per shard, appended and trimmed in order. */
 export class StreamBuffer {
   readonly keys: BufferKeys;
+  /** Redis' clock, for append deadlines; `sync()` it before the first append. */
+  readonly clock: ServerClock;
 
   constructor(private readonly redis: Redis, prefix: string, readonly shards: number) {
     if (!Number.isInteger(shards) || shards < 1 || shards > 1024) throw new Error(`shards must be an integer from 1 to 1024, got ${shards}`);
     this.keys = new BufferKeys(prefix);
+    this.clock = new ServerClock(redis);
     redis.defineCommand("mqTrimIfLeased", { numberOfKeys: 2, lua: TRIM_IF_LEASED });
+    redis.defineCommand("mqAppendBeforeDeadline", { numberOfKeys: 1, lua: APPEND_BEFORE_DEADLINE });
   }
 
   /**
@@ -52,26 +96,33 @@ export class StreamBuffer {
   }
 
   /**
-   * Appends envelopes to a shard stream in one pipeline and resolves with the last stream id, once Redis
+   * Appends envelopes to a shard stream, all or nothing, and resolves with the last stream id once Redis
    * has them (in memory and the AOF buffer; fsync follows within ~1 s under `appendfsync everysec`).
-   * `waitReplicas` > 0 additionally waits for that many replicas (Sentinel setups) via WAIT.
+   * Rejects with AppendDeadlineError when the append reached Redis too late to be answered by
+   * `deadlineAt`; Redis then stored none of it. `waitReplicas` > 0 additionally waits for that many
+   * replicas (Sentinel setups) via WAIT.
    */
-  async append(shard: number, envelopes: Envelope[], waitReplicas = 0, waitTimeoutMs = 1_000): Promise<string> {
-    const key = this.keys.stream(shard);
-    const pipeline = this.redis.pipeline();
+  async append(shard: number, envelopes: Envelope[], options: AppendOptions): Promise<string> {
+    // WAIT 0 would block forever.
+    const { waitReplicas = 0, waitTimeoutMs = Math.max(1, Math.min(1_000, options.deadlineAt - Date.now())) } = options;
+    const args: (string | Buffer | number)[] = [this.keys.stream(shard), this.clock.serverDeadline(options.deadlineAt), envelopes[envelopes.length - 1].id];
     for (const e of envelopes) {
-      const fields: (string | Buffer)[] = ["id", e.id, "t", e.topic, "k", e.key, "v", e.value];
-      if (Object.keys(e.headers).length > 0) fields.push("h", JSON.stringify(e.headers));
-      pipeline.xadd(key, "*", ...fields);
+      const hasHeaders = Object.keys(e.headers).length > 0;
+      args.push(hasHeaders ? 10 : 8, "id", e.id, "t", e.topic, "k", e.key, "v", e.value);
+      if (hasHeaders) args.push("h", JSON.stringify(e.headers));
     }
+    const pipeline = this.redis.pipeline();
+    (pipeline as unknown as { mqAppendBeforeDeadline(...a: (string | Buffer | number)[]): void }).mqAppendBeforeDeadline(...args);
     if (waitReplicas > 0) pipeline.wait(waitReplicas, waitTimeoutMs);
     const results = (await pipeline.exec()) ?? [];
-    for (const [err] of results) if (err) throw err;
+    const [appendError, lastId] = results[0];
+    if (appendError) throw appendError.message.startsWith("MQDEADLINE") ? new AppendDeadlineError(appendError.message) : appendError;
     if (waitReplicas > 0) {
-      const acked = Number(results[results.length - 1][1]);
-      if (acked < waitReplicas) throw new Error(`only ${acked} of ${waitReplicas} Redis replica(s) acknowledged the buffered batch within ${waitTimeoutMs} ms`);
+      const [waitError, acked] = results[1];
+      if (waitError) throw waitError;
+      if (Number(acked) < waitReplicas) throw new Error(`only ${acked} of ${waitReplicas} Redis replica(s) acknowledged the buffered batch within ${waitTimeoutMs} ms`);
     }
-    return String(results[envelopes.length - 1][1]);
+    return String(lastId);
   }
 
   /** Id of the oldest entry still in the shard (not yet replayed), or undefined when it is empty. */

@@ -40,8 +40,11 @@ export class KafkaSender {
     this.sendTimeoutMs = options.sendTimeoutMs ?? 5_000;
   }
 
-  /** Resolves once Kafka acknowledged every message (acks=all); rejects on error or deadline. */
-  async send(envelopes: Envelope[]): Promise<void> {
+  /**
+   * Resolves once Kafka acknowledged every message (acks=all); rejects on error or after `timeoutMs`
+   * (default `sendTimeoutMs`). One call is one produce request per leader broker.
+   */
+  async send(envelopes: Envelope[], timeoutMs = this.sendTimeoutMs): Promise<void> {
     if (this.closed) throw new Error("KafkaSender is closed");
     if (envelopes.length === 0) return;
     const producer = (this.current ??= this.create());
@@ -57,7 +60,7 @@ export class KafkaSender {
     sending.catch(() => undefined); // after a deadline nobody awaits it; it rejects once the client closes
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new KafkaDeadlineError(this.sendTimeoutMs, envelopes.length)), this.sendTimeoutMs);
+      timer = setTimeout(() => reject(new KafkaDeadlineError(timeoutMs, envelopes.length)), timeoutMs);
     });
     try {
       await Promise.race([sending, deadline]);

@@ -1,5 +1,7 @@
 import type Redis from "ioredis";
-import { compareStreamIds, StreamBuffer } from "./buffer";
+import { AppendDeadlineError, compareStreamIds, StreamBuffer } from "./buffer";
+import { KafkaBatcher } from "./kafka-batch";
+import { kafkaClient } from "./kafka-client";
 import { KafkaSender } from "./kafka-send";
 import { Envelope, MessageIds, MqMessage, shardOf, toEnvelope } from "./message";
 
@@ -18,11 +20,15 @@ export interface BufferedProducerOptions {
   kafkaSendTimeoutMs?: number;
   /** After a Kafka failure, how long every shard buffers before trying Kafka again. Default 1000 ms. */
   kafkaRetryAfterMs?: number;
-  /** Deadline of one Redis append; past it the send rejects. Default 5000 ms. */
+  /**
+   * Bounds the Redis part of a send (stream-head check and append): it ends at the latest
+   * `kafkaSendTimeoutMs + redisTimeoutMs` after the `send` call, so while Kafka and Redis are both
+   * failing a caller is told no within that time. Default 5000 ms.
+   */
   redisTimeoutMs?: number;
   /** Redis replicas that must confirm a buffered batch (WAIT) before send resolves. Default 0. */
   waitReplicas?: number;
-  /** Most messages one shard sends in one Kafka request or Redis pipeline. Default 1000. */
+  /** Most messages in one Kafka request (all shards together) or one shard's Redis append. Default 1000. */
   maxBatchMessages?: number;
   /** How often a shard with backlog asks Redis whether the replayer has caught up. Default 200 ms. */
   drainCheckIntervalMs?: number;
@@ -55,7 +61,13 @@ export class MqSendError extends Error {
   }
 }
 
-interface Pending { envelopes: Envelope[]; resolve(path: SendPath): void; reject(err: unknown): void }
+interface Pending {
+  envelopes: Envelope[];
+  /** When the caller must have its answer: the `send` call plus `kafkaSendTimeoutMs + redisTimeoutMs`. */
+  deadlineAt: number;
+  resolve(path: SendPath): void;
+  reject(err: unknown): void;
+}
 
 /** Forces a drain check to wait for an empty stream: after a failed append the tail is unknown. */
 const UNKNOWN_TAIL = "unknown";
@@ -85,6 +97,9 @@ interface ShardState {
 export class BufferedProducer {
   private readonly buffer: StreamBuffer;
   private readonly kafka: KafkaSender;
+  private readonly batcher: KafkaBatcher;
+  private readonly kafkaTimeoutMs: number;
+  private readonly redisTimeoutMs: number;
   private readonly ids: MessageIds;
   private readonly states: ShardState[];
   private kafkaDownUntil = 0;
@@ -93,15 +108,14 @@ export class BufferedProducer {
   /** The most recent Kafka failure, for logs and health endpoints. */
   lastKafkaError: unknown;
   /** Counters since start. */
-  readonly stats = { kafkaMessages: 0, redisMessages: 0, kafkaFailures: 0, failedMessages: 0 };
+  readonly stats = { kafkaMessages: 0, redisMessages: 0, kafkaFailures: 0, failedMessages: 0, kafkaRequests: 0 };
 
   constructor(private readonly options: BufferedProducerOptions) {
     this.buffer = new StreamBuffer(options.redis, options.keyPrefix ?? "classroom:mq", options.shards ?? 16);
-    this.kafka = new KafkaSender({
-      bootstrap: options.kafkaBootstrap,
-      clientId: options.clientId ?? "classroom-mq-producer",
-      sendTimeoutMs: options.kafkaSendTimeoutMs ?? 2_000,
-    });
+    this.kafkaTimeoutMs = options.kafkaSendTimeoutMs ?? 2_000;
+    this.redisTimeoutMs = options.redisTimeoutMs ?? 5_000;
+    this.kafka = new KafkaSender({ bootstrap: options.kafkaBootstrap, clientId: options.clientId ?? "classroom-mq-producer", sendTimeoutMs: this.kafkaTimeoutMs });
+    this.batcher = new KafkaBatcher(this.kafka, options.maxBatchMessages ?? 1_000);
     this.ids = new MessageIds(options.instanceId);
     this.states = Array.from({ length: this.buffer.shards }, () => ({ queue: [], running: false, mode: "live" as const, lastBufferedId: undefined, nextDrainCheck: 0, lastSeenHead: undefined }));
   }
@@ -114,7 +128,11 @@ export class BufferedProducer {
 
   /** Checks the shard count against Redis and puts shards that already hold entries into buffering mode. */
   async start(): Promise<void> {
+    // Loading the Kafka client blocks the event loop for seconds on a loaded machine: do it before the
+    // first send has a deadline running.
+    kafkaClient();
     await this.buffer.checkShardCount();
+    await this.buffer.clock.sync();
     const redis = this.options.redis;
     await Promise.all(this.states.map(async (state, shard) => {
       const newest = await redis.xrevrange(this.buffer.keys.stream(shard), "+", "-", "COUNT", 1);
@@ -140,7 +158,8 @@ export class BufferedProducer {
       if (!list) byShard.set(shard, (list = []));
       list.push(envelope);
     }
-    const parts = [...byShard].map(([shard, envelopes]) => ({ envelopes, outcome: this.enqueue(shard, envelopes) }));
+    const deadlineAt = Date.now() + this.kafkaTimeoutMs + this.redisTimeoutMs;
+    const parts = [...byShard].map(([shard, envelopes]) => ({ envelopes, outcome: this.enqueue(shard, envelopes, deadlineAt) }));
     const settled = await Promise.allSettled(parts.map((p) => p.outcome));
     const delivered = { kafka: 0, redis: 0 };
     const failed: string[] = [];
@@ -164,10 +183,10 @@ export class BufferedProducer {
     await this.kafka.close();
   }
 
-  private enqueue(shard: number, envelopes: Envelope[]): Promise<SendPath> {
+  private enqueue(shard: number, envelopes: Envelope[], deadlineAt: number): Promise<SendPath> {
     return new Promise<SendPath>((resolve, reject) => {
       const state = this.states[shard];
-      state.queue.push({ envelopes, resolve, reject });
+      state.queue.push({ envelopes, deadlineAt, resolve, reject });
       if (!state.running) void this.drainQueue(shard, state);
     });
   }
@@ -176,11 +195,14 @@ export class BufferedProducer {
     state.running = true;
     try {
       while (state.queue.length > 0) {
-        if (state.mode === "backlog" && Date.now() >= state.nextDrainCheck) await this.checkCaughtUp(shard, state);
         const batch = this.takeBatch(state);
         const envelopes = batch.flatMap((p) => p.envelopes);
+        const deadlineAt = Math.min(...batch.map((p) => p.deadlineAt));
         try {
-          const path = await this.deliver(shard, state, envelopes);
+          if (state.mode === "backlog" && Date.now() >= state.nextDrainCheck) {
+            await this.checkCaughtUp(shard, state, Math.min(Date.now() + this.redisTimeoutMs, deadlineAt));
+          }
+          const path = await this.deliver(shard, state, envelopes, deadlineAt);
           for (const p of batch) p.resolve(path);
         } catch (err) {
           for (const p of batch) p.reject(err);
@@ -203,24 +225,37 @@ export class BufferedProducer {
     return batch;
   }
 
-  private async deliver(shard: number, state: ShardState, envelopes: Envelope[]): Promise<SendPath> {
+  /**
+   * Kafka while the shard is live, else (or when Kafka fails) the shard's stream. The Kafka attempt gets
+   * its full `kafkaSendTimeoutMs` even when the batch waited behind others (under load, cutting it short
+   * would push healthy traffic into Redis); the Redis part ends at the caller's deadline.
+   */
+  private async deliver(shard: number, state: ShardState, envelopes: Envelope[], deadlineAt: number): Promise<SendPath> {
     if (state.mode === "live" && Date.now() >= this.kafkaDownUntil) {
       try {
-        await this.kafka.send(envelopes);
+        await this.batcher.send(envelopes, Date.now() + this.kafkaTimeoutMs);
         this.stats.kafkaMessages += envelopes.length;
         return "kafka";
       } catch (err) {
         this.lastKafkaError = err;
         this.stats.kafkaFailures++;
         this.kafkaDownUntil = Date.now() + (this.options.kafkaRetryAfterMs ?? 1_000);
+      } finally {
+        this.stats.kafkaRequests = this.batcher.stats.requests;
       }
     }
     state.mode = "backlog";
+    let tried = false;
     try {
-      state.lastBufferedId = await withDeadline(this.buffer.append(shard, envelopes, this.options.waitReplicas ?? 0),
-        this.options.redisTimeoutMs ?? 5_000, `Redis did not acknowledge ${envelopes.length} buffered message(s)`);
+      // The append carries the deadline into Redis (a script checks it against the server clock), so an
+      // append given up on here cannot take effect later, e.g. from ioredis' offline queue on reconnect.
+      state.lastBufferedId = await withDeadline(() => {
+        tried = true;
+        return this.buffer.append(shard, envelopes, { deadlineAt, waitReplicas: this.options.waitReplicas ?? 0 });
+      }, deadlineAt, `Redis did not acknowledge ${envelopes.length} buffered message(s)`);
     } catch (err) {
-      state.lastBufferedId = UNKNOWN_TAIL;
+      // Not stored when the append was never tried or Redis refused it; otherwise the tail is unknown.
+      if (tried && !(err instanceof AppendDeadlineError)) state.lastBufferedId = UNKNOWN_TAIL;
       throw new Error(`Kafka unavailable (${describe(this.lastKafkaError)}) and Redis append failed (${describe(err)})`, { cause: err });
     }
     this.stats.redisMessages += envelopes.length;
@@ -232,27 +267,28 @@ export class BufferedProducer {
    * Under steady traffic a shard would keep appending and never see that; so when little is left it
    * stops appending for up to `catchUpWaitMs` (sends wait in memory) to let the replayer catch up.
    */
-  private async checkCaughtUp(shard: number, state: ShardState): Promise<void> {
+  private async checkCaughtUp(shard: number, state: ShardState, deadlineAt: number): Promise<void> {
     state.nextDrainCheck = Date.now() + (this.options.drainCheckIntervalMs ?? 200);
     try {
-      const head = await this.buffer.head(shard);
+      const head = await this.headBefore(shard, deadlineAt);
       if (this.isDrained(head, state)) return this.goLive(state);
       // Pause only while the replayer is visibly draining; during an outage pausing would only slow sends.
       const progressing = state.lastSeenHead !== undefined && head !== state.lastSeenHead;
       state.lastSeenHead = head;
-      if (!progressing || (await this.buffer.length(shard)) > (this.options.catchUpBacklog ?? 2_000)) return;
-      const until = Date.now() + (this.options.catchUpWaitMs ?? 500);
+      if (!progressing || (await withDeadline(() => this.buffer.length(shard), deadlineAt, "Redis did not report the stream length")) > (this.options.catchUpBacklog ?? 2_000)) return;
+      const until = Math.min(Date.now() + (this.options.catchUpWaitMs ?? 500), deadlineAt);
       while (Date.now() < until) {
         await sleep(10);
-        if (await this.drained(shard, state)) return this.goLive(state);
+        if (this.isDrained(await this.headBefore(shard, until), state)) return this.goLive(state);
       }
     } catch {
-      // Redis unreachable: stay in buffering mode; the append that follows reports the failure.
+      // Redis unreachable or slow: stay in buffering mode; the append that follows reports the failure.
+      // A head read given up on may still run later; it is only a read.
     }
   }
 
-  private async drained(shard: number, state: ShardState): Promise<boolean> {
-    return this.isDrained(await this.buffer.head(shard), state);
+  private headBefore(shard: number, deadlineAt: number): Promise<string | undefined> {
+    return withDeadline(() => this.buffer.head(shard), deadlineAt, "Redis did not report the stream head");
   }
 
   private isDrained(head: string | undefined, state: ShardState): boolean {
@@ -274,8 +310,12 @@ function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout
 
 function describe(err: unknown): string { return err instanceof Error ? err.message : String(err); }
 
-async function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+/** Starts `start()` only if `deadlineAt` (epoch ms) is still ahead, and stops waiting for it then. */
+async function withDeadline<T>(start: () => Promise<T>, deadlineAt: number, what: string): Promise<T> {
+  const ms = deadlineAt - Date.now();
+  if (ms <= 0) throw new Error(`${what}: no time left before the send deadline`);
   let timer: NodeJS.Timeout | undefined;
+  const work = start();
   work.catch(() => undefined);
   try {
     return await Promise.race([work, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms); })]);

@@ -1,7 +1,8 @@
 import type Redis from "ioredis";
 import { StreamBuffer } from "./buffer";
+import { kafkaClient } from "./kafka-client";
 import { KafkaSender } from "./kafka-send";
-import { defaultOwner, ShardLease } from "./lease";
+import { defaultOwner, LeaseLossReason, ShardLease } from "./lease";
 
 export interface ReplayerOptions {
   /** Redis connection for commands; each replayed shard also gets a `duplicate()` for blocking reads. Required. */
@@ -32,7 +33,10 @@ export interface ReplayerOptions {
 
 export type ReplayerEvent =
   | { type: "lease-acquired"; shard: number; token: string }
-  | { type: "lease-lost"; shard: number }
+  /** `fenced`: a trim found another replica's token. Emitted for every loss except a `stop()`. */
+  | { type: "lease-lost"; shard: number; reason: LeaseLossReason | "fenced" }
+  /** The renewal timer fired `lateMs` after it was due (a stalled event loop); held leases were renewed then. */
+  | { type: "lease-renewal-late"; lateMs: number; heldShards: number[] }
   | { type: "replayed"; shard: number; messages: number; throughStreamId: string }
   | { type: "kafka-error"; shard: number; error: string; retryInMs: number }
   | { type: "redis-error"; shard?: number; error: string };
@@ -50,8 +54,8 @@ export class Replayer {
   private readonly leases: ShardLease[];
   private readonly workers = new Map<number, Worker>();
   private stopping = false;
-  private loop: Promise<void> | undefined;
-  private wake: (() => void) | undefined;
+  private loops: Promise<void>[] = [];
+  private readonly wakers = new Set<() => void>();
   /** Counters since start. */
   readonly stats = { replayedMessages: 0, replayedBatches: 0, kafkaFailures: 0 };
 
@@ -67,32 +71,34 @@ export class Replayer {
 
   /** Checks the shard count and starts competing for shard leases. */
   async start(): Promise<void> {
+    // Loading the Kafka client blocks the event loop for seconds on a loaded machine; after taking
+    // leases that stall could let them lapse before the first renewal.
+    kafkaClient();
     await this.buffer.checkShardCount();
-    this.loop = this.leaseLoop();
+    this.loops = [this.acquireLoop(), this.renewLoop()];
   }
 
   /** Stops replaying, waits for in-flight batches and releases the leases so another replica takes over at once. */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.wake?.();
-    await this.loop;
+    for (const wake of this.wakers) wake();
+    await Promise.all(this.loops);
     for (const w of this.workers.values()) w.blocking.disconnect();
     await Promise.all([...this.workers.values()].map((w) => w.done));
   }
 
   private emit(event: ReplayerEvent): void { this.options.onEvent?.(event); }
 
-  /** Acquires free shards and renews held ones every third of the TTL. */
-  private async leaseLoop(): Promise<void> {
+  /** Tries to take free shards every third of the TTL. */
+  private async acquireLoop(): Promise<void> {
     const ttl = this.options.leaseTtlMs ?? 10_000;
     const maxShards = this.options.maxShards ?? this.buffer.shards;
     while (!this.stopping) {
       for (const lease of this.leases) {
         if (this.stopping) break;
+        if (this.workers.has(lease.shard) || this.workers.size >= maxShards) continue;
         try {
-          if (this.workers.has(lease.shard)) {
-            if (!(await lease.renew())) this.emit({ type: "lease-lost", shard: lease.shard });
-          } else if (this.workers.size < maxShards && (await lease.acquire())) {
+          if (await lease.acquire()) {
             this.emit({ type: "lease-acquired", shard: lease.shard, token: lease.token! });
             this.startWorker(lease);
           }
@@ -100,8 +106,42 @@ export class Replayer {
           this.emit({ type: "redis-error", shard: lease.shard, error: (err as Error).message });
         }
       }
-      await new Promise<void>((resolve) => { this.wake = resolve; setTimeout(resolve, ttl / 3); });
+      await this.pause(ttl / 3);
     }
+  }
+
+  /**
+   * Renews every held lease every third of the TTL, all at once, from a timer of its own: taking many
+   * shards (each a few round trips) must not delay the renewal of those already held. A timer that
+   * fires late means the event loop stalled; that is reported, and a lease that expired meanwhile is
+   * reported as lost by its worker.
+   */
+  private async renewLoop(): Promise<void> {
+    const interval = (this.options.leaseTtlMs ?? 10_000) / 3;
+    let due = Date.now() + interval;
+    while (!this.stopping) {
+      await this.pause(due - Date.now());
+      if (this.stopping) break;
+      const lateMs = Date.now() - due;
+      if (lateMs > interval / 2) this.emit({ type: "lease-renewal-late", lateMs, heldShards: this.heldShards });
+      await Promise.all([...this.workers.values()].map(async ({ lease }) => {
+        try {
+          await lease.renew();
+        } catch (err) {
+          this.emit({ type: "redis-error", shard: lease.shard, error: (err as Error).message });
+        }
+      }));
+      due = Date.now() + interval;
+    }
+  }
+
+  /** Waits `ms`, or less when stop() is called. */
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => { clearTimeout(timer); this.wakers.delete(done); resolve(); };
+      const timer = setTimeout(done, Math.max(0, ms));
+      this.wakers.add(done);
+    });
   }
 
   private startWorker(lease: ShardLease): void {
@@ -114,7 +154,9 @@ export class Replayer {
       clientId: this.options.clientId ?? "classroom-mq-replayer",
       sendTimeoutMs: this.options.kafkaSendTimeoutMs ?? 10_000,
     });
-    const done = this.replayShard(lease, blocking, kafka).finally(async () => {
+    const done = this.replayShard(lease, blocking, kafka).then((lost) => {
+      if (lost) this.emit({ type: "lease-lost", shard: lease.shard, reason: lost });
+    }).finally(async () => {
       this.workers.delete(lease.shard);
       blocking.disconnect();
       await kafka.close();
@@ -123,15 +165,18 @@ export class Replayer {
     this.workers.set(lease.shard, { lease, blocking, kafka, done });
   }
 
-  private async replayShard(lease: ShardLease, blocking: Redis, kafka: KafkaSender): Promise<void> {
+  /** Replays until stopped (resolves undefined) or until the lease is lost (resolves why). */
+  private async replayShard(lease: ShardLease, blocking: Redis, kafka: KafkaSender): Promise<LeaseLossReason | "fenced" | undefined> {
     const shard = lease.shard;
     let failures = 0;
-    while (!this.stopping && lease.held) {
+    for (;;) {
+      if (this.stopping) return undefined;
+      if (!(await this.stillHeld(lease))) return lease.lossReason ?? "lapsed";
       let entries;
       try {
         entries = await this.buffer.read(shard, this.options.batchSize ?? 500, this.options.idleBlockMs ?? 1_000, blocking);
       } catch (err) {
-        if (this.stopping) return;
+        if (this.stopping) return undefined;
         this.emit({ type: "redis-error", shard, error: (err as Error).message });
         await sleep(500);
         continue;
@@ -148,7 +193,8 @@ export class Replayer {
         continue; // the same entries are still at the head
       }
       const through = entries[entries.length - 1].streamId;
-      if (!(await this.trim(lease, through))) return;
+      const trimmed = await this.trim(lease, through);
+      if (trimmed !== "trimmed") return trimmed;
       this.stats.replayedMessages += entries.length;
       this.stats.replayedBatches++;
       this.emit({ type: "replayed", shard, messages: entries.length, throughStreamId: through });
@@ -156,17 +202,32 @@ export class Replayer {
   }
 
   /**
-   * Trims what Kafka acknowledged. Retries while Redis is unreachable (giving up would re-send the batch);
-   * false when the lease moved to another replica, which then owns the shard.
+   * A lease not renewed in time (a stalled event loop, a slow Redis) may still be ours in Redis: one
+   * renewal decides, instead of dropping a shard nobody else has taken.
    */
-  private async trim(lease: ShardLease, through: string): Promise<boolean> {
+  private async stillHeld(lease: ShardLease): Promise<boolean> {
+    if (!lease.lapsed) return lease.held;
+    try {
+      if (await lease.renew()) return true;
+    } catch (err) {
+      this.emit({ type: "redis-error", shard: lease.shard, error: (err as Error).message });
+    }
+    if (lease.lapsed) lease.abandon(); // still unconfirmed: whoever takes it after the TTL owns it
+    return lease.held;
+  }
+
+  /**
+   * Trims what Kafka acknowledged. Retries while Redis is unreachable (giving up would re-send the batch);
+   * otherwise says why not: the lease moved to another replica (which then owns the shard) or stop().
+   */
+  private async trim(lease: ShardLease, through: string): Promise<"trimmed" | LeaseLossReason | "fenced" | undefined> {
     for (;;) {
       const token = lease.token;
-      if (!token || this.stopping && !lease.held) return false;
+      if (!token) return lease.lossReason ?? "lapsed";
+      if (this.stopping && !lease.held) return undefined;
       try {
-        if (await this.buffer.trimThrough(lease.shard, through, token)) return true;
-        this.emit({ type: "lease-lost", shard: lease.shard });
-        return false;
+        if (await this.buffer.trimThrough(lease.shard, through, token)) return "trimmed";
+        return "fenced";
       } catch (err) {
         this.emit({ type: "redis-error", shard: lease.shard, error: (err as Error).message });
         await sleep(250);
