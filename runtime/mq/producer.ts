@@ -1,3 +1,4 @@
+import { MQ_DEFAULTS } from "../contracts/env";
 import type Redis from "ioredis";
 import { AppendDeadlineError, compareStreamIds, StreamBuffer } from "./buffer";
 import { KafkaBatcher } from "./kafka-batch";
@@ -12,7 +13,7 @@ export interface BufferedProducerOptions {
   redis: Redis;
   /** Kafka client id. Default `classroom-mq-producer`. */
   clientId?: string;
-  /** Number of shards (Redis streams); must equal the replayer's. Default 16. */
+  /** Number of shards (Redis streams); must equal the replayer's. Default MQ_DEFAULTS.shards (4), the stack schema's default. */
   shards?: number;
   /** Prefix of every Redis key; must equal the replayer's. Default `classroom:mq`. */
   keyPrefix?: string;
@@ -111,7 +112,7 @@ export class BufferedProducer {
   readonly stats = { kafkaMessages: 0, redisMessages: 0, kafkaFailures: 0, failedMessages: 0, kafkaRequests: 0 };
 
   constructor(private readonly options: BufferedProducerOptions) {
-    this.buffer = new StreamBuffer(options.redis, options.keyPrefix ?? "classroom:mq", options.shards ?? 16);
+    this.buffer = new StreamBuffer(options.redis, options.keyPrefix ?? "classroom:mq", options.shards ?? MQ_DEFAULTS.shards);
     this.kafkaTimeoutMs = options.kafkaSendTimeoutMs ?? 2_000;
     this.redisTimeoutMs = options.redisTimeoutMs ?? 5_000;
     this.kafka = new KafkaSender({ bootstrap: options.kafkaBootstrap, clientId: options.clientId ?? "classroom-mq-producer", sendTimeoutMs: this.kafkaTimeoutMs });

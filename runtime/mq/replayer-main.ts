@@ -4,12 +4,18 @@
  * Run: `tsx runtime/mq/replayer-main.ts`. Exits non-zero with one line naming the variable on bad config.
  */
 import * as http from "node:http";
+import { createLogger } from "../log";
 import { ConfigError, parseReplayerConfig } from "./config";
 import { connectRedis } from "./redis";
 import { Replayer } from "./replayer";
 
-function log(fields: Record<string, unknown>): void {
-  process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...fields }) + "\n");
+// The runtime's structured logger: JSON lines on stdout and in the pod's log file (CLASSROOM_LOG_FILE).
+const logger = createLogger({ component: "mq-replayer" });
+
+/** Lease losses, late renewals and failures are warnings an operator should see; the rest is info. */
+function log({ event, ...fields }: { event: string } & Record<string, unknown>): void {
+  const warning = /lost|late|fail|error|stuck/.test(event);
+  logger[warning ? "warn" : "info"](event, fields);
 }
 
 async function main(): Promise<void> {

@@ -1,3 +1,4 @@
+import { MQ_DEFAULTS } from "../contracts/env";
 import type Redis from "ioredis";
 import { StreamBuffer } from "./buffer";
 import { kafkaClient } from "./kafka-client";
@@ -11,7 +12,7 @@ export interface ReplayerOptions {
   kafkaBootstrap: string[];
   /** Kafka client id. Default `classroom-mq-replayer`. */
   clientId?: string;
-  /** Number of shards; must equal the producers'. Default 16. */
+  /** Number of shards; must equal the producers'. Default MQ_DEFAULTS.shards (4), the stack schema's default. */
   shards?: number;
   /** Prefix of every Redis key; must equal the producers'. Default `classroom:mq`. */
   keyPrefix?: string;
@@ -60,7 +61,7 @@ export class Replayer {
   readonly stats = { replayedMessages: 0, replayedBatches: 0, kafkaFailures: 0 };
 
   constructor(private readonly options: ReplayerOptions) {
-    this.buffer = new StreamBuffer(options.redis, options.keyPrefix ?? "classroom:mq", options.shards ?? 16);
+    this.buffer = new StreamBuffer(options.redis, options.keyPrefix ?? "classroom:mq", options.shards ?? MQ_DEFAULTS.shards);
     const owner = options.owner ?? defaultOwner();
     this.leases = Array.from({ length: this.buffer.shards }, (_, shard) =>
       new ShardLease(options.redis, this.buffer.keys, shard, options.leaseTtlMs ?? 10_000, owner));

@@ -6,12 +6,19 @@ import { parseReplayerConfig } from "../../runtime/mq/config";
 const base = { CLASSROOM_REDIS_URL: "redis://redis:6379", CLASSROOM_KAFKA_BOOTSTRAP: "kafka-0.kafka:9092,kafka-1.kafka:9092" };
 
 describe("replayer daemon configuration from the environment", () => {
-  test("defaults everything but Redis and Kafka", () => {
+  test("names every bad variable in one error", () => {
+    expect(() => parseReplayerConfig({ CLASSROOM_REDIS_URL: "redis://r:6379", CLASSROOM_MQ_SHARDS: "0", CLASSROOM_MQ_BATCH_SIZE: "lots" })).toThrow(
+      "CLASSROOM_MQ_SHARDS must be an integer from 1 to 1024, got '0'; CLASSROOM_KAFKA_BOOTSTRAP is required: a comma-separated list of host:port, like kafka-0.kafka:9092,kafka-1.kafka:9092; CLASSROOM_MQ_BATCH_SIZE must be an integer from 1 to 10000, got 'lots'",
+    );
+  });
+
+
+  test("defaults everything but Redis and Kafka; the shard count is the stack schema's default, so producers and replayer agree", () => {
     expect(parseReplayerConfig(base)).toEqual({
       redis: { url: "redis://redis:6379" },
       kafkaBootstrap: ["kafka-0.kafka:9092", "kafka-1.kafka:9092"],
-      shards: 16, keyPrefix: "classroom:mq", leaseTtlMs: 10_000, batchSize: 500, kafkaSendTimeoutMs: 10_000,
-      maxShards: 16, clientId: "classroom-mq-replayer", healthPort: 0,
+      shards: 4, keyPrefix: "classroom:mq", leaseTtlMs: 10_000, batchSize: 500, kafkaSendTimeoutMs: 10_000,
+      maxShards: 4, clientId: "classroom-mq-replayer", healthPort: 0,
     });
   });
 
