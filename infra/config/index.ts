@@ -1,10 +1,18 @@
 import { ConfigError, formatIssues } from "./errors";
 import { ParsedPlatformConfig, platformConfigSchema } from "./schema";
+import { closest } from "./suggest";
 
 export { ConfigError } from "./errors";
 export type { ServiceConfig } from "./services";
 
 export const CONFIG_NAMESPACE = "classroom";
+/**
+ * Namespaces whose keys someone reads: ours, the Pulumi engine's (`pulumi:disable-default-providers`,
+ * `pulumi:tags`, ...) and those of the providers the program uses (`kubernetes:` for the default
+ * provider and `pulumi config` users, `random:`). A key in any other namespace is read by nobody, so
+ * it is almost always a typo of `classroom:` that would silently drop its whole section.
+ */
+export const KNOWN_NAMESPACES = [CONFIG_NAMESPACE, "kubernetes", "pulumi", "random"] as const;
 /** Keys whose values are credentials: accepted only as Pulumi secrets. */
 const SECRET_KEYS = ["imagePullSecret"];
 
@@ -15,15 +23,19 @@ export interface PlatformConfig extends ParsedPlatformConfig {
 
 /**
  * Parses the raw stack configuration (`namespace:key` -> string, as Pulumi hands it to a program) into
- * the typed config, or throws a ConfigError listing every problem. Keys of other namespaces
- * (`kubernetes:`, `pulumi:`) are not ours and are ignored.
+ * the typed config, or throws a ConfigError listing every problem. Keys of the other known namespaces
+ * (`kubernetes:`, `pulumi:`, `random:`) are not ours and are left to their readers; a key of any other
+ * namespace is an error. This runs inside the program, so it guards `pulumi up` as much as synth.
  */
 export function parsePlatformConfig(raw: Record<string, string>, secretKeys: readonly string[] = []): PlatformConfig {
   const input: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [fullKey, value] of Object.entries(raw)) {
     const [ns, key] = splitKey(fullKey);
-    if (ns !== CONFIG_NAMESPACE) continue;
+    if (ns !== CONFIG_NAMESPACE) {
+      if (!(KNOWN_NAMESPACES as readonly string[]).includes(ns)) problems.push(unknownNamespace(ns, key));
+      continue;
+    }
     if (SECRET_KEYS.includes(key) && !secretKeys.includes(fullKey)) {
       problems.push(`${CONFIG_NAMESPACE}:${key} is a credential and must be set with \`pulumi config set --secret ${CONFIG_NAMESPACE}:${key}\`, got a plain-text value`);
     }
@@ -35,6 +47,12 @@ export function parsePlatformConfig(raw: Record<string, string>, secretKeys: rea
   const config = result.data;
   const prefix = config.namespacePrefix ?? `classroom-${config.environment}`;
   return { ...config, namespaces: { data: `${prefix}-data`, apps: `${prefix}-apps` } };
+}
+
+function unknownNamespace(ns: string, key: string): string {
+  const near = closest(ns, KNOWN_NAMESPACES);
+  const hint = near ? `; did you mean ${near}:${key}?` : "";
+  return `${ns}:${key} is in namespace '${ns}', which nothing reads (known: ${KNOWN_NAMESPACES.join(", ")})${hint}`;
 }
 
 function splitKey(fullKey: string): [string, string] {
