@@ -30,11 +30,15 @@ export interface PlatformConfig extends ParsedPlatformConfig {
 export function parsePlatformConfig(raw: Record<string, string>, secretKeys: readonly string[] = []): PlatformConfig {
   const input: Record<string, unknown> = {};
   const problems: string[] = [];
+  const ours = new Set(Object.keys(raw).map(splitKey).filter(([ns]) => ns === CONFIG_NAMESPACE).map(([, key]) => key));
   for (const [fullKey, value] of Object.entries(raw)) {
     const [ns, key] = splitKey(fullKey);
     if (ns !== CONFIG_NAMESPACE) {
-      if (!(KNOWN_NAMESPACES as readonly string[]).includes(ns)) problems.push(unknownNamespace(ns, key));
-      continue;
+      if ((KNOWN_NAMESPACES as readonly string[]).includes(ns)) continue;
+      problems.push(unknownNamespace(ns, key));
+      // A misspelled `classroom:` is still validated as what it was meant to be, so its own mistakes are
+      // reported in the same run and keys that refer to it (a job naming a service) are not blamed.
+      if (closest(ns, KNOWN_NAMESPACES) !== CONFIG_NAMESPACE || ours.has(key)) continue;
     }
     if (SECRET_KEYS.includes(key) && !secretKeys.includes(fullKey)) {
       problems.push(`${CONFIG_NAMESPACE}:${key} is a credential and must be set with \`pulumi config set --secret ${CONFIG_NAMESPACE}:${key}\`, got a plain-text value`);

@@ -6,7 +6,15 @@
 //
 // A condition the user caused is one line naming the argument or key, never a stack trace; `--debug`
 // (or CLASSROOM_DEBUG=1) adds the trace for whoever has to debug the tool itself.
-import { CommanderError } from "commander";
+import type { CommanderError } from "commander";
+
+/**
+ * commander is an ES module that jest's CommonJS runtime cannot load, and this file is imported by
+ * modules the unit tests load (synth's output folder, for UserError): its errors are recognised by shape.
+ */
+function isCommanderError(err: unknown): err is CommanderError {
+  return err instanceof Error && typeof (err as CommanderError).code === "string" && (err as CommanderError).code.startsWith("commander.") && typeof (err as CommanderError).exitCode === "number";
+}
 
 export const EXIT = { ok: 0, findings: 1, usage: 2, internal: 3 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -53,7 +61,7 @@ export function reportError(
   classify: (err: unknown) => "usage" | "findings" | undefined = () => undefined,
   argv: readonly string[] = process.argv,
 ): ExitCode {
-  if (err instanceof CommanderError) {
+  if (isCommanderError(err)) {
     // commander has already printed its own one-line message (and the help hint).
     return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
   }
