@@ -82,7 +82,7 @@ describe("enforcement per stack", () => {
 
   test("without its Namespace, an object is judged against the rule's logRoot setting, and the message says so", () => {
     const objects = objectsOf(platformStack()).filter((o) => o.kind !== "Namespace");
-    const hostPathRule = (config: object) => evaluatePolicies(toResources(objects), config).filter((v) => v.policy === "hostpath-log-root-only");
+    const hostPathRule = (config: Parameters<typeof evaluatePolicies>[1]) => evaluatePolicies(toResources(objects), config).filter((v) => v.policy === "hostpath-log-root-only");
     expect(hostPathRule(loadPolicyConfig("prod"))).toEqual([]); // below the default /data/logs/classroom
     const elsewhere = { ...loadPolicyConfig("prod"), "hostpath-log-root-only": { logRoot: "/srv/logs" } };
     expect(hostPathRule(elsewhere).map((v) => v.message)).toContain(
