@@ -6,7 +6,7 @@
 import { Command } from "commander";
 import * as fs from "node:fs";
 import { parseAllDocuments } from "yaml";
-import { projectVersion, runCli, UserError } from "../tools/cli/run";
+import { oneLineCommanderErrors, projectVersion, runCli, UserError } from "../tools/cli/run";
 import { evaluatePolicies, formatViolations, loadPolicyConfig, mandatoryViolations, PolicyConfigError, resolvePolicyConfig, resourcesFromManifests } from "./evaluate";
 import { allRules } from "./rules";
 
@@ -41,6 +41,7 @@ const program = new Command("policy:check")
   .option("--debug", "print stack traces of errors")
   .version(projectVersion(), "--version", "print the version")
   .argument("<files...>", "YAML files of manifests (- for stdin)")
+  .configureOutput(oneLineCommanderErrors)
   .exitOverride();
 
 runCli("policy:check", () => {

@@ -45,6 +45,13 @@ export function parsePlatformConfig(raw: Record<string, string>, secretKeys: rea
     }
     input[key] = isStructured(key) ? decode(value) : value;
   }
+  // A misspelled top-level key is reported as unknown and also validated as the key it was meant to
+  // be, so its content is checked in the same run and keys that refer to it are not blamed instead.
+  const known = topLevelKeys();
+  for (const key of Object.keys(input)) {
+    const near = known.includes(key) ? undefined : closest(key, known);
+    if (near && !(near in input)) input[near] = input[key];
+  }
   const result = platformConfigSchema.safeParse(input, { reportInput: true });
   if (!result.success) problems.push(...formatIssues(CONFIG_NAMESPACE, result.error.issues, platformConfigSchema));
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
@@ -64,6 +71,11 @@ function splitKey(fullKey: string): [string, string] {
   // `pulumi.runtime.allConfig()` uses `ns:key`; older engines passed `ns:config:key`.
   const rest = fullKey.slice(i + 1);
   return [fullKey.slice(0, i), rest.startsWith("config:") ? rest.slice("config:".length) : rest];
+}
+
+function topLevelKeys(): string[] {
+  const def = (platformConfigSchema as any)._zod.def;
+  return Object.keys(def.in?._zod.def.shape ?? def.shape ?? {});
 }
 
 /** Whether the schema expects a mapping or list at this top-level key (scalars are never JSON-decoded: a credential may look like JSON). */

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from "commander";
-import { EXIT, projectVersion, runCli } from "../cli/run";
+import { EXIT, oneLineCommanderErrors, projectVersion, runCli } from "../cli/run";
 import { ToolMissingError, buildTools, controlPlaneBinaries } from "../toolchain/toolchain";
 import { ControlPlaneError, inspect, liveProcesses, startControlPlane, stopControlPlane } from "./control-plane";
 import { clearPointer, readPointer, writePointer } from "./state";
@@ -13,6 +13,7 @@ const program = new Command("cluster")
   .description("A local Kubernetes control plane (no kubelet): etcd, kube-apiserver, kube-controller-manager on 127.0.0.1")
   .option("--debug", "print stack traces of errors")
   .version(projectVersion(), "--version", "print the version")
+  .configureOutput(oneLineCommanderErrors)
   .exitOverride();
 
 program

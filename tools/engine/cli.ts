@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { EXIT, projectVersion, runCli } from "../cli/run";
+import { EXIT, oneLineCommanderErrors, projectVersion, runCli } from "../cli/run";
 import { ToolMissingError } from "../toolchain/toolchain";
 import { engineEnv, exportLines } from "./engine-env";
 
@@ -10,6 +10,7 @@ const program = new Command("engine")
   .description("The Pulumi engine as this project runs it: offline, with the project's provider plugin")
   .option("--debug", "print stack traces of errors")
   .version(projectVersion(), "--version", "print the version")
+  .configureOutput(oneLineCommanderErrors)
   .exitOverride();
 
 program

@@ -4,11 +4,11 @@ import * as path from "node:path";
 import { ConfigError, parsePlatformConfig } from "../../infra/config";
 import { loadPolicyConfig, PolicyConfig, PolicyConfigError, resolvePolicyConfig } from "../../policies/policy-config";
 import { allRules } from "../../policies/rules";
-import { projectVersion, runCli, UserError } from "../cli/run";
+import { oneLineCommanderErrors, projectVersion, runCli, UserError } from "../cli/run";
 import { checkOutDir } from "./out-dir";
-import { loadStackConfig, PROJECT_ROOT, showPath, StackFileError } from "./stack-config";
+import { isStackName, loadStackConfig, PROJECT_ROOT, showPath, StackFileError } from "./stack-config";
 import { summarize } from "./summary";
-import { refuseUnsafeUpgrade } from "./upgrade-safety";
+import { refuseUnsafeUpgrade, verifyBaselineRef } from "./upgrade-safety";
 import { writeManifests } from "./write";
 
 const program = new Command("synth")
@@ -23,6 +23,7 @@ const program = new Command("synth")
   .option("--allow-data-loss", "with --baseline: report such changes without failing")
   .option("--debug", "print stack traces of errors")
   .version(projectVersion(), "--version", "print the version")
+  .configureOutput(oneLineCommanderErrors)
   .exitOverride();
 
 interface SynthCliOptions {
@@ -78,6 +79,7 @@ function checkInput(opts: SynthCliOptions): { out: string; policyConfig?: Policy
   attempt(() => {
     if (opts.allowDataLoss && !opts.baseline) throw new UserError("--allow-data-loss only applies with --baseline <git-ref>");
   });
+  attempt(() => opts.baseline !== undefined && verifyBaselineRef(opts.baseline));
   attempt(() => {
     if (opts.server && !process.env.KUBECONFIG) throw new UserError("--server needs KUBECONFIG (start one with `npm run cluster -- up`)");
   });
@@ -98,7 +100,9 @@ function checkInput(opts: SynthCliOptions): { out: string; policyConfig?: Policy
     resolvePolicyConfig(config, allRules, opts.policyConfig);
     return config;
   });
-  const out = attempt(() => checkOutDir(opts.out ?? path.join(PROJECT_ROOT, "out", opts.stack), { root: PROJECT_ROOT, stacks: path.join(PROJECT_ROOT, "stacks") }));
+  // The default folder comes from the stack name; a name that is not one has already been reported.
+  const outDir = opts.out ?? (isStackName(opts.stack) ? path.join(PROJECT_ROOT, "out", opts.stack) : undefined);
+  const out = outDir === undefined ? undefined : attempt(() => checkOutDir(outDir, { root: PROJECT_ROOT, stacks: path.join(PROJECT_ROOT, "stacks") }));
   if (problems.length === 1) throw new UserError(problems[0]);
   if (problems.length > 1) throw new UserError(`${problems.length} problems:`, problems);
   return { out: out!, policyConfig };

@@ -41,8 +41,13 @@ export function showPath(file: string): string {
  * The stack file synth reads for `stack` (or `stackFile`), checked to exist. Messages name the file the
  * user gave, and a stack name must be a plain name (it becomes part of a path).
  */
+/** Whether `stack` can be a stack name (it becomes part of file and folder names). */
+export function isStackName(stack: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(stack);
+}
+
 export function stackFilePath(stack: string, stackFile?: string, root = PROJECT_ROOT): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(stack)) {
+  if (!isStackName(stack)) {
     throw new StackFileError(`--stack ${JSON.stringify(stack)} is not a stack name (letters, digits, '.', '_' and '-'; stacks: ${knownStacks(root).join(", ") || "none"})`);
   }
   if (stackFile !== undefined) {
