@@ -64,6 +64,11 @@ export const platformConfigSchema = z.strictObject({
       }
     }
   }
+  for (const [name, svc] of Object.entries(c.services)) {
+    if (c.routing.mode === "nginx-ingress" && svc.kind === "http" && svc.canary && svc.legacy) {
+      ctx.addIssue({ code: "custom", path: ["services", name, "legacy"], input: undefined, message: "cannot be combined with a canary when routing.mode is nginx-ingress (ingress-nginx honours one canary Ingress per path); use routing.mode gateway-api or drop one of them" });
+    }
+  }
   for (const [job, spec] of Object.entries(c.scheduler.jobs)) {
     const target = (spec.target as { http?: { service: string } }).http;
     if (target && !(target.service in c.services)) {

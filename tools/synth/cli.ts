@@ -129,4 +129,16 @@ function readPolicyConfig(value: string) {
   }
 }
 
-runCli("synth", main, (err) => (err instanceof StackFileError || err instanceof PolicyConfigError ? "usage" : undefined));
+/**
+ * Bad input found late is still bad input: the config checks run again inside the program, and a
+ * component refuses arguments with a ResourceError (`service x: ...`). Only the SDK, already loaded by
+ * then, can tell its own error class.
+ */
+function classify(err: unknown): "usage" | undefined {
+  if (err instanceof StackFileError || err instanceof PolicyConfigError || err instanceof ConfigError) return "usage";
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const pulumi = require.cache[require.resolve("@pulumi/pulumi")] ? (require("@pulumi/pulumi") as typeof import("@pulumi/pulumi")) : undefined;
+  return pulumi?.ResourceError.isInstance(err) ? "usage" : undefined;
+}
+
+runCli("synth", main, classify);
