@@ -44,7 +44,7 @@ function formatIssue(namespace: string, issue: z.core.$ZodIssue, schema: z.ZodTy
     default: {
       // Our own messages are predicates ("must be …", "is only for …", "names unknown …"); a library's
       // message is quoted after "is invalid:". A message that already shows the value gets no second "got".
-      const predicate = /^(must|is|names|plus|max)\b/.test(issue.message);
+      const predicate = /^(must|is|names|plus|max|cannot)\b/.test(issue.message);
       const text = predicate ? issue.message : `is invalid: ${issue.message}`;
       return [`${where} ${text}${/\bgot\b|'.*'/.test(issue.message) ? "" : got}`];
     }
