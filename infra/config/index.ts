@@ -13,6 +13,16 @@ export const CONFIG_NAMESPACE = "classroom";
  * it is almost always a typo of `classroom:` that would silently drop its whole section.
  */
 export const KNOWN_NAMESPACES = [CONFIG_NAMESPACE, "kubernetes", "pulumi", "random"] as const;
+/**
+ * `kubernetes:` keys only configure Pulumi's default Kubernetes provider, which no platform resource uses
+ * (infra/platform.ts creates its own). These are the ones a user sets expecting an effect.
+ */
+const SHADOWED_PROVIDER_KEYS: Record<string, string> = {
+  "kubernetes:context": "set classroom:kubeContext instead",
+  "kubernetes:renderYamlToDirectory": "set classroom:renderYamlToDirectory instead",
+  "kubernetes:kubeconfig": "set KUBECONFIG in the environment instead",
+  "kubernetes:namespace": "the platform names its namespaces from classroom:namespacePrefix",
+};
 /** Keys whose values are credentials: accepted only as Pulumi secrets. */
 const SECRET_KEYS = ["imagePullSecret"];
 
@@ -34,6 +44,8 @@ export function parsePlatformConfig(raw: Record<string, string>, secretKeys: rea
   for (const [fullKey, value] of Object.entries(raw)) {
     const [ns, key] = splitKey(fullKey);
     if (ns !== CONFIG_NAMESPACE) {
+      const shadowed = SHADOWED_PROVIDER_KEYS[`${ns}:${key}`];
+      if (shadowed) problems.push(`${ns}:${key} is not read: every platform resource uses the Kubernetes provider infra/platform.ts configures; ${shadowed}`);
       if ((KNOWN_NAMESPACES as readonly string[]).includes(ns)) continue;
       problems.push(unknownNamespace(ns, key));
       // A misspelled `classroom:` is still validated as what it was meant to be, so its own mistakes are

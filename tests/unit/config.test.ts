@@ -24,7 +24,13 @@ describe("stack configuration", () => {
   });
 
   it("leaves the keys of namespaces Pulumi and the providers read to them (kubernetes:, pulumi:, random:)", () => {
-    expect(problems({ "kubernetes:context": "kind", "pulumi:template": "x", "random:anything": "1" })).toEqual([]);
+    expect(problems({ "kubernetes:enableServerSideApply": "true", "pulumi:template": "x", "random:anything": "1" })).toEqual([]);
+  });
+
+  it("rejects kubernetes: keys the platform's own provider shadows, naming the key to set instead", () => {
+    expect(problems({ "kubernetes:context": "kind" })).toEqual([
+      "kubernetes:context is not read: every platform resource uses the Kubernetes provider infra/platform.ts configures; set classroom:kubeContext instead",
+    ]);
   });
 
   it("validates a misspelled section as the one it was meant to be, and blames nothing else", () => {
