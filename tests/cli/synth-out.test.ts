@@ -69,6 +69,7 @@ test.each([
   ["a parent of the repository", () => path.dirname(ROOT), /, a parent of /],
   ["inside stacks/", () => path.join(ROOT, "stacks", "x"), /refusing to write inside/],
   ["a file", () => path.join(ROOT, "package.json"), /is a file, not a folder/],
+  ["a folder below a file", () => path.join(ROOT, "package.json", "x"), /is a file, so no folder can be made below it/],
   ["a foreign non-empty folder", () => { fs.writeFileSync(path.join(tmp, "f.txt"), "x"); return tmp; }, /is not empty and was not written by synth/],
 ])("checkOutDir refuses %s with a UserError", (_what, dir, message) => {
   const target = dir();

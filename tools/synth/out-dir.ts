@@ -32,7 +32,12 @@ export function checkOutDir(dir: string, guard: { root: string; stacks: string }
   if (isInside(resolved, stacks)) {
     throw new UserError(`--out ${shown}: refusing to write inside ${stacks} (it holds the stack files); choose a folder such as out/<stack>`);
   }
-  if (!fs.existsSync(resolved)) return resolved;
+  if (!fs.existsSync(resolved)) {
+    let ancestor = path.dirname(resolved);
+    while (!fs.existsSync(ancestor)) ancestor = path.dirname(ancestor);
+    if (!fs.statSync(ancestor).isDirectory()) throw new UserError(`--out ${shown}: ${ancestor} is a file, so no folder can be made below it`);
+    return resolved;
+  }
   const stat = fs.statSync(resolved);
   if (!stat.isDirectory()) throw new UserError(`--out ${shown}: is a file, not a folder; choose a new or empty folder`);
   const entries = fs.readdirSync(resolved);
