@@ -56,7 +56,11 @@ export function declareNamespaces(config: PlatformConfig, opts: pulumi.CustomRes
     "pod-security.kubernetes.io/audit": "restricted",
   });
   return [ns.data, ns.apps].map((name, i) => {
-    const namespace = new k8s.core.v1.Namespace(name, { metadata: { name, labels: nsLabels(name, i === 0 ? "data" : "apps") } }, opts);
+    // The log root is stated on the namespaces so that the policy pack's hostpath-log-root-only reads it
+    // from the stack (policies/rules/platform-volumes.ts): classroom:logRoot is its only source.
+    const namespace = new k8s.core.v1.Namespace(name, {
+      metadata: { name, labels: nsLabels(name, i === 0 ? "data" : "apps"), annotations: { "classroom.io/log-root": config.logRoot } },
+    }, opts);
     defaultDenyPolicy(name, platformObjectLabels("default-deny", `${name}-default-deny`), { ...opts, dependsOn: [namespace] });
     return namespace;
   });

@@ -24,9 +24,26 @@ export const port = z.number({ error: "must be a port number between 1 and 65535
 export const percent = z.number({ error: "must be a whole number between 0 and 100" }).int({ error: "must be a whole number between 0 and 100" })
   .min(0, { error: "must be a whole number between 0 and 100" }).max(100, { error: "must be a whole number between 0 and 100" });
 
+const QUANTITY_SUFFIX: Record<string, number> = { "": 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+
+/** The value of a quantity that passed `quantity` (`500m` -> 0.5, `1Gi` -> 1073741824). */
+export function quantityValue(q: string): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?)([a-zA-Z]*)$/.exec(q)!;
+  return Number(m[1]) * QUANTITY_SUFFIX[m[2]];
+}
+
 export const resources = z.strictObject({
   requests: z.strictObject({ cpu: quantity, memory: quantity }),
   limits: z.strictObject({ cpu: quantity.optional(), memory: quantity }),
+}).superRefine((r, ctx) => {
+  // The API server rejects such a pod in every environment, so this is bad config, not a policy matter.
+  for (const res of ["cpu", "memory"] as const) {
+    const request = r.requests[res];
+    const limit = r.limits[res];
+    if (limit !== undefined && quantityValue(request) > quantityValue(limit)) {
+      ctx.addIssue({ code: "custom", path: ["requests", res], input: request, message: `must be <= limits.${res} (${limit}); Kubernetes rejects a pod that requests more than its limit, got ${request}` });
+    }
+  }
 });
 
 export const storage = z.strictObject({

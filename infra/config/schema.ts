@@ -1,11 +1,14 @@
 import { z } from "zod";
 import { kafkaConfig, mysqlConfig, redisConfig, zookeeperConfig } from "./data";
 import { dnsLabel, positiveInt } from "./primitives";
-import { routingConfig, serviceConfig } from "./services";
+import { routingConfig, serviceConfig, serviceName } from "./services";
 import { jobsSchema, MQ_DEFAULTS } from "@classroom-platform/runtime/contracts";
 import { imageRef } from "./primitives";
 
 export const ENVIRONMENTS = ["dev", "staging", "prod", "local"] as const;
+
+/** `<prefix>-data-default-deny` (the default-deny NetworkPolicy's instance label) must fit in 63. */
+export const MAX_NAMESPACE_PREFIX_LENGTH = 63 - "-data-default-deny".length;
 
 /**
  * Every `classroom:*` key a stack file may set, parsed once into one typed object. Defaults live here
@@ -14,7 +17,9 @@ export const ENVIRONMENTS = ["dev", "staging", "prod", "local"] as const;
 export const platformConfigSchema = z.strictObject({
   environment: z.enum(ENVIRONMENTS, { error: `must be one of ${ENVIRONMENTS.join(", ")}` }),
   /** Prefix of the two namespaces (`<prefix>-data`, `<prefix>-apps`). Default: `classroom-<environment>`. */
-  namespacePrefix: dnsLabel.optional(),
+  namespacePrefix: dnsLabel.refine((p) => p.length <= MAX_NAMESPACE_PREFIX_LENGTH, {
+    error: (issue) => `must be at most ${MAX_NAMESPACE_PREFIX_LENGTH} characters, got ${String(issue.input).length}: infra/platform.ts derives the label value <prefix>-data-default-deny, which Kubernetes limits to 63`,
+  }).optional(),
   /** Host directory under which every service writes its logs (`<logRoot>/<service>/`). */
   logRoot: z.string().regex(/^\/([-_.a-zA-Z0-9]+\/?)+$/, { error: "must be an absolute directory such as /data/logs/classroom/dev" }).default("/data/logs/classroom"),
   /** Write manifests to this directory instead of a cluster (render-only stacks such as `local`). */
@@ -35,7 +40,7 @@ export const platformConfigSchema = z.strictObject({
   kafka: kafkaConfig,
   redis: redisConfig,
   mysql: mysqlConfig,
-  services: z.record(dnsLabel, serviceConfig).default({}),
+  services: z.record(serviceName, serviceConfig).default({}),
   routing: routingConfig,
   /** Image with the platform's own daemons (runtime/: scheduler, Kafka-outage replayer). */
   runtimeImage: imageRef.default("registry.classroom.internal/classroom-platform-runtime:0.1.0"),
@@ -57,6 +62,11 @@ export const platformConfigSchema = z.strictObject({
       if (!(callee in c.services)) {
         ctx.addIssue({ code: "custom", path: ["services", name, "calls"], input: callee, message: `names unknown service '${callee}' (declared: ${Object.keys(c.services).join(", ") || "none"})` });
       }
+    }
+  }
+  for (const [name, svc] of Object.entries(c.services)) {
+    if (c.routing.mode === "nginx-ingress" && svc.kind === "http" && svc.canary && svc.legacy) {
+      ctx.addIssue({ code: "custom", path: ["services", name, "legacy"], input: undefined, message: "cannot be combined with a canary when routing.mode is nginx-ingress (ingress-nginx honours one canary Ingress per path); use routing.mode gateway-api or drop one of them" });
     }
   }
   for (const [job, spec] of Object.entries(c.scheduler.jobs)) {

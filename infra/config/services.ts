@@ -2,6 +2,31 @@ import { z } from "zod";
 import { dnsLabel, imageRef, percent, port, positiveInt, quantity, resources } from "./primitives";
 
 export const SERVICE_KINDS = ["http", "rpc", "consumer", "worker"] as const;
+
+/**
+ * Every name the components derive from a service name (components/apps, components/traffic), with the
+ * limit Kubernetes puts on it: 63 for Service names, label values and the name part of a label key,
+ * 253 for other object names. tests/unit/config-derived-names.test.ts renders the longest allowed name
+ * and checks every object against these limits, so a new derived name cannot slip past this table.
+ */
+export const NAMES_DERIVED_FROM_SERVICE = [
+  { name: "<name>-stable", limit: 63, what: "track Service and app.kubernetes.io/instance label" },
+  { name: "<name>-canary", limit: 63, what: "track Service and app.kubernetes.io/instance label" },
+  { name: "<name>-legacy", limit: 63, what: "legacy VM Service and kubernetes.io/service-name label" },
+  { name: "calls-<name>", limit: 63, what: "name part of the classroom.io/calls-<name> label key on callers" },
+  { name: "<name>", limit: 63, what: "umbrella Service" },
+  { name: "<name>-credentials", limit: 253, what: "Secret" },
+  { name: "<name>-legacy-vms", limit: 253, what: "EndpointSlice" },
+] as const;
+
+const tightest = [...NAMES_DERIVED_FROM_SERVICE].sort((a, b) => (a.limit - a.name.length) - (b.limit - b.name.length))[0];
+/** The longest service name whose every derived name fits its limit. */
+export const MAX_SERVICE_NAME_LENGTH = tightest.limit - (tightest.name.length - "<name>".length);
+
+/** A service name: a DNS label short enough for every name derived from it. */
+export const serviceName = dnsLabel.refine((n) => n.length <= MAX_SERVICE_NAME_LENGTH, {
+  error: (issue) => `must be at most ${MAX_SERVICE_NAME_LENGTH} characters, got ${String(issue.input).length}: the components derive ${tightest.name} (${tightest.what}), which Kubernetes limits to ${tightest.limit}`,
+});
 export const DATA_SYSTEM_NAMES = ["redis", "mysql", "zookeeper", "kafka"] as const;
 
 const track = z.strictObject({
@@ -21,7 +46,7 @@ export const serviceConfig = z.strictObject({
   /** Data systems the service uses: each becomes env vars, a secret file and a NetworkPolicy path. */
   uses: z.array(z.enum(DATA_SYSTEM_NAMES, { error: `must be one of ${DATA_SYSTEM_NAMES.join(", ")}` })).default([]),
   /** Other classroom services this one calls (opens NetworkPolicy egress to them). */
-  calls: z.array(dnsLabel).default([]),
+  calls: z.array(serviceName).default([]),
   stable: track,
   canary: track.extend({ weight: percent }).optional(),
   legacy: z.strictObject({

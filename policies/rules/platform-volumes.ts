@@ -1,7 +1,7 @@
 // hostPath is the one node-local escape the platform allows: each service's log directory under the
 // stack's log root (the migration's log shippers read them there). Anything else on the node is off limits.
 import * as path from "node:path";
-import { resourceRule } from "./define";
+import { stackRule } from "./define";
 import { asArray, asObject, asString, at, isAbsent, isUnknown } from "./k8s";
 import { podSpec, POD_KINDS } from "./workloads";
 
@@ -35,17 +35,24 @@ export function hostPathProblem(volumeName: string, hostPath: Record<string, unk
   return undefined;
 }
 
-export const hostpathLogRootOnly = resourceRule<HostPathConfig>({
+/**
+ * The annotation on a Namespace that states the stack's log root (infra/platform.ts sets it from
+ * `classroom:logRoot`), so the rule reads the root from the stack itself: one key changes it.
+ */
+export const LOG_ROOT_ANNOTATION = "classroom.io/log-root";
+
+const HOSTPATH_KINDS = [...POD_KINDS, "PersistentVolume"];
+
+export const hostpathLogRootOnly = stackRule<HostPathConfig>({
   name: "hostpath-log-root-only",
-  description: "hostPath volumes are allowed only for the volume named `logs`, as a directory strictly below the stack's log root; never for anything else (PersistentVolumes included).",
+  description: `hostPath volumes are allowed only for the volume named \`logs\`, as a directory strictly below the stack's log root (the ${LOG_ROOT_ANNOTATION} annotation of the object's Namespace, else the logRoot setting); never for anything else (PersistentVolumes included).`,
   enforcementLevel: "mandatory",
-  kinds: [...POD_KINDS, "PersistentVolume"],
   config: {
     logRoot: {
       type: "string",
       pattern: "^/",
       default: "/data/logs/classroom",
-      description: "Host directory under which service log directories live (default /data/logs/classroom).",
+      description: `Log root for objects whose Namespace is not in the stack or has no ${LOG_ROOT_ANNOTATION} annotation (default /data/logs/classroom).`,
     },
     logVolumeName: {
       type: "string",
@@ -53,19 +60,36 @@ export const hostpathLogRootOnly = resourceRule<HostPathConfig>({
       description: "The only pod volume name that may be a hostPath (default logs).",
     },
   },
-  check(obj, config, report) {
-    if (obj.kind === "PersistentVolume") {
-      const hp = at(obj.raw, "spec", "hostPath");
-      if (!isAbsent(hp)) report(`uses hostPath ${String(asString(at(hp, "path")) ?? "")}; hostPath is allowed only for pod log volumes under ${config.logRoot}`);
-      return;
+  check(objects, config, report) {
+    const declared = new Map<string, string>();
+    for (const o of objects) {
+      const root = o.kind === "Namespace" ? o.annotations[LOG_ROOT_ANNOTATION] : undefined;
+      if (typeof root === "string" && root.startsWith("/")) declared.set(o.name, root);
     }
-    asArray(podSpec(obj)?.volumes).forEach((v, i) => {
-      const vol = asObject(v);
-      const hp = vol?.hostPath;
-      if (!vol || isAbsent(hp) || isUnknown(hp)) return;
-      const problem = hostPathProblem(asString(vol.name) ?? `#${i}`, asObject(hp) ?? {}, config, !isUnknown(vol.name));
-      if (problem) report(problem);
-    });
+    // A PersistentVolume has no namespace: with one stack-wide root declared, that root is the one named.
+    const stackRoot = new Set(declared.values()).size === 1 ? [...declared.values()][0] : config.logRoot;
+    for (const obj of objects) {
+      if (!HOSTPATH_KINDS.includes(obj.kind)) continue;
+      const fromNamespace = obj.namespace ? declared.get(obj.namespace) : undefined;
+      const logRoot = fromNamespace ?? (obj.kind === "PersistentVolume" ? stackRoot : config.logRoot);
+      // Say where the root came from, so whoever has to change it knows which key to edit.
+      const source = fromNamespace
+        ? ` (log root from the ${LOG_ROOT_ANNOTATION} annotation of Namespace ${obj.namespace}, set by classroom:logRoot)`
+        : logRoot === config.logRoot ? " (log root from the logRoot setting of hostpath-log-root-only)" : ` (log root from the ${LOG_ROOT_ANNOTATION} annotation of the stack's Namespaces)`;
+      const objConfig = { ...config, logRoot };
+      if (obj.kind === "PersistentVolume") {
+        const hp = at(obj.raw, "spec", "hostPath");
+        if (!isAbsent(hp)) report(obj, `uses hostPath ${String(asString(at(hp, "path")) ?? "")}; hostPath is allowed only for pod log volumes under ${logRoot}${source}`);
+        continue;
+      }
+      asArray(podSpec(obj)?.volumes).forEach((v, i) => {
+        const vol = asObject(v);
+        const hp = vol?.hostPath;
+        if (!vol || isAbsent(hp) || isUnknown(hp)) return;
+        const problem = hostPathProblem(asString(vol.name) ?? `#${i}`, asObject(hp) ?? {}, objConfig, !isUnknown(vol.name));
+        if (problem) report(obj, `${problem}${source}`);
+      });
+    }
   },
 });
 

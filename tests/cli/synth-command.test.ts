@@ -40,6 +40,6 @@ describe("synth command", () => {
   it("names the stacks that exist when asked for one that does not", () => {
     const run = synthCli(["--stack", "qa"]);
     expect(run.status).toBe(2);
-    expect(run.stderr).toContain("stack 'qa' has no file stacks/Pulumi.qa.yaml (stacks: dev, local, prod, staging)");
+    expect(run.stderr).toBe("synth: --stack qa: no stack file stacks/Pulumi.qa.yaml (stacks: dev, local, prod, staging)\n");
   });
 });

@@ -117,7 +117,7 @@ describe("npm run cluster", () => {
     expect(down.status).toBe(0);
     expect(state.processes.filter(isAlive)).toEqual([]);
     expect(fs.existsSync(state.dir)).toBe(false);
-    expect(cli("status").status).toBe(3);
+    expect(cli("status").status).toBe(1); // tools/cli/run.ts: 3 is only for internal errors
   });
 
   it("refuses a port that is taken with a one-line reason, no stack trace and nothing left running", async () => {
@@ -126,10 +126,10 @@ describe("npm run cluster", () => {
     const port = (server.address() as net.AddressInfo).port;
     try {
       const up = cli("up", "--port", String(port));
-      expect(up.status).toBe(1);
+      expect(up.status).toBe(2);
       expect(up.stderr).toMatch(new RegExp(`cluster: port ${port} on 127\\.0\\.0\\.1 is already in use`));
       expect(up.stderr).not.toMatch(/\n\s+at /);
-      expect(cli("status").status).toBe(3);
+      expect(cli("status").status).toBe(1);
     } finally {
       server.close();
     }

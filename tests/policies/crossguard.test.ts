@@ -94,18 +94,48 @@ test("the analyzer announces every rule with its description, level and config s
   expect(hostPath.getConfigschema().getProperties().toJavaScript().logRoot.default).toBe("/data/logs/classroom");
 });
 
-test("Analyze reports a privileged container and a hostPath outside the log root as mandatory", async () => {
+test("Analyze reports a privileged container as mandatory", async () => {
   const s = platformStack();
-  const spec = s.stable.spec.template.spec;
-  spec.containers[0].securityContext.privileged = true;
-  spec.volumes[0].hostPath.path = "/var/lib/docker";
+  s.stable.spec.template.spec.containers[0].securityContext.privileged = true;
   const found = diagnostics(await call("analyze", analyzeRequest(s.stable, "room-api-stable")));
-  expect(found).toEqual(
-    expect.arrayContaining([
-      expect.objectContaining({ policy: "no-privileged-containers", level: "mandatory", message: expect.stringContaining("container 'app' sets securityContext.privileged: true") }),
-      expect.objectContaining({ policy: "hostpath-log-root-only", level: "mandatory", message: expect.stringContaining("/var/lib/docker, which is not below the log root /data/logs/classroom/prod") }),
-    ]),
+  expect(found).toEqual([
+    expect.objectContaining({ policy: "no-privileged-containers", level: "mandatory", message: expect.stringContaining("container 'app' sets securityContext.privileged: true") }),
+  ]);
+});
+
+function analyzeStackRequest(objects: Obj[]) {
+  const req = new analyzerPb.AnalyzeStackRequest();
+  req.setResourcesList(
+    objects.map((obj, i) => {
+      const r = new analyzerPb.AnalyzerResource();
+      const name = `${obj.metadata.name}-${i}`;
+      r.setType(typeToken(obj));
+      r.setName(name);
+      r.setUrn(`urn:pulumi:prod::classroom-platform::${typeToken(obj)}::${name}`);
+      r.setProperties(Struct.fromJavaScript(obj));
+      r.setOptions(options());
+      return r;
+    }),
   );
+  return req;
+}
+
+test("AnalyzeStack judges hostPaths against the log root the stack's Namespace states, not a copy in the config file", async () => {
+  const outside = platformStack();
+  outside.stable.spec.template.spec.volumes[0].hostPath.path = "/var/lib/docker";
+  expect(diagnostics(await call("analyzeStack", analyzeStackRequest(objectsOf(outside))))).toEqual([
+    expect.objectContaining({
+      policy: "hostpath-log-root-only",
+      level: "mandatory",
+      message: expect.stringContaining(`/var/lib/docker, which is not below the log root /data/logs/classroom/prod (log root from the classroom.io/log-root annotation of Namespace ${APPS}, set by classroom:logRoot)`),
+      urn: expect.stringMatching(/Deployment::room-api-stable-\d+$/),
+    }),
+  ]);
+  // One key moves it: a stack whose namespaces state another root passes with its logs there.
+  const moved = platformStack();
+  for (const ns of [...moved.appNamespace, ...moved.dataNamespace]) if (ns.kind === "Namespace") ns.metadata.annotations["classroom.io/log-root"] = "/srv/classroom-logs";
+  for (const w of [moved.stable, moved.canary]) w.spec.template.spec.volumes[0].hostPath.path = "/srv/classroom-logs/room-api";
+  expect(diagnostics(await call("analyzeStack", analyzeStackRequest(objectsOf(moved))))).toEqual([]);
 });
 
 test("Analyze passes a compliant object, and unknown preview values neither fail rules nor stop them", async () => {
@@ -121,20 +151,7 @@ test("Analyze passes a compliant object, and unknown preview values neither fail
 test("AnalyzeStack attaches stack-rule violations to the offending resource's URN", async () => {
   const s = platformStack();
   s.route.spec.rules[0].backendRefs[0].weight = 70; // 70 + 10 + 10
-  const req = new analyzerPb.AnalyzeStackRequest();
-  req.setResourcesList(
-    objectsOf(s).map((obj, i) => {
-      const r = new analyzerPb.AnalyzerResource();
-      const name = `${obj.metadata.name}-${i}`;
-      r.setType(typeToken(obj));
-      r.setName(name);
-      r.setUrn(`urn:pulumi:prod::classroom-platform::${typeToken(obj)}::${name}`);
-      r.setProperties(Struct.fromJavaScript(obj));
-      r.setOptions(options());
-      return r;
-    }),
-  );
-  const found = diagnostics(await call("analyzeStack", req));
+  const found = diagnostics(await call("analyzeStack", analyzeStackRequest(objectsOf(s))));
   expect(found).toEqual([
     expect.objectContaining({
       policy: "httproute-backends-consistent",

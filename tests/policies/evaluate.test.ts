@@ -67,12 +67,27 @@ describe("enforcement per stack", () => {
     expect(levelOf(evaluatePolicies(toResources(objectsOf(stack)), strict), "image-digest-required")).toEqual(["mandatory"]);
   });
 
-  test("each stack's config carries its own log root", () => {
-    const outside = (s: PlatformStack) => {
+  test("the log root comes from the stack's Namespaces, the same in every stack's config", () => {
+    const underDev = (s: PlatformStack) => {
       for (const w of [s.stable, s.canary]) w.spec.template.spec.volumes[0].hostPath.path = "/data/logs/classroom/dev/room-api";
     };
-    expect(evaluate(outside, "dev").filter((v) => v.policy === "hostpath-log-root-only")).toEqual([]);
-    expect(levelOf(evaluate(outside, "prod"), "hostpath-log-root-only")).toEqual(["mandatory"]);
+    // The fixture's namespaces state the prod root, so a dev path is outside it whichever config judges it.
+    for (const stack of policyConfigNames()) expect(levelOf(evaluate(underDev, stack), "hostpath-log-root-only")).toEqual(["mandatory"]);
+    const movedToDev = (s: PlatformStack) => {
+      underDev(s);
+      for (const ns of [...s.appNamespace, ...s.dataNamespace]) if (ns.kind === "Namespace") ns.metadata.annotations["classroom.io/log-root"] = "/data/logs/classroom/dev";
+    };
+    for (const stack of policyConfigNames()) expect(levelOf(evaluate(movedToDev, stack), "hostpath-log-root-only")).toEqual([]);
+  });
+
+  test("without its Namespace, an object is judged against the rule's logRoot setting, and the message says so", () => {
+    const objects = objectsOf(platformStack()).filter((o) => o.kind !== "Namespace");
+    const hostPathRule = (config: Parameters<typeof evaluatePolicies>[1]) => evaluatePolicies(toResources(objects), config).filter((v) => v.policy === "hostpath-log-root-only");
+    expect(hostPathRule(loadPolicyConfig("prod"))).toEqual([]); // below the default /data/logs/classroom
+    const elsewhere = { ...loadPolicyConfig("prod"), "hostpath-log-root-only": { logRoot: "/srv/logs" } };
+    expect(hostPathRule(elsewhere).map((v) => v.message)).toContain(
+      "volume 'logs' mounts host path /data/logs/classroom/prod/room-api, which is not below the log root /srv/logs (log root from the logRoot setting of hostpath-log-root-only)",
+    );
   });
 });
 
@@ -94,10 +109,7 @@ test("a deliberately bad stack (hostPath outside the log root, latest tag, privi
 
 test("the compliant stack has no violation at all in any stack's config", () => {
   for (const stack of policyConfigNames()) {
-    const s = platformStack();
-    // The fixture lives under the prod log root; point its log volume at this stack's.
-    for (const w of [s.stable, s.canary]) w.spec.template.spec.volumes[0].hostPath.path = `/data/logs/classroom/${stack}/room-api`;
-    expect(evaluatePolicies(toResources(objectsOf(s)), loadPolicyConfig(stack))).toEqual([]);
+    expect(evaluatePolicies(toResources(objectsOf(platformStack())), loadPolicyConfig(stack))).toEqual([]);
   }
   expect(LOG_ROOT).toBe("/data/logs/classroom/prod");
 });

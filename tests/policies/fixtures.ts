@@ -107,7 +107,8 @@ export function httpRoute(backends: Array<[string, number]>): Obj {
 function namespaceObjects(ns: string): Obj[] {
   const platform = labels("classroom-platform", ns);
   return [
-    { apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: platform } },
+    // As infra/platform.ts renders them: the stack's log root stated on each namespace.
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: platform, annotations: { "classroom.io/log-root": LOG_ROOT } } },
     {
       apiVersion: "networking.k8s.io/v1",
       kind: "NetworkPolicy",

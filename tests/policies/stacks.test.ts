@@ -34,10 +34,26 @@ test.each(STACKS)("stack %s renders with zero mandatory violations under its own
   if (blocking.length) throw new Error(`${stack}: ${blocking.length} mandatory violation(s):\n${formatViolations(blocking)}`);
 });
 
-test.each(STACKS)("stack %s: the policy config's log root is the stack's classroom:logRoot", (stack) => {
-  const config = loadPolicyConfig(stack)["hostpath-log-root-only"] as { logRoot?: string };
-  expect(config.logRoot).toBe(rendered.get(stack)!.logRoot);
+test.each(STACKS)("stack %s: no policy config keeps its own copy of the log root", (stack) => {
+  const config = loadPolicyConfig(stack)["hostpath-log-root-only"];
+  expect(typeof config === "object" ? Object.keys(config) : []).not.toContain("logRoot");
+  expect(rendered.get(stack)!.logRoot).toMatch(/^\//);
 });
+
+test.each(STACKS)("stack %s: classroom:logRoot alone moves the log directories, and the policy follows", async (stack) => {
+  const result = await synthesize({ stack, overrides: { "classroom:logRoot": "/srv/classroom-logs" } });
+  const hostPaths = result.objects.flatMap((o) => o.object.spec?.template?.spec?.volumes ?? []).filter((v: { hostPath?: unknown }) => v.hostPath);
+  expect(hostPaths.length).toBeGreaterThan(0);
+  for (const v of hostPaths) expect(v.hostPath.path).toMatch(/^\/srv\/classroom-logs\/[a-z]/);
+  expect(result.violations.filter((v) => v.policy === "hostpath-log-root-only")).toEqual([]);
+  // ...and still guards: a log directory left under the old root is outside the new one.
+  const stale = structuredClone(result.resources);
+  const deployment = stale.find((r) => r.props?.kind === "Deployment" && r.props.spec.template.spec.volumes?.some((v: { hostPath?: unknown }) => v.hostPath))!;
+  deployment.props.spec.template.spec.volumes.find((v: { hostPath?: unknown }) => v.hostPath).hostPath.path = `${rendered.get(stack)!.logRoot}/room-api`;
+  expect(mandatoryViolations(evaluatePolicies(stale, loadPolicyConfig(stack))).map((v) => v.message)).toEqual([
+    expect.stringContaining("which is not below the log root /srv/classroom-logs (log root from the classroom.io/log-root annotation of Namespace"),
+  ]);
+}, 60_000);
 
 test("the real prod rendering, deliberately broken, fails with the named rules", () => {
   const resources: RenderedResource[] = structuredClone(rendered.get("prod")!.resources);

@@ -23,14 +23,28 @@ describe("stack configuration", () => {
     expect(config.logRoot).toBe("/data/logs/classroom");
   });
 
-  it("ignores other namespaces' keys (kubernetes:, pulumi:)", () => {
-    expect(problems({ "kubernetes:context": "kind", "pulumi:template": "x" })).toEqual([]);
+  it("leaves the keys of namespaces Pulumi and the providers read to them (kubernetes:, pulumi:, random:)", () => {
+    expect(problems({ "kubernetes:enableServerSideApply": "true", "pulumi:template": "x", "random:anything": "1" })).toEqual([]);
+  });
+
+  it("rejects kubernetes: keys the platform's own provider shadows, naming the key to set instead", () => {
+    expect(problems({ "kubernetes:context": "kind" })).toEqual([
+      "kubernetes:context is not read: every platform resource uses the Kubernetes provider infra/platform.ts configures; set classroom:kubeContext instead",
+    ]);
+  });
+
+  it("validates a misspelled section as the one it was meant to be, and blames nothing else", () => {
+    const found = problems({ "clasroom:services": JSON.stringify({ w: { kind: "worker", stable: { image: "r/w:1", replicas: -1 } } }), "classroom:scheduler": JSON.stringify({ jobs: { j: { schedule: { everyMs: 1000 }, target: { http: { service: "w", path: "/x" } } } } }) });
+    expect(found).toEqual([
+      expect.stringMatching(/^clasroom:services is in namespace 'clasroom'.*did you mean classroom:services\?$/),
+      "classroom:services.w.stable.replicas must be a whole number >= 0, got -1",
+    ]);
   });
 
   const cases: Array<[string, Record<string, string>, string]> = [
     ["even ZooKeeper ensemble", { "classroom:zookeeper": '{"replicas":2}' }, "classroom:zookeeper.replicas must be an odd number >= 1, got 2"],
-    ["unknown top-level key (typo)", { "classroom:zookeper": "{}" }, "classroom:zookeper is not a known key (allowed: environment,"],
-    ["unknown nested key", { "classroom:kafka": '{"brokers":{"replica":3}}' }, "classroom:kafka.brokers.replica is not a known key (allowed: image, replicas,"],
+    ["unknown top-level key (typo)", { "classroom:zookeper": "{}" }, "classroom:zookeper is not a known key; did you mean zookeeper? (allowed: environment,"],
+    ["unknown nested key", { "classroom:kafka": '{"brokers":{"replica":3}}' }, "classroom:kafka.brokers.replica is not a known key; did you mean replicas? (allowed: image, replicas,"],
     ["bad environment", { "classroom:environment": "qa" }, 'classroom:environment must be one of dev, staging, prod, local, got "qa"'],
     ["canary weight above 100", { "classroom:services": service({ canary: { image: "r/room:1.1.0", replicas: 1, weight: 150 } }) }, "classroom:services.room-api.canary.weight must be a whole number between 0 and 100, got 150"],
     ["unknown service kind", { "classroom:services": service({ kind: "grpc" }) }, 'classroom:services.room-api.kind must be one of http, rpc, consumer, worker, got "grpc"'],
@@ -49,6 +63,13 @@ describe("stack configuration", () => {
     ["plain-text credential", { "classroom:imagePullSecret": "{\"auths\":{}}" }, "classroom:imagePullSecret is a credential and must be set with `pulumi config set --secret classroom:imagePullSecret`"],
     ["render-only environment without a directory", { "classroom:environment": "local" }, "classroom:renderYamlToDirectory is required for environment local"],
     ["wrong type", { "classroom:zookeeper": '{"replicas":"three"}' }, 'classroom:zookeeper.replicas must be a whole number >= 1, got "three"'],
+    ["a misspelled namespace", { "clasroom:services": service({}) }, "clasroom:services is in namespace 'clasroom', which nothing reads (known: classroom, kubernetes, pulumi, random); did you mean classroom:services?"],
+    ["a namespace nothing reads", { "monitoring:enabled": "true" }, "monitoring:enabled is in namespace 'monitoring', which nothing reads (known: classroom, kubernetes, pulumi, random)"],
+    ["memory requested above its limit", { "classroom:redis": '{"resources":{"requests":{"cpu":"100m","memory":"4Gi"},"limits":{"memory":"768Mi"}}}' }, "classroom:redis.resources.requests.memory must be <= limits.memory (768Mi); Kubernetes rejects a pod that requests more than its limit, got 4Gi"],
+    ["cpu requested above its limit", { "classroom:services": service({ resources: { requests: { cpu: "2", memory: "1Gi" }, limits: { cpu: "1500m", memory: "1Gi" } } }) }, "classroom:services.room-api.resources.requests.cpu must be <= limits.cpu (1500m)"],
+    ["a list where a mapping belongs, without zod words", { "classroom:services": '["room-api"]' }, 'classroom:services must be a mapping of names to values, got ["room-api"]'],
+    ["a number below the minimum, without zod words", { "classroom:services": service({ autoscaling: { minReplicas: 1, maxReplicas: 2, cpuUtilization: 5 } }) }, "classroom:services.room-api.autoscaling.cpuUtilization must be >= 10, got 5"],
+    ["canary and legacy under nginx-ingress", { "classroom:routing": '{"mode":"nginx-ingress"}', "classroom:services": service({ canary: { image: "r/room:1.1.0", replicas: 1, weight: 10 }, legacy: { endpoints: ["10.0.0.1:80"], weight: 10 } }) }, "classroom:services.room-api.legacy cannot be combined with a canary when routing.mode is nginx-ingress"],
   ];
 
   it.each(cases)("rejects %s with a message naming the key", (_name, raw, expected) => {

@@ -101,3 +101,11 @@ export function runCli(
       (err) => process.exit(reportError(tool, err, classify)),
     );
 }
+
+/**
+ * For `command.configureOutput(...)`: commander prints its "did you mean" hint on a second line; joined
+ * into the error line, every usage error is one line like the others. Subcommands inherit it.
+ */
+export const oneLineCommanderErrors = {
+  outputError: (text: string, write: (text: string) => void) => write(text.replace(/\n\(Did you mean (.*)\?\)\n?$/, " (did you mean $1?)\n")),
+};

@@ -1,15 +1,20 @@
 import { Command, InvalidArgumentError } from "commander";
+import { EXIT, oneLineCommanderErrors, projectVersion, runCli } from "../cli/run";
 import { ToolMissingError, buildTools, controlPlaneBinaries } from "../toolchain/toolchain";
-import { inspect, liveProcesses, startControlPlane, stopControlPlane } from "./control-plane";
+import { ControlPlaneError, inspect, liveProcesses, startControlPlane, stopControlPlane } from "./control-plane";
 import { clearPointer, readPointer, writePointer } from "./state";
 import * as fs from "node:fs";
 
 // `npm run cluster -- up | down | status`: a local Kubernetes control plane (etcd, kube-apiserver,
-// kube-controller-manager) on loopback, for looking at the platform in a real API server.
+// kube-controller-manager) on loopback, for looking at the platform in a real API server. Exit codes
+// follow tools/cli/run.ts; `status` exits 1 when no control plane runs or only part of it does.
 
 const program = new Command("cluster")
   .description("A local Kubernetes control plane (no kubelet): etcd, kube-apiserver, kube-controller-manager on 127.0.0.1")
-  .showHelpAfterError();
+  .option("--debug", "print stack traces of errors")
+  .version(projectVersion(), "--version", "print the version")
+  .configureOutput(oneLineCommanderErrors)
+  .exitOverride();
 
 program
   .command("up")
@@ -57,12 +62,12 @@ program
 
 program
   .command("status")
-  .description("say what runs where (exit 0 running, 1 partly running, 3 not running)")
+  .description("say what runs where (exit 0 running, 1 not running or only partly running)")
   .action(() => {
     const running = current();
     if (!running?.state) {
       console.log("no control plane is running (start one with: npm run cluster -- up)");
-      process.exitCode = 3;
+      process.exitCode = EXIT.findings;
       return;
     }
     const { state } = running;
@@ -75,7 +80,7 @@ program
       console.log(`  ${p.name.padEnd(24)} pid ${String(p.pid).padEnd(8)} ${where.padEnd(16)} ${shown}`);
     }
     console.log(`KUBECONFIG=${state.kubeconfigPath}`);
-    process.exitCode = running.healthy ? 0 : 1;
+    process.exitCode = running.healthy ? EXIT.ok : EXIT.findings;
   });
 
 function current(): ReturnType<typeof inspect> | undefined {
@@ -110,7 +115,13 @@ function parsePort(value: string): number {
   return port;
 }
 
-program.parseAsync(process.argv).catch((err: Error) => {
-  console.error(`cluster: ${err.message}`);
-  process.exit(1);
-});
+// Subcommands configure themselves after the root's exitOverride; each needs its own.
+for (const sub of program.commands) sub.exitOverride();
+
+// A port in use, a process that would not start or a missing tool is the machine's state, which the
+// user can change: one line, exit 2. Anything else is a bug.
+runCli("cluster", async () => {
+  process.exitCode = undefined;
+  await program.parseAsync(process.argv);
+  return Number(process.exitCode ?? EXIT.ok);
+}, (err) => (err instanceof ControlPlaneError || err instanceof ToolMissingError ? "usage" : undefined));

@@ -1,10 +1,17 @@
 import { Command } from "commander";
+import { EXIT, oneLineCommanderErrors, projectVersion, runCli } from "../cli/run";
+import { ToolMissingError } from "../toolchain/toolchain";
 import { engineEnv, exportLines } from "./engine-env";
 
 // `npm run engine -- env`: shell `export` lines that put the Pulumi CLI and the project's offline settings
 // in place, for `eval "$(npm run -s engine -- env)"`. Progress and notes go to stderr so eval sees only exports.
 
-const program = new Command("engine").description("The Pulumi engine as this project runs it: offline, with the project's provider plugin").showHelpAfterError();
+const program = new Command("engine")
+  .description("The Pulumi engine as this project runs it: offline, with the project's provider plugin")
+  .option("--debug", "print stack traces of errors")
+  .version(projectVersion(), "--version", "print the version")
+  .configureOutput(oneLineCommanderErrors)
+  .exitOverride();
 
 program
   .command("env")
@@ -19,7 +26,10 @@ program
     console.log(exportLines(result));
   });
 
-program.parseAsync(process.argv).catch((err: Error) => {
-  console.error(`engine: ${err.message}`);
-  process.exit(1);
-});
+for (const sub of program.commands) sub.exitOverride();
+
+// A tool that is not built (with --no-build) is the machine's state: one line, exit 2 (tools/cli/run.ts).
+runCli("engine", async () => {
+  await program.parseAsync(process.argv);
+  return EXIT.ok;
+}, (err) => (err instanceof ToolMissingError ? "usage" : undefined));

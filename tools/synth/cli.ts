@@ -1,34 +1,46 @@
 import { Command, Option } from "commander";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ConfigError } from "../../infra/config";
-import { formatViolations, loadPolicyConfig, mandatoryViolations, PolicyConfigError } from "../../policies/evaluate";
-import { PROJECT_ROOT, StackFileError } from "./stack-config";
+import { ConfigError, parsePlatformConfig } from "../../infra/config";
+import { loadPolicyConfig, PolicyConfig, PolicyConfigError, resolvePolicyConfig } from "../../policies/policy-config";
+import { allRules } from "../../policies/rules";
+import { oneLineCommanderErrors, projectVersion, runCli, UserError } from "../cli/run";
+import { checkOutDir } from "./out-dir";
+import { isStackName, loadStackConfig, PROJECT_ROOT, showPath, StackFileError } from "./stack-config";
 import { summarize } from "./summary";
-import { synthesize } from "./synthesize";
-import { refuseUnsafeUpgrade } from "./upgrade-safety";
+import { refuseUnsafeUpgrade, verifyBaselineRef } from "./upgrade-safety";
 import { writeManifests } from "./write";
 
 const program = new Command("synth")
   .description("Render a stack offline under Pulumi's mocks, validate every object, and write it as YAML")
   .addOption(new Option("-s, --stack <name>", "stack to render (stacks/Pulumi.<name>.yaml)").default("dev"))
   .option("--stack-file <path>", "render this stack file instead of the stack's own")
-  .option("-o, --out <dir>", "output directory (default: out/<stack>)")
+  .option("-o, --out <dir>", "output folder (default: out/<stack>); synth owns it through a .classroom-synth marker and replaces only the files it wrote; a non-empty folder without the marker, the repository root, stacks/ and their parents are refused")
   .option("--policy-config <file-or-stack>", "policy enforcement config (default: policies/config/<stack>.json)")
   .option("--server", "also send every object to the API server in KUBECONFIG as a strict dry run")
   .option("-q, --quiet", "print only problems and the final line")
   .option("--baseline <git-ref>", "fail (exit 1) if the stack changed since this git ref in a way that replaces a StatefulSet or loses a volume claim")
   .option("--allow-data-loss", "with --baseline: report such changes without failing")
-  .showHelpAfterError();
+  .option("--debug", "print stack traces of errors")
+  .version(projectVersion(), "--version", "print the version")
+  .configureOutput(oneLineCommanderErrors)
+  .exitOverride();
+
+interface SynthCliOptions {
+  stack: string; stackFile?: string; out?: string; server?: boolean; quiet?: boolean; policyConfig?: string; baseline?: string; allowDataLoss?: boolean;
+}
 
 async function main(): Promise<number> {
   program.parse();
-  const opts = program.opts<{ stack: string; stackFile?: string; out?: string; server?: boolean; quiet?: boolean; policyConfig?: string; baseline?: string; allowDataLoss?: boolean }>();
+  const opts = program.opts<SynthCliOptions>();
+  const { out, policyConfig } = checkInput(opts);
+  // Loaded only now: the Pulumi SDK takes seconds to load, and bad input needs none of it.
+  const { synthesize } = await import("./synthesize");
+  const { formatViolations, mandatoryViolations } = await import("../../policies/evaluate");
+  // The time printed (and read by bench:synth) is the render's, without module loading, as before.
   const started = Date.now();
-  const policyConfig = opts.policyConfig ? readPolicyConfig(opts.policyConfig) : undefined;
   const result = await synthesize({ stack: opts.stack, stackFile: opts.stackFile, policyConfig });
   if (opts.baseline && (await refuseUnsafeUpgrade(opts.stack, opts.baseline, result, !!opts.allowDataLoss))) return 1;
-  const out = path.resolve(opts.out ?? path.join(PROJECT_ROOT, "out", opts.stack));
   writeManifests(result.objects, out);
   if (!opts.quiet) console.log(summarize(result.objects));
   let failed = false;
@@ -46,43 +58,88 @@ async function main(): Promise<number> {
   return failed ? 1 : 0;
 }
 
+/**
+ * Checks everything the user gave (options, stack file, its configuration, policy config, output folder)
+ * before anything is rendered or written, and reports every problem of one run together: independent
+ * mistakes must not surface one fix at a time.
+ */
+function checkInput(opts: SynthCliOptions): { out: string; policyConfig?: PolicyConfig } {
+  const problems: string[] = [];
+  const attempt = <T>(check: () => T): T | undefined => {
+    try {
+      return check();
+    } catch (err) {
+      if (err instanceof ConfigError) problems.push(...err.problems);
+      else if (err instanceof UserError) problems.push(err.message, ...err.details);
+      else if (err instanceof StackFileError) problems.push(err.message);
+      else if (err instanceof PolicyConfigError) problems.push(...err.problems.map((p) => `${err.source}: ${p}`));
+      else throw err;
+      return undefined;
+    }
+  };
+  attempt(() => {
+    if (opts.allowDataLoss && !opts.baseline) throw new UserError("--allow-data-loss only applies with --baseline <git-ref>");
+  });
+  attempt(() => opts.baseline !== undefined && verifyBaselineRef(opts.baseline));
+  attempt(() => {
+    if (opts.server && !process.env.KUBECONFIG) throw new UserError("--server needs KUBECONFIG (start one with `npm run cluster -- up`)");
+  });
+  attempt(() => {
+    const stack = loadStackConfig(opts.stack, { stackFile: opts.stackFile });
+    const shown = showPath(stack.file);
+    try {
+      parsePlatformConfig(stack.config, stack.secretKeys);
+    } catch (err) {
+      // Each line names the file: with --stack-file it is not the stack's own.
+      if (err instanceof ConfigError) throw new ConfigError(err.problems.map((p) => `${shown}: ${p}`));
+      throw err;
+    }
+  });
+  const policyConfig = attempt(() => {
+    if (!opts.policyConfig) return undefined;
+    const config = readPolicyConfig(opts.policyConfig);
+    resolvePolicyConfig(config, allRules, opts.policyConfig);
+    return config;
+  });
+  // The default folder comes from the stack name; a name that is not one has already been reported.
+  const outDir = opts.out ?? (isStackName(opts.stack) ? path.join(PROJECT_ROOT, "out", opts.stack) : undefined);
+  const out = outDir === undefined ? undefined : attempt(() => checkOutDir(outDir, { root: PROJECT_ROOT, stacks: path.join(PROJECT_ROOT, "stacks") }));
+  if (problems.length === 1) throw new UserError(problems[0]);
+  if (problems.length > 1) throw new UserError(`${problems.length} problems:`, problems);
+  return { out: out!, policyConfig };
+}
+
 /** Strict server-side dry run against the cluster in KUBECONFIG (tools/cluster). */
 async function validateOnServer(objects: Record<string, any>[]): Promise<boolean> {
-  const kubeconfig = process.env.KUBECONFIG;
-  if (!kubeconfig) throw new UsageError("--server needs KUBECONFIG (start one with `npm run cluster -- up`)");
   const { validateOnServer: validate } = await import("../cluster/server-validate");
-  const rejections = await validate(objects, kubeconfig);
+  const rejections = await validate(objects, process.env.KUBECONFIG!);
   for (const r of rejections) console.error(`server: ${r.kind}/${r.namespace ?? ""}/${r.name}: ${r.message}`);
   console.log(`server validation: ${objects.length} objects, ${rejections.length} rejected`);
   return rejections.length > 0;
 }
 
-class UsageError extends Error {}
-
 /** A policy config file path, or a stack name whose policies/config/<name>.json to use. */
 function readPolicyConfig(value: string) {
   if (!value.endsWith(".json")) return loadPolicyConfig(value);
-  if (!fs.existsSync(value)) throw new UsageError(`--policy-config: no file ${value}`);
+  if (!fs.existsSync(value)) throw new UserError(`--policy-config: no file ${value}`);
+  if (!fs.statSync(value).isFile()) throw new UserError(`--policy-config: ${value} is not a file`);
   try {
     return JSON.parse(fs.readFileSync(value, "utf8"));
   } catch (err) {
-    throw new UsageError(`--policy-config: ${value} is not valid JSON: ${(err as Error).message}`);
+    throw new UserError(`--policy-config: ${value} is not valid JSON: ${(err as Error).message}`);
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    // Bad input is reported as plain lines, without a stack trace; anything else is a bug and keeps its trace.
-    if (err instanceof ConfigError) {
-      console.error(`invalid stack configuration:\n${err.problems.map((p) => `  ${p}`).join("\n")}`);
-      process.exit(2);
-    }
-    if (err instanceof StackFileError || err instanceof UsageError || err instanceof PolicyConfigError) {
-      console.error(`synth: ${err.message}`);
-      process.exit(2);
-    }
-    console.error(err);
-    process.exit(3);
-  },
-);
+/**
+ * Bad input found late is still bad input: the config checks run again inside the program, and a
+ * component refuses arguments with a ResourceError (`service x: ...`). Only the SDK, already loaded by
+ * then, can tell its own error class.
+ */
+function classify(err: unknown): "usage" | undefined {
+  if (err instanceof StackFileError || err instanceof PolicyConfigError || err instanceof ConfigError) return "usage";
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const pulumi = require.cache[require.resolve("@pulumi/pulumi")] ? (require("@pulumi/pulumi") as typeof import("@pulumi/pulumi")) : undefined;
+  return pulumi?.ResourceError.isInstance(err) ? "usage" : undefined;
+}
+
+runCli("synth", main, classify);

@@ -117,15 +117,21 @@ export class DataLossRefused extends Error {
   }
 }
 
+/** Throws a StackFileError unless `ref` names a commit of the repository (checked before any rendering). */
+export function verifyBaselineRef(ref: string, root = PROJECT_ROOT): void {
+  if (ref.startsWith("-")) throw new StackFileError(`--baseline ${ref} is not a git ref (give a branch, tag or commit such as HEAD or origin/main)`);
+  const refCheck = spawnSync("git", ["-C", root, "rev-parse", "--verify", "--quiet", `${ref}^{commit}`], { encoding: "utf8" });
+  if (refCheck.error) throw new StackFileError(`--baseline needs git on PATH (${refCheck.error.message})`);
+  if (refCheck.status !== 0) throw new StackFileError(`--baseline ${ref} is not a commit in ${root} (give a branch, tag or commit such as HEAD or origin/main)`);
+}
+
 /**
  * The stack file as committed at a git ref (`git show <ref>:stacks/Pulumi.<stack>.yaml`), written to a
  * temporary file. Returns undefined when the stack did not exist at that ref (nothing to protect yet).
  */
 export function stackFileAtRef(stack: string, ref: string, root = PROJECT_ROOT): { file: string; cleanup: () => void } | undefined {
   const spec = `${ref}:./stacks/Pulumi.${stack}.yaml`;
-  const refCheck = spawnSync("git", ["-C", root, "rev-parse", "--verify", "--quiet", `${ref}^{commit}`], { encoding: "utf8" });
-  if (refCheck.error) throw new StackFileError(`--baseline needs git on PATH (${refCheck.error.message})`);
-  if (refCheck.status !== 0) throw new StackFileError(`--baseline ${ref} is not a commit in ${root} (give a branch, tag or commit such as HEAD or origin/main)`);
+  verifyBaselineRef(ref, root);
   const shown = spawnSync("git", ["-C", root, "show", spec], { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 });
   if (shown.status !== 0) return undefined;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "classroom-baseline-"));

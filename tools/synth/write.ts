@@ -1,23 +1,21 @@
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { stringify } from "yaml";
+import { replaceOwnedFiles } from "./out-dir";
 import { RenderedObject } from "./render";
 
 /**
  * Writes one YAML file per object under `dir/<namespace or _cluster>/<kind>-<name>.yaml`, replacing what
- * a previous run left, so that `diff -r` between two runs is the synth diff.
+ * a previous run wrote there (and only that, see out-dir.ts), so that `diff -r` between two runs is the
+ * synth diff. `dir` must have passed checkOutDir.
  */
 export function writeManifests(objects: RenderedObject[], dir: string): string[] {
-  fs.rmSync(dir, { recursive: true, force: true });
-  const files: string[] = [];
+  const files = new Map<string, string>();
   for (const { object } of objects) {
     const ns = object.metadata?.namespace ?? "_cluster";
-    const file = path.join(dir, ns, `${String(object.kind).toLowerCase()}-${object.metadata?.name}.yaml`);
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, stringify(object, { sortMapEntries: false, lineWidth: 0 }));
-    files.push(file);
+    files.set(`${ns}/${String(object.kind).toLowerCase()}-${object.metadata?.name}.yaml`, stringify(object, { sortMapEntries: false, lineWidth: 0 }));
   }
-  return files;
+  replaceOwnedFiles(dir, files);
+  return [...files.keys()].map((rel) => path.join(dir, rel));
 }
 
 /** Stable identity of an object: `Kind/namespace/name`. */
