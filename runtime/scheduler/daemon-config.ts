@@ -50,8 +50,18 @@ function readFile(name: string, file: string): string {
 /** Redis connection settings shared by the daemon and the status command. */
 export function redisFromEnv(env: Env): { options: RedisOptions; description: string } {
   const password = env.CLASSROOM_REDIS_PASSWORD_FILE ? readFile("CLASSROOM_REDIS_PASSWORD_FILE", env.CLASSROOM_REDIS_PASSWORD_FILE).trim() : undefined;
-  // Fail fast on a dead Redis instead of queueing commands: a claim that arrives late is a misfire anyway.
-  const common: RedisOptions = { password, commandTimeout: 3000, maxRetriesPerRequest: 1, enableAutoPipelining: true, lazyConnect: true };
+  // Fail fast on a dead Redis: a command queued while disconnected, or re-sent after a reconnect (it may
+  // have run already), would take effect after its caller gave up on it. The scripts also refuse calls
+  // that arrive after their deadline (lua.ts), which covers commands a frozen Redis reads late.
+  const common: RedisOptions = {
+    password,
+    commandTimeout: 3000,
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 1,
+    enableAutoPipelining: true,
+    lazyConnect: true,
+  };
   if (env.CLASSROOM_REDIS_SENTINELS) {
     const name = env.CLASSROOM_REDIS_MASTER_NAME;
     if (!name) throw new JobConfigError("CLASSROOM_REDIS_MASTER_NAME: required when CLASSROOM_REDIS_SENTINELS is set");

@@ -95,6 +95,8 @@ export class Scheduler {
       replicaId: options.replicaId,
       leaseMs,
       log: this.log,
+      // The claimant may have died: if nobody took the fire within a lease, this replica will.
+      onHandedOver: (job) => this.watchQueue(job, leaseMs),
     });
     this.ring = new ReplicaRing(options.replicaId);
   }
@@ -115,12 +117,18 @@ export class Scheduler {
       this.states.push({ job, schedule, cursor, next: schedule.nextAfter(cursor) });
     }
     const keys = this.coordinator.keys;
+    const handover = keys.handover(this.options.replicaId);
     this.options.subscriber.on("message", (channel: string, message: string) => {
+      if (channel === handover) {
+        const state = this.states.find((s) => s.job.name === message);
+        if (state) this.watchQueue(state.job, 0, true);
+        return;
+      }
       if (channel !== keys.cancel) return;
       const [job, token] = message.split("|");
       this.runner.cancel(job, Number(token), coveredReason);
     });
-    await this.options.subscriber.subscribe(keys.cancel);
+    await this.options.subscriber.subscribe(keys.cancel, handover);
     this.stopped = false;
     await this.announce();
     this.heartbeat = setInterval(() => void this.announce(), 2000);
@@ -148,13 +156,18 @@ export class Scheduler {
     this.log("scheduler stopped");
   }
 
-  /** Heartbeat in the replica registry, and refresh of who else is alive (for claim order). */
+  /**
+   * Heartbeat in the replica registry, refresh of who else is alive (for claim order), and the
+   * recovery pass that records runs whose replica died as lost.
+   */
   private async announce(): Promise<void> {
     const key = this.coordinator.keys.replicas;
     const now = Date.now();
     try {
       await this.options.redis.zadd(key, now, this.options.replicaId);
       this.ring.update(await this.options.redis.zrangebyscore(key, now - 5000, "+inf"));
+      const lost = await this.coordinator.sweep(now);
+      if (lost > 0) this.log("recorded runs lost by their replica", { count: lost });
     } catch {
       // Redis down: claims fail anyway; the ring keeps its last members.
     }
@@ -192,6 +205,7 @@ export class Scheduler {
     if (decide.length) void this.coordinator.decide(decide, now).then((a) => this.startAdmitted(a, now), (err) => this.claimFailed(err, decide));
 
     const ahead: { job: string; fireMs: number }[] = [];
+    const backup: { job: string; fireMs: number; home: string }[] = [];
     const late: FireRequest[] = [];
     const handled = new Map<JobTimerState, number>();
     for (const state of this.states) {
@@ -199,7 +213,9 @@ export class Scheduler {
       const { job } = state;
       const fire = state.next;
       if (now - fire <= job.misfireThresholdMs) {
-        ahead.push({ job: job.name, fireMs: fire });
+        const home = this.ring.homeOf(job.name);
+        if (home === this.options.replicaId) ahead.push({ job: job.name, fireMs: fire });
+        else backup.push({ job: job.name, fireMs: fire, home });
         handled.set(state, fire);
         continue;
       }
@@ -211,11 +227,17 @@ export class Scheduler {
       handled.set(state, Math.max(fires.late.at(-1) ?? fire, fires.onTime.at(-1) ?? fire));
     }
     if (ahead.length) {
+      // Every home fire up to now + lookahead is in this batch or an earlier one (late fires go to admit).
+      const mark = late.length === 0 ? { upTo: now + this.lookaheadMs, digest: this.ring.digest } : undefined;
       this.claimsInFlight++;
       void this.coordinator
-        .claimAhead(ahead, now)
+        .claimAhead(ahead, now, mark)
         .then((c) => this.scheduleClaimed(c, now), (err) => this.claimFailed(err, ahead))
         .finally(() => this.claimsInFlight--);
+    }
+    if (backup.length) {
+      this.claimsInFlight++;
+      void this.claimAsBackup(backup, now).finally(() => this.claimsInFlight--);
     }
     if (late.length) void this.coordinator.admit(late, now).then((a) => this.startAdmitted(a, now), (err) => this.claimFailed(err, late));
     // Cron arithmetic happens after the claims are on their way and well before the next instant.
@@ -224,6 +246,31 @@ export class Scheduler {
       state.next = state.schedule.nextAfter(last);
     }
     this.arm();
+  }
+
+  /**
+   * Claims the fires whose home replica has not marked them claimed (it is dead, stopping, or too
+   * busy to claim in time), so that Redis does per-fire work once per fire, not once per replica.
+   */
+  private async claimAsBackup(fires: { job: string; fireMs: number; home: string }[], now: number): Promise<void> {
+    let orphans = fires;
+    try {
+      const marks = await this.coordinator.homeMarks([...new Set(fires.map((f) => f.home))]);
+      const digest = this.ring.digest;
+      orphans = fires.filter((f) => {
+        const mark = marks.get(f.home);
+        return !mark || mark.digest !== digest || mark.upTo < f.fireMs;
+      });
+    } catch {
+      // Cannot tell what the homes claimed: try every fire, as a replica without marks would.
+    }
+    if (orphans.length === 0) return;
+    const claims = orphans.map(({ job, fireMs }) => ({ job, fireMs }));
+    try {
+      this.scheduleClaimed(await this.coordinator.claimAhead(claims, now), now);
+    } catch (err) {
+      this.claimFailed(err, claims);
+    }
   }
 
   private jobNamed(name: string): Job {
@@ -260,12 +307,18 @@ export class Scheduler {
   }
 
   /**
-   * A fire of ours waits behind a run. If that run's replica dies, nobody would start the queue
-   * until the next fire; instead check again right when its lease expires.
+   * A fire of ours waits behind a run. Its holder hands it over when the run ends (`now`: a message on
+   * our handover channel); if that run's replica dies, nobody would start the queue until the next
+   * fire, so check again right when its lease expires.
    */
-  private watchQueue(job: Job, pttlMs: number): void {
-    if (this.stopped || this.drainWatches.has(job.name)) return;
-    const delay = Math.max(pttlMs, 0) + 2;
+  private watchQueue(job: Job, pttlMs: number, now = false): void {
+    if (this.stopped) return;
+    if (this.drainWatches.has(job.name)) {
+      if (!now) return;
+      clearTimeout(this.drainWatches.get(job.name));
+      this.drainWatches.delete(job.name);
+    }
+    const delay = now ? 0 : Math.max(pttlMs, 0) + 2;
     this.drainWatches.set(
       job.name,
       setTimeout(async () => {
