@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import Redis, { RedisOptions } from "ioredis";
+import { duplicateKeys } from "./duplicate-keys";
 import { Job, JobConfigError, parseJobs } from "./job-schema";
 
 /**
@@ -106,6 +107,13 @@ export function loadJobsFile(file: string, variable = "CLASSROOM_SCHEDULER_JOBS_
   } catch (err) {
     throw new JobConfigError(`${variable}: '${file}' is not JSON: ${(err as Error).message}`);
   }
+  // JSON.parse keeps the last of two equal keys: a second job with the same name would silently win.
+  const duplicates = duplicateKeys(text).map(({ path, key, lines: [first, again] }) =>
+    path.length === 0
+      ? `jobs.${key}: duplicate job name '${key}' (lines ${first} and ${again}): each job name may appear once`
+      : `jobs.${path.join(".")}: duplicate key '${key}' (lines ${first} and ${again}): each key may appear once`,
+  );
+  if (duplicates.length) throw new JobConfigError(`${file} is not a valid jobs document:\n${duplicates.join("\n")}`);
   return parseJobs(document, file);
 }
 
