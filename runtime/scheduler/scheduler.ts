@@ -63,6 +63,8 @@ export class Scheduler {
   private readonly runner: Runner;
   private readonly ring: ReplicaRing;
   private readonly states: JobTimerState[] = [];
+  /** The same jobs by name: claims answer by name, a thousand at a time. */
+  private readonly jobsByName = new Map<string, Job>();
   private readonly instants = new Map<number, InstantWork>();
   /** Jobs this replica watches because it queued a fire behind a run (see Coordinator.drain). */
   private readonly drainWatches = new Map<string, NodeJS.Timeout>();
@@ -74,6 +76,8 @@ export class Scheduler {
   private draining = false;
   /** Claim batches sent and not yet answered; stop() waits for them so their fires are not dropped. */
   private claimsInFlight = 0;
+  /** A batch of home claims failed since the last mark: the next mark would cover fires nobody claimed. */
+  private homeClaimFailed = false;
   private readonly log: NonNullable<SchedulerOptions["log"]>;
 
   constructor(private readonly options: SchedulerOptions) {
@@ -115,13 +119,14 @@ export class Scheduler {
       // Resume where the cluster left off, so fires missed while no replica ran meet the misfire strategy.
       const cursor = marks.get(job.name) ?? now;
       this.states.push({ job, schedule, cursor, next: schedule.nextAfter(cursor) });
+      this.jobsByName.set(job.name, job);
     }
     const keys = this.coordinator.keys;
     const handover = keys.handover(this.options.replicaId);
     this.options.subscriber.on("message", (channel: string, message: string) => {
       if (channel === handover) {
-        const state = this.states.find((s) => s.job.name === message);
-        if (state) this.watchQueue(state.job, 0, true);
+        const job = this.jobsByName.get(message);
+        if (job) this.watchQueue(job, 0, true);
         return;
       }
       if (channel !== keys.cancel) return;
@@ -227,12 +232,20 @@ export class Scheduler {
       handled.set(state, Math.max(fires.late.at(-1) ?? fire, fires.onTime.at(-1) ?? fire));
     }
     if (ahead.length) {
-      // Every home fire up to now + lookahead is in this batch or an earlier one (late fires go to admit).
-      const mark = late.length === 0 ? { upTo: now + this.lookaheadMs, digest: this.ring.digest } : undefined;
+      // Every home fire up to now + lookahead is in this batch or an earlier one (late fires go to
+      // admit), unless an earlier batch failed: its fires may be unclaimed, so no mark this time.
+      const mark = late.length === 0 && !this.homeClaimFailed ? { upTo: now + this.lookaheadMs, digest: this.ring.digest } : undefined;
+      this.homeClaimFailed = false;
       this.claimsInFlight++;
       void this.coordinator
         .claimAhead(ahead, now, mark)
-        .then((c) => this.scheduleClaimed(c, now), (err) => this.claimFailed(err, ahead))
+        .then(
+          (c) => this.scheduleClaimed(c, now),
+          (err) => {
+            this.homeClaimFailed = true;
+            this.claimFailed(err, ahead);
+          },
+        )
         .finally(() => this.claimsInFlight--);
     }
     if (backup.length) {
@@ -274,7 +287,7 @@ export class Scheduler {
   }
 
   private jobNamed(name: string): Job {
-    return this.states.find((s) => s.job.name === name)!.job;
+    return this.jobsByName.get(name)!;
   }
 
   /** Files claimed-ahead fires under their instant; past instants (slow Redis) are handled at once. */

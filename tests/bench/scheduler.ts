@@ -8,6 +8,7 @@
  * - two baselines measured in the same run: a naive 1 s polling loop (what a "check every second"
  *   scheduler does) and plain in-process timers without Redis (this machine's floor).
  */
+import * as fs from "node:fs";
 import * as os from "node:os";
 import Redis from "ioredis";
 import { RedisServer } from "../harness/redis";
@@ -133,6 +134,22 @@ async function redisWork(redis: Redis): Promise<{ cpuSec: number; scriptUsec: nu
   return { cpuSec: field(cpu, "used_cpu_sys") + field(cpu, "used_cpu_user"), scriptUsec: usec("evalsha") + usec("eval") + usec("mget"), setCalls: calls("set") };
 }
 
+/** CPU seconds a process has used (user + system), from /proc; the replicas' own cost per fire. */
+function processCpuSec(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    // Fields after the command name: utime and stime are the 12th and 13th, in clock ticks (USER_HZ, 100 on Linux).
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+function replicasCpuSec(replicas: SchedulerReplicas): number {
+  return [...replicas.replicas.values()].reduce((sum, p) => sum + processCpuSec(p.pid), 0);
+}
+
 async function readStarts(redis: Redis): Promise<Start[]> {
   return (await redis.lrange(benchKey, 0, -1)).map((line) => {
     const [job, fire, at, replica] = line.split(" ");
@@ -165,9 +182,11 @@ async function replicaPhase(server: RedisServer, redis: Redis, names: string[], 
     const to = from + seconds * 1000;
     await sleep(from - 200 - Date.now());
     const before = await redisWork(redis);
+    const cpuBefore = replicasCpuSec(replicas);
     const probe = machineTimerProbe();
     await sleep(to - 200 - Date.now());
     const after = await redisWork(redis);
+    const cpuUsed = replicasCpuSec(replicas) - cpuBefore;
     const machineLateness = probe.stop();
     await sleep(1500);
     const starts = await readStarts(redis);
@@ -187,6 +206,11 @@ async function replicaPhase(server: RedisServer, redis: Redis, names: string[], 
           cpuUs: Math.round(((after.cpuSec - before.cpuSec) * 1e6) / stats.fires),
           scriptUs: Math.round((after.scriptUsec - before.scriptUsec) / stats.fires),
           setCalls: Number(((after.setCalls - before.setCalls) / stats.fires).toFixed(2)),
+        },
+        replicaCpu: {
+          note: "user + system CPU of all replicas together over the window (includes tsx and the bench handler)",
+          msPerFire: Number(((cpuUsed * 1000) / stats.fires).toFixed(3)),
+          coresUsed: Number((cpuUsed / seconds).toFixed(2)),
         },
         machineTimerLatenessMs: { note: "a plain 100 ms timer in the bench process during the same seconds", ...percentiles(machineLateness) },
       },

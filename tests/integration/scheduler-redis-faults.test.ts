@@ -3,7 +3,10 @@ import { RedisServer } from "../harness/redis";
 import { Coordinator, RunRecord } from "../../runtime/scheduler/claim";
 import { createRedis, redisFromEnv } from "../../runtime/scheduler/daemon-config";
 import { RunHistory } from "../../runtime/scheduler/history";
+import type { JobsSpec } from "../../runtime/scheduler/job-schema";
 import { schedulerKeys } from "../../runtime/scheduler/keys";
+import { readProbeEvents } from "../support/scheduler/probe-handlers";
+import { SchedulerReplicas } from "../support/scheduler/replicas";
 
 /**
  * The claim path under Redis faults, one Coordinator per "replica" on the daemon's own connection
@@ -144,5 +147,48 @@ describe("scheduler claims under Redis faults", () => {
     ]);
     expect(entries[1].token).toBe(claim.token);
     redis.disconnect();
+  });
+});
+
+describe("scheduler daemons through a Redis outage", () => {
+  let server: RedisServer;
+  let observer: Redis;
+  let replicas: SchedulerReplicas | undefined;
+  const leaseMs = 2000;
+  const names = Array.from({ length: 8 }, (_, i) => `outage-${i}`);
+  const jobs: JobsSpec = Object.fromEntries(names.map((name) => [name, { schedule: { everyMs: 500 }, target: { handler: "probe" }, params: { sleepMs: 100 } }]));
+
+  beforeAll(async () => {
+    server = await RedisServer.start({ appendOnly: false });
+    observer = new Redis(server.url, { maxRetriesPerRequest: null });
+    observer.on("error", () => undefined);
+    replicas = await SchedulerReplicas.start({ redisUrl: server.url, ids: ["r1", "r2"], leaseMs, jobs });
+  });
+
+  afterAll(async () => {
+    await replicas?.stopAll();
+    observer?.disconnect();
+    await server?.destroy();
+  });
+
+  it("runs every fire due a lease after Redis returns, on time: nothing it gave up on during the outage blocks a job", async () => {
+    await sleep(3000);
+    await server.stop();
+    await sleep(8000);
+    await server.restart();
+    const backAt = Date.now();
+    await sleep(leaseMs + 6000);
+    const from = Math.ceil((backAt + leaseMs) / 500) * 500;
+    const to = from + 5000;
+    const problems: string[] = [];
+    for (const job of names) {
+      const starts = (await readProbeEvents(observer, job)).filter((e) => e.event === "start" && e.fire >= from && e.fire < to);
+      const perFire = new Map<number, number>();
+      for (const e of starts) perFire.set(e.fire, (perFire.get(e.fire) ?? 0) + 1);
+      for (let fire = from; fire < to; fire += 500) if (perFire.get(fire) !== 1) problems.push(`${job}@${fire - backAt}ms: ran ${perFire.get(fire) ?? 0} times`);
+      // "On time": well inside the misfire threshold, as before the outage.
+      for (const e of starts) if (e.at - e.fire > 1000) problems.push(`${job}@${e.fire - backAt}ms: started ${e.at - e.fire} ms late`);
+    }
+    expect(problems).toEqual([]);
   });
 });
