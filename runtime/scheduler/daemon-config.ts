@@ -48,6 +48,9 @@ function readFile(name: string, file: string): string {
   }
 }
 
+/** Longest wait between reconnect attempts while Redis is unreachable. */
+export const reconnectEveryMs = 500;
+
 /** Redis connection settings shared by the daemon and the status command. */
 export function redisFromEnv(env: Env): { options: RedisOptions; description: string } {
   const password = env.CLASSROOM_REDIS_PASSWORD_FILE ? readFile("CLASSROOM_REDIS_PASSWORD_FILE", env.CLASSROOM_REDIS_PASSWORD_FILE).trim() : undefined;
@@ -62,6 +65,9 @@ export function redisFromEnv(env: Env): { options: RedisOptions; description: st
     maxRetriesPerRequest: 1,
     enableAutoPipelining: true,
     lazyConnect: true,
+    // ioredis backs off up to 5 s between reconnects: after an outage the daemon would stay blind for
+    // longer than a lease. A connect attempt every half second is cheap and bounds that to 0.5 s.
+    retryStrategy: (attempt: number) => Math.min(50 * 2 ** (attempt - 1), reconnectEveryMs),
   };
   if (env.CLASSROOM_REDIS_SENTINELS) {
     const name = env.CLASSROOM_REDIS_MASTER_NAME;
