@@ -175,7 +175,7 @@ function runsPerReplica(starts: Start[], from: number, to: number): Record<strin
 /** N replicas on a fresh key space: steady-state accounting and Redis work per fire. */
 async function replicaPhase(server: RedisServer, redis: Redis, names: string[], jobs: JobsSpec, ids: string[], seconds: number) {
   await redis.flushall();
-  const replicas = await SchedulerReplicas.start({ redisUrl: server.url, ids, leaseMs, jobs });
+  const replicas = await SchedulerReplicas.start({ redisUrl: server.url, ids, leaseMs, jobs, startTimeoutMs: 120_000 });
   try {
     await sleep(warmupMs);
     const from = nextSecond() + 1000;
