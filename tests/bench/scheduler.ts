@@ -268,6 +268,9 @@ async function outagePhase(server: RedisServer, redis: Redis, names: string[]) {
   await server.stop();
   await sleep(outageSeconds * 1000);
   await server.restart();
+  const listeningAt = Date.now();
+  // Redis answers LOADING until it has read its AOF back: it is back when it answers PONG.
+  while ((await redis.ping().catch((err: Error) => err.message)) !== "PONG") await sleep(20);
   const backAt = Date.now();
   const observeTo = nextSecond(backAt) + 10_000;
   await sleep(observeTo - Date.now() + 1500);
@@ -282,6 +285,7 @@ async function outagePhase(server: RedisServer, redis: Redis, names: string[]) {
   const normalAfterMs = normalFrom < seconds.length ? Math.max(0, seconds[normalFrom].fire) : Infinity;
   return {
     outageMs: backAt - downAt,
+    aofLoadingMs: { note: "from listening again to answering PONG (reading its AOF back); counted in the outage", value: backAt - listeningAt },
     duplicates: account(starts, names, nextSecond(downAt) - 1000, observeTo).duplicates,
     firesDueDuringOutage: names.length * outageSeconds,
     runsOfFiresDueDuringOutage: starts.filter((s) => s.fire >= downAt && s.fire < backAt).length,
