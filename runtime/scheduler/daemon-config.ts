@@ -48,7 +48,7 @@ function readFile(name: string, file: string): string {
   }
 }
 
-/** Longest wait between reconnect attempts while Redis is unreachable. */
+/** Longest wait between reconnect attempts while Redis is unreachable or loading its data. */
 export const reconnectEveryMs = 500;
 
 /** Redis connection settings shared by the daemon and the status command. */
@@ -68,6 +68,8 @@ export function redisFromEnv(env: Env): { options: RedisOptions; description: st
     // ioredis backs off up to 5 s between reconnects: after an outage the daemon would stay blind for
     // longer than a lease. A connect attempt every half second is cheap and bounds that to 0.5 s.
     retryStrategy: (attempt: number) => Math.min(50 * 2 ** (attempt - 1), reconnectEveryMs),
+    // While Redis reads its AOF back, ioredis waits its loading estimate (up to 10 s) between checks.
+    maxLoadingRetryTime: reconnectEveryMs,
   };
   if (env.CLASSROOM_REDIS_SENTINELS) {
     const name = env.CLASSROOM_REDIS_MASTER_NAME;
