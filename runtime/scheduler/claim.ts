@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import type { BlockStrategy, MisfireStrategy } from "./job-schema";
 import { schedulerKeys, SchedulerKeys } from "./keys";
-import { admitScript, claimAheadScript, decideScript, drainScript, finishScript, renewScript } from "./lua";
+import { admitScript, claimAheadScript, decideScript, drainScript, finishScript, renewScript, sweepScript } from "./lua";
 
 /**
  * Claims and fencing. Every replica computes the same fire instants and races to claim each one with
@@ -59,8 +59,11 @@ export interface RunRecord {
 }
 
 export type FinishResult =
-  | { status: "idle" | "fenced" | "covered" }
-  | { status: "run"; fireMs: number; token: number };
+  /** covered / lost: the outcome was recorded for this run already (cover-earlier, lapsed lease); recorded: a retry of a record that took effect. */
+  | { status: "idle" | "covered" | "lost" | "recorded" }
+  | { status: "run"; fireMs: number; token: number }
+  /** The next queued fire goes to the replica that claimed it, told through its handover channel. */
+  | { status: "handed"; fireMs: number; to: string };
 
 export interface CoordinatorOptions {
   /** Key prefix shared by all replicas of one deployment. */
@@ -73,6 +76,21 @@ export interface CoordinatorOptions {
   claimTtlMs: number;
   /** History entries kept per job. */
   historyLimit: number;
+  /**
+   * How long after sending a call this replica still acts on its answer. Redis refuses a script that
+   * arrives later (see lua.ts), and a little before, so that an answer still has time to come back.
+   * Default: the connection's `commandTimeout`, else 3000.
+   */
+  giveUpAfterMs?: number;
+}
+
+/** Share of the give-up time kept for the answer's way back (at most 500 ms). */
+const answerMarginMs = (giveUpAfterMs: number) => Math.min(500, Math.floor(giveUpAfterMs / 4));
+
+/** "Every fire of my home jobs up to `upTo` is claimed", as seen under ring `digest`. */
+export interface HomeMark {
+  upTo: number;
+  digest: string;
 }
 
 type Reply = [string, string, number];
@@ -88,13 +106,23 @@ export class Coordinator {
     redis.defineCommand("schedulerDrain", { numberOfKeys: 0, lua: drainScript });
     redis.defineCommand("schedulerFinish", { numberOfKeys: 0, lua: finishScript });
     redis.defineCommand("schedulerRenew", { numberOfKeys: 0, lua: renewScript });
+    redis.defineCommand("schedulerSweep", { numberOfKeys: 0, lua: sweepScript });
   }
 
-  /** Claims upcoming fires before their instant; idle jobs get their run granted at once. */
-  async claimAhead(fires: { job: string; fireMs: number }[], nowMs: number): Promise<ClaimAhead[]> {
+  /** Redis time after which a call sent now must change nothing: this replica will have given up on it. */
+  private deadline(): number {
+    const giveUp = this.options.giveUpAfterMs ?? this.redis.options.commandTimeout ?? 3000;
+    return Date.now() + giveUp - answerMarginMs(giveUp);
+  }
+
+  /**
+   * Claims upcoming fires before their instant; idle jobs get their run granted at once. A home
+   * replica passes `mark` (see HomeMark) so that backups can leave these fires alone.
+   */
+  async claimAhead(fires: { job: string; fireMs: number }[], nowMs: number, mark?: HomeMark): Promise<ClaimAhead[]> {
     if (fires.length === 0) return [];
     const o = this.options;
-    const args: (string | number)[] = [o.prefix, o.replicaId, nowMs, o.leaseMs, o.claimTtlMs, fires.length];
+    const args: (string | number)[] = [o.prefix, this.deadline(), o.replicaId, nowMs, o.leaseMs, o.claimTtlMs, o.historyLimit, mark?.upTo ?? 0, mark?.digest ?? "", fires.length];
     for (const f of fires) args.push(f.job, f.fireMs);
     const replies = (await (this.redis as any).schedulerClaimAhead(...args)) as Reply[];
     return replies.map(([status, , token], i) => ({ job: fires[i].job, fireMs: fires[i].fireMs, status: status as ClaimAheadStatus, token: Number(token) }));
@@ -104,7 +132,7 @@ export class Coordinator {
   async decide(fires: FireRequest[], nowMs: number): Promise<Admission[]> {
     if (fires.length === 0) return [];
     const o = this.options;
-    const args: (string | number)[] = [o.prefix, o.replicaId, nowMs, o.leaseMs, o.historyLimit, fires.length];
+    const args: (string | number)[] = [o.prefix, this.deadline(), o.replicaId, nowMs, o.leaseMs, o.historyLimit, fires.length];
     for (const f of fires) args.push(f.job, f.fireMs, f.block, f.misfire, f.misfireThresholdMs);
     const replies = (await (this.redis as any).schedulerDecide(...args)) as Reply[];
     return replies.map(([status, fire, token], i) => ({ job: fires[i].job, claimedMs: fires[i].fireMs, status: status as AdmitStatus, runFireMs: Number(fire), token: Number(token) }));
@@ -114,7 +142,7 @@ export class Coordinator {
   async admit(fires: FireRequest[], nowMs: number): Promise<Admission[]> {
     if (fires.length === 0) return [];
     const o = this.options;
-    const args: (string | number)[] = [o.prefix, o.replicaId, nowMs, o.leaseMs, o.claimTtlMs, o.historyLimit, fires.length];
+    const args: (string | number)[] = [o.prefix, this.deadline(), o.replicaId, nowMs, o.leaseMs, o.claimTtlMs, o.historyLimit, fires.length];
     for (const f of fires) {
       args.push(f.job, f.fireMs, f.block, f.misfire, f.misfireThresholdMs, f.late.join(","), f.lateBeyondCap);
     }
@@ -128,36 +156,63 @@ export class Coordinator {
     }));
   }
 
-  /** Records the outcome and, if fires are queued behind this run, grants the next one to this replica. */
+  /**
+   * Records the outcome and, if fires are queued behind this run, grants the next one to this replica
+   * when it claimed it, else hands it to its claimant.
+   */
   async finish(job: string, record: RunRecord, misfire: MisfireStrategy, misfireThresholdMs: number, takeNext = true): Promise<FinishResult> {
     const o = this.options;
     const [status, fire, token] = (await (this.redis as any).schedulerFinish(
-      o.prefix, job, String(record.token), o.replicaId, Date.now(), o.leaseMs, o.historyLimit, misfire, misfireThresholdMs, JSON.stringify(record), takeNext ? "1" : "0",
+      o.prefix, this.deadline(), job, String(record.token), o.replicaId, Date.now(), o.leaseMs, o.historyLimit, misfire, misfireThresholdMs, JSON.stringify(record), takeNext ? "1" : "0",
     )) as Reply;
     if (status === "run") return { status, fireMs: Number(fire), token: Number(token) };
-    return { status: status as "idle" | "fenced" | "covered" };
+    if (status === "handed") {
+      const [fireMs, to] = String(fire).split("|");
+      return { status, fireMs: Number(fireMs), to };
+    }
+    return { status: status as "idle" | "covered" | "lost" | "recorded" };
   }
 
   /** Takes over a job whose run lock expired with fires queued behind it. */
   async drain(job: string, misfire: MisfireStrategy, misfireThresholdMs: number): Promise<{ status: "busy"; pttl: number } | { status: "idle" } | { status: "run"; fireMs: number; token: number }> {
     const o = this.options;
-    const [status, fire, value] = (await (this.redis as any).schedulerDrain(o.prefix, o.replicaId, Date.now(), o.leaseMs, o.historyLimit, job, misfire, misfireThresholdMs)) as Reply;
+    const [status, fire, value] = (await (this.redis as any).schedulerDrain(o.prefix, this.deadline(), o.replicaId, Date.now(), o.leaseMs, o.historyLimit, job, misfire, misfireThresholdMs)) as Reply;
     if (status === "busy") return { status, pttl: Number(value) };
     if (status === "run") return { status, fireMs: Number(fire), token: Number(value) };
     return { status: "idle" };
   }
 
-  /** Extends the run lock while `token` is the newest; otherwise says why the run lost the job. */
+  /** Extends the run lock while the run is the job's open run; otherwise says why the run lost the job. */
   async renew(job: string, token: number, fireMs: number, grantedAt: number): Promise<"owner" | "covered" | "fenced"> {
     const o = this.options;
     const value = `${token}|${fireMs}|${o.replicaId}|${grantedAt}`;
-    const reply = await (this.redis as any).schedulerRenew(o.prefix, job, String(token), value, o.leaseMs);
+    const reply = await (this.redis as any).schedulerRenew(o.prefix, this.deadline(), job, String(token), value, o.leaseMs, Date.now());
     return reply === 1 ? "owner" : reply === 2 ? "covered" : "fenced";
   }
 
-  /** True while `token` is the newest fencing token of the job: what a handler checks before a side effect. */
+  /** True while the run holding `token` is the job's open run: what a handler checks before a side effect. */
   async isCurrent(job: string, token: number): Promise<boolean> {
-    return (await this.redis.hget(this.keys.state(job), "runToken")) === String(token);
+    const open = await this.redis.hget(this.keys.state(job), "open");
+    return open?.split("|")[0] === String(token);
+  }
+
+  /** The recovery pass (sweepScript): records "lost" for runs whose lock lapsed; returns how many. */
+  async sweep(nowMs = Date.now(), limit = 200): Promise<number> {
+    const o = this.options;
+    return Number(await (this.redis as any).schedulerSweep(o.prefix, this.deadline(), o.replicaId, nowMs, o.historyLimit, limit));
+  }
+
+  /** What each of `replicas` last marked as claimed (see HomeMark); absent when it marked nothing lately. */
+  async homeMarks(replicas: string[]): Promise<Map<string, HomeMark>> {
+    const marks = new Map<string, HomeMark>();
+    if (replicas.length === 0) return marks;
+    const values = await this.redis.mget(...replicas.map((r) => this.keys.claimed(r)));
+    values.forEach((value, i) => {
+      if (!value) return;
+      const [upTo, digest] = value.split("|");
+      marks.set(replicas[i], { upTo: Number(upTo), digest });
+    });
+    return marks;
   }
 
   /** The newest fire ever admitted per job, to resume each schedule where the cluster left it. */

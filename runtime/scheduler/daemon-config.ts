@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import Redis, { RedisOptions } from "ioredis";
+import { duplicateKeys } from "./duplicate-keys";
 import { Job, JobConfigError, parseJobs } from "./job-schema";
 
 /**
@@ -47,11 +48,29 @@ function readFile(name: string, file: string): string {
   }
 }
 
+/** Longest wait between reconnect attempts while Redis is unreachable or loading its data. */
+export const reconnectEveryMs = 500;
+
 /** Redis connection settings shared by the daemon and the status command. */
 export function redisFromEnv(env: Env): { options: RedisOptions; description: string } {
   const password = env.CLASSROOM_REDIS_PASSWORD_FILE ? readFile("CLASSROOM_REDIS_PASSWORD_FILE", env.CLASSROOM_REDIS_PASSWORD_FILE).trim() : undefined;
-  // Fail fast on a dead Redis instead of queueing commands: a claim that arrives late is a misfire anyway.
-  const common: RedisOptions = { password, commandTimeout: 3000, maxRetriesPerRequest: 1, enableAutoPipelining: true, lazyConnect: true };
+  // Fail fast on a dead Redis: a command queued while disconnected, or re-sent after a reconnect (it may
+  // have run already), would take effect after its caller gave up on it. The scripts also refuse calls
+  // that arrive after their deadline (lua.ts), which covers commands a frozen Redis reads late.
+  const common: RedisOptions = {
+    password,
+    commandTimeout: 3000,
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 1,
+    enableAutoPipelining: true,
+    lazyConnect: true,
+    // ioredis backs off up to 5 s between reconnects: after an outage the daemon would stay blind for
+    // longer than a lease. A connect attempt every half second is cheap and bounds that to 0.5 s.
+    retryStrategy: (attempt: number) => Math.min(50 * 2 ** (attempt - 1), reconnectEveryMs),
+    // While Redis reads its AOF back, ioredis waits its loading estimate (up to 10 s) between checks.
+    maxLoadingRetryTime: reconnectEveryMs,
+  };
   if (env.CLASSROOM_REDIS_SENTINELS) {
     const name = env.CLASSROOM_REDIS_MASTER_NAME;
     if (!name) throw new JobConfigError("CLASSROOM_REDIS_MASTER_NAME: required when CLASSROOM_REDIS_SENTINELS is set");
@@ -96,6 +115,13 @@ export function loadJobsFile(file: string, variable = "CLASSROOM_SCHEDULER_JOBS_
   } catch (err) {
     throw new JobConfigError(`${variable}: '${file}' is not JSON: ${(err as Error).message}`);
   }
+  // JSON.parse keeps the last of two equal keys: a second job with the same name would silently win.
+  const duplicates = duplicateKeys(text).map(({ path, key, lines: [first, again] }) =>
+    path.length === 0
+      ? `jobs.${key}: duplicate job name '${key}' (lines ${first} and ${again}): each job name may appear once`
+      : `jobs.${path.join(".")}: duplicate key '${key}' (lines ${first} and ${again}): each key may appear once`,
+  );
+  if (duplicates.length) throw new JobConfigError(`${file} is not a valid jobs document:\n${duplicates.join("\n")}`);
   return parseJobs(document, file);
 }
 

@@ -7,7 +7,7 @@ import { schedulerKeys } from "./keys";
  * History is a capped list per job (LPUSH + LTRIM, newest first); counters are never trimmed.
  */
 
-export const outcomes = ["succeeded", "failed", "timed-out", "cancelled", "fenced", "covered", "discarded", "misfired"] as const;
+export const outcomes = ["succeeded", "failed", "timed-out", "cancelled", "covered", "discarded", "misfired", "lost"] as const;
 export type Outcome = (typeof outcomes)[number];
 
 export interface HistoryEntry {
@@ -23,15 +23,17 @@ export interface HistoryEntry {
   attempts?: number;
   startedAt?: number;
   finishedAt?: number;
-  /** When the entry was written, for entries without a run (discarded, misfired, covered). */
+  /** When the entry was written, for entries not written by the run itself (discarded, misfired, covered, lost). */
   at?: number;
   error?: string;
   /** HTTP endpoint that answered. */
   endpoint?: string;
-  /** Why the fire did not run (discarded, misfired, covered, fenced). */
+  /**
+   * Why the fire did not run or has no result (discarded, misfired, covered, lost). "lost": the run's
+   * lock lapsed without an outcome (its replica crashed, stalled or lost Redis for a lease); it may or
+   * may not have taken effect, and a record its replica sends later is refused.
+   */
   reason?: string;
-  /** For "fenced": what the run itself ended as before its record was rejected. */
-  result?: string;
 }
 
 export type Counters = Partial<Record<Outcome, number>>;
@@ -56,6 +58,7 @@ export class RunHistory {
   /** Removes history, counters and scheduling state of a job (after it is deleted from the stack). */
   async forget(job: string): Promise<void> {
     const k = this.keys;
-    await this.redis.del(k.history(job), k.counters(job), k.state(job), k.fence(job), k.run(job), k.pending(job), k.covered(job));
+    await this.redis.del(k.history(job), k.counters(job), k.state(job), k.fence(job), k.run(job), k.pending(job), k.covered(job), k.lost(job));
+    await this.redis.zrem(k.open, job);
   }
 }

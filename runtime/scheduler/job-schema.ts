@@ -93,11 +93,14 @@ export const jobSchema = z
     }
   });
 
-/** All jobs of a stack: job name -> job. Names become Redis keys and label values, hence the pattern. */
-export const jobsSchema = z.record(
-  z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "job names are lowercase letters, digits and '-'").max(63),
-  jobSchema,
-);
+/** Job names become Redis keys and label values, hence a DNS label's rule. */
+export const jobNameRule = "1-63 lowercase letters, digits and '-', starting and ending with a letter or digit";
+
+/** All jobs of a stack: job name -> job. */
+export const jobsSchema = z.record(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).max(63), jobSchema, {
+  // zod's own words for a bad record key are "Invalid key in record": say which name and the rule.
+  error: (issue) => (issue.code === "invalid_key" ? `invalid job name ${JSON.stringify(issue.input)}: job names are ${jobNameRule}` : undefined),
+});
 
 export type JobSpec = z.infer<typeof jobSchema>;
 export type JobsSpec = z.infer<typeof jobsSchema>;

@@ -11,6 +11,8 @@ export interface RunnerOptions {
   replicaId: string;
   leaseMs: number;
   log(message: string, fields?: Record<string, unknown>): void;
+  /** A finished run handed the job's next queued fire to the replica that claimed it. */
+  onHandedOver?(job: Job, fireMs: number, to: string): void;
 }
 
 class RunCancelled extends Error {}
@@ -75,9 +77,11 @@ export class Runner {
       const askedAt = Date.now();
       const result = await this.finish(job, record);
       if (!result) return;
-      if (result.status === "fenced" || result.status === "covered") {
-        this.options.log(`run ${result.status}`, { job: job.name, fire: fireMs, token });
+      if (result.status === "lost" || result.status === "covered") {
+        // Its outcome is already in the history; what the run itself ended as is only known here.
+        this.options.log(`run ${result.status}: outcome not recorded`, { job: job.name, fire: fireMs, token, result: record.outcome });
       }
+      if (result.status === "handed") this.options.onHandedOver?.(job, result.fireMs, result.to);
       if (result.status !== "run") return;
       fireMs = result.fireMs;
       token = result.token;
@@ -105,7 +109,7 @@ export class Runner {
   private async renew(run: ActiveRun): Promise<boolean> {
     const state = await this.options.coordinator.renew(run.job, run.token, run.fireMs, run.grantedAt);
     if (state === "owner") run.lastRenewed = Date.now();
-    else run.controller.abort(new RunCancelled(state === "covered" ? coveredReason : "fenced: a newer fencing token owns the job"));
+    else run.controller.abort(new RunCancelled(state === "covered" ? coveredReason : "lost: the run lock lapsed and the run was recorded lost"));
     return state === "owner";
   }
 

@@ -63,6 +63,8 @@ export class Scheduler {
   private readonly runner: Runner;
   private readonly ring: ReplicaRing;
   private readonly states: JobTimerState[] = [];
+  /** The same jobs by name: claims answer by name, a thousand at a time. */
+  private readonly jobsByName = new Map<string, Job>();
   private readonly instants = new Map<number, InstantWork>();
   /** Jobs this replica watches because it queued a fire behind a run (see Coordinator.drain). */
   private readonly drainWatches = new Map<string, NodeJS.Timeout>();
@@ -74,6 +76,8 @@ export class Scheduler {
   private draining = false;
   /** Claim batches sent and not yet answered; stop() waits for them so their fires are not dropped. */
   private claimsInFlight = 0;
+  /** A batch of home claims failed since the last mark: the next mark would cover fires nobody claimed. */
+  private homeClaimFailed = false;
   private readonly log: NonNullable<SchedulerOptions["log"]>;
 
   constructor(private readonly options: SchedulerOptions) {
@@ -95,6 +99,8 @@ export class Scheduler {
       replicaId: options.replicaId,
       leaseMs,
       log: this.log,
+      // The claimant may have died: if nobody took the fire within a lease, this replica will.
+      onHandedOver: (job) => this.watchQueue(job, leaseMs),
     });
     this.ring = new ReplicaRing(options.replicaId);
   }
@@ -113,14 +119,21 @@ export class Scheduler {
       // Resume where the cluster left off, so fires missed while no replica ran meet the misfire strategy.
       const cursor = marks.get(job.name) ?? now;
       this.states.push({ job, schedule, cursor, next: schedule.nextAfter(cursor) });
+      this.jobsByName.set(job.name, job);
     }
     const keys = this.coordinator.keys;
+    const handover = keys.handover(this.options.replicaId);
     this.options.subscriber.on("message", (channel: string, message: string) => {
+      if (channel === handover) {
+        const job = this.jobsByName.get(message);
+        if (job) this.watchQueue(job, 0, true);
+        return;
+      }
       if (channel !== keys.cancel) return;
       const [job, token] = message.split("|");
       this.runner.cancel(job, Number(token), coveredReason);
     });
-    await this.options.subscriber.subscribe(keys.cancel);
+    await this.options.subscriber.subscribe(keys.cancel, handover);
     this.stopped = false;
     await this.announce();
     this.heartbeat = setInterval(() => void this.announce(), 2000);
@@ -148,13 +161,18 @@ export class Scheduler {
     this.log("scheduler stopped");
   }
 
-  /** Heartbeat in the replica registry, and refresh of who else is alive (for claim order). */
+  /**
+   * Heartbeat in the replica registry, refresh of who else is alive (for claim order), and the
+   * recovery pass that records runs whose replica died as lost.
+   */
   private async announce(): Promise<void> {
     const key = this.coordinator.keys.replicas;
     const now = Date.now();
     try {
       await this.options.redis.zadd(key, now, this.options.replicaId);
       this.ring.update(await this.options.redis.zrangebyscore(key, now - 5000, "+inf"));
+      const lost = await this.coordinator.sweep(now);
+      if (lost > 0) this.log("recorded runs lost by their replica", { count: lost });
     } catch {
       // Redis down: claims fail anyway; the ring keeps its last members.
     }
@@ -192,6 +210,7 @@ export class Scheduler {
     if (decide.length) void this.coordinator.decide(decide, now).then((a) => this.startAdmitted(a, now), (err) => this.claimFailed(err, decide));
 
     const ahead: { job: string; fireMs: number }[] = [];
+    const backup: { job: string; fireMs: number; home: string }[] = [];
     const late: FireRequest[] = [];
     const handled = new Map<JobTimerState, number>();
     for (const state of this.states) {
@@ -199,7 +218,9 @@ export class Scheduler {
       const { job } = state;
       const fire = state.next;
       if (now - fire <= job.misfireThresholdMs) {
-        ahead.push({ job: job.name, fireMs: fire });
+        const home = this.ring.homeOf(job.name);
+        if (home === this.options.replicaId) ahead.push({ job: job.name, fireMs: fire });
+        else backup.push({ job: job.name, fireMs: fire, home });
         handled.set(state, fire);
         continue;
       }
@@ -211,11 +232,25 @@ export class Scheduler {
       handled.set(state, Math.max(fires.late.at(-1) ?? fire, fires.onTime.at(-1) ?? fire));
     }
     if (ahead.length) {
+      // Every home fire up to now + lookahead is in this batch or an earlier one (late fires go to
+      // admit), unless an earlier batch failed: its fires may be unclaimed, so no mark this time.
+      const mark = late.length === 0 && !this.homeClaimFailed ? { upTo: now + this.lookaheadMs, digest: this.ring.digest } : undefined;
+      this.homeClaimFailed = false;
       this.claimsInFlight++;
       void this.coordinator
-        .claimAhead(ahead, now)
-        .then((c) => this.scheduleClaimed(c, now), (err) => this.claimFailed(err, ahead))
+        .claimAhead(ahead, now, mark)
+        .then(
+          (c) => this.scheduleClaimed(c, now),
+          (err) => {
+            this.homeClaimFailed = true;
+            this.claimFailed(err, ahead);
+          },
+        )
         .finally(() => this.claimsInFlight--);
+    }
+    if (backup.length) {
+      this.claimsInFlight++;
+      void this.claimAsBackup(backup, now).finally(() => this.claimsInFlight--);
     }
     if (late.length) void this.coordinator.admit(late, now).then((a) => this.startAdmitted(a, now), (err) => this.claimFailed(err, late));
     // Cron arithmetic happens after the claims are on their way and well before the next instant.
@@ -226,8 +261,33 @@ export class Scheduler {
     this.arm();
   }
 
+  /**
+   * Claims the fires whose home replica has not marked them claimed (it is dead, stopping, or too
+   * busy to claim in time), so that Redis does per-fire work once per fire, not once per replica.
+   */
+  private async claimAsBackup(fires: { job: string; fireMs: number; home: string }[], now: number): Promise<void> {
+    let orphans = fires;
+    try {
+      const marks = await this.coordinator.homeMarks([...new Set(fires.map((f) => f.home))]);
+      const digest = this.ring.digest;
+      orphans = fires.filter((f) => {
+        const mark = marks.get(f.home);
+        return !mark || mark.digest !== digest || mark.upTo < f.fireMs;
+      });
+    } catch {
+      // Cannot tell what the homes claimed: try every fire, as a replica without marks would.
+    }
+    if (orphans.length === 0) return;
+    const claims = orphans.map(({ job, fireMs }) => ({ job, fireMs }));
+    try {
+      this.scheduleClaimed(await this.coordinator.claimAhead(claims, now), now);
+    } catch (err) {
+      this.claimFailed(err, claims);
+    }
+  }
+
   private jobNamed(name: string): Job {
-    return this.states.find((s) => s.job.name === name)!.job;
+    return this.jobsByName.get(name)!;
   }
 
   /** Files claimed-ahead fires under their instant; past instants (slow Redis) are handled at once. */
@@ -260,12 +320,18 @@ export class Scheduler {
   }
 
   /**
-   * A fire of ours waits behind a run. If that run's replica dies, nobody would start the queue
-   * until the next fire; instead check again right when its lease expires.
+   * A fire of ours waits behind a run. Its holder hands it over when the run ends (`now`: a message on
+   * our handover channel); if that run's replica dies, nobody would start the queue until the next
+   * fire, so check again right when its lease expires.
    */
-  private watchQueue(job: Job, pttlMs: number): void {
-    if (this.stopped || this.drainWatches.has(job.name)) return;
-    const delay = Math.max(pttlMs, 0) + 2;
+  private watchQueue(job: Job, pttlMs: number, now = false): void {
+    if (this.stopped) return;
+    if (this.drainWatches.has(job.name)) {
+      if (!now) return;
+      clearTimeout(this.drainWatches.get(job.name));
+      this.drainWatches.delete(job.name);
+    }
+    const delay = now ? 0 : Math.max(pttlMs, 0) + 2;
     this.drainWatches.set(
       job.name,
       setTimeout(async () => {

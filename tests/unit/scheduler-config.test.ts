@@ -54,4 +54,18 @@ describe("scheduler daemon configuration from env vars", () => {
     fs.writeFileSync(bad, "{not json");
     expect(() => daemonConfigFromEnv({ ...base(), CLASSROOM_SCHEDULER_JOBS_FILE: bad })).toThrow(/is not JSON/);
   });
+
+  it("rejects a job name declared twice, naming it and both lines, instead of keeping the last one", () => {
+    const twice = path.join(dir, "twice.json");
+    const job = '{ "schedule": { "everyMs": 1000 }, "target": { "handler": "h" } }';
+    fs.writeFileSync(twice, `{\n  "sweep": ${job},\n  "report": ${job},\n  "sweep": ${job}\n}\n`);
+    expect(() => daemonConfigFromEnv({ ...base(), CLASSROOM_SCHEDULER_JOBS_FILE: twice })).toThrow(
+      `${twice} is not a valid jobs document:\njobs.sweep: duplicate job name 'sweep' (lines 2 and 4): each job name may appear once`,
+    );
+    // Inside a job too: two schedules would otherwise leave one of them unnoticed.
+    fs.writeFileSync(twice, `{ "sweep": {\n  "schedule": { "everyMs": 1000 },\n  "schedule": { "everyMs": 5000 },\n  "target": { "handler": "h" } } }`);
+    expect(() => daemonConfigFromEnv({ ...base(), CLASSROOM_SCHEDULER_JOBS_FILE: twice })).toThrow(
+      /\njobs\.sweep: duplicate key 'schedule' \(lines 2 and 3\): each key may appear once$/,
+    );
+  });
 });

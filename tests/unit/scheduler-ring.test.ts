@@ -30,6 +30,15 @@ describe("scheduler claim order (rendezvous hashing over live replicas)", () => 
     }
   });
 
+  it("names the home of every job alike on every replica with the same member list, and says so by digest", () => {
+    const alive = ["r1", "r2", "r3"];
+    const rings = alive.map((id) => ring(id, [...alive].reverse()));
+    expect(new Set(rings.map((r) => r.digest)).size).toBe(1);
+    for (const job of jobs) expect(new Set(rings.map((r) => r.homeOf(job))).size).toBe(1);
+    // A replica that has not seen r3 yet may disagree on homes: its digest tells the others.
+    expect(ring("r1", ["r1", "r2"]).digest).not.toBe(rings[0].digest);
+  });
+
   it("a replica that sees nobody else is home for everything", () => {
     const alone = new ReplicaRing("r9");
     expect(jobs.every((job) => alone.isHome(job))).toBe(true);

@@ -78,8 +78,12 @@ describe("scheduler job schema (the stack file contract)", () => {
     );
   });
 
-  it("rejects job names that cannot be Redis keys and labels, and periods below 100 ms", () => {
-    expect(jobsSchema.safeParse({ "Room Sweep": sweep }).success).toBe(false);
+  it("rejects job names that cannot be Redis keys and labels, stating the rule, and periods below 100 ms", () => {
+    for (const name of ["Room Sweep", "-sweep", "a".repeat(64)]) {
+      expect(() => parseJobs({ [name]: sweep }, "jobs.json")).toThrow(
+        `jobs.json is not a valid jobs document:\njobs.${name}: invalid job name '${name}': job names are 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit`.replace(`'${name}'`, JSON.stringify(name)),
+      );
+    }
     const fast = jobSchema.safeParse({ schedule: { everyMs: 10 }, target: { handler: "x" } });
     expect(fast.success).toBe(false);
   });

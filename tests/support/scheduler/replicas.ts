@@ -22,6 +22,8 @@ export interface ReplicaSetOptions {
   leaseMs?: number;
   /** Extra environment variables. */
   env?: Record<string, string>;
+  /** How long one daemon may take to start (tsx compiles it first: slow on a loaded machine). Default 30 s. */
+  startTimeoutMs?: number;
 }
 
 export class SchedulerReplicas {
@@ -38,7 +40,7 @@ export class SchedulerReplicas {
   static async start(options: ReplicaSetOptions): Promise<SchedulerReplicas> {
     const set = new SchedulerReplicas(options);
     try {
-      await Promise.all(options.ids.map((id) => set.startReplica(id)));
+      await Promise.all(options.ids.map((id) => set.startReplica(id, options.startTimeoutMs)));
     } catch (err) {
       await set.stopAll();
       throw err;
@@ -60,7 +62,7 @@ export class SchedulerReplicas {
   }
 
   /** Starts one daemon and resolves once it logged "scheduler started". */
-  async startReplica(id: string, timeoutMs = 30_000): Promise<ManagedProcess> {
+  async startReplica(id: string, timeoutMs = this.options.startTimeoutMs ?? 30_000): Promise<ManagedProcess> {
     const proc = ManagedProcess.start(`scheduler-${id}`, process.execPath, ["--import", "tsx", mainPath], {
       cwd: repoRoot,
       env: { ...process.env, ...this.envFor(id) },
