@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import Redis, { RedisOptions } from "ioredis";
 import { duplicateKeys } from "./duplicate-keys";
+import { describeRedis, EnvConfigError, EnvReader } from "../contracts/env";
 import { Job, JobConfigError, parseJobs } from "./job-schema";
 
 /**
@@ -51,14 +52,25 @@ function readFile(name: string, file: string): string {
 /** Longest wait between reconnect attempts while Redis is unreachable or loading its data. */
 export const reconnectEveryMs = 500;
 
-/** Redis connection settings shared by the daemon and the status command. */
+/**
+ * Redis connection settings shared by the daemon and the status command. Where Redis is comes from the
+ * runtime's shared reader (runtime/contracts/env.ts: a URL or Sentinels, never both, every problem at
+ * once); how the scheduler talks to it is its own.
+ */
 export function redisFromEnv(env: Env): { options: RedisOptions; description: string } {
-  const password = env.CLASSROOM_REDIS_PASSWORD_FILE ? readFile("CLASSROOM_REDIS_PASSWORD_FILE", env.CLASSROOM_REDIS_PASSWORD_FILE).trim() : undefined;
+  const read = new EnvReader(env);
+  const target = read.redis();
+  try {
+    read.done();
+  } catch (err) {
+    if (err instanceof EnvConfigError) throw new JobConfigError(err.problems.join("\n"));
+    throw err;
+  }
   // Fail fast on a dead Redis: a command queued while disconnected, or re-sent after a reconnect (it may
   // have run already), would take effect after its caller gave up on it. The scripts also refuse calls
   // that arrive after their deadline (lua.ts), which covers commands a frozen Redis reads late.
   const common: RedisOptions = {
-    password,
+    password: target.password,
     commandTimeout: 3000,
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
@@ -71,36 +83,22 @@ export function redisFromEnv(env: Env): { options: RedisOptions; description: st
     // While Redis reads its AOF back, ioredis waits its loading estimate (up to 10 s) between checks.
     maxLoadingRetryTime: reconnectEveryMs,
   };
-  if (env.CLASSROOM_REDIS_SENTINELS) {
-    const name = env.CLASSROOM_REDIS_MASTER_NAME;
-    if (!name) throw new JobConfigError("CLASSROOM_REDIS_MASTER_NAME: required when CLASSROOM_REDIS_SENTINELS is set");
-    const sentinels = env.CLASSROOM_REDIS_SENTINELS.split(",").map((entry) => {
-      const [host, port] = entry.trim().split(":");
-      const portNumber = Number(port ?? 26379);
-      if (!host || !Number.isInteger(portNumber)) throw new JobConfigError(`CLASSROOM_REDIS_SENTINELS: expected host:port[,host:port...], got '${entry}'`);
-      return { host, port: portNumber };
-    });
+  const description = describeRedis(target);
+  if ("sentinels" in target) {
     // Sentinels usually run without requirepass, and AUTH against them then fails: only send one when given.
-    const sentinelPassword = env.CLASSROOM_REDIS_SENTINEL_PASSWORD_FILE
-      ? readFile("CLASSROOM_REDIS_SENTINEL_PASSWORD_FILE", env.CLASSROOM_REDIS_SENTINEL_PASSWORD_FILE).trim()
-      : undefined;
-    return { options: { ...common, sentinels, name, sentinelPassword }, description: `sentinels ${env.CLASSROOM_REDIS_SENTINELS} master ${name}` };
+    return { options: { ...common, sentinels: target.sentinels, name: target.masterName, sentinelPassword: target.sentinelPassword }, description };
   }
-  if (env.CLASSROOM_REDIS_URL) {
-    let url: URL;
-    try {
-      url = new URL(env.CLASSROOM_REDIS_URL);
-    } catch {
-      throw new JobConfigError(`CLASSROOM_REDIS_URL: not a URL: '${env.CLASSROOM_REDIS_URL}' (expected redis://host:port[/db])`);
-    }
-    if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new JobConfigError(`CLASSROOM_REDIS_URL: expected redis:// or rediss://, got '${url.protocol}'`);
-    const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0;
-    return {
-      options: { ...common, host: url.hostname, port: Number(url.port || 6379), db, password: password ?? (url.password ? decodeURIComponent(url.password) : undefined), tls: url.protocol === "rediss:" ? {} : undefined },
-      description: `${url.protocol}//${url.hostname}:${url.port || 6379}/${db}`,
-    };
+  let url: URL;
+  try {
+    url = new URL(target.url);
+  } catch {
+    throw new JobConfigError(`CLASSROOM_REDIS_URL: not a URL: '${target.url}' (expected redis://host:port[/db])`);
   }
-  throw new JobConfigError("CLASSROOM_REDIS_URL or CLASSROOM_REDIS_SENTINELS (+ CLASSROOM_REDIS_MASTER_NAME): one is required");
+  const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0;
+  return {
+    options: { ...common, host: url.hostname, port: Number(url.port || 6379), db, password: target.password ?? (url.password ? decodeURIComponent(url.password) : undefined), tls: url.protocol === "rediss:" ? {} : undefined },
+    description,
+  };
 }
 
 export function createRedis(options: RedisOptions, connectionName: string): Redis {

@@ -1,17 +1,23 @@
 /**
- * The scheduler daemon: `node --import tsx runtime/scheduler/scheduler-main.ts` (or `npx tsx ...`).
+ * The scheduler daemon, `classroom-scheduler` in the runtime package (`npx tsx runtime/scheduler/scheduler-main.ts` in the repository).
  * Configuration: environment variables, see daemon-config.ts and README.md.
  * Exit codes: 0 after SIGTERM/SIGINT, 2 on a configuration error, 1 when Redis is unreachable at start.
  */
 import * as http from "node:http";
+import { createLogger } from "../log";
 import { createRedis, DaemonConfig, daemonConfigFromEnv } from "./daemon-config";
 import { checkHandlers, JobHandler, loadHandlerModule } from "./handlers";
 import { JobConfigError } from "./job-schema";
 import { Router } from "./routing";
 import { Scheduler } from "./scheduler";
 
+// The runtime's structured logger: JSON lines on stdout and in the pod's log file (CLASSROOM_LOG_FILE).
+const logger = createLogger({ component: "scheduler" });
+
+/** Errors, losses and misfires are what an operator must see; the rest is info. */
 function log(replicaId: string, message: string, fields: Record<string, unknown> = {}): void {
-  console.log(JSON.stringify({ time: new Date().toISOString(), replica: replicaId, message, ...fields }));
+  const level = /error|fail/.test(message) ? "error" : /lost|misfire|late|refused|stuck/.test(message) ? "warn" : "info";
+  logger[level](message, { replica: replicaId, ...fields });
 }
 
 function startHealthServer(port: number, ready: () => boolean): http.Server {

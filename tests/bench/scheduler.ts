@@ -121,7 +121,7 @@ function machineTimerProbe(): { stop(): number[] } {
 
 /** Counts log lines of a kind across the replicas (their last 20 kB each). */
 function countLogs(replicas: SchedulerReplicas, message: string): number {
-  return [...replicas.replicas.values()].reduce((n, p) => n + p.log.split("\n").filter((l) => l.includes(`"message":"${message}"`)).length, 0);
+  return [...replicas.replicas.values()].reduce((n, p) => n + p.log.split("\n").filter((l) => l.includes(`"event":"${message}"`)).length, 0);
 }
 
 /** Redis' CPU and script time so far (seconds, microseconds), for deltas around a window. */

@@ -29,14 +29,20 @@ describe("scheduler daemon configuration from env vars", () => {
     expect(options).toMatchObject({ sentinels: [{ host: "s1", port: 26379 }, { host: "s2", port: 26379 }], name: "classroom", password: "s3cret" });
     // Sentinels without requirepass reject AUTH: the master's password is not sent to them.
     expect(options.sentinelPassword).toBeUndefined();
-    expect(redisFromEnv({ CLASSROOM_REDIS_SENTINELS: "s1", CLASSROOM_REDIS_MASTER_NAME: "m", CLASSROOM_REDIS_SENTINEL_PASSWORD_FILE: password }).options.sentinelPassword).toBe("s3cret");
-    expect(() => redisFromEnv({ CLASSROOM_REDIS_SENTINELS: "s1:26379" })).toThrow("CLASSROOM_REDIS_MASTER_NAME: required when CLASSROOM_REDIS_SENTINELS is set");
+    expect(redisFromEnv({ CLASSROOM_REDIS_SENTINELS: "s1:26379", CLASSROOM_REDIS_MASTER_NAME: "m", CLASSROOM_REDIS_SENTINEL_PASSWORD_FILE: password }).options.sentinelPassword).toBe("s3cret");
+    expect(() => redisFromEnv({ CLASSROOM_REDIS_SENTINELS: "s1:26379" })).toThrow("CLASSROOM_REDIS_MASTER_NAME is required with CLASSROOM_REDIS_SENTINELS");
+  });
+
+  it("reads Redis the way every runtime daemon does: a URL and Sentinels together are refused, not silently ranked", () => {
+    expect(() => redisFromEnv({ CLASSROOM_REDIS_URL: "redis://r:6379", CLASSROOM_REDIS_SENTINELS: "s1:26379", CLASSROOM_REDIS_MASTER_NAME: "m" })).toThrow(
+      "set either CLASSROOM_REDIS_URL or CLASSROOM_REDIS_SENTINELS, not both",
+    );
   });
 
   it("names the offending variable", () => {
     expect(() => daemonConfigFromEnv({ ...base(), CLASSROOM_SCHEDULER_JOBS_FILE: undefined })).toThrow(/^CLASSROOM_SCHEDULER_JOBS_FILE: required/);
-    expect(() => daemonConfigFromEnv({ ...base(), CLASSROOM_REDIS_URL: undefined })).toThrow(/CLASSROOM_REDIS_URL or CLASSROOM_REDIS_SENTINELS/);
-    expect(() => daemonConfigFromEnv({ ...base(), CLASSROOM_REDIS_URL: "http://x" })).toThrow(/CLASSROOM_REDIS_URL: expected redis:\/\//);
+    expect(() => daemonConfigFromEnv({ ...base(), CLASSROOM_REDIS_URL: undefined })).toThrow(/set CLASSROOM_REDIS_URL .* or CLASSROOM_REDIS_SENTINELS/);
+    expect(() => daemonConfigFromEnv({ ...base(), CLASSROOM_REDIS_URL: "http://x" })).toThrow("CLASSROOM_REDIS_URL must look like redis://host:port or rediss://host:port, got 'http://x'");
     expect(() => daemonConfigFromEnv({ ...base(), CLASSROOM_SCHEDULER_LEASE_MS: "soon" })).toThrow("CLASSROOM_SCHEDULER_LEASE_MS: expected an integer >= 300, got 'soon'");
     expect(() => daemonConfigFromEnv({ ...base(), CLASSROOM_SCHEDULER_ENDPOINTS: "{\"room-api\": \"x\"}" })).toThrow(/CLASSROOM_SCHEDULER_ENDPOINTS: .*'room-api'/);
   });

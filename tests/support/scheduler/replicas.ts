@@ -69,7 +69,7 @@ export class SchedulerReplicas {
     });
     this.replicas.set(id, proc);
     const deadline = Date.now() + timeoutMs;
-    while (!proc.log.includes('"message":"scheduler started"')) {
+    while (!proc.log.includes('"event":"scheduler started"')) {
       if (!proc.running) throw new Error(`scheduler replica ${id} exited during start:\n${proc.log}`);
       if (Date.now() > deadline) throw new Error(`scheduler replica ${id} did not start within ${timeoutMs} ms:\n${proc.log}`);
       await new Promise((r) => setTimeout(r, 50));
