@@ -63,8 +63,6 @@ export class RegistryStore {
   readonly root: string;
   readonly stateRoot: string;
   private fenceVersion: number | undefined;
-  /** Directories known to exist (created once per service, not per write). */
-  private readonly dirs = new Set<string>();
   private readonly pending = new Set<(err: Error) => void>();
 
   constructor(private readonly options: StoreOptions) {
@@ -100,7 +98,6 @@ export class RegistryStore {
         // node-zookeeper-client's multi-op turns a check of version 0 into "any version".
         const stat = await conn.setData(this.fencePath, data, -1);
         this.fenceVersion = stat.version;
-        this.dirs.clear();
         return stat.version;
       } catch (err) {
         if (!isNoNode(err)) throw err;
@@ -157,21 +154,19 @@ export class RegistryStore {
 
   /** Creates a node and its ledger entry together. Returns the node's version (0). */
   async create(service: string, id: string, node: DesiredNode): Promise<number> {
-    await this.ensureDirs(service);
-    await this.multi([
+    await this.withDirs(service, () => this.multi([
       (t) => t.create(this.nodePath(service, id), encodeNodeData({ ...node, registeredAt: new Date().toISOString() }), zookeeper.CreateMode.PERSISTENT),
       (t) => t.create(this.ledgerPath(service, id), Buffer.alloc(0), zookeeper.CreateMode.PERSISTENT),
-    ], this.nodePath(service, id));
+    ], this.nodePath(service, id)));
     return 0;
   }
 
   /** Re-creates the node of a ledger entry whose node someone deleted. */
   async recreate(service: string, id: string, node: DesiredNode): Promise<number> {
-    await this.ensureDirs(service);
-    await this.multi([
+    await this.withDirs(service, () => this.multi([
       (t) => t.check(this.ledgerPath(service, id), -1),
       (t) => t.create(this.nodePath(service, id), encodeNodeData({ ...node, registeredAt: new Date().toISOString() }), zookeeper.CreateMode.PERSISTENT),
-    ], this.nodePath(service, id));
+    ], this.nodePath(service, id)));
     return 0;
   }
 
@@ -192,13 +187,21 @@ export class RegistryStore {
     ], this.nodePath(service, id));
   }
 
-  private async ensureDirs(service: string): Promise<void> {
+  /**
+   * Runs a create; only when a parent directory is missing (the create fails with NoNode) are the
+   * service's directories made and the create tried again, so a steady state costs one write per node.
+   */
+  private async withDirs<T>(service: string, create: () => Promise<T>): Promise<T> {
+    try {
+      return await create();
+    } catch (err) {
+      if (!(err instanceof ConflictError) || err.code !== zookeeper.Exception.NO_NODE) throw err;
+    }
     const conn = this.conn();
     for (const dir of [`${this.root}/${service}`, this.ledgerPath(service)]) {
-      if (this.dirs.has(dir)) continue;
       await conn.mkdirp(dir).catch((e) => { if (!isNodeExists(e)) throw e; });
-      this.dirs.add(dir);
     }
+    return create();
   }
 
   /** One atomic multi-op, fenced: the first op checks the leader fence. */
