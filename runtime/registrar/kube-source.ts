@@ -19,7 +19,7 @@ export interface KubeSink {
  * an API server outage removes nothing from ZooKeeper.
  */
 export class KubeSource {
-  private readonly informers: Array<{ name: string; lw: ListWatch<KubernetesObject>; backoffMs: number; timer?: NodeJS.Timeout }> = [];
+  private readonly informers: Array<{ name: string; lw: ListWatch<KubernetesObject>; backoffMs: number; lastFailure: number; timer?: NodeJS.Timeout }> = [];
   private stopped = false;
 
   constructor(kc: KubeConfig, private readonly namespace: string, sink: KubeSink, private readonly logger: Logger) {
@@ -39,7 +39,7 @@ export class KubeSource {
     slices.on("update", (o) => sink.upsertSlice(o as EndpointSliceObject));
     slices.on("delete", (o) => sink.deleteSlice(o as EndpointSliceObject));
     for (const [name, lw] of [["services", services], ["endpointslices", slices]] as const) {
-      const informer: (typeof this.informers)[number] = { name, lw, backoffMs: 500 };
+      const informer: (typeof this.informers)[number] = { name, lw, backoffMs: 500, lastFailure: 0 };
       lw.on("error", (err) => this.restartLater(informer, err));
       this.informers.push(informer);
     }
@@ -47,29 +47,23 @@ export class KubeSource {
 
   /** Resolves once both informers have listed (their caches are complete). */
   async start(): Promise<void> {
-    await Promise.all(this.informers.map(async (inf) => {
-      for (;;) {
-        if (this.stopped) return;
-        await inf.lw.start().catch(() => undefined);
-        if (inf.lw.latestResourceVersion() !== "") {
-          inf.backoffMs = 500;
-          return;
-        }
-        await new Promise((r) => setTimeout(r, inf.backoffMs));
-        inf.backoffMs = Math.min(inf.backoffMs * 2, 10_000);
-      }
-    }));
+    // A failed first list reports an error like any other, and restartLater() retries it.
+    for (const inf of this.informers) void inf.lw.start().catch((e) => this.restartLater(inf, e));
+    while (!this.stopped && !this.synced) await new Promise((r) => setTimeout(r, 100));
   }
 
   get synced(): boolean { return this.informers.every((i) => i.lw.latestResourceVersion() !== ""); }
 
   private restartLater(inf: (typeof this.informers)[number], err: unknown): void {
     if (this.stopped || inf.timer) return;
+    // Backoff starts over once the watch has stayed up for a while.
+    if (Date.now() - inf.lastFailure > 30_000) inf.backoffMs = 500;
+    inf.lastFailure = Date.now();
     this.logger.warn("watch failed; restarting it", { resource: `${this.namespace}/${inf.name}`, error: String((err as Error)?.message ?? err), retryInMs: inf.backoffMs });
     inf.timer = setTimeout(() => {
       inf.timer = undefined;
       // Resumes from the last resourceVersion; a 410 Gone then relists.
-      void inf.lw.start().then(() => { inf.backoffMs = 500; }, (e) => this.restartLater(inf, e));
+      void inf.lw.start().catch((e) => this.restartLater(inf, e));
     }, inf.backoffMs);
     inf.backoffMs = Math.min(inf.backoffMs * 2, 10_000);
   }
