@@ -131,8 +131,3 @@ function slicePort(slice: EndpointSliceObject, portName: string | undefined): nu
   const app = ports.find((p) => p.name === "app");
   return app ? app.port! : `has ${ports.length} ports and none named 'app'; set ${REGISTRAR_ANNOTATIONS.portName} on the Service`;
 }
-
-/** Node content equality, ignoring the write time. */
-export function sameNode(a: DesiredNode, b: { host: string; port: number; track: Track; weight: number; pod: string }): boolean {
-  return a.host === b.host && a.port === b.port && a.track === b.track && a.weight === b.weight && a.pod === b.pod;
-}

@@ -1,7 +1,7 @@
 import { Logger } from "../discovery/logger";
 import { isConnectionProblem } from "../discovery/zk";
-import { DesiredNode, sameNode } from "./desired";
-import { ConflictError, FencedError, RegistryStore, ServiceView } from "./store";
+import { DesiredNode } from "./desired";
+import { ConflictError, FencedError, RegistryStore, ServiceView, nodeHash } from "./store";
 
 export interface ReconcilerOptions {
   store: RegistryStore;
@@ -124,26 +124,18 @@ export class Reconciler {
           continue;
         }
         const have = view.owned.get(id);
+        const owned = (hash: string) => { view.owned.set(id, { hash, missing: false }); };
         if (!have) {
-          work.push(store.create(service, id, node).then((version) => {
-            this.stats.creates++;
-            view.owned.set(id, { node: { id, ...node, registeredAt: "" }, version });
-          }));
-        } else if (have.version === -2) {
-          work.push(store.recreate(service, id, node).then((version) => {
-            this.stats.creates++;
-            view.owned.set(id, { node: { id, ...node, registeredAt: "" }, version });
-          }));
-        } else if (!sameNode(node, have.node)) {
-          work.push(store.update(service, id, node, have.version).then((version) => {
-            this.stats.updates++;
-            view.owned.set(id, { node: { id, ...node, registeredAt: "" }, version });
-          }));
+          work.push(store.create(service, id, node).then((hash) => { this.stats.creates++; owned(hash); }));
+        } else if (have.missing) {
+          work.push(store.recreate(service, id, node, have.hash).then((hash) => { this.stats.creates++; owned(hash); }));
+        } else if (have.hash !== nodeHash(node)) {
+          work.push(store.update(service, id, node, have.hash).then((hash) => { this.stats.updates++; owned(hash); }));
         }
       }
       for (const [id, have] of view.owned) {
         if (desired.has(id)) continue;
-        work.push(store.remove(service, id, have.version).then(() => {
+        work.push(store.remove(service, id, have).then(() => {
           this.stats.deletes++;
           view.owned.delete(id);
         }));

@@ -1,5 +1,6 @@
+import { createHash } from "node:crypto";
 import * as zookeeper from "node-zookeeper-client";
-import { Instance, decodeNodeData, encodeNodeData, validateRoot } from "../discovery/contract";
+import { encodeNodeData, validateRoot } from "../discovery/contract";
 import { Logger } from "../discovery/logger";
 import { SessionManager } from "../discovery/session";
 import { ConnectionDisposedError, ZkConnection, ZkStats, isNoNode, isNodeExists, zkCode } from "../discovery/zk";
@@ -13,21 +14,29 @@ import { DesiredNode } from "./desired";
  * instances out of every caller's view. Persistent nodes survive the writer; removing a node whose
  * endpoint is gone is the registrar's job (the next leader does it when it starts).
  *
- * Ownership: every node the registrar writes has an entry in its ledger, `<stateRoot>/owned/<service>/<id>`,
- * created and deleted in the same multi-op as the node itself, so node and entry exist together or not
- * at all. The node's data is exactly the discovery contract (no marker a caller could see). A node with
+ * Ownership: every node the registrar writes has an entry in its ledger, `<stateRoot>/owned/<service>/<id>@<hash>`,
+ * created, renamed and deleted in the same multi-op as the node itself, so node and entry exist together
+ * or not at all. The hash of the node's content is in the entry's name, so a new leader learns what every
+ * owned node holds from one listing per service, without reading each node. The node's data is exactly the discovery contract (no marker a caller could see). A node with
  * no ledger entry (a self-registered pod, a VM agent) is never written or deleted.
  *
  * Fencing: a new leader bumps the version of `<stateRoot>/leader`; every write checks that version in
  * the same multi-op, so a deposed leader that still has writes in flight cannot overwrite its successor.
  */
 export interface OwnedNode {
-  node: Instance;
-  version: number;
+  /** Hash of the node's content as last written (from its ledger entry's name); "" when unknown. */
+  hash: string;
+  /** The ledger entry exists but someone deleted the node itself. */
+  missing: boolean;
+}
+
+/** Short hash of a node's content (write time excluded): carried in the ledger entry's name. */
+export function nodeHash(node: DesiredNode): string {
+  return createHash("sha1").update(JSON.stringify([node.host, node.port, node.track, node.weight, node.pod])).digest("hex").slice(0, 12);
 }
 
 export interface ServiceView {
-  /** Nodes this registrar wrote (ledger entry present), with their ZooKeeper data version. */
+  /** Nodes this registrar wrote (ledger entry present), with the hash of what it wrote. */
   owned: Map<string, OwnedNode>;
   /** Children of the service directory that are not the registrar's: never touched. */
   foreign: Set<string>;
@@ -120,7 +129,7 @@ export class RegistryStore {
     }
   }
 
-  /** Reads a service's ledger, the data and version of each owned node, and the foreign children. */
+  /** Reads a service's ledger and directory: what each owned node holds (by hash), and the foreign children. */
   async load(service: string): Promise<ServiceView> {
     const conn = this.conn();
     const children = async (path: string) => {
@@ -132,58 +141,57 @@ export class RegistryStore {
       }
     };
     const [ledger, present] = await Promise.all([children(this.ledgerPath(service)), children(`${this.root}/${service}`)]);
+    const presentSet = new Set(present);
     const owned = new Map<string, OwnedNode>();
-    const ledgerSet = new Set(ledger);
-    await Promise.all(ledger.map(async (id) => {
-      try {
-        const { data, stat } = await conn.getData(this.nodePath(service, id));
-        const node = decodeNodeData(id, data);
-        // A node of ours whose data no longer decodes is still ours: the zero-weight placeholder makes the
-        // reconciler rewrite it (or delete it when its endpoint is gone).
-        owned.set(id, { node: "error" in node ? { id, host: "", port: 0, track: "stable", weight: -1, pod: "", registeredAt: "" } : node, version: stat.version });
-      } catch (err) {
-        // Multi-ops keep node and entry together, so this is only someone deleting our node by hand:
-        // the entry alone is harmless, and the reconciler re-creates or forgets it.
-        if (!isNoNode(err)) throw err;
-        this.options.logger.warn("registrar ledger entry without its node; the node was deleted by someone else", { service, id });
-        owned.set(id, { node: { id, host: "", port: 0, track: "stable", weight: -1, pod: "", registeredAt: "" }, version: -2 });
-      }
-    }));
-    return { owned, foreign: new Set(present.filter((id) => !ledgerSet.has(id))) };
+    for (const entry of ledger) {
+      const at = entry.lastIndexOf("@");
+      const id = at === -1 ? entry : entry.slice(0, at);
+      owned.set(id, { hash: at === -1 ? "" : entry.slice(at + 1), missing: !presentSet.has(id) });
+      // Multi-ops keep node and entry together, so a missing node was deleted by hand: re-created.
+      if (!presentSet.has(id)) this.options.logger.warn("registrar ledger entry without its node; the node was deleted by someone else", { service, id });
+    }
+    return { owned, foreign: new Set(present.filter((id) => !owned.has(id))) };
   }
 
-  /** Creates a node and its ledger entry together. Returns the node's version (0). */
-  async create(service: string, id: string, node: DesiredNode): Promise<number> {
+  private entry(service: string, id: string, hash: string): string { return this.ledgerPath(service, `${id}@${hash}`); }
+
+  /** Creates a node and its ledger entry together. Returns the content hash. */
+  async create(service: string, id: string, node: DesiredNode): Promise<string> {
+    const hash = nodeHash(node);
     await this.withDirs(service, () => this.multi([
       (t) => t.create(this.nodePath(service, id), encodeNodeData({ ...node, registeredAt: new Date().toISOString() }), zookeeper.CreateMode.PERSISTENT),
-      (t) => t.create(this.ledgerPath(service, id), Buffer.alloc(0), zookeeper.CreateMode.PERSISTENT),
+      (t) => t.create(this.entry(service, id, hash), Buffer.alloc(0), zookeeper.CreateMode.PERSISTENT),
     ], this.nodePath(service, id)));
-    return 0;
+    return hash;
   }
 
   /** Re-creates the node of a ledger entry whose node someone deleted. */
-  async recreate(service: string, id: string, node: DesiredNode): Promise<number> {
+  async recreate(service: string, id: string, node: DesiredNode, oldHash: string): Promise<string> {
+    const hash = nodeHash(node);
     await this.withDirs(service, () => this.multi([
-      (t) => t.check(this.ledgerPath(service, id), -1),
+      (t) => t.remove(this.entry(service, id, oldHash), -1),
+      (t) => t.create(this.entry(service, id, hash), Buffer.alloc(0), zookeeper.CreateMode.PERSISTENT),
       (t) => t.create(this.nodePath(service, id), encodeNodeData({ ...node, registeredAt: new Date().toISOString() }), zookeeper.CreateMode.PERSISTENT),
     ], this.nodePath(service, id)));
-    return 0;
+    return hash;
   }
 
-  /** Rewrites an owned node if it still has `version`. Returns the new version. */
-  async update(service: string, id: string, node: DesiredNode, version: number): Promise<number> {
-    const results = await this.multi([
-      (t) => t.check(this.ledgerPath(service, id), -1),
-      (t) => t.setData(this.nodePath(service, id), encodeNodeData({ ...node, registeredAt: new Date().toISOString() }), version),
-    ], this.nodePath(service, id));
-    return (results[results.length - 1] as { stat?: zookeeper.Stat }).stat?.version ?? version + 1;
-  }
-
-  /** Deletes an owned node (if it still has `version`) and its ledger entry together. */
-  async remove(service: string, id: string, version: number): Promise<void> {
+  /** Rewrites an owned node; its ledger entry is renamed to the new hash in the same multi-op. */
+  async update(service: string, id: string, node: DesiredNode, oldHash: string): Promise<string> {
+    const hash = nodeHash(node);
     await this.multi([
-      ...(version === -2 ? [] : [(t: zookeeper.Transaction) => t.remove(this.nodePath(service, id), version)]),
-      (t) => t.remove(this.ledgerPath(service, id), -1),
+      (t) => t.remove(this.entry(service, id, oldHash), -1),
+      (t) => t.create(this.entry(service, id, hash), Buffer.alloc(0), zookeeper.CreateMode.PERSISTENT),
+      (t) => t.setData(this.nodePath(service, id), encodeNodeData({ ...node, registeredAt: new Date().toISOString() }), -1),
+    ], this.nodePath(service, id));
+    return hash;
+  }
+
+  /** Deletes an owned node and its ledger entry together. */
+  async remove(service: string, id: string, have: OwnedNode): Promise<void> {
+    await this.multi([
+      ...(have.missing ? [] : [(t: zookeeper.Transaction) => t.remove(this.nodePath(service, id), -1)]),
+      (t) => t.remove(this.entry(service, id, have.hash), -1),
     ], this.nodePath(service, id));
   }
 
