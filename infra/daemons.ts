@@ -1,4 +1,7 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
 import { KAFKA_ENV, MQ_ENV, REDIS_ENV, SCHEDULER_ENV } from "@classroom-platform/runtime/contracts";
+import { REGISTRAR_DEFAULTS, REGISTRAR_ENV } from "@classroom-platform/runtime/registrar";
 import { DataConnection, DataSystem } from "../components/shared/connection";
 import { PlatformConfig } from "./config";
 import { ServiceConfig } from "./config/services";
@@ -8,9 +11,12 @@ import { ServiceConfig } from "./config/services";
  * hardening, log files, credentials wiring and NetworkPolicies as every classroom service:
  *
  * - `scheduler`: the second-level scheduler (runtime/scheduler), jobs from `classroom:scheduler.jobs`;
- * - `mq-replayer`: drains the Redis outage buffer into Kafka (runtime/mq), one lease holder per shard.
+ * - `mq-replayer`: drains the Redis outage buffer into Kafka (runtime/mq), one lease holder per shard;
+ * - `registrar`: mirrors the ready endpoints of `registration: registrar` rpc services into ZooKeeper
+ *   (runtime/registrar), two replicas, one leading through a Lease; only when a service uses it.
  *
- * Their settings follow the env contracts in runtime/scheduler/README.md and runtime/mq/README.md.
+ * Their settings follow the env contracts in runtime/scheduler/README.md, runtime/mq/README.md and
+ * runtime/registrar/README.md.
  */
 export function daemonServices(config: PlatformConfig, connections: Record<DataSystem, DataConnection>): Record<string, DaemonSpec> {
   const redisEnv = redisClientEnv(connections.redis);
@@ -45,6 +51,20 @@ export function daemonServices(config: PlatformConfig, connections: Record<DataS
       [MQ_ENV.healthPort]: "8080",
     },
   };
+  if (usesRegistrar(config)) {
+    daemons[REGISTRAR.name] = {
+      // Two replicas: one leads, the other keeps its caches warm and takes over within a lease.
+      service: worker(config, ["classroom-registrar"], 2, ["zookeeper"], []),
+      configFiles: {},
+      env: {
+        [REGISTRAR_ENV.connect]: connections.zookeeper.settings.ZOOKEEPER_CONNECT,
+        [REGISTRAR_ENV.namespace]: config.namespaces.apps,
+        [REGISTRAR_ENV.leaseName]: REGISTRAR.leaseName,
+        [REGISTRAR_ENV.healthPort]: "8080",
+      },
+      serviceAccountName: REGISTRAR.serviceAccount,
+    };
+  }
   return daemons;
 }
 
@@ -53,11 +73,75 @@ export interface DaemonSpec {
   configFiles: Record<string, string>;
   env: Record<string, string>;
   command?: string[];
+  /** The pods' ServiceAccount, for daemons that call the Kubernetes API. */
+  serviceAccountName?: string;
+}
+
+const REGISTRAR = { name: "registrar", serviceAccount: "classroom-registrar", leaseName: REGISTRAR_DEFAULTS.leaseName } as const;
+
+export function usesRegistrar(config: PlatformConfig): boolean {
+  return Object.values(config.services).some((s) => s.kind === "rpc" && s.registration === "registrar");
+}
+
+/**
+ * What the registrar may do besides reaching ZooKeeper (the ClassroomService's own NetworkPolicy opens that):
+ *
+ * - its ServiceAccount, bound to the narrowest Role that works: list and watch Services and
+ *   EndpointSlices of the apps namespace, get and update one Lease, by name;
+ * - that Lease, created here so the Role needs no `create` (which RBAC cannot limit to one name); its
+ *   spec belongs to the elected replicas, so Pulumi ignores changes to it;
+ * - egress to the API server. Its addresses are the cluster's, not the stack's, so the rule admits any
+ *   address on the API server ports (443 for the `kubernetes` Service, 6443 for its endpoints). NetworkPolicies
+ *   add up: this one only adds that path to the registrar pods.
+ */
+export function declareRegistrarAccess(config: PlatformConfig, opts: pulumi.ComponentResourceOptions): RegistrarAccess | undefined {
+  return usesRegistrar(config) ? new RegistrarAccess(REGISTRAR.name, { namespace: config.namespaces.apps }, opts) : undefined;
+}
+
+export class RegistrarAccess extends pulumi.ComponentResource {
+  constructor(name: string, args: { namespace: string }, opts?: pulumi.ComponentResourceOptions) {
+    super("classroom:apps:RegistrarAccess", name, {}, opts);
+    declareAccess(args.namespace, { parent: this });
+    this.registerOutputs({});
+  }
+}
+
+function declareAccess(namespace: string, opts: pulumi.CustomResourceOptions): void {
+  const labels = { "app.kubernetes.io/name": REGISTRAR.name, "app.kubernetes.io/instance": REGISTRAR.name, "app.kubernetes.io/part-of": "classroom-platform", "app.kubernetes.io/managed-by": "pulumi" };
+  const account = new k8s.core.v1.ServiceAccount(`${REGISTRAR.name}-sa`, {
+    metadata: { name: REGISTRAR.serviceAccount, namespace, labels },
+    automountServiceAccountToken: false,
+  }, opts);
+  const role = new k8s.rbac.v1.Role(`${REGISTRAR.name}-role`, {
+    metadata: { name: REGISTRAR.serviceAccount, namespace, labels },
+    rules: [
+      { apiGroups: [""], resources: ["services"], verbs: ["list", "watch"] },
+      { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["list", "watch"] },
+      { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: [REGISTRAR.leaseName], verbs: ["get", "update"] },
+    ],
+  }, opts);
+  new k8s.rbac.v1.RoleBinding(`${REGISTRAR.name}-rolebinding`, {
+    metadata: { name: REGISTRAR.serviceAccount, namespace, labels },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+    subjects: [{ kind: "ServiceAccount", name: account.metadata.name, namespace }],
+  }, opts);
+  new k8s.coordination.v1.Lease(`${REGISTRAR.name}-lease`, {
+    metadata: { name: REGISTRAR.leaseName, namespace, labels },
+    spec: {},
+  }, { ...opts, ignoreChanges: ["spec"] });
+  new k8s.networking.v1.NetworkPolicy(`${REGISTRAR.name}-apiserver-netpol`, {
+    metadata: { name: `${REGISTRAR.name}-apiserver`, namespace, labels },
+    spec: {
+      podSelector: { matchLabels: { "app.kubernetes.io/name": REGISTRAR.name, "classroom.io/tier": "service" } },
+      policyTypes: ["Egress"],
+      egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }, { ipBlock: { cidr: "::/0" } }], ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 6443 }] }],
+    },
+  }, opts);
 }
 
 function worker(config: PlatformConfig, command: string[], replicas: number, uses: DataSystem[], calls: string[]): ServiceConfig & { command: string[] } {
   return {
-    kind: "worker", port: 8080, uses, calls,
+    kind: "worker", port: 8080, uses, calls, registration: "self",
     stable: { image: config.runtimeImage, replicas },
     healthPath: "/healthz", configFiles: {}, scratch: { sizeLimit: "64Mi", memory: false },
     terminationGraceSeconds: 30, history: [], command,

@@ -6,7 +6,7 @@ import { DataConnection, DataSystem } from "../components/shared/connection";
 import { platformObjectLabels } from "../components/shared/labels";
 import { PlatformConfig } from "./config";
 import { ServiceConfig } from "./config/services";
-import { daemonServices } from "./daemons";
+import { daemonServices, declareRegistrarAccess } from "./daemons";
 
 /**
  * Declares every classroom service of the stack. Each receives only the connections it declares in
@@ -19,9 +19,10 @@ export function declareServices(
   imagePullSecret?: pulumi.Input<string>,
 ): ClassroomService[] {
   const daemons = daemonServices(config, connections);
-  const all: Array<[string, ServiceConfig, { env?: Record<string, string>; command?: string[] }]> = [
+  declareRegistrarAccess(config, opts);
+  const all: Array<[string, ServiceConfig, { env?: Record<string, string>; command?: string[]; serviceAccountName?: string }]> = [
     ...Object.entries(config.services).map(([name, svc]) => [name, svc, {}] as [string, ServiceConfig, object]),
-    ...Object.entries(daemons).map(([name, d]) => [name, { ...d.service, configFiles: d.configFiles }, { env: d.env, command: (d.service as { command?: string[] }).command }] as [string, ServiceConfig, { env: Record<string, string>; command?: string[] }]),
+    ...Object.entries(daemons).map(([name, d]) => [name, { ...d.service, configFiles: d.configFiles }, { env: d.env, command: (d.service as { command?: string[] }).command, serviceAccountName: d.serviceAccountName }] as [string, ServiceConfig, { env: Record<string, string>; command?: string[]; serviceAccountName?: string }]),
   ];
   const ports = new Map(all.map(([name, svc]) => [name, svc.port]));
   const callers = new Map<string, string[]>();
@@ -45,12 +46,13 @@ export function declareServices(
     scratch: svc.scratch,
     logRoot: config.logRoot,
     terminationGraceSeconds: svc.terminationGraceSeconds,
-    registry: svc.kind === "rpc" ? { connect: connections.zookeeper.settings.ZOOKEEPER_CONNECT } : undefined,
+    registry: svc.kind === "rpc" ? { connect: connections.zookeeper.settings.ZOOKEEPER_CONNECT, mode: svc.registration } : undefined,
     route: svc.route ? { mode: config.routing.mode, pathPrefix: svc.route.pathPrefix, hostnames: svc.route.hostnames, gateway: config.routing.gateway, ingressClassName: config.routing.ingressClassName } : undefined,
     imagePullSecret,
     // Producers that use Kafka and Redis buffer outages in Redis; they must agree with the replayer on the shard count.
     env: { ...(svc.uses.includes("kafka") && svc.uses.includes("redis") ? { [MQ_ENV.shards]: String(config.mq.shards) } : {}), ...extra.env },
     command: extra.command,
+    serviceAccountName: extra.serviceAccountName,
   }, opts));
 }
 

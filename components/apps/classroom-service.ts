@@ -12,7 +12,7 @@ import { nginxCanaryIngresses } from "../traffic/nginx-canary";
 import { trafficSplit } from "../traffic/weights";
 import { connectionWiring } from "./connections";
 import { ServiceKind, servicePodTemplate } from "./pod-template";
-import { registrationEnv, RegistryArgs } from "./registration";
+import { registrationEnv, RegistryArgs, trackServiceRegistration } from "./registration";
 
 export interface TrackArgs {
   /** Image of this track. */
@@ -68,6 +68,8 @@ export interface ClassroomServiceArgs {
   env?: Record<string, string>;
   /** Command overriding the image entrypoint (the platform's daemons share one runtime image). Default: the image's. */
   command?: string[];
+  /** ServiceAccount whose API token the pods mount (daemons that call the Kubernetes API). Default: none, no token. */
+  serviceAccountName?: string;
   /** Pull secret name for private images. */
   imagePullSecret?: pulumi.Input<string>;
 }
@@ -145,12 +147,13 @@ export class ClassroomService extends pulumi.ComponentResource {
             configMapName: config.metadata.name, secretName: secret?.metadata.name,
             scratch: args.scratch ?? { sizeLimit: "256Mi", memory: false },
             terminationGraceSeconds: args.terminationGraceSeconds ?? 45,
-            imagePullSecret: args.imagePullSecret, selector, command: args.command,
+            imagePullSecret: args.imagePullSecret, selector, command: args.command, serviceAccountName: args.serviceAccountName,
           }),
         },
       }, child);
+      const registration = trackServiceRegistration(args.kind === "rpc" ? args.registry : undefined, t.track, t.weight);
       new k8s.core.v1.Service(`${name}-${t.track}-svc`, {
-        metadata: { name: `${name}-${t.track}`, namespace: ns, labels: trackLabels },
+        metadata: { name: `${name}-${t.track}`, namespace: ns, labels: { ...trackLabels, ...registration.labels }, ...(registration.annotations ? { annotations: registration.annotations } : {}) },
         spec: { type: "ClusterIP", selector, ports: [{ name: "app", port, targetPort: port }] },
       }, child);
       const replicas = hpa ? hpa.minReplicas : t.spec.replicas;

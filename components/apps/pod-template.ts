@@ -31,6 +31,7 @@ export interface PodTemplateArgs {
   imagePullSecret?: pulumi.Input<string>;
   selector: Record<string, string>;
   command?: string[];
+  serviceAccountName?: string;
 }
 
 /**
@@ -51,7 +52,9 @@ export function servicePodTemplate(a: PodTemplateArgs): k8s.types.input.core.v1.
   return {
     metadata: { labels: a.labels, annotations: a.annotations },
     spec: {
-      automountServiceAccountToken: false,
+      // Only pods that call the Kubernetes API (a named ServiceAccount with its own narrow Role) get a token.
+      automountServiceAccountToken: a.serviceAccountName !== undefined,
+      ...(a.serviceAccountName ? { serviceAccountName: a.serviceAccountName } : {}),
       securityContext: restrictedPodSecurity(SERVICE_USER),
       terminationGracePeriodSeconds: a.terminationGraceSeconds,
       ...(a.imagePullSecret ? { imagePullSecrets: [{ name: a.imagePullSecret }] } : {}),

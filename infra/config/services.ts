@@ -28,6 +28,7 @@ export const serviceName = dnsLabel.refine((n) => n.length <= MAX_SERVICE_NAME_L
   error: (issue) => `must be at most ${MAX_SERVICE_NAME_LENGTH} characters, got ${String(issue.input).length}: the components derive ${tightest.name} (${tightest.what}), which Kubernetes limits to ${tightest.limit}`,
 });
 export const DATA_SYSTEM_NAMES = ["redis", "mysql", "zookeeper", "kafka"] as const;
+export const REGISTRATION_MODES = ["self", "registrar"] as const;
 
 const track = z.strictObject({
   image: imageRef,
@@ -68,6 +69,8 @@ export const serviceConfig = z.strictObject({
   /** Seconds between SIGTERM and SIGKILL; long enough to leave ZooKeeper and drain. */
   terminationGraceSeconds: z.number().int().min(5).max(600).default(45),
   /** HTTP routing (kind http): path prefix and hostnames on the shared Gateway. */
+  /** rpc only: `self` (pods register through runtime/discovery) or `registrar` (runtime/registrar writes their nodes from Kubernetes endpoints). */
+  registration: z.enum(REGISTRATION_MODES, { error: `must be one of ${REGISTRATION_MODES.join(", ")}` }).default("self"),
   route: z.strictObject({
     pathPrefix: z.string().regex(/^\//, { error: "must be an absolute path prefix such as /api/rooms" }),
     hostnames: z.array(z.string().min(1)).default([]),
@@ -79,6 +82,7 @@ export const serviceConfig = z.strictObject({
     ctx.addIssue({ code: "custom", path: ["legacy"], input: s.legacy, message: `is only for http and rpc services (a ${s.kind} receives no traffic to split)` });
   }
   if (s.kind === "http" && !s.route) ctx.addIssue({ code: "custom", path: ["route"], input: undefined, message: "is required for kind http (pathPrefix on the Gateway)" });
+  if (s.kind !== "rpc" && s.registration !== "self") ctx.addIssue({ code: "custom", path: ["registration"], input: s.registration, message: `is only for kind rpc (a ${s.kind} service is not registered in ZooKeeper)` });
   if (s.kind !== "http" && s.route) ctx.addIssue({ code: "custom", path: ["route"], input: s.route, message: "is only for kind http" });
   const weights = (s.canary?.weight ?? 0) + (s.legacy?.weight ?? 0);
   if (s.canary && s.legacy && weights > 100) ctx.addIssue({ code: "custom", path: ["canary", "weight"], input: weights, message: "plus legacy.weight must be <= 100 (stable gets the rest)" });

@@ -1,0 +1,298 @@
+import * as zookeeper from "node-zookeeper-client";
+import { Instance, ServiceRegistry, WatchHandle, silentLogger } from "../../runtime/discovery";
+import { Logger } from "../../runtime/discovery/logger";
+import { Registrar } from "../../runtime/registrar/registrar";
+import { ZooKeeperServer, closeRawClient, connectRawClient, zkCall } from "../harness/zookeeper";
+import { TestEndpoint, endpointSlice, endpoints, trackService } from "../support/registrar/objects";
+
+// The registrar's ZooKeeper side against a real ZooKeeper 3.8, fed the Kubernetes objects directly (the
+// informers and the Lease election are exercised on a real control plane in tests/e2e/registrar-*.test.ts).
+// The observer is the discovery library's own watcher: what a caller would see.
+
+jest.setTimeout(90_000);
+
+let zk: ZooKeeperServer;
+const cleanup: Array<() => Promise<void>> = [];
+let rootSeq = 0;
+
+interface Recorded { level: string; message: string; fields?: Record<string, unknown> }
+function recordingLogger(into: Recorded[]): Logger {
+  const at = (level: string) => (message: string, fields?: Record<string, unknown>) => { into.push({ level, message, fields }); };
+  return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+}
+
+/** A fresh root per test so tests cannot see each other's nodes. */
+function roots() {
+  const n = ++rootSeq;
+  return { root: `/t${n}/services`, stateRoot: `/t${n}/registrar` };
+}
+
+function registrar(r: { root: string; stateRoot: string }, logger: Logger = silentLogger): Registrar {
+  const reg = new Registrar({ connect: zk.connectString, ...r, sessionTimeoutMs: 6_000, logger });
+  reg.start();
+  cleanup.push(() => reg.close());
+  return reg;
+}
+
+function watcher(root: string, service: string): WatchHandle {
+  const registry = new ServiceRegistry({ connect: zk.connectString, root, sessionTimeoutMs: 6_000, logger: silentLogger });
+  cleanup.push(() => registry.close());
+  return registry.watch(service);
+}
+
+async function rawClient(): Promise<zookeeper.Client> {
+  const c = await connectRawClient(zk.connectString);
+  cleanup.push(() => closeRawClient(c));
+  return c;
+}
+
+async function eventually(check: () => boolean, describe: () => string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`not true within ${timeoutMs} ms: ${describe()}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** What the watcher should show for these ready endpoints: `id host:port track weight`. */
+const expected = (eps: Array<TestEndpoint & { track: string; weight: number }>) =>
+  eps.filter((e) => (e.ready ?? true) && !e.terminating).map((e) => `${e.pod} ${e.ip}:9090 ${e.track} ${e.weight}`).sort();
+const seen = (w: WatchHandle) => w.current().map((i: Instance) => `${i.id} ${i.host}:${i.port} ${i.track} ${i.weight}`).sort();
+/** A ledger entry is `<id>@<content hash>`. */
+const ledgerId = (entry: string) => entry.slice(0, entry.lastIndexOf("@"));
+const tag = (eps: TestEndpoint[], track: string, weight: number) => eps.map((e) => ({ ...e, track, weight }));
+
+beforeAll(async () => {
+  zk = await ZooKeeperServer.start();
+});
+
+afterEach(async () => {
+  await Promise.all(cleanup.splice(0).map((c) => c().catch(() => undefined)));
+});
+
+afterAll(async () => {
+  await zk?.destroy();
+});
+
+describe("the ZooKeeper view equals the ready endpoints", () => {
+  it("follows readiness flips, scale-up and scale-down bursts, weight steps and track removal", async () => {
+    const r = roots();
+    const reg = registrar(r);
+    const watch = watcher(r.root, "room-rpc");
+    let stable = endpoints("room-rpc", "stable", 5);
+    let canary = endpoints("room-rpc", "canary", 2, 2);
+    let weight = 10;
+    reg.upsertService(trackService("room-rpc", "stable", 100));
+    reg.upsertService(trackService("room-rpc", "canary", weight));
+    reg.upsertSlice(endpointSlice("room-rpc-stable", "room-rpc-stable-a", stable));
+    reg.upsertSlice(endpointSlice("room-rpc-canary", "room-rpc-canary-a", canary));
+    await reg.lead("test-0");
+    const want = () => expected([...tag(stable, "stable", 100), ...tag(canary, "canary", weight)]);
+    await eventually(() => JSON.stringify(seen(watch)) === JSON.stringify(want()), () => `${seen(watch)} vs ${want()}`);
+
+    // Readiness flips: not-ready and terminating endpoints leave the registry, ready ones come back.
+    stable = stable.map((e, i) => ({ ...e, ready: i % 2 === 0 }));
+    canary = [{ ...canary[0], ready: false, terminating: true }, canary[1]];
+    reg.upsertSlice(endpointSlice("room-rpc-stable", "room-rpc-stable-a", stable));
+    reg.upsertSlice(endpointSlice("room-rpc-canary", "room-rpc-canary-a", canary));
+    await eventually(() => JSON.stringify(seen(watch)) === JSON.stringify(want()), () => `${seen(watch)} vs ${want()}`);
+    expect(seen(watch)).toHaveLength(4);
+
+    // Scale-up burst across two slices, then a scale-down burst, each as many quick slice writes.
+    for (let n = 6; n <= 120; n += 6) {
+      stable = endpoints("room-rpc", "stable", n);
+      reg.upsertSlice(endpointSlice("room-rpc-stable", "room-rpc-stable-a", stable.slice(0, 100)));
+      reg.upsertSlice(endpointSlice("room-rpc-stable", "room-rpc-stable-b", stable.slice(100)));
+    }
+    await eventually(() => JSON.stringify(seen(watch)) === JSON.stringify(want()), () => `${seen(watch).length} vs ${want().length}`);
+    for (const n of [114, 105, 90, 72, 51, 33, 20, 12, 7, 3]) {
+      stable = endpoints("room-rpc", "stable", n);
+      reg.upsertSlice(endpointSlice("room-rpc-stable", "room-rpc-stable-a", stable.slice(0, 100)));
+      reg.upsertSlice(endpointSlice("room-rpc-stable", "room-rpc-stable-b", stable.slice(100)));
+    }
+    await eventually(() => JSON.stringify(seen(watch)) === JSON.stringify(want()), () => `${seen(watch).length} vs ${want().length}`);
+    expect(seen(watch).filter((s) => s.includes(" stable "))).toHaveLength(3);
+
+    // Weight steps rewrite the canary nodes' data in place.
+    for (weight of [25, 50, 0]) {
+      reg.upsertService(trackService("room-rpc", "canary", weight));
+      await eventually(() => JSON.stringify(seen(watch)) === JSON.stringify(want()), () => `${seen(watch)} vs ${want()}`);
+    }
+
+    // Track removal: the canary Service goes, and so do its nodes.
+    reg.deleteService(trackService("room-rpc", "canary", weight));
+    canary = [];
+    await eventually(() => JSON.stringify(seen(watch)) === JSON.stringify(want()), () => `${seen(watch)} vs ${want()}`);
+    await reg.reconciler.idle();
+    const raw = await rawClient();
+    expect((await zkCall<string[]>((cb) => raw.getChildren(`${r.stateRoot}/owned/room-rpc`, cb))).map(ledgerId).sort()).toEqual(stable.map((e) => e.pod).sort());
+  });
+
+  it("writes the discovery contract exactly, as persistent nodes that outlive the registrar's session", async () => {
+    const r = roots();
+    const reg = registrar(r);
+    reg.upsertService(trackService("grade-rpc", "canary", 30));
+    reg.upsertSlice(endpointSlice("grade-rpc-canary", "grade-rpc-canary-x", [{ pod: "grade-rpc-canary-7f9c-q2x", ip: "10.9.0.4" }]));
+    await reg.lead("test-0");
+    await reg.reconciler.idle();
+    const raw = await rawClient();
+    const path = `${r.root}/grade-rpc/grade-rpc-canary-7f9c-q2x`;
+    const [data, stat] = await new Promise<[Buffer, zookeeper.Stat]>((resolve, reject) => raw.getData(path, (e, d, s) => (e ? reject(e) : resolve([d, s]))));
+    const json = JSON.parse(data.toString("utf8"));
+    expect(Object.keys(json).sort()).toEqual(["host", "pod", "port", "registeredAt", "track", "weight"]);
+    expect(json).toMatchObject({ host: "10.9.0.4", port: 9090, track: "canary", weight: 30, pod: "grade-rpc-canary-7f9c-q2x" });
+    expect(new Date(json.registeredAt).toISOString()).toBe(json.registeredAt);
+    expect(stat.ephemeralOwner.toString("hex")).toBe("0000000000000000");
+
+    await reg.close(); // the registrar's process dies: its node stays
+    expect(await zkCall<zookeeper.Stat | null>((cb) => raw.exists(path, cb))).not.toBeNull();
+  });
+});
+
+describe("ownership", () => {
+  it("never touches self-registered nodes under the same service, even one holding an endpoint's pod name", async () => {
+    const r = roots();
+    const selfRegistry = new ServiceRegistry({ connect: zk.connectString, root: r.root, sessionTimeoutMs: 6_000, logger: silentLogger });
+    cleanup.push(() => selfRegistry.close());
+    await selfRegistry.register("mixed-rpc", { id: "vm-agent-1", host: "192.168.0.5", port: 7000 });
+    await selfRegistry.register("mixed-rpc", { id: "mixed-rpc-stable-1", host: "10.1.0.99", port: 7000, weight: 100 });
+    const raw = await rawClient();
+    const before = await zkCall<[Buffer, zookeeper.Stat]>((cb) => raw.getData(`${r.root}/mixed-rpc/mixed-rpc-stable-1`, (e, d, s) => cb(e, [d, s])));
+
+    const log: Recorded[] = [];
+    const reg = registrar(r, recordingLogger(log));
+    reg.upsertService(trackService("mixed-rpc", "stable", 100));
+    reg.upsertSlice(endpointSlice("mixed-rpc-stable", "mixed-rpc-stable-a", endpoints("mixed-rpc", "stable", 3)));
+    await reg.lead("test-0");
+    await reg.reconciler.idle();
+    const watch = watcher(r.root, "mixed-rpc");
+    await watch.ready();
+    await eventually(() => watch.current().length === 4, () => JSON.stringify(seen(watch)));
+    // The pod-name collision: the self-registered node keeps its data and version.
+    const after = await zkCall<[Buffer, zookeeper.Stat]>((cb) => raw.getData(`${r.root}/mixed-rpc/mixed-rpc-stable-1`, (e, d, s) => cb(e, [d, s])));
+    expect(after[0].toString()).toBe(before[0].toString());
+    expect(after[1].version).toBe(before[1].version);
+    expect(log.filter((l) => l.level === "warn" && l.message.includes("did not write"))).toHaveLength(1);
+
+    // The service loses every endpoint: only the registrar's own nodes go.
+    reg.deleteService(trackService("mixed-rpc", "stable", 100));
+    await eventually(() => watch.current().length === 2, () => JSON.stringify(seen(watch)));
+    expect(watch.current().map((i) => i.id).sort()).toEqual(["mixed-rpc-stable-1", "vm-agent-1"]);
+  });
+});
+
+describe("restarts and failover", () => {
+  it("a new leader diffs against ZooKeeper and writes only the differences, removing nodes of endpoints that went meanwhile", async () => {
+    const r = roots();
+    const first = registrar(r);
+    const stable = endpoints("cal-rpc", "stable", 40);
+    const objects = (eps: TestEndpoint[]) => [trackService("cal-rpc", "stable", 100), endpointSlice("cal-rpc-stable", "cal-rpc-stable-a", eps)] as const;
+    const [svc, slice] = objects(stable);
+    first.upsertService(svc);
+    first.upsertSlice(slice);
+    await first.lead("first");
+    await first.reconciler.idle();
+    expect(first.reconciler.stats.creates).toBe(40);
+    await first.close();
+
+    // While no registrar runs, 3 endpoints go and 1 changes its IP.
+    const now = stable.slice(3).map((e, i) => (i === 0 ? { ...e, ip: "10.77.0.1" } : e));
+    const second = registrar(r);
+    const [svc2, slice2] = objects(now);
+    second.upsertService(svc2);
+    second.upsertSlice(slice2);
+    const watch = watcher(r.root, "cal-rpc");
+    await watch.ready();
+    const removedSeen: string[] = [];
+    watch.on("change", (c) => removedSeen.push(...c.removed.map((i) => i.id)));
+    const writesBefore = second.zkStats.writes;
+    await second.lead("second");
+    await second.reconciler.idle();
+    expect(second.reconciler.stats).toMatchObject({ creates: 0, updates: 1, deletes: 3 });
+    expect(second.zkStats.writes - writesBefore).toBe(1 /* fence */ + 4);
+    await eventually(() => JSON.stringify(seen(watch)) === JSON.stringify(expected(tag(now, "stable", 100))), () => `${seen(watch).length}`);
+    expect(removedSeen.sort()).toEqual(stable.slice(0, 3).map((e) => e.pod).sort());
+  });
+
+  it("fences a deposed leader: once a new leader took over, the old one's writes fail and it stops", async () => {
+    const r = roots();
+    let fenced = 0;
+    const old = new Registrar({ connect: zk.connectString, ...r, sessionTimeoutMs: 6_000, logger: silentLogger, onFenced: () => fenced++ });
+    old.start();
+    cleanup.push(() => old.close());
+    const fresh = registrar(r);
+    for (const reg of [old, fresh]) {
+      reg.upsertService(trackService("fence-rpc", "stable", 100));
+      reg.upsertSlice(endpointSlice("fence-rpc-stable", "s", endpoints("fence-rpc", "stable", 2)));
+    }
+    await old.lead("old");
+    await old.reconciler.idle();
+    await fresh.lead("fresh");
+    await fresh.reconciler.idle();
+
+    // The old leader has not noticed (its Lease renewal would have failed): a change reaches only it.
+    old.upsertSlice(endpointSlice("fence-rpc-stable", "s", endpoints("fence-rpc", "stable", 1)));
+    await old.reconciler.idle();
+    expect(fenced).toBe(1);
+    expect(old.isLeading).toBe(false);
+    const raw = await rawClient();
+    expect((await zkCall<string[]>((cb) => raw.getChildren(`${r.root}/fence-rpc`, cb))).sort()).toEqual(["fence-rpc-stable-0", "fence-rpc-stable-1"]);
+  });
+
+  it("converges after a ZooKeeper restart in the middle of a burst, with nothing left behind", async () => {
+    const r = roots();
+    const reg = registrar(r);
+    const watch = watcher(r.root, "burst-rpc");
+    reg.upsertService(trackService("burst-rpc", "stable", 100));
+    let eps = endpoints("burst-rpc", "stable", 50);
+    reg.upsertSlice(endpointSlice("burst-rpc-stable", "a", eps));
+    await reg.lead("test-0");
+    await reg.reconciler.idle();
+    const restart = zk.restart();
+    for (let n = 49; n >= 10; n--) {
+      eps = endpoints("burst-rpc", "stable", n, 1, 50 - n); // the oldest endpoints leave, new ones come
+      reg.upsertSlice(endpointSlice("burst-rpc-stable", "a", eps));
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    await restart;
+    await eventually(() => JSON.stringify(seen(watch)) === JSON.stringify(expected(tag(eps, "stable", 100))), () => `${seen(watch).length} vs ${eps.length}`, 40_000);
+    await reg.reconciler.idle();
+    const raw = await rawClient();
+    expect((await zkCall<string[]>((cb) => raw.getChildren(`${r.root}/burst-rpc`, cb))).sort()).toEqual(eps.map((e) => e.pod).sort());
+    expect((await zkCall<string[]>((cb) => raw.getChildren(`${r.stateRoot}/owned/burst-rpc`, cb))).map(ledgerId).sort()).toEqual(eps.map((e) => e.pod).sort());
+  });
+});
+
+describe("bad input", () => {
+  it("skips a slice without ports, an endpoint without addresses and a Service without the track annotation, one warning each, and goes on", async () => {
+    const r = roots();
+    const log: Recorded[] = [];
+    const reg = registrar(r, recordingLogger(log));
+    const noTrack = trackService("bad-rpc", "canary", 5);
+    noTrack.metadata.name = "other-rpc-canary";
+    delete noTrack.metadata.annotations["classroom.io/registry-track"];
+    reg.upsertService(trackService("bad-rpc", "stable", 100));
+    reg.upsertService(noTrack);
+    const noAddress = endpointSlice("bad-rpc-stable", "with-hole", endpoints("bad-rpc", "stable", 2));
+    noAddress.endpoints[0].addresses = [];
+    reg.upsertSlice(noAddress);
+    reg.upsertSlice(endpointSlice("bad-rpc-stable", "portless", endpoints("bad-rpc", "stable", 2, 3, 10), { port: null }));
+    reg.upsertSlice(endpointSlice("other-rpc-canary", "c", endpoints("other-rpc", "canary", 1)));
+    await reg.lead("test-0");
+    await reg.reconciler.idle();
+    // Events again for the same objects: no new warnings.
+    reg.upsertService(noTrack);
+    reg.upsertSlice(noAddress);
+    await reg.reconciler.idle();
+
+    const warnings = log.filter((l) => l.level === "warn").map((l) => l.message);
+    expect(warnings).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^skipping Service\/classroom-dev-apps\/other-rpc-canary: has no classroom.io\/registry-track annotation/),
+      expect.stringMatching(/^skipping EndpointSlice\/classroom-dev-apps\/with-hole: endpoint 0 \(bad-rpc-stable-0\) has no addresses/),
+      expect.stringMatching(/^skipping EndpointSlice\/classroom-dev-apps\/portless: has no ports/),
+    ]));
+    expect(warnings).toHaveLength(3);
+    const raw = await rawClient();
+    expect(await zkCall<string[]>((cb) => raw.getChildren(`${r.root}/bad-rpc`, cb))).toEqual(["bad-rpc-stable-1"]);
+  });
+});
