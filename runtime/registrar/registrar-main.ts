@@ -31,7 +31,8 @@ async function main(): Promise<number> {
     return 2;
   }
 
-  let elector: LeaderElector | undefined;
+  // Created once the informers have listed (below); the registrar's fence callback needs it before that.
+  let elector: LeaderElector | undefined = undefined;
   const registrar = new Registrar({
     connect: config.connect, root: config.root, stateRoot: config.stateRoot, logger: log,
     onFenced: () => elector?.demote("another replica fenced our ZooKeeper writes"),

@@ -100,7 +100,7 @@ async function run(label: string, root: string, makeSide: (world: World) => Prom
   const failoverAt = new Set(Array.from({ length: FAILOVERS }, (_, k) => Math.floor(((k + 1) * CHANGES) / (FAILOVERS + 1))));
   let done = 0;
   const started = performance.now();
-  let failovers: Array<Promise<void>> = [];
+  const failovers: Array<Promise<void>> = [];
   while (done < CHANGES) {
     const tickStart = performance.now();
     const touched = new Set<number>();
@@ -118,7 +118,6 @@ async function run(label: string, root: string, makeSide: (world: World) => Prom
   }
   const streamMs = performance.now() - started;
   await Promise.all(failovers);
-  failovers = [];
 
   // Converge, then count what is stale: nodes that differ from the ready endpoints.
   const quietDeadline = Date.now() + 60_000;
