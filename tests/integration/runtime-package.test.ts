@@ -108,7 +108,9 @@ describe("the platform's daemons run from the installed package with the pod spe
       pod: { name: "scheduler-stable-7d9f-abcde", uid: crypto.randomUUID() },
     });
     const exited = exitOf(pod.process.child);
-    await waitForPort(healthPort, 60_000);
+    await waitForPort(healthPort, 60_000).catch((err) => {
+      throw new Error(`${(err as Error).message}; the daemon printed:\n${pod.process.log}`);
+    });
     expect(await httpStatus(healthPort, "/healthz")).toBe(200);
 
     const started = Date.now();
