@@ -168,12 +168,12 @@ export class EnvReader {
   }
 }
 
-/** `redis://host:port/db` without credentials, or the Sentinels and master: safe for a startup log line. */
+/** `redis://host:port/db` (db 0 when the URL names none) without credentials, or the Sentinels and master: safe for a startup log line. */
 export function describeRedis(target: RedisTarget): string {
   if ("url" in target) {
     try {
       const u = new URL(target.url);
-      return `${u.protocol}//${u.hostname}:${u.port || 6379}${u.pathname.length > 1 ? u.pathname : ""}`;
+      return `${u.protocol}//${u.hostname}:${u.port || 6379}/${u.pathname.length > 1 ? u.pathname.slice(1) : "0"}`;
     } catch {
       return "redis (unparsable URL)";
     }

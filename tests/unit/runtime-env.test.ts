@@ -56,6 +56,7 @@ describe("the connection environment every daemon shares", () => {
 
   it("describes Redis for a log line without credentials", () => {
     expect(describeRedis({ url: "redis://user:pw@redis.data:6380/2" })).toBe("redis://redis.data:6380/2");
+    expect(describeRedis({ url: "redis://redis.data" })).toBe("redis://redis.data:6379/0");
     expect(describeRedis({ sentinels: [{ host: "s", port: 26379 }], masterName: "m", password: "pw" })).toBe("sentinels s:26379 master m");
   });
 });
