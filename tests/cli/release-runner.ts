@@ -21,6 +21,8 @@ export interface RunOptions {
   input?: string;
   /** Extra environment variables. */
   env?: Record<string, string>;
+  /** The CLI to run, relative to the project. Default: the release CLI. */
+  script?: string;
   /** Called with each chunk of the child's stdout as it arrives. */
   onStdout?: (text: string, all: string) => void;
 }
@@ -37,7 +39,7 @@ export function runRelease(args: string[], options: RunOptions = {}): Promise<Ru
     delete env.CLASSROOM_DEBUG;
     Object.assign(env, options.env);
     if (options.user) env.HOME = os.tmpdir();
-    const child = spawn(process.execPath, [TSX_CLI, "tools/release/cli.ts", ...args], {
+    const child = spawn(process.execPath, [TSX_CLI, options.script ?? "tools/release/cli.ts", ...args], {
       cwd: PROJECT_ROOT, env, uid: options.user?.uid, gid: options.user?.gid, stdio: ["pipe", "pipe", "pipe"],
     });
     let stdout = "";

@@ -1,29 +1,16 @@
 // `npm run release:runtime-image` as the runtime-image workflow runs it: a child process per command on a
 // copy of the stack files.
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { PROJECT_ROOT } from "../../tools/synth/stack-config";
-import { checksums, copyOfStacks, errorLines, Run, TRACE } from "./release-runner";
+import { checksums, copyOfStacks, errorLines, Run, runRelease, TRACE } from "./release-runner";
 
 jest.setTimeout(180_000);
 
-const TSX_CLI = path.join(PROJECT_ROOT, "node_modules", "tsx", "dist", "cli.mjs");
 const DIGEST = `sha256:${"ab12".repeat(16)}`;
 const PINNED = `registry.classroom.internal/classroom-platform-runtime:0.2.0-3f9c2a1b7d4e@${DIGEST}`;
 
 function pin(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    delete env.CLASSROOM_DEBUG;
-    const child = spawn(process.execPath, [TSX_CLI, "tools/release/runtime-image-cli.ts", ...args], { cwd: PROJECT_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c) => (stdout += c));
-    child.stderr.on("data", (c) => (stderr += c));
-    child.once("error", reject);
-    child.once("exit", (code) => resolve({ code, stdout, stderr }));
-  });
+  return runRelease(args, { script: "tools/release/runtime-image-cli.ts" });
 }
 
 describe("release:runtime-image refuses what is not a pin, naming the argument, and changes nothing", () => {

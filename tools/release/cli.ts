@@ -13,7 +13,7 @@ import { checkStackFile } from "./diff";
 import { askToDeploy, confirmationRule, DeployTarget, findOnPath, policyConfigFor, pulumiPreviewArgs, pulumiUpArgs, runPulumi, shellCommand } from "./deploy";
 import { ReleaseError, ReleaseRefused } from "./errors";
 import { replaceRefusal } from "./replace-file";
-import { DEFAULT_STACKS_DIR, explicitStackFile, StackFile, stackFilePath } from "./stack-file";
+import { DEFAULT_STACKS_DIR, displayPath, explicitStackFile, StackFile, stackFilePath } from "./stack-file";
 
 interface CliOptions {
   image?: string;
@@ -238,11 +238,6 @@ function parseStep(action: Exclude<ActionName, "status">, opts: CliOptions, valu
   }
 }
 
-/** Relative to the working directory when inside it, absolute otherwise. */
-function displayPath(file: string): string {
-  const relative = path.relative(process.cwd(), file);
-  return relative && !relative.startsWith("..") ? relative : file;
-}
 
 function wholeNumber(name: string, text: string, min: number, max: number, problems: string[]): number | undefined {
   if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {

@@ -17,7 +17,7 @@ import { policyConfigFor, pulumiUpArgs, shellCommand } from "./deploy";
 import { checkStackFile } from "./diff";
 import { ReleaseError, ReleaseRefused } from "./errors";
 import { replaceFileText, replaceRefusal } from "./replace-file";
-import { DEFAULT_STACKS_DIR, explicitStackFile, StackFile, stackFilePath } from "./stack-file";
+import { DEFAULT_STACKS_DIR, displayPath, explicitStackFile, StackFile, stackFilePath } from "./stack-file";
 
 const KEY = "classroom:runtimeImage";
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
@@ -68,8 +68,7 @@ async function main(): Promise<number> {
   if (plan.hazards.length > 0 && !opts.allowDataLoss) {
     throw new ReleaseRefused(`${new DataLossRefused(plan.hazards, `pinning the runtime image in ${stack}`).message}\nnothing written`);
   }
-  const relative = path.relative(process.cwd(), file);
-  const shown = relative && !relative.startsWith("..") ? relative : file;
+  const shown = displayPath(file);
   if (editedText === stackFile.text) {
     console.log(`no change: ${shown} already pins ${image}`);
     return 0;

@@ -211,6 +211,12 @@ export class StackFile {
   }
 }
 
+/** A file relative to the working directory when inside it, absolute otherwise. */
+export function displayPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative && !relative.startsWith("..") ? relative : file;
+}
+
 /** `{ image: x, replicas: 1 }` in the stack files' own spacing; strings quoted only when YAML needs it. */
 export function flowMap(value: Record<string, unknown>): string {
   const entries = Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}: ${scalar(k, v)}`);
