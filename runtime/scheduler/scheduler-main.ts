@@ -31,6 +31,13 @@ function startHealthServer(port: number, ready: () => boolean): http.Server {
 }
 
 async function main(): Promise<number> {
+  // Installed before anything else: the kubelet may send SIGTERM at any moment after the process starts
+  // (a rollout that replaces a pod still starting), and Node's default action would kill the daemon
+  // mid-claim instead of draining it.
+  const stopRequested = new Promise<void>((resolve) => {
+    process.once("SIGTERM", () => resolve());
+    process.once("SIGINT", () => resolve());
+  });
   let config: DaemonConfig;
   try {
     config = daemonConfigFromEnv();
@@ -93,10 +100,7 @@ async function main(): Promise<number> {
   say("starting", { redis: config.redisDescription, jobsFile: config.jobsFile, keyPrefix: config.keyPrefix, leaseMs: config.leaseMs });
   await scheduler.start();
 
-  await new Promise<void>((resolve) => {
-    process.once("SIGTERM", () => resolve());
-    process.once("SIGINT", () => resolve());
-  });
+  await stopRequested;
   say("shutting down", { running: scheduler.runningCount, graceMs: config.shutdownGraceMs });
   await scheduler.stop(config.shutdownGraceMs);
   health?.close();
