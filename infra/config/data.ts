@@ -5,23 +5,26 @@ const odd = (_what: string) => (n: number | undefined) => n === undefined || n %
 
 export const zookeeperConfig = z.strictObject({
   ...workloadShape,
-  replicas: positiveInt.refine(odd("replicas"), { error: "must be an odd number >= 1" }).optional(),
-  tickTimeMs: positiveInt.optional(),
-  snapRetainCount: z.number().int().min(3, { error: "must be a whole number >= 3 (ZooKeeper's minimum)" }).optional(),
-  purgeIntervalHours: positiveInt.optional(),
-}).prefault({});
+  replicas: positiveInt.refine(odd("replicas"), { error: "must be an odd number >= 1" }).optional()
+    .describe("Servers in the ensemble; odd, since an even ensemble tolerates no more failures than one server fewer. Default: 1"),
+  tickTimeMs: positiveInt.optional().describe("ZooKeeper's tick in milliseconds; session timeouts are 2-20 ticks. Default: 2000"),
+  snapRetainCount: z.number().int().min(3, { error: "must be a whole number >= 3 (ZooKeeper's minimum)" }).optional()
+    .describe("Snapshots autopurge keeps (at least 3). Default: 5"),
+  purgeIntervalHours: positiveInt.optional().describe("Hours between autopurge runs. Default: 1"),
+}).prefault({}).describe("The ZooKeeper ensemble (service registry): workload options plus ZooKeeper's own settings");
 
 const kafkaPool = z.strictObject(workloadShape);
 
 export const kafkaConfig = z.strictObject({
-  mode: z.enum(["combined", "dedicated"], { error: "must be one of combined, dedicated" }).default("combined"),
-  brokers: kafkaPool.prefault({}),
+  mode: z.enum(["combined", "dedicated"], { error: "must be one of combined, dedicated" }).default("combined")
+    .describe("combined: every node is broker and controller (small environments); dedicated: a separate controller quorum, so broker load never starves the metadata quorum"),
+  brokers: kafkaPool.prefault({}).describe("The broker pool (in combined mode, every node): workload options. Default: 1 replica"),
   controllers: kafkaPool.extend({
-    replicas: positiveInt.refine(odd("replicas"), { error: "must be an odd number >= 1" }).optional(),
-  }).optional(),
-  replicationFactor: positiveInt.optional(),
-  minInsyncReplicas: positiveInt.optional(),
-  defaultPartitions: positiveInt.optional(),
+    replicas: positiveInt.refine(odd("replicas"), { error: "must be an odd number >= 1" }).optional().describe("Controller voters; odd. Default: 3"),
+  }).optional().describe("The controller quorum, dedicated mode only: workload options"),
+  replicationFactor: positiveInt.optional().describe("Replication factor of new and internal topics; at most brokers.replicas. Default: min(3, brokers.replicas)"),
+  minInsyncReplicas: positiveInt.optional().describe("Replicas that must acknowledge an acks=all write; at most replicationFactor. Default: replicationFactor - 1 (at least 1)"),
+  defaultPartitions: positiveInt.optional().describe("Partitions of auto-created topics. Default: 6"),
 }).superRefine((k, ctx) => {
   const brokers = k.brokers.replicas ?? 1;
   if (k.mode === "combined" && brokers % 2 === 0) {
@@ -35,16 +38,18 @@ export const kafkaConfig = z.strictObject({
   if (k.minInsyncReplicas !== undefined && k.minInsyncReplicas > rf) {
     ctx.addIssue({ code: "custom", path: ["minInsyncReplicas"], input: k.minInsyncReplicas, message: `must be <= replicationFactor (${rf})` });
   }
-}).prefault({});
+}).prefault({}).describe("Kafka in KRaft mode (the event bus)");
 
 export const redisConfig = z.strictObject({
   ...workloadShape,
-  mode: z.enum(["standalone", "sentinel"], { error: "must be one of standalone, sentinel" }).default("standalone"),
+  replicas: workloadShape.replicas.describe("Redis servers: 1 in standalone mode, a master and replicas (>= 2) in sentinel mode. Default: 1"),
+  mode: z.enum(["standalone", "sentinel"], { error: "must be one of standalone, sentinel" }).default("standalone")
+    .describe("standalone: one server; sentinel: a master and replicas under a Sentinel quorum"),
   sentinel: z.strictObject({
-    replicas: positiveInt.refine(odd("replicas"), { error: "must be an odd number >= 1" }).optional(),
-    quorum: positiveInt.optional(),
-  }).optional(),
-  maxmemory: memorySize.optional(),
+    replicas: positiveInt.refine(odd("replicas"), { error: "must be an odd number >= 1" }).optional().describe("Sentinel processes; odd. Default: 3"),
+    quorum: positiveInt.optional().describe("Sentinels that must agree the master is down; at most sentinel.replicas. Default: 2"),
+  }).optional().describe("The Sentinel quorum, sentinel mode only"),
+  maxmemory: memorySize.optional().describe("Redis maxmemory; writes beyond it fail (policy noeviction) rather than evicting buffered data. Default: 256mb"),
 }).superRefine((r, ctx) => {
   const replicas = r.replicas ?? 1;
   if (r.mode === "standalone" && replicas !== 1) ctx.addIssue({ code: "custom", path: ["replicas"], input: replicas, message: "must be 1 in standalone mode (set mode: sentinel for replication)" });
@@ -52,18 +57,24 @@ export const redisConfig = z.strictObject({
   const sentinels = r.sentinel?.replicas ?? 3;
   const quorum = r.sentinel?.quorum ?? 2;
   if (quorum > sentinels) ctx.addIssue({ code: "custom", path: ["sentinel", "quorum"], input: quorum, message: `must be <= sentinel.replicas (${sentinels})` });
-}).prefault({});
+}).prefault({}).describe("Redis (cache and Kafka-outage buffer) with AOF persistence and ACL users");
 
 export const mysqlConfig = z.strictObject({
   ...workloadShape,
-  database: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, { error: "must be a schema name: lower-case letters, digits and '_'" }).optional(),
+  replicas: workloadShape.replicas.describe("MySQL servers: a primary and, beyond 1, asynchronous GTID replicas. Default: 1"),
+  database: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, { error: "must be a schema name: lower-case letters, digits and '_'" }).optional()
+    .describe("Schema created on first start. Default: classroom"),
   users: z.array(z.strictObject({
     name: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, { error: "must be a MySQL user name: lower-case letters, digits and '_', at most 32 characters" })
-      .refine((n) => n !== "root" && n !== "replication", { error: "must not be root or replication (reserved)" }),
-    access: z.enum(["readwrite", "readonly"], { error: "must be one of readwrite, readonly" }),
-  })).min(1, { error: "must list at least one user" }).optional(),
-  innodbBufferPool: z.string().regex(/^[0-9]+[KMG]$/, { error: "must be a size such as 256M or 2G" }).optional(),
-  maxConnections: positiveInt.optional(),
-}).prefault({});
+      .refine((n) => n !== "root" && n !== "replication", { error: "must not be root or replication (reserved)" })
+      .describe("Account name; root and replication are reserved"),
+    access: z.enum(["readwrite", "readonly"], { error: "must be one of readwrite, readonly" })
+      .describe("readwrite: DML and DDL on the schema; readonly: SELECT only"),
+  })).min(1, { error: "must list at least one user" }).optional()
+    .describe("Application accounts, each with a generated password. Default: one readwrite user classroom_app"),
+  innodbBufferPool: z.string().regex(/^[0-9]+[KMG]$/, { error: "must be a size such as 256M or 2G" }).optional()
+    .describe("InnoDB buffer pool; about 60% of the memory limit is usual. Default: 256M"),
+  maxConnections: positiveInt.optional().describe("MySQL max_connections. Default: 300"),
+}).prefault({}).describe("MySQL (the classroom schema) with generated passwords");
 
 export { dnsLabel };

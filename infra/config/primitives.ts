@@ -33,8 +33,14 @@ export function quantityValue(q: string): number {
 }
 
 export const resources = z.strictObject({
-  requests: z.strictObject({ cpu: quantity, memory: quantity }),
-  limits: z.strictObject({ cpu: quantity.optional(), memory: quantity }),
+  requests: z.strictObject({
+    cpu: quantity.describe("CPU the scheduler reserves for each pod, e.g. 250m"),
+    memory: quantity.describe("Memory the scheduler reserves for each pod, e.g. 512Mi"),
+  }).describe("What the scheduler reserves for each pod"),
+  limits: z.strictObject({
+    cpu: quantity.optional().describe("CPU ceiling of each pod; unset leaves CPU unthrottled"),
+    memory: quantity.describe("Memory ceiling of each pod; above it the container is OOM-killed"),
+  }).describe("Ceilings of each pod; a request above its limit is an error (the API server rejects such a pod)"),
 }).superRefine((r, ctx) => {
   // The API server rejects such a pod in every environment, so this is bad config, not a policy matter.
   for (const res of ["cpu", "memory"] as const) {
@@ -47,21 +53,26 @@ export const resources = z.strictObject({
 });
 
 export const storage = z.strictObject({
-  size: quantity,
-  storageClass: dnsLabel.optional(),
+  size: quantity.describe("Size of each pod's volume, e.g. 10Gi"),
+  storageClass: dnsLabel.optional().describe("StorageClass of the volumes. Default: the cluster's default StorageClass"),
 });
 
-/** The workload options every data-layer component shares (see components/shared/workload-options.ts). */
+/**
+ * The workload options every data-layer component shares, the way Bitnami keeps the same keys across its
+ * charts. The components type their arguments from these (components/shared/workload-options.ts) and fill
+ * in their own image and sizes where a key is unset.
+ */
 export const workloadShape = {
-  image: imageRef.optional(),
-  replicas: positiveInt.optional(),
-  resources: resources.optional(),
-  storage: storage.optional(),
-  maxUnavailable: positiveInt.optional(),
+  image: imageRef.optional().describe("Pinned image reference (repo:tag or repo:tag@sha256:...). Default: the component's tested upstream image"),
+  replicas: positiveInt.optional().describe("Number of pods. Default: 1"),
+  resources: resources.optional().describe("CPU and memory requests and limits of each pod. Default: the component's small profile"),
+  storage: storage.optional().describe("Persistent volume of each pod. Default: the component's size on the default StorageClass"),
+  maxUnavailable: positiveInt.optional().describe("Pods allowed down at once in voluntary disruptions; a PodDisruptionBudget exists only when replicas > 1. Default: 1"),
   spread: z.strictObject({
-    topologyKey: z.string().min(1).optional(),
-    mode: z.enum(["required", "preferred"], { error: "must be one of required, preferred" }).optional(),
-  }).optional(),
-  nodeSelector: z.record(z.string(), z.string()).optional(),
-  priorityClassName: dnsLabel.optional(),
+    topologyKey: z.string().min(1).optional().describe("Node label that defines a failure domain. Default: kubernetes.io/hostname"),
+    mode: z.enum(["required", "preferred"], { error: "must be one of required, preferred" }).optional()
+      .describe("required refuses to co-locate two pods (safe for quorum systems); preferred only tries. Default: required"),
+  }).optional().describe("How the pods spread over nodes. Default: required anti-affinity on the hostname when replicas > 1"),
+  nodeSelector: z.record(z.string(), z.string()).optional().describe("Node labels the pods must run on. Default: none"),
+  priorityClassName: dnsLabel.optional().describe("PriorityClass of the pods. Default: none"),
 };

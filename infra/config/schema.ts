@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { kafkaConfig, mysqlConfig, redisConfig, zookeeperConfig } from "./data";
 import { dnsLabel, positiveInt } from "./primitives";
-import { routingConfig, serviceConfig, serviceName } from "./services";
+import { MAX_SERVICE_NAME_LENGTH, routingConfig, serviceConfig, serviceName } from "./services";
 import { jobsSchema, MQ_DEFAULTS } from "@classroom-platform/runtime/contracts";
 import { imageRef } from "./primitives";
 
@@ -15,47 +15,36 @@ export const MAX_NAMESPACE_PREFIX_LENGTH = 63 - "-data-default-deny".length;
  * and only here; sizes live in the stack files. Unknown keys are errors, so a typo never passes silently.
  */
 export const platformConfigSchema = z.strictObject({
-  environment: z.enum(ENVIRONMENTS, { error: `must be one of ${ENVIRONMENTS.join(", ")}` }),
-  /** Prefix of the two namespaces (`<prefix>-data`, `<prefix>-apps`). Default: `classroom-<environment>`. */
+  environment: z.enum(ENVIRONMENTS, { error: `must be one of ${ENVIRONMENTS.join(", ")}` })
+    .describe("Which environment the stack is; selects the policy enforcement file, nothing else (the stack file gives the sizes)"),
   namespacePrefix: dnsLabel.refine((p) => p.length <= MAX_NAMESPACE_PREFIX_LENGTH, {
     error: (issue) => `must be at most ${MAX_NAMESPACE_PREFIX_LENGTH} characters, got ${String(issue.input).length}: infra/platform.ts derives the label value <prefix>-data-default-deny, which Kubernetes limits to 63`,
-  }).optional(),
-  /** Host directory under which every service writes its logs (`<logRoot>/<service>/`). */
-  logRoot: z.string().regex(/^\/([-_.a-zA-Z0-9]+\/?)+$/, { error: "must be an absolute directory such as /data/logs/classroom/dev" }).default("/data/logs/classroom"),
-  /** Write manifests to this directory instead of a cluster (render-only stacks such as `local`). */
-  renderYamlToDirectory: z.string().min(1).optional(),
-  /**
-   * Create workloads without waiting for them to become ready. Only for clusters that have a control
-   * plane but no kubelet, such as the end-to-end tests' local API server. Default: false.
-   */
-  skipAwait: z.enum(["true", "false"], { error: "must be true or false" }).transform((v) => v === "true").default(false),
-  /** kubeconfig context to deploy to. Default: the current context. */
-  kubeContext: z.string().min(1).optional(),
-  /**
-   * `.dockerconfigjson` content for pulling private classroom images. A credential, so it must be set with
-   * `pulumi config set --secret classroom:imagePullSecret`; a plain-text value is rejected.
-   */
-  imagePullSecret: z.string().min(1).optional(),
+  }).optional().describe(`Prefix of the two namespaces <prefix>-data and <prefix>-apps; a DNS label of at most ${MAX_NAMESPACE_PREFIX_LENGTH} characters. Default: classroom-<environment>`),
+  logRoot: z.string().regex(/^\/([-_.a-zA-Z0-9]+\/?)+$/, { error: "must be an absolute directory such as /data/logs/classroom/dev" }).default("/data/logs/classroom")
+    .describe("Host directory under which every service logs to <logRoot>/<service>/; the policy hostpath-log-root-only reads it from the namespaces"),
+  renderYamlToDirectory: z.string().min(1).optional().describe("Write manifests to this directory instead of deploying to a cluster; required for environment local"),
+  skipAwait: z.enum(["true", "false"], { error: "must be true or false" }).transform((v) => v === "true").default(false)
+    .describe("Create workloads without waiting for them to become ready; only for control planes without kubelets, such as the end-to-end tests' API server"),
+  kubeContext: z.string().min(1).optional().describe("kubeconfig context to deploy to. Default: the current context"),
+  imagePullSecret: z.string().min(1).optional()
+    .describe("A .dockerconfigjson for private classroom images; a credential, so only accepted when set with pulumi config set --secret"),
   zookeeper: zookeeperConfig,
   kafka: kafkaConfig,
   redis: redisConfig,
   mysql: mysqlConfig,
-  services: z.record(serviceName, serviceConfig).default({}),
+  services: z.record(serviceName, serviceConfig).default({})
+    .describe(`The classroom services by name (a DNS label of at most ${MAX_SERVICE_NAME_LENGTH} characters: the components derive longer names from it)`),
   routing: routingConfig,
-  /** Image with the platform's own daemons (runtime/: scheduler, Kafka-outage replayer). */
-  runtimeImage: imageRef.default("registry.classroom.internal/classroom-platform-runtime:0.1.0"),
+  runtimeImage: imageRef.default("registry.classroom.internal/classroom-platform-runtime:0.1.0")
+    .describe("Image of the platform's own daemons (runtime/: scheduler, Kafka-outage replayer, registrar); pinned by npm run release:runtime-image"),
   scheduler: z.strictObject({
-    /** Scheduler replicas; each fire runs once across all of them. */
-    replicas: positiveInt.default(2),
-    /** Jobs by name (runtime/scheduler/README.md): schedule, target, block and misfire strategies. */
-    jobs: jobsSchema.default({}),
-  }).prefault({}),
+    replicas: positiveInt.default(2).describe("Scheduler replicas; each fire runs once across all of them"),
+    jobs: jobsSchema.default({}).describe("Scheduled jobs by name (runtime/scheduler/README.md)"),
+  }).prefault({}).describe("The second-level job scheduler (runtime/scheduler); deployed only when a job is declared"),
   mq: z.strictObject({
-    /** Replicas of the Kafka-outage replayer; one holds each shard's lease at a time. */
-    replayerReplicas: positiveInt.default(1),
-    /** Redis Stream shards of the outage buffer (per-key order holds within a shard). */
-    shards: positiveInt.default(MQ_DEFAULTS.shards),
-  }).prefault({}),
+    replayerReplicas: positiveInt.default(1).describe("Replicas of the Kafka-outage replayer; one holds each shard's lease at a time"),
+    shards: positiveInt.default(MQ_DEFAULTS.shards).describe("Redis Stream shards of the outage buffer (per-key order holds within a shard); producers and replayer agree on it"),
+  }).prefault({}).describe("The Kafka-outage buffer in Redis and its replayer (runtime/mq)"),
 }).superRefine((c, ctx) => {
   for (const [name, svc] of Object.entries(c.services)) {
     for (const callee of svc.calls) {

@@ -31,8 +31,8 @@ export const DATA_SYSTEM_NAMES = ["redis", "mysql", "zookeeper", "kafka"] as con
 export const REGISTRATION_MODES = ["self", "registrar"] as const;
 
 const track = z.strictObject({
-  image: imageRef,
-  replicas: z.number().int().min(0, { error: "must be a whole number >= 0" }),
+  image: imageRef.describe("Image of this track"),
+  replicas: z.number().int().min(0, { error: "must be a whole number >= 0" }).describe("Pods of this track (0 scales it down without deleting it)"),
 });
 
 const ipv4Endpoint = z.string().regex(/^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d):\d{1,5}$/, {
@@ -41,42 +41,45 @@ const ipv4Endpoint = z.string().regex(/^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5
 
 /** One service as a stack declares it. The release CLI edits `stable`, `canary` and `history`. */
 export const serviceConfig = z.strictObject({
-  kind: z.enum(SERVICE_KINDS, { error: `must be one of ${SERVICE_KINDS.join(", ")}` }),
-  /** Port the service listens on (HTTP or RPC; consumers and workers expose only metrics/health). */
-  port: port.default(8080),
-  /** Data systems the service uses: each becomes env vars, a secret file and a NetworkPolicy path. */
-  uses: z.array(z.enum(DATA_SYSTEM_NAMES, { error: `must be one of ${DATA_SYSTEM_NAMES.join(", ")}` })).default([]),
-  /** Other classroom services this one calls (opens NetworkPolicy egress to them). */
-  calls: z.array(serviceName).default([]),
-  stable: track,
-  canary: track.extend({ weight: percent }).optional(),
+  kind: z.enum(SERVICE_KINDS, { error: `must be one of ${SERVICE_KINDS.join(", ")}` })
+    .describe("http (behind the gateway), rpc (registered in ZooKeeper), consumer (Kafka) or worker (daemon)"),
+  port: port.default(8080).describe("Port the service listens on (consumers and workers expose only health and metrics there)"),
+  uses: z.array(z.enum(DATA_SYSTEM_NAMES, { error: `must be one of ${DATA_SYSTEM_NAMES.join(", ")}` })).default([])
+    .describe("Data systems the service uses; each becomes env vars, a credentials file and a NetworkPolicy path"),
+  calls: z.array(serviceName).default([]).describe("Other classroom services this one calls (opens NetworkPolicy egress to them)"),
+  stable: track.describe("The stable track; written by the release CLI"),
+  canary: track.extend({ weight: percent.describe("Share of traffic the canary gets, 0-100") }).optional()
+    .describe("A canary track beside stable; written by the release CLI"),
   legacy: z.strictObject({
-    endpoints: z.array(ipv4Endpoint).min(1, { error: "must list at least one VM endpoint" }),
-    weight: percent,
-  }).optional(),
-  resources: resources.optional(),
+    endpoints: z.array(ipv4Endpoint).min(1, { error: "must list at least one VM endpoint" }).describe("The VMs as ip:port"),
+    weight: percent.describe("Share of traffic the VMs get, 0-100"),
+  }).optional().describe("Legacy VMs that keep a share of the traffic during the migration (http and rpc only)"),
+  resources: resources.optional().describe("CPU and memory of each pod. Default: 250m/256Mi requested, 512Mi memory limit"),
   autoscaling: z.strictObject({
-    minReplicas: positiveInt,
-    maxReplicas: positiveInt,
-    cpuUtilization: z.number().int().min(10).max(100).default(70),
-  }).refine((a) => a.maxReplicas >= a.minReplicas, { error: "maxReplicas must be >= minReplicas" }).optional(),
-  /** Health endpoint for HTTP probes. Default: /healthz. */
-  healthPath: z.string().regex(/^\//, { error: "must be an absolute path such as /healthz" }).default("/healthz"),
-  /** Config files, mounted from a ConfigMap at /etc/classroom/config. */
-  configFiles: z.record(z.string().regex(/^[-._a-zA-Z0-9]+$/, { error: "must be a file name" }), z.string()).default({}),
-  /** Scratch emptyDir at /var/cache/classroom. */
-  scratch: z.strictObject({ sizeLimit: quantity.default("256Mi"), memory: z.boolean().default(false) }).prefault({}),
-  /** Seconds between SIGTERM and SIGKILL; long enough to leave ZooKeeper and drain. */
-  terminationGraceSeconds: z.number().int().min(5).max(600).default(45),
-  /** HTTP routing (kind http): path prefix and hostnames on the shared Gateway. */
-  /** rpc only: `self` (pods register through runtime/discovery) or `registrar` (runtime/registrar writes their nodes from Kubernetes endpoints). */
-  registration: z.enum(REGISTRATION_MODES, { error: `must be one of ${REGISTRATION_MODES.join(", ")}` }).default("self"),
+    minReplicas: positiveInt.describe("Fewest stable pods"),
+    maxReplicas: positiveInt.describe("Most stable pods; at least minReplicas"),
+    cpuUtilization: z.number().int().min(10).max(100).default(70).describe("Average CPU utilization (% of requests) the HPA aims for"),
+  }).refine((a) => a.maxReplicas >= a.minReplicas, { error: "maxReplicas must be >= minReplicas" }).optional()
+    .describe("A HorizontalPodAutoscaler for the stable track; without it stable.replicas is fixed"),
+  healthPath: z.string().regex(/^\//, { error: "must be an absolute path such as /healthz" }).default("/healthz").describe("Health endpoint of the HTTP probes"),
+  configFiles: z.record(z.string().regex(/^[-._a-zA-Z0-9]+$/, { error: "must be a file name" }), z.string()).default({})
+    .describe("Config files by name, mounted from a ConfigMap at /etc/classroom/config"),
+  scratch: z.strictObject({
+    sizeLimit: quantity.default("256Mi").describe("Size limit of the scratch volume"),
+    memory: z.boolean().default(false).describe("Back the scratch volume with memory (tmpfs) instead of the node's disk"),
+  }).prefault({}).describe("Scratch emptyDir at /var/cache/classroom"),
+  terminationGraceSeconds: z.number().int().min(5).max(600).default(45)
+    .describe("Seconds between SIGTERM and SIGKILL; long enough to leave ZooKeeper and drain"),
+  registration: z.enum(REGISTRATION_MODES, { error: `must be one of ${REGISTRATION_MODES.join(", ")}` }).default("self")
+    .describe("rpc only: self (pods register through runtime/discovery) or registrar (runtime/registrar writes their ZooKeeper nodes from the track Services' endpoints)"),
   route: z.strictObject({
-    pathPrefix: z.string().regex(/^\//, { error: "must be an absolute path prefix such as /api/rooms" }),
-    hostnames: z.array(z.string().min(1)).default([]),
-  }).optional(),
-  /** Images stable ran before, newest last; written by `npm run release -- … promote`, read by rollback. */
-  history: z.array(z.strictObject({ image: imageRef, promotedAt: z.string().optional() })).default([]),
+    pathPrefix: z.string().regex(/^\//, { error: "must be an absolute path prefix such as /api/rooms" }).describe("Path prefix routed to the service, e.g. /api/rooms"),
+    hostnames: z.array(z.string().min(1)).default([]).describe("Hostnames the route matches; none matches every hostname of the Gateway or Ingress"),
+  }).optional().describe("HTTP exposure, required for kind http and only for it"),
+  history: z.array(z.strictObject({
+    image: imageRef.describe("An image stable ran"),
+    promotedAt: z.string().optional().describe("When it was promoted (ISO 8601)"),
+  })).default([]).describe("Images stable ran before, newest last; written by the release CLI's promote, read by rollback"),
 }).superRefine((s, ctx) => {
   if (s.legacy && (s.kind === "consumer" || s.kind === "worker")) {
     ctx.addIssue({ code: "custom", path: ["legacy"], input: s.legacy, message: `is only for http and rpc services (a ${s.kind} receives no traffic to split)` });
@@ -94,8 +97,12 @@ export const serviceConfig = z.strictObject({
 export type ServiceConfig = z.infer<typeof serviceConfig>;
 
 export const routingConfig = z.strictObject({
-  /** `gateway-api` (HTTPRoute, the default) or `nginx-ingress` (canary-annotated Ingresses, for clusters that still run it). */
-  mode: z.enum(["gateway-api", "nginx-ingress"], { error: "must be one of gateway-api, nginx-ingress" }).default("gateway-api"),
-  gateway: z.strictObject({ name: dnsLabel, namespace: dnsLabel, sectionName: z.string().optional() }).prefault({ name: "classroom", namespace: "gateway" }),
-  ingressClassName: z.string().default("nginx"),
-}).prefault({});
+  mode: z.enum(["gateway-api", "nginx-ingress"], { error: "must be one of gateway-api, nginx-ingress" }).default("gateway-api")
+    .describe("gateway-api (weighted HTTPRoutes) or nginx-ingress (canary-annotated Ingresses, for clusters that still run it)"),
+  gateway: z.strictObject({
+    name: dnsLabel.describe("Name of the shared Gateway"),
+    namespace: dnsLabel.describe("Namespace of the shared Gateway; admitted to the http services by their NetworkPolicies"),
+    sectionName: z.string().optional().describe("Listener of the Gateway to attach to. Default: every listener"),
+  }).prefault({ name: "classroom", namespace: "gateway" }).describe("The Gateway the HTTPRoutes attach to (gateway-api mode)"),
+  ingressClassName: z.string().default("nginx").describe("IngressClass of the Ingresses (nginx-ingress mode)"),
+}).prefault({}).describe("How http services are exposed");

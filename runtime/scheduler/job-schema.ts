@@ -9,16 +9,13 @@ import { cronProblem } from "./schedule";
 
 /** Six-field cron: second minute hour day-of-month month day-of-week, e.g. "*\/5 * * * * *". */
 export const cronScheduleSchema = z.strictObject({
-  /** Six fields with seconds; five-field (minute) patterns are rejected to avoid reading them as seconds. */
-  cron: z.string(),
-  /** IANA time zone the pattern is read in. Default "UTC". */
-  timezone: z.string().optional(),
+  cron: z.string().describe("Six fields with seconds; five-field (minute) patterns are rejected to avoid reading them as seconds"),
+  timezone: z.string().optional().describe("IANA time zone the pattern is read in. Default 'UTC'"),
 });
 
 /** Fixed rate: fires at every multiple of `everyMs` since the Unix epoch, so every replica computes the same instants. */
 export const rateScheduleSchema = z.strictObject({
-  /** Period in milliseconds, at least 100. */
-  everyMs: z.number().int().min(100),
+  everyMs: z.number().int().min(100).describe("Period in milliseconds, at least 100"),
 });
 
 export const scheduleSchema = z.union([cronScheduleSchema, rateScheduleSchema], {
@@ -33,23 +30,17 @@ export const httpMethods = ["POST", "PUT", "GET"] as const;
 /** An HTTP trigger sent to a classroom service inside the cluster. */
 export const httpTargetSchema = z.strictObject({
   http: z.strictObject({
-    /** Kubernetes Service name of the classroom service, e.g. "room-api". */
-    service: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a Kubernetes Service name (lowercase letters, digits, '-')"),
-    /** Request path, e.g. "/internal/sweep". */
-    path: z.string().startsWith("/", "must start with '/'"),
-    /** Service port. Default 80. */
-    port: z.number().int().min(1).max(65535).optional(),
-    /** HTTP method. Default "POST". */
-    method: z.enum(httpMethods).optional(),
-    /** How to pick among the service's endpoints. Default "round-robin". */
-    routing: z.enum(routingStrategies).optional(),
-  }),
+    service: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a Kubernetes Service name (lowercase letters, digits, '-')").describe("Kubernetes Service name of the classroom service, e.g. 'room-api'"),
+    path: z.string().startsWith("/", "must start with '/'").describe("Request path, e.g. '/internal/sweep'"),
+    port: z.number().int().min(1).max(65535).optional().describe("Port to call. Default: the port the stack declares for the service (80 when the scheduler runs without a stack)"),
+    method: z.enum(httpMethods).optional().describe("HTTP method. Default 'POST'"),
+    routing: z.enum(routingStrategies).optional().describe("How to pick among the service's endpoints. Default 'round-robin'"),
+  }).describe("A request to a classroom service inside the cluster"),
 });
 
 /** An in-process handler registered with the scheduler daemon (see handlers.ts). */
 export const handlerTargetSchema = z.strictObject({
-  /** Name of a registered handler, e.g. "attendance-sweep". */
-  handler: z.string().min(1),
+  handler: z.string().min(1).describe("Name of a registered handler, e.g. 'attendance-sweep'"),
 });
 
 export const targetSchema = z.union([httpTargetSchema, handlerTargetSchema], {
@@ -62,28 +53,17 @@ const jsonValue: z.ZodType<unknown> = z.lazy(() =>
 
 export const jobSchema = z
   .strictObject({
-    /** When the job fires: `{ cron }` (six fields, seconds first) or `{ everyMs }`. */
-    schedule: scheduleSchema,
-    /** What a fire runs: `{ http: { service, path, ... } }` or `{ handler }`. */
-    target: targetSchema,
-    /** What a fire does while the previous run of the job is still running anywhere. Default "serial". */
-    block: z.enum(blockStrategies).optional(),
-    /** What happens to fires that could not start within `misfireThresholdMs`. Default "skip". */
-    misfire: z.enum(misfireStrategies).optional(),
-    /** How late a fire may start before it counts as misfired. Default 5000 (XXL-Job's pre-read window). */
-    misfireThresholdMs: z.number().int().min(100).optional(),
-    /** Deadline of one attempt; the handler's AbortSignal fires and the HTTP request is aborted. Default 60000. */
-    timeoutMs: z.number().int().min(1).optional(),
-    /** Extra attempts after a failed or timed-out one. Default 0. */
-    retries: z.number().int().min(0).max(10).optional(),
-    /** Wait before the first retry; doubles per retry, capped at 60 s. Default 1000. */
-    retryBackoffMs: z.number().int().min(0).optional(),
-    /** Arbitrary JSON passed to the handler and sent as `params` in the HTTP body. Default {}. */
-    params: z.record(z.string(), jsonValue).optional(),
-    /** Disabled jobs are validated but never fire. Default true. */
-    enabled: z.boolean().optional(),
-    /** Free text shown by the status command. */
-    description: z.string().optional(),
+    schedule: scheduleSchema.describe("When the job fires: { cron } (six fields, seconds first) or { everyMs }"),
+    target: targetSchema.describe("What a fire runs: { http: { service, path, ... } } or { handler }"),
+    block: z.enum(blockStrategies).optional().describe("What a fire does while the previous run of the job is still running anywhere. Default 'serial'"),
+    misfire: z.enum(misfireStrategies).optional().describe("What happens to fires that could not start within misfireThresholdMs. Default 'skip'"),
+    misfireThresholdMs: z.number().int().min(100).optional().describe("How late a fire may start before it counts as misfired. Default 5000 (XXL-Job's pre-read window)"),
+    timeoutMs: z.number().int().min(1).optional().describe("Deadline of one attempt; the handler's AbortSignal fires and the HTTP request is aborted. Default 60000"),
+    retries: z.number().int().min(0).max(10).optional().describe("Extra attempts after a failed or timed-out one. Default 0"),
+    retryBackoffMs: z.number().int().min(0).optional().describe("Wait before the first retry; doubles per retry, capped at 60 s. Default 1000"),
+    params: z.record(z.string(), jsonValue).optional().describe("Arbitrary JSON passed to the handler and sent as params in the HTTP body. Default {}"),
+    enabled: z.boolean().optional().describe("Disabled jobs are validated but never fire. Default true"),
+    description: z.string().optional().describe("Free text shown by the status command"),
   })
   .superRefine((job, ctx) => {
     if (!("cron" in job.schedule)) return;
