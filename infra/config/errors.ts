@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { inputJsonSchema, jsonSchemaAt } from "./json-schema";
 import { closest } from "./suggest";
 
 /** Bad stack configuration: one line per problem, each naming the key path, what is allowed and what was given. */
@@ -89,23 +90,8 @@ function show(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
-/** Walks the schema along `path` to list the keys an object there accepts. */
+/** The keys an object at `path` accepts, read from the schema's JSON Schema. */
 function allowedKeys(schema: z.ZodType, path: PropertyKey[]): string[] | undefined {
-  let node: any = schema;
-  for (const segment of [...path, undefined]) {
-    for (let guard = 0; guard < 10 && node; guard++) {
-      const def = node._zod?.def;
-      if (!def) break;
-      if (["optional", "nullable", "default", "prefault", "catch", "readonly", "nonoptional"].includes(def.type)) node = def.innerType;
-      else if (def.type === "pipe") node = def.in;
-      else break;
-    }
-    const def = node?._zod?.def;
-    if (segment === undefined) return def?.type === "object" ? Object.keys(def.shape) : undefined;
-    if (def?.type === "object") node = def.shape[segment as string];
-    else if (def?.type === "record") node = def.valueType;
-    else if (def?.type === "array") node = def.element;
-    else return undefined;
-  }
-  return undefined;
+  const node = jsonSchemaAt(inputJsonSchema(schema), path);
+  return node?.properties ? Object.keys(node.properties) : undefined;
 }

@@ -1,5 +1,6 @@
 import { ConfigError, formatIssues } from "./errors";
 import { ParsedPlatformConfig, platformConfigSchema } from "./schema";
+import { inputJsonSchema } from "./json-schema";
 import { closest } from "./suggest";
 
 export { ConfigError } from "./errors";
@@ -86,20 +87,15 @@ function splitKey(fullKey: string): [string, string] {
 }
 
 function topLevelKeys(): string[] {
-  const def = (platformConfigSchema as any)._zod.def;
-  return Object.keys(def.in?._zod.def.shape ?? def.shape ?? {});
+  return Object.keys(platformConfigSchema.shape);
 }
 
 /** Whether the schema expects a mapping or list at this top-level key (scalars are never JSON-decoded: a credential may look like JSON). */
 function isStructured(key: string): boolean {
-  let node: any = (platformConfigSchema as any)._zod.def.in?._zod.def.shape?.[key] ?? (platformConfigSchema as any)._zod.def.shape?.[key];
-  for (let i = 0; i < 10 && node; i++) {
-    const def = node._zod.def;
-    if (["optional", "default", "prefault", "nullable"].includes(def.type)) node = def.innerType;
-    else if (def.type === "pipe") node = def.in;
-    else return ["object", "record", "array"].includes(def.type);
-  }
-  return true;
+  const node = inputJsonSchema(platformConfigSchema).properties?.[key];
+  // An unknown key is decoded: it is reported anyway, and a misspelled section is validated as the one it meant.
+  if (!node) return true;
+  return [node, ...(node.anyOf ?? [])].some((n) => n.type === "object" || n.type === "array");
 }
 
 /** Pulumi passes structured values as JSON text and scalars as plain strings. */

@@ -45,6 +45,8 @@ describe("stack configuration", () => {
     ["even ZooKeeper ensemble", { "classroom:zookeeper": '{"replicas":2}' }, "classroom:zookeeper.replicas must be an odd number >= 1, got 2"],
     ["unknown top-level key (typo)", { "classroom:zookeper": "{}" }, "classroom:zookeper is not a known key; did you mean zookeeper? (allowed: environment,"],
     ["unknown nested key", { "classroom:kafka": '{"brokers":{"replica":3}}' }, "classroom:kafka.brokers.replica is not a known key; did you mean replicas? (allowed: image, replicas,"],
+    ["unknown key under a named service", { "classroom:services": service({ route: { pathPrefx: "/api" } }) }, "classroom:services.room-api.route.pathPrefx is not a known key; did you mean pathPrefix? (allowed: pathPrefix, hostnames)"],
+    ["unknown key under a list item", { "classroom:mysql": '{"users":[{"name":"app","acess":"readonly"}]}' }, "classroom:mysql.users[0].acess is not a known key; did you mean access? (allowed: name, access)"],
     ["bad environment", { "classroom:environment": "qa" }, 'classroom:environment must be one of dev, staging, prod, local, got "qa"'],
     ["canary weight above 100", { "classroom:services": service({ canary: { image: "r/room:1.1.0", replicas: 1, weight: 150 } }) }, "classroom:services.room-api.canary.weight must be a whole number between 0 and 100, got 150"],
     ["unknown service kind", { "classroom:services": service({ kind: "grpc" }) }, 'classroom:services.room-api.kind must be one of http, rpc, consumer, worker, got "grpc"'],
