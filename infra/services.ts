@@ -46,7 +46,7 @@ export function declareServices(
     scratch: svc.scratch,
     logRoot: config.logRoot,
     terminationGraceSeconds: svc.terminationGraceSeconds,
-    registry: svc.kind === "rpc" ? { connect: connections.zookeeper.settings.ZOOKEEPER_CONNECT, mode: svc.registration } : undefined,
+    registry: { connect: connections.zookeeper.settings.ZOOKEEPER_CONNECT, mode: svc.registration },
     route: svc.route ? { mode: config.routing.mode, pathPrefix: svc.route.pathPrefix, hostnames: svc.route.hostnames, gateway: config.routing.gateway, ingressClassName: config.routing.ingressClassName } : undefined,
     imagePullSecret,
     // Producers that use Kafka and Redis buffer outages in Redis; they must agree with the replayer on the shard count.

@@ -1,69 +1,43 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { RoutingConfig, ServiceConfig, TrackConfig } from "../../infra/config";
 import { contentChecksum } from "../shared/checksum";
 import { DataConnection } from "../shared/connection";
 import { disruptionBudget } from "../shared/disruption-budget";
 import { imageVersion, selectorLabels, workloadLabels, WorkloadIdentity } from "../shared/labels";
 import { podsIn, tcp, workloadNetworkPolicy } from "../shared/network-policy";
-import { ResourceSizing } from "../shared/workload-options";
 import { legacyBackend } from "../traffic/legacy-backend";
 import { weightedHttpRoute } from "../traffic/http-route";
 import { nginxCanaryIngresses } from "../traffic/nginx-canary";
 import { trafficSplit } from "../traffic/weights";
 import { connectionWiring } from "./connections";
-import { ServiceKind, servicePodTemplate } from "./pod-template";
+import { servicePodTemplate } from "./pod-template";
 import { registrationEnv, RegistryArgs, trackServiceRegistration } from "./registration";
 
-export interface TrackArgs {
-  /** Image of this track. */
-  image: string;
-  /** Pods of this track (0 scales the track down without deleting it). */
-  replicas: number;
-}
+/** A track as the stack declares it (`stable`, `canary`). */
+export type TrackArgs = TrackConfig;
 
-export interface ClassroomServiceArgs {
+/**
+ * The service's keys as the schema parsed them (infra/config/services.ts validates and documents each,
+ * checks that combine them included: a route for http, legacy backends only for http and rpc, weights
+ * summing to at most 100), plus what infra derives from the rest of the stack.
+ */
+export type ClassroomServiceArgs = Pick<ServiceConfig,
+  "kind" | "port" | "stable" | "canary" | "legacy" | "resources" | "autoscaling" | "healthPath" | "configFiles" | "scratch" | "terminationGraceSeconds"> & {
   /** Namespace of the service (the stack's apps namespace). */
   namespace: string;
-  /** `http` (behind the gateway), `rpc` (registered in ZooKeeper), `consumer` (Kafka) or `worker` (daemon). */
-  kind: ServiceKind;
-  /** Port the service listens on. Default: 8080. */
-  port?: number;
-  /** The stable track. */
-  stable: TrackArgs;
-  /** Optional canary track with its traffic weight, 0-100. */
-  canary?: TrackArgs & { weight: number };
-  /** Legacy VMs (`ip:port`) and their weight during the migration (http and rpc only). */
-  legacy?: { endpoints: string[]; weight: number };
   /** Data systems the service uses; each becomes env vars, credential files and a NetworkPolicy path. */
-  connections?: DataConnection[];
+  connections: DataConnection[];
   /** Other services this one calls, with their port. */
-  calls?: { name: string; port: number }[];
+  calls: { name: string; port: number }[];
   /** Services that call this one (their pods are admitted). */
-  callers?: string[];
-  /** Default: 250m/256Mi requested, 512Mi limit. */
-  resources?: ResourceSizing;
-  /** HPA bounds for the stable track; without them, `stable.replicas` is fixed. */
-  autoscaling?: { minReplicas: number; maxReplicas: number; cpuUtilization: number };
-  /** Health endpoint for HTTP probes. Default: `/healthz`. */
-  healthPath?: string;
-  /** Config files mounted at /etc/classroom/config. Default: none. */
-  configFiles?: Record<string, string>;
-  /** Scratch emptyDir. Default: 256Mi on disk. */
-  scratch?: { sizeLimit: string; memory: boolean };
+  callers: string[];
   /** Stack log root; logs go to `<logRoot>/<service>/` on the node. */
   logRoot: string;
-  /** SIGTERM to SIGKILL. Default: 45 s. */
-  terminationGraceSeconds?: number;
-  /** ZooKeeper registry settings (required for kind rpc). */
-  registry?: RegistryArgs;
-  /** HTTP exposure (kind http). */
-  route?: {
-    mode: "gateway-api" | "nginx-ingress";
-    pathPrefix: string;
-    hostnames: string[];
-    gateway: { name: string; namespace: string; sectionName?: string };
-    ingressClassName: string;
-  };
+  /** The ZooKeeper registry; read only for kind rpc. */
+  registry: RegistryArgs;
+  /** HTTP exposure (kind http): the service's route with the stack's routing settings. */
+  route?: NonNullable<ServiceConfig["route"]> & Pick<RoutingConfig, "mode" | "gateway" | "ingressClassName">;
   /** Extra environment variables (daemon settings). Default: none. */
   env?: Record<string, string>;
   /** Command overriding the image entrypoint (the platform's daemons share one runtime image). Default: the image's. */
@@ -72,7 +46,10 @@ export interface ClassroomServiceArgs {
   serviceAccountName?: string;
   /** Pull secret name for private images. */
   imagePullSecret?: pulumi.Input<string>;
-}
+};
+
+/** What a service's pods request when the stack gives no `resources`. */
+const DEFAULT_RESOURCES = { requests: { cpu: "250m", memory: "256Mi" }, limits: { memory: "512Mi" } };
 
 /**
  * One classroom service with a stable and an optional canary track, each its own Deployment and
@@ -86,21 +63,16 @@ export class ClassroomService extends pulumi.ComponentResource {
   constructor(name: string, args: ClassroomServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("classroom:apps:ClassroomService", name, {}, opts);
     const child = { parent: this };
-    const fail = (msg: string) => { throw new pulumi.ResourceError(`service ${name}: ${msg}`, this); };
     const ns = args.namespace;
-    const port = args.port ?? 8080;
-    if (args.kind === "rpc" && !args.registry) fail("kind rpc needs registry settings (a ZooKeeper connection)");
-    if (args.kind === "http" && !args.route) fail("kind http needs a route");
-    if (args.legacy && !["http", "rpc"].includes(args.kind)) fail(`legacy backends are for http and rpc, not ${args.kind}`);
-    if (args.route?.mode === "nginx-ingress" && args.canary && args.legacy) fail("ingress-nginx honours one canary Ingress per path: a canary and legacy VMs cannot share traffic in nginx-ingress mode");
-    const split = (() => { try { return trafficSplit(args.canary?.weight, args.legacy?.weight); } catch (e) { return fail((e as Error).message); } })();
+    const port = args.port;
+    const split = trafficSplit(args.canary?.weight, args.legacy?.weight);
 
-    const wiring = connectionWiring(args.connections ?? []);
+    const wiring = connectionWiring(args.connections);
     const base: WorkloadIdentity = { name, instance: name, component: args.kind, tier: "service" };
     const labels = workloadLabels(base);
-    const callLabels = Object.fromEntries((args.calls ?? []).map((c) => [`classroom.io/calls-${c.name}`, "true"]));
+    const callLabels = Object.fromEntries(args.calls.map((c) => [`classroom.io/calls-${c.name}`, "true"]));
 
-    const configData = { ...(args.configFiles ?? {}) };
+    const configData = { ...args.configFiles };
     const config = new k8s.core.v1.ConfigMap(`${name}-config`, { metadata: { name: `${name}-config`, namespace: ns, labels }, data: configData }, child);
     const secret = Object.keys(wiring.secretData).length === 0 ? undefined : new k8s.core.v1.Secret(`${name}-credentials`, {
       metadata: { name: `${name}-credentials`, namespace: ns, labels },
@@ -127,7 +99,7 @@ export class ClassroomService extends pulumi.ComponentResource {
         { name: "CLASSROOM_TRACK", value: t.track },
         ...wiring.env,
         ...Object.entries(args.env ?? {}).map(([n, value]) => ({ name: n, value })),
-        ...(args.kind === "rpc" ? registrationEnv(args.registry!, { service: name, namespace: ns, port, track: t.track, canaryWeight: t.weight }) : []),
+        ...(args.kind === "rpc" ? registrationEnv(args.registry, { service: name, namespace: ns, port, track: t.track, canaryWeight: t.weight }) : []),
       ];
       const hpa = t.track === "stable" ? args.autoscaling : undefined;
       new k8s.apps.v1.Deployment(`${name}-${t.track}`, {
@@ -142,11 +114,11 @@ export class ClassroomService extends pulumi.ComponentResource {
             service: name, kind: args.kind, image: t.spec.image, port,
             labels: { ...trackLabels, ...wiring.clientLabels, ...callLabels },
             annotations: { "classroom.io/config-checksum": contentChecksum(configData) },
-            env, resources: args.resources ?? { requests: { cpu: "250m", memory: "256Mi" }, limits: { memory: "512Mi" } },
-            healthPath: args.healthPath ?? "/healthz", logRoot: args.logRoot,
+            env, resources: args.resources ?? DEFAULT_RESOURCES,
+            healthPath: args.healthPath, logRoot: args.logRoot,
             configMapName: config.metadata.name, secretName: secret?.metadata.name,
-            scratch: args.scratch ?? { sizeLimit: "256Mi", memory: false },
-            terminationGraceSeconds: args.terminationGraceSeconds ?? 45,
+            scratch: args.scratch,
+            terminationGraceSeconds: args.terminationGraceSeconds,
             imagePullSecret: args.imagePullSecret, selector, command: args.command, serviceAccountName: args.serviceAccountName,
           }),
         },
@@ -182,14 +154,14 @@ export class ClassroomService extends pulumi.ComponentResource {
     const ingressPeers = [
       ...(args.kind === "http" && args.route?.mode === "gateway-api" ? [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.route.gateway.namespace } } }] : []),
       ...(args.kind === "http" && args.route?.mode === "nginx-ingress" ? [{ namespaceSelector: {}, podSelector: { matchLabels: { "app.kubernetes.io/name": "ingress-nginx" } } }] : []),
-      ...(args.callers ?? []).map((caller) => podsIn(ns, { "app.kubernetes.io/name": caller, [`classroom.io/calls-${name}`]: "true" })),
+      ...args.callers.map((caller) => podsIn(ns, { "app.kubernetes.io/name": caller, [`classroom.io/calls-${name}`]: "true" })),
     ];
     workloadNetworkPolicy({
       namespace: ns, name, labels, podSelector,
       ingress: ingressPeers.length ? [{ peers: ingressPeers, ports: tcp(port) }] : [],
       egress: [
-        ...(args.connections ?? []).map((c) => ({ peers: [podsIn(c.namespace, c.serverSelector)], ports: tcp(...c.ports) })),
-        ...(args.calls ?? []).map((c) => ({ peers: [podsIn(ns, { "app.kubernetes.io/name": c.name, "classroom.io/tier": "service" })], ports: tcp(c.port) })),
+        ...args.connections.map((c) => ({ peers: [podsIn(c.namespace, c.serverSelector)], ports: tcp(...c.ports) })),
+        ...args.calls.map((c) => ({ peers: [podsIn(ns, { "app.kubernetes.io/name": c.name, "classroom.io/tier": "service" })], ports: tcp(c.port) })),
       ],
     }, child);
     this.registerOutputs({});

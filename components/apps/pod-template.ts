@@ -1,12 +1,14 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { ServiceConfig } from "../../infra/config";
 import { ResourceSizing } from "../shared/workload-options";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "../shared/security";
 import { scratchVolumes } from "../shared/volumes";
 import { SECRETS_MOUNT } from "./connections";
 import { logVolume } from "./log-volume";
 
-export type ServiceKind = "http" | "rpc" | "consumer" | "worker";
+/** A service kind, as `classroom:services.<name>.kind` lists them. */
+export type ServiceKind = ServiceConfig["kind"];
 
 /** Classroom service images run as this unprivileged user (the platform's base image convention). */
 export const SERVICE_USER = { uid: 10001, gid: 10001 };

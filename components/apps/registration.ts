@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import { REGISTRAR_ANNOTATIONS, REGISTRAR_LABEL } from "@classroom-platform/runtime/registrar";
+import type { ServiceConfig } from "../../infra/config";
 
 /** Where rpc instances register (runtime/discovery reads the same settings). */
 export interface RegistryArgs {
@@ -12,7 +13,7 @@ export interface RegistryArgs {
    * `registrar`: the registrar daemon writes the nodes from the track Services' EndpointSlices; pods get
    * no registry env, and a weight step only changes an annotation on the canary track Service.
    */
-  mode?: "self" | "registrar";
+  mode: ServiceConfig["registration"];
 }
 
 /**

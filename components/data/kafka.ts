@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import type { KafkaConfig } from "../../infra/config";
 import { DataConnection } from "../shared/connection";
 import { dataWorkload } from "../shared/data-workload";
 import { clientLabel, imageVersion, selectorLabels, workloadLabels, WorkloadIdentity } from "../shared/labels";
@@ -8,30 +9,12 @@ import { podsIn, podsLabelled, tcp } from "../shared/network-policy";
 import { restrictedContainerSecurity } from "../shared/security";
 import { headlessServiceName, podHost, serviceHost } from "../shared/services";
 import { scratchVolumes } from "../shared/volumes";
-import { ResolvedWorkloadOptions, WorkloadOptions, withWorkloadDefaults } from "../shared/workload-options";
+import { ResolvedWorkloadOptions, withWorkloadDefaults } from "../shared/workload-options";
+import { DataComponentArgs } from "./args";
 import { IMAGES } from "./images";
 
-export interface KafkaArgs {
-  /** Namespace to run in. */
-  namespace: string;
-  /** Namespaces whose pods labelled `classroom.io/client-kafka` may connect. */
-  clientNamespaces: string[];
-  /**
-   * `combined`: every node is both broker and controller (small environments);
-   * `dedicated`: a separate controller quorum, so broker load never starves the metadata quorum. Default: `combined`.
-   */
-  mode?: "combined" | "dedicated";
-  /** The broker pool (in `combined` mode, every node). Default: 1 replica. */
-  brokers?: WorkloadOptions;
-  /** The controller quorum in `dedicated` mode; an odd number. Default: 3 replicas. */
-  controllers?: WorkloadOptions;
-  /** Replication factor of new and internal topics. Default: min(3, brokers). */
-  replicationFactor?: number;
-  /** Replicas that must acknowledge an `acks=all` write. Default: replicationFactor - 1 (at least 1). */
-  minInsyncReplicas?: number;
-  /** Partitions of auto-created topics. Default: 6. */
-  defaultPartitions?: number;
-}
+/** `classroom:kafka` as the schema parsed it (infra/config/data.ts validates and documents every key). */
+export type KafkaArgs = DataComponentArgs<KafkaConfig>;
 
 const CLIENT_PORT = 9092;
 const CONTROLLER_PORT = 9093;
@@ -49,13 +32,12 @@ export class Kafka extends pulumi.ComponentResource {
     super("classroom:data:Kafka", name, {}, opts);
     const child = { parent: this };
     const ns = args.namespace;
-    const mode = args.mode ?? "combined";
+    const mode = args.mode;
     const sizing = { image: IMAGES.kafka.image, storage: { size: "10Gi" } };
-    const brokers = withWorkloadDefaults(args.brokers ?? {}, { ...sizing, resources: { requests: { cpu: "250m", memory: "1Gi" }, limits: { memory: "1536Mi" } } });
+    const brokers = withWorkloadDefaults(args.brokers, { ...sizing, resources: { requests: { cpu: "250m", memory: "1Gi" }, limits: { memory: "1536Mi" } } });
     const controllers = withWorkloadDefaults({ replicas: 3, ...args.controllers }, { ...sizing, storage: { size: "2Gi" }, resources: { requests: { cpu: "100m", memory: "512Mi" }, limits: { memory: "768Mi" } } });
     const rf = args.replicationFactor ?? Math.min(3, brokers.replicas);
     const minIsr = args.minInsyncReplicas ?? Math.max(1, rf - 1);
-    this.validate(mode, brokers, controllers, rf, minIsr);
 
     // 16 random bytes in URL-safe base64: exactly the shape of a Kafka cluster id, generated once and kept in state.
     const clusterId = new random.RandomId(`${name}-cluster-id`, { byteLength: 16 }, child);
@@ -75,7 +57,7 @@ export class Kafka extends pulumi.ComponentResource {
     ];
     const brokerSettings = [
       "inter.broker.listener.name=CLIENT",
-      `num.partitions=${args.defaultPartitions ?? 6}`,
+      `num.partitions=${args.defaultPartitions}`,
       `default.replication.factor=${rf}`,
       `min.insync.replicas=${minIsr}`,
       `offsets.topic.replication.factor=${rf}`,
@@ -114,14 +96,6 @@ export class Kafka extends pulumi.ComponentResource {
     };
     this.connection.settings.KAFKA_BOOTSTRAP = this.connection.endpoints.join(",");
     this.registerOutputs({ connection: this.connection });
-  }
-
-  private validate(mode: string, brokers: ResolvedWorkloadOptions, controllers: ResolvedWorkloadOptions, rf: number, minIsr: number) {
-    const fail = (msg: string) => { throw new pulumi.ResourceError(msg, this); };
-    if (mode === "combined" && brokers.replicas % 2 === 0) fail(`kafka brokers.replicas must be odd in combined mode (every node is a controller voter), got ${brokers.replicas}`);
-    if (mode === "dedicated" && controllers.replicas % 2 === 0) fail(`kafka controllers.replicas must be an odd number, got ${controllers.replicas}`);
-    if (rf < 1 || rf > brokers.replicas) fail(`kafka replicationFactor must be between 1 and brokers.replicas (${brokers.replicas}), got ${rf}`);
-    if (minIsr < 1 || minIsr > rf) fail(`kafka minInsyncReplicas must be between 1 and replicationFactor (${rf}), got ${minIsr}`);
   }
 
   private pool(pool: Pool, ns: string, clientNamespaces: string[], clusterId: pulumi.Output<string>, all: Pool[]): WorkloadIdentity {

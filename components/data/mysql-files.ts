@@ -1,12 +1,10 @@
 /** The MySQL configuration and scripts, kept apart from the Kubernetes wiring in mysql.ts. */
+import type { MySqlUserConfig } from "../../infra/config";
+
 export const MYSQL_PORT = 3306;
 
-export interface MySqlUser {
-  /** Account name. */
-  name: string;
-  /** `readwrite`: DML and DDL on the classroom schema; `readonly`: SELECT only. */
-  access: "readwrite" | "readonly";
-}
+/** An application account as `classroom:mysql.users` declares it. */
+export type MySqlUser = MySqlUserConfig;
 
 /** my.cnf: GTID replication with binary logs kept a week, so a replica can always catch up by auto-position. */
 export function myCnf(innodbBufferPool: string, maxConnections: number): string {

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import type { MySqlConfig } from "../../infra/config";
 import { DataConnection } from "../shared/connection";
 import { dataWorkload } from "../shared/data-workload";
 import { clientLabel, imageVersion, selectorLabels, workloadLabels } from "../shared/labels";
@@ -8,24 +9,13 @@ import { podsIn, podsLabelled, tcp } from "../shared/network-policy";
 import { restrictedContainerSecurity } from "../shared/security";
 import { headlessServiceName, podHost, serviceHost } from "../shared/services";
 import { scratchVolumes } from "../shared/volumes";
-import { WorkloadOptions, withWorkloadDefaults } from "../shared/workload-options";
+import { withWorkloadDefaults } from "../shared/workload-options";
+import { DataComponentArgs } from "./args";
 import { IMAGES } from "./images";
-import { MYSQL_ALIVE, MYSQL_PORT, MYSQL_READY, MYSQL_START, MySqlUser, initScript, myCnf } from "./mysql-files";
+import { MYSQL_ALIVE, MYSQL_PORT, MYSQL_READY, MYSQL_START, initScript, myCnf } from "./mysql-files";
 
-export interface MySqlArgs extends WorkloadOptions {
-  /** Namespace to run in. */
-  namespace: string;
-  /** Namespaces whose pods labelled `classroom.io/client-mysql` may connect. */
-  clientNamespaces: string[];
-  /** Schema created on first start. Default: `classroom`. */
-  database?: string;
-  /** Application accounts, each with a generated password. Default: one `classroom_app` read-write user. */
-  users?: MySqlUser[];
-  /** InnoDB buffer pool; about 60% of the memory limit is usual. Default: `256M`. */
-  innodbBufferPool?: string;
-  /** Default: 300. */
-  maxConnections?: number;
-}
+/** `classroom:mysql` as the schema parsed it (infra/config/data.ts validates and documents every key). */
+export type MySqlArgs = DataComponentArgs<MySqlConfig>;
 
 /**
  * MySQL: a primary and, when replicas > 1, asynchronous GTID replicas (`server-id` from the ordinal),
@@ -44,11 +34,7 @@ export class MySql extends pulumi.ComponentResource {
       resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "1Gi" } },
       storage: { size: "10Gi" },
     });
-    const database = args.database ?? "classroom";
-    const users = args.users ?? [{ name: "classroom_app", access: "readwrite" }];
-    if (users.some((u) => ["root", "replication"].includes(u.name))) {
-      throw new pulumi.ResourceError(`mysql users must not be named root or replication (reserved), got ${users.map((u) => u.name).join(", ")}`, this);
-    }
+    const { database, users } = args;
     const id = { name: "mysql", instance: name, component: "database", tier: "data" as const, version: imageVersion(w.image) };
     const labels = workloadLabels(id);
     const selector = selectorLabels(id);
@@ -68,7 +54,7 @@ export class MySql extends pulumi.ComponentResource {
     }, { ...child, additionalSecretOutputs: ["stringData", "data"] });
 
     const configData = {
-      "classroom.cnf": myCnf(args.innodbBufferPool ?? "256M", args.maxConnections ?? 300),
+      "classroom.cnf": myCnf(args.innodbBufferPool, args.maxConnections),
     };
     const initData = { "10-classroom.sh": initScript(database, users, primaryHost) };
     const config = new k8s.core.v1.ConfigMap(`${name}-config`, { metadata: { name: `${name}-config`, namespace: ns, labels }, data: configData }, child);

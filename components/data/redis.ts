@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import type { RedisConfig } from "../../infra/config";
 import { createHash } from "node:crypto";
 import { contentChecksum } from "../shared/checksum";
 import { DataConnection } from "../shared/connection";
@@ -10,25 +11,19 @@ import { podsIn, podsLabelled, tcp } from "../shared/network-policy";
 import { restrictedContainerSecurity } from "../shared/security";
 import { headlessServiceName, podHost, serviceHost } from "../shared/services";
 import { scratchVolumes } from "../shared/volumes";
-import { ResourceSizing, WorkloadOptions, withWorkloadDefaults } from "../shared/workload-options";
+import { withWorkloadDefaults } from "../shared/workload-options";
+import { DataComponentArgs } from "./args";
 import { IMAGES } from "./images";
 import {
   MASTER_NAME, REDIS_LIVENESS, REDIS_PORT, REDIS_PROBE, RedisFileOptions, SENTINEL_PORT,
   redisConf, redisPreStop, redisStartScript, sentinelConf, sentinelStartScript, usersAcl,
 } from "./redis-files";
 
-export interface RedisArgs extends WorkloadOptions {
-  /** Namespace to run in. */
-  namespace: string;
-  /** Namespaces whose pods labelled `classroom.io/client-redis` may connect. */
-  clientNamespaces: string[];
-  /** `standalone` (one server) or `sentinel` (a master, replicas and a Sentinel quorum). Default: `standalone`. */
-  mode?: "standalone" | "sentinel";
-  /** Sentinel processes and the quorum that declares the master down. Default: 3 and 2. */
-  sentinel?: { replicas?: number; quorum?: number; resources?: ResourceSizing };
-  /** `maxmemory`; writes beyond it fail (policy `noeviction`) rather than silently evicting buffered data. Default: `256mb`. */
-  maxmemory?: string;
-}
+/** `classroom:redis` as the schema parsed it (infra/config/data.ts validates and documents every key). */
+export type RedisArgs = DataComponentArgs<RedisConfig>;
+
+/** What each Sentinel process requests: it keeps no data and answers a few commands a second. */
+const SENTINEL_RESOURCES = { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } };
 
 /**
  * Redis with AOF persistence, ACL users and generated passwords; with Sentinel in HA stacks, where a
@@ -41,19 +36,13 @@ export class Redis extends pulumi.ComponentResource {
     super("classroom:data:Redis", name, {}, opts);
     const child = { parent: this };
     const ns = args.namespace;
-    const sentinelMode = (args.mode ?? "standalone") === "sentinel";
+    const sentinelMode = args.mode === "sentinel";
     const w = withWorkloadDefaults(args, {
       image: IMAGES.redis.image,
       resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "512Mi" } },
       storage: { size: "2Gi" },
     });
-    const sentinelReplicas = args.sentinel?.replicas ?? 3;
-    const quorum = args.sentinel?.quorum ?? 2;
-    if (!sentinelMode && w.replicas !== 1) throw new pulumi.ResourceError(`redis replicas must be 1 in standalone mode (use mode: sentinel for replication), got ${w.replicas}`, this);
-    if (sentinelMode && w.replicas < 2) throw new pulumi.ResourceError(`redis replicas must be >= 2 in sentinel mode (a master and at least one replica), got ${w.replicas}`, this);
-    if (sentinelMode && (quorum < 1 || quorum > sentinelReplicas)) {
-      throw new pulumi.ResourceError(`redis sentinel.quorum must be between 1 and sentinel.replicas (${sentinelReplicas}), got ${quorum}`, this);
-    }
+    const { replicas: sentinelReplicas, quorum } = args.sentinel;
 
     const id = { name: "redis", instance: name, component: "cache", tier: "data" as const, version: imageVersion(w.image) };
     const labels = workloadLabels(id);
@@ -61,7 +50,7 @@ export class Redis extends pulumi.ComponentResource {
     const headless = headlessServiceName(name);
     const sentinelName = `${name}-sentinel`;
     const files: RedisFileOptions = {
-      maxmemory: args.maxmemory ?? "256mb",
+      maxmemory: args.maxmemory,
       sentinel: sentinelMode,
       sentinelHost: serviceHost(sentinelName, ns),
       initialMaster: podHost(name, 0, headless, ns),
@@ -146,7 +135,7 @@ export class Redis extends pulumi.ComponentResource {
     const ports = [REDIS_PORT];
     let serverSelector: Record<string, string> = { "app.kubernetes.io/name": "redis" };
     if (sentinelMode) {
-      const sentinelEndpoints = this.sentinels(sentinelName, ns, sentinelReplicas, sentinelSelector, selector, args, w.image, configVolume, secretVolume, clientPeers);
+      const sentinelEndpoints = this.sentinels(sentinelName, ns, sentinelReplicas, sentinelSelector, selector, w.image, configVolume, secretVolume, clientPeers);
       settings.REDIS_SENTINELS = sentinelEndpoints.join(",");
       settings.REDIS_MASTER_NAME = MASTER_NAME;
       ports.push(SENTINEL_PORT);
@@ -165,7 +154,7 @@ export class Redis extends pulumi.ComponentResource {
   /** The Sentinel quorum: its own StatefulSet so that losing a Redis node never also costs a Sentinel vote. */
   private sentinels(
     name: string, ns: string, replicas: number, selector: Record<string, string>, redisSelector: Record<string, string>,
-    args: RedisArgs, image: string, configVolume: k8s.types.input.core.v1.Volume, secretVolume: k8s.types.input.core.v1.Volume, clientPeers: k8s.types.input.networking.v1.NetworkPolicyPeer[],
+    image: string, configVolume: k8s.types.input.core.v1.Volume, secretVolume: k8s.types.input.core.v1.Volume, clientPeers: k8s.types.input.networking.v1.NetworkPolicyPeer[],
   ): string[] {
     const child = { parent: this };
     const id = { name: "redis", instance: name, component: "sentinel", tier: "data" as const, version: imageVersion(image) };
@@ -181,7 +170,7 @@ export class Redis extends pulumi.ComponentResource {
         image,
         command: ["sh", "/etc/redis/config/sentinel-start.sh"],
         ports: [{ name: "sentinel", containerPort: SENTINEL_PORT }],
-        resources: args.sentinel?.resources ?? { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
+        resources: SENTINEL_RESOURCES,
         securityContext: restrictedContainerSecurity(IMAGES.redis.user),
         readinessProbe: { exec: { command: ping }, periodSeconds: 5, timeoutSeconds: 3 },
         livenessProbe: { exec: { command: ping }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 6 },

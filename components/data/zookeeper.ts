@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { ZooKeeperConfig } from "../../infra/config";
 import { clientLabel, imageVersion, selectorLabels, workloadLabels } from "../shared/labels";
 import { DataConnection } from "../shared/connection";
 import { dataWorkload } from "../shared/data-workload";
@@ -7,21 +8,12 @@ import { podsIn, podsLabelled, tcp } from "../shared/network-policy";
 import { restrictedContainerSecurity } from "../shared/security";
 import { headlessServiceName, podHost, serviceHost } from "../shared/services";
 import { scratchVolumes } from "../shared/volumes";
-import { WorkloadOptions, withWorkloadDefaults } from "../shared/workload-options";
+import { withWorkloadDefaults } from "../shared/workload-options";
+import { DataComponentArgs } from "./args";
 import { IMAGES } from "./images";
 
-export interface ZooKeeperArgs extends WorkloadOptions {
-  /** Namespace to run in. */
-  namespace: string;
-  /** Namespaces whose pods labelled `classroom.io/client-zookeeper` may connect. */
-  clientNamespaces: string[];
-  /** ZooKeeper tick in milliseconds; session timeouts are 2-20 ticks. Default: 2000. */
-  tickTimeMs?: number;
-  /** Snapshots kept by autopurge. Default: 5. */
-  snapRetainCount?: number;
-  /** Hours between autopurge runs (0 disables, which fills the disk). Default: 1. */
-  purgeIntervalHours?: number;
-}
+/** `classroom:zookeeper` as the schema parsed it (infra/config/data.ts validates and documents every key). */
+export type ZooKeeperArgs = DataComponentArgs<ZooKeeperConfig>;
 
 const CLIENT_PORT = 2181;
 const QUORUM_PORT = 2888;
@@ -43,9 +35,6 @@ export class ZooKeeper extends pulumi.ComponentResource {
       resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "512Mi" } },
       storage: { size: "2Gi" },
     });
-    if (w.replicas < 1 || w.replicas % 2 === 0) {
-      throw new pulumi.ResourceError(`zookeeper replicas must be an odd number >= 1 (a quorum of an even ensemble tolerates no more failures than one server fewer), got ${w.replicas}`, this);
-    }
     const ns = args.namespace;
     const id = { name: "zookeeper", instance: name, component: "coordination", tier: "data" as const, version: imageVersion(w.image) };
     const labels = workloadLabels(id);
@@ -56,15 +45,15 @@ export class ZooKeeper extends pulumi.ComponentResource {
     const servers = Array.from({ length: w.replicas }, (_, i) =>
       `server.${i + 1}=${podHost(name, i, headlessName, ns)}:${QUORUM_PORT}:${ELECTION_PORT};${CLIENT_PORT}`);
     const zooCfg = [
-      `tickTime=${args.tickTimeMs ?? 2000}`,
+      `tickTime=${args.tickTimeMs}`,
       "initLimit=10",
       "syncLimit=5",
       "dataDir=/data",
       "dataLogDir=/data/txnlog",
       `clientPort=${CLIENT_PORT}`,
       "maxClientCnxns=0",
-      `autopurge.snapRetainCount=${args.snapRetainCount ?? 5}`,
-      `autopurge.purgeInterval=${args.purgeIntervalHours ?? 1}`,
+      `autopurge.snapRetainCount=${args.snapRetainCount}`,
+      `autopurge.purgeInterval=${args.purgeIntervalHours}`,
       `4lw.commands.whitelist=${FOUR_LETTER_WORDS.join(",")}`,
       "admin.enableServer=false",
       "reconfigEnabled=false",

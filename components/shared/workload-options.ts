@@ -1,44 +1,14 @@
+import type { ResourcesConfig, SpreadConfig, StorageConfig, WorkloadConfig } from "../../infra/config";
+
 /**
- * The one shape every data-layer component takes for how it runs, the way Bitnami keeps the same keys
- * across its charts. Sizes come from the stack file; the components hold no environment knowledge.
+ * The one shape every data-layer component takes for how it runs: the schema's workload options
+ * (`workloadShape` in infra/config/primitives.ts), which validates and documents them. Sizes come from
+ * the stack file; the components hold no environment knowledge.
  */
-export interface WorkloadOptions {
-  /** Pinned image reference (`repo:tag` or `repo:tag@sha256:…`). Default: the component's tested image. */
-  image?: string;
-  /** Number of pods. Default: 1. */
-  replicas?: number;
-  /** CPU and memory requests and limits. Default: the component's small profile. */
-  resources?: ResourceSizing;
-  /** Persistent volume per pod. Default: the component's size on the cluster's default StorageClass. */
-  storage?: StorageOptions;
-  /** Pods allowed down at once during voluntary disruptions; a PodDisruptionBudget exists only when replicas > 1. Default: 1. */
-  maxUnavailable?: number;
-  /** How pods spread over nodes. Default: `required` anti-affinity on the hostname when replicas > 1. */
-  spread?: SpreadOptions;
-  /** Node selector for the pods. Default: none. */
-  nodeSelector?: Record<string, string>;
-  /** Priority class for the pods. Default: none. */
-  priorityClassName?: string;
-}
-
-export interface ResourceSizing {
-  requests: { cpu: string; memory: string };
-  limits: { cpu?: string; memory: string };
-}
-
-export interface StorageOptions {
-  /** Size of each pod's volume, e.g. `10Gi`. */
-  size: string;
-  /** StorageClass name. Default: the cluster default. */
-  storageClass?: string;
-}
-
-export interface SpreadOptions {
-  /** Node label that defines a failure domain. Default: `kubernetes.io/hostname`. */
-  topologyKey?: string;
-  /** `required` refuses to co-locate two pods (safe for quorum systems); `preferred` only tries. Default: `required`. */
-  mode?: "required" | "preferred";
-}
+export type WorkloadOptions = WorkloadConfig;
+export type ResourceSizing = ResourcesConfig;
+export type StorageOptions = StorageConfig;
+export type SpreadOptions = SpreadConfig;
 
 /** Fills the generic defaults; component-specific defaults (image, sizes) are given by the caller. */
 export function withWorkloadDefaults(

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { dnsLabel, memorySize, positiveInt, workloadShape } from "./primitives";
+import { dnsLabel, memorySize, positiveInt, workloadOptions, workloadShape } from "./primitives";
 
 const odd = (_what: string) => (n: number | undefined) => n === undefined || n % 2 === 1;
 
@@ -7,13 +7,13 @@ export const zookeeperConfig = z.strictObject({
   ...workloadShape,
   replicas: positiveInt.refine(odd("replicas"), { error: "must be an odd number >= 1" }).optional()
     .describe("Servers in the ensemble; odd, since an even ensemble tolerates no more failures than one server fewer. Default: 1"),
-  tickTimeMs: positiveInt.optional().describe("ZooKeeper's tick in milliseconds; session timeouts are 2-20 ticks. Default: 2000"),
-  snapRetainCount: z.number().int().min(3, { error: "must be a whole number >= 3 (ZooKeeper's minimum)" }).optional()
-    .describe("Snapshots autopurge keeps (at least 3). Default: 5"),
-  purgeIntervalHours: positiveInt.optional().describe("Hours between autopurge runs. Default: 1"),
+  tickTimeMs: positiveInt.default(2000).describe("ZooKeeper's tick in milliseconds; session timeouts are 2-20 ticks"),
+  snapRetainCount: z.number().int().min(3, { error: "must be a whole number >= 3 (ZooKeeper's minimum)" }).default(5)
+    .describe("Snapshots autopurge keeps (at least 3)"),
+  purgeIntervalHours: positiveInt.default(1).describe("Hours between autopurge runs"),
 }).prefault({}).describe("The ZooKeeper ensemble (service registry): workload options plus ZooKeeper's own settings");
 
-const kafkaPool = z.strictObject(workloadShape);
+const kafkaPool = workloadOptions;
 
 export const kafkaConfig = z.strictObject({
   mode: z.enum(["combined", "dedicated"], { error: "must be one of combined, dedicated" }).default("combined")
@@ -24,7 +24,7 @@ export const kafkaConfig = z.strictObject({
   }).optional().describe("The controller quorum, dedicated mode only: workload options"),
   replicationFactor: positiveInt.optional().describe("Replication factor of new and internal topics; at most brokers.replicas. Default: min(3, brokers.replicas)"),
   minInsyncReplicas: positiveInt.optional().describe("Replicas that must acknowledge an acks=all write; at most replicationFactor. Default: replicationFactor - 1 (at least 1)"),
-  defaultPartitions: positiveInt.optional().describe("Partitions of auto-created topics. Default: 6"),
+  defaultPartitions: positiveInt.default(6).describe("Partitions of auto-created topics"),
 }).superRefine((k, ctx) => {
   const brokers = k.brokers.replicas ?? 1;
   if (k.mode === "combined" && brokers % 2 === 0) {
@@ -46,35 +46,40 @@ export const redisConfig = z.strictObject({
   mode: z.enum(["standalone", "sentinel"], { error: "must be one of standalone, sentinel" }).default("standalone")
     .describe("standalone: one server; sentinel: a master and replicas under a Sentinel quorum"),
   sentinel: z.strictObject({
-    replicas: positiveInt.refine(odd("replicas"), { error: "must be an odd number >= 1" }).optional().describe("Sentinel processes; odd. Default: 3"),
-    quorum: positiveInt.optional().describe("Sentinels that must agree the master is down; at most sentinel.replicas. Default: 2"),
-  }).optional().describe("The Sentinel quorum, sentinel mode only"),
-  maxmemory: memorySize.optional().describe("Redis maxmemory; writes beyond it fail (policy noeviction) rather than evicting buffered data. Default: 256mb"),
+    replicas: positiveInt.refine(odd("replicas"), { error: "must be an odd number >= 1" }).default(3).describe("Sentinel processes; odd"),
+    quorum: positiveInt.default(2).describe("Sentinels that must agree the master is down; at most sentinel.replicas"),
+  }).prefault({}).describe("The Sentinel quorum (sentinel mode only)"),
+  maxmemory: memorySize.default("256mb").describe("Redis maxmemory; writes beyond it fail (policy noeviction) rather than evicting buffered data"),
 }).superRefine((r, ctx) => {
   const replicas = r.replicas ?? 1;
   if (r.mode === "standalone" && replicas !== 1) ctx.addIssue({ code: "custom", path: ["replicas"], input: replicas, message: "must be 1 in standalone mode (set mode: sentinel for replication)" });
   if (r.mode === "sentinel" && replicas < 2) ctx.addIssue({ code: "custom", path: ["replicas"], input: replicas, message: "must be >= 2 in sentinel mode (a master and at least one replica)" });
-  const sentinels = r.sentinel?.replicas ?? 3;
-  const quorum = r.sentinel?.quorum ?? 2;
+  const { replicas: sentinels, quorum } = r.sentinel;
   if (quorum > sentinels) ctx.addIssue({ code: "custom", path: ["sentinel", "quorum"], input: quorum, message: `must be <= sentinel.replicas (${sentinels})` });
 }).prefault({}).describe("Redis (cache and Kafka-outage buffer) with AOF persistence and ACL users");
 
 export const mysqlConfig = z.strictObject({
   ...workloadShape,
   replicas: workloadShape.replicas.describe("MySQL servers: a primary and, beyond 1, asynchronous GTID replicas. Default: 1"),
-  database: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, { error: "must be a schema name: lower-case letters, digits and '_'" }).optional()
-    .describe("Schema created on first start. Default: classroom"),
+  database: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, { error: "must be a schema name: lower-case letters, digits and '_'" }).default("classroom")
+    .describe("Schema created on first start"),
   users: z.array(z.strictObject({
     name: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, { error: "must be a MySQL user name: lower-case letters, digits and '_', at most 32 characters" })
       .refine((n) => n !== "root" && n !== "replication", { error: "must not be root or replication (reserved)" })
       .describe("Account name; root and replication are reserved"),
     access: z.enum(["readwrite", "readonly"], { error: "must be one of readwrite, readonly" })
       .describe("readwrite: DML and DDL on the schema; readonly: SELECT only"),
-  })).min(1, { error: "must list at least one user" }).optional()
-    .describe("Application accounts, each with a generated password. Default: one readwrite user classroom_app"),
-  innodbBufferPool: z.string().regex(/^[0-9]+[KMG]$/, { error: "must be a size such as 256M or 2G" }).optional()
-    .describe("InnoDB buffer pool; about 60% of the memory limit is usual. Default: 256M"),
-  maxConnections: positiveInt.optional().describe("MySQL max_connections. Default: 300"),
+  })).min(1, { error: "must list at least one user" }).default([{ name: "classroom_app", access: "readwrite" }])
+    .describe("Application accounts, each with a generated password"),
+  innodbBufferPool: z.string().regex(/^[0-9]+[KMG]$/, { error: "must be a size such as 256M or 2G" }).default("256M")
+    .describe("InnoDB buffer pool; about 60% of the memory limit is usual"),
+  maxConnections: positiveInt.default(300).describe("MySQL max_connections"),
 }).prefault({}).describe("MySQL (the classroom schema) with generated passwords");
+
+export type ZooKeeperConfig = z.output<typeof zookeeperConfig>;
+export type KafkaConfig = z.output<typeof kafkaConfig>;
+export type RedisConfig = z.output<typeof redisConfig>;
+export type MySqlConfig = z.output<typeof mysqlConfig>;
+export type MySqlUserConfig = NonNullable<MySqlConfig["users"]>[number];
 
 export { dnsLabel };

@@ -4,7 +4,9 @@ import { inputJsonSchema } from "./json-schema";
 import { closest } from "./suggest";
 
 export { ConfigError } from "./errors";
-export type { ServiceConfig } from "./services";
+export type { RoutingConfig, ServiceConfig, TrackConfig } from "./services";
+export type { KafkaConfig, MySqlConfig, MySqlUserConfig, RedisConfig, ZooKeeperConfig } from "./data";
+export type { ResourcesConfig, SpreadConfig, StorageConfig, WorkloadConfig } from "./primitives";
 
 export const CONFIG_NAMESPACE = "classroom";
 /**

@@ -76,3 +76,10 @@ export const workloadShape = {
   nodeSelector: z.record(z.string(), z.string()).optional().describe("Node labels the pods must run on. Default: none"),
   priorityClassName: dnsLabel.optional().describe("PriorityClass of the pods. Default: none"),
 };
+export const workloadOptions = z.strictObject(workloadShape);
+
+/** Types of the parsed values: the components take these as their arguments, so there is one contract. */
+export type WorkloadConfig = z.output<typeof workloadOptions>;
+export type ResourcesConfig = z.output<typeof resources>;
+export type StorageConfig = z.output<typeof storage>;
+export type SpreadConfig = NonNullable<WorkloadConfig["spread"]>;

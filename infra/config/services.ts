@@ -95,6 +95,7 @@ export const serviceConfig = z.strictObject({
 });
 
 export type ServiceConfig = z.infer<typeof serviceConfig>;
+export type TrackConfig = ServiceConfig["stable"];
 
 export const routingConfig = z.strictObject({
   mode: z.enum(["gateway-api", "nginx-ingress"], { error: "must be one of gateway-api, nginx-ingress" }).default("gateway-api")
@@ -106,3 +107,5 @@ export const routingConfig = z.strictObject({
   }).prefault({ name: "classroom", namespace: "gateway" }).describe("The Gateway the HTTPRoutes attach to (gateway-api mode)"),
   ingressClassName: z.string().default("nginx").describe("IngressClass of the Ingresses (nginx-ingress mode)"),
 }).prefault({}).describe("How http services are exposed");
+
+export type RoutingConfig = z.output<typeof routingConfig>;
