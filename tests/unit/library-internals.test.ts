@@ -1,10 +1,10 @@
 // Each library internal the project relies on sits behind one function; these tests fail when a library
 // update moves or removes it, instead of the platform degrading quietly (rules throwing on unknowns,
-// secrets read as plain text, renders missing resources). runtime/mq/kafka-client's Module._load is
-// exercised by every mq integration test, which cannot send a message without it.
+// secrets read as plain text, renders missing resources).
 import * as pulumi from "@pulumi/pulumi";
 import { unknownCheckingProxy } from "@pulumi/policy";
 import { resourceRule } from "../../policies/rules/define";
+import { kafkaClient } from "../../runtime/mq/kafka-client";
 import runtimeConfig = require("@pulumi/pulumi/runtime/config");
 import runtimeSettings = require("@pulumi/pulumi/runtime/settings");
 
@@ -37,4 +37,14 @@ test("@pulumi/pulumi: runtime/config isConfigSecret tells which keys the stack h
 
 test("@pulumi/pulumi: runtime/settings waitForRPCs lets synth wait for the last registration (tools/synth/render)", () => {
   expect(typeof (runtimeSettings as unknown as { waitForRPCs?: unknown }).waitForRPCs).toBe("function");
+});
+
+test("node: Module._load gives the CommonJS sandboxes (jest, the compiled runtime) the ESM-only @platformatic/kafka (runtime/mq/kafka-client)", () => {
+  // The public Module.createRequire is no substitute: inside jest it refuses the package
+  // ("Must use import to load ES Module"), which is why kafka-client uses Node's loader directly.
+  const kafka = kafkaClient();
+  expect(typeof kafka.Producer).toBe("function");
+  expect(typeof kafka.Consumer).toBe("function");
+  expect(typeof kafka.Admin).toBe("function");
+  expect(kafkaClient()).toBe(kafka);
 });
