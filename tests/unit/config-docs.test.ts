@@ -1,5 +1,6 @@
 // The configuration reference is generated from the schema (tools/config-docs): these tests hold the
 // committed README.md and Pulumi.yaml to it, so `npm test` fails when a key changes without them.
+import { MQ_DEFAULTS } from "@classroom-platform/runtime/contracts";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -48,7 +49,7 @@ describe("the configuration reference generated from the schema", () => {
   it("lists every key a stack file may set, with defaults from the schema", () => {
     const keys = new Map(configKeys().map((k) => [k.key, k]));
     expect(keys.get("environment")).toMatchObject({ required: true, type: "`dev` \\| `staging` \\| `prod` \\| `local`" });
-    expect(keys.get("mq.shards")).toMatchObject({ default: "4", type: "integer >= 1" });
+    expect(keys.get("mq.shards")).toMatchObject({ default: String(MQ_DEFAULTS.shards), type: "integer >= 1" });
     // A default after a transform is only stated by the output form of the schema.
     expect(keys.get("skipAwait")).toMatchObject({ default: "false" });
     expect(keys.get("services.<name>.canary.weight")).toMatchObject({ required: true, type: "integer 0-100" });

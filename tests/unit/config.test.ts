@@ -1,3 +1,4 @@
+import { MQ_DEFAULTS } from "@classroom-platform/runtime/contracts";
 import { ConfigError, parsePlatformConfig } from "../../infra/config";
 
 const base = { "classroom:environment": "dev" };
@@ -21,6 +22,10 @@ describe("stack configuration", () => {
     expect(config.redis.mode).toBe("standalone");
     expect(config.services).toEqual({});
     expect(config.logRoot).toBe("/data/logs/classroom");
+  });
+
+  it("defaults mq.shards to the runtime's own default, so a stack that sets nothing agrees with a replayer run without the env var", () => {
+    expect(parsePlatformConfig(base).mq.shards).toBe(MQ_DEFAULTS.shards);
   });
 
   it("leaves the keys of namespaces Pulumi and the providers read to them (kubernetes:, pulumi:, random:)", () => {
