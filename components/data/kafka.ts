@@ -36,8 +36,7 @@ export class Kafka extends pulumi.ComponentResource {
     const sizing = { image: IMAGES.kafka.image, storage: { size: "10Gi" } };
     const brokers = withWorkloadDefaults(args.brokers, { ...sizing, resources: { requests: { cpu: "250m", memory: "1Gi" }, limits: { memory: "1536Mi" } } });
     const controllers = withWorkloadDefaults({ replicas: 3, ...args.controllers }, { ...sizing, storage: { size: "2Gi" }, resources: { requests: { cpu: "100m", memory: "512Mi" }, limits: { memory: "768Mi" } } });
-    const rf = args.replicationFactor ?? Math.min(3, brokers.replicas);
-    const minIsr = args.minInsyncReplicas ?? Math.max(1, rf - 1);
+    const { replicationFactor: rf, minInsyncReplicas: minIsr } = args;
 
     // 16 random bytes in URL-safe base64: exactly the shape of a Kafka cluster id, generated once and kept in state.
     const clusterId = new random.RandomId(`${name}-cluster-id`, { byteLength: 16 }, child);

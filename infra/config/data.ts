@@ -33,12 +33,18 @@ export const kafkaConfig = z.strictObject({
   if (k.mode === "combined" && k.controllers) {
     ctx.addIssue({ code: "custom", path: ["controllers"], input: k.controllers, message: "is only used in dedicated mode; remove it or set mode: dedicated" });
   }
-  const rf = k.replicationFactor ?? Math.min(3, brokers);
+  const { replicationFactor: rf } = kafkaReplication(k);
   if (rf > brokers) ctx.addIssue({ code: "custom", path: ["replicationFactor"], input: rf, message: `must be <= brokers.replicas (${brokers})` });
   if (k.minInsyncReplicas !== undefined && k.minInsyncReplicas > rf) {
     ctx.addIssue({ code: "custom", path: ["minInsyncReplicas"], input: k.minInsyncReplicas, message: `must be <= replicationFactor (${rf})` });
   }
-}).prefault({}).describe("Kafka in KRaft mode (the event bus)");
+}).transform((k) => ({ ...k, ...kafkaReplication(k) })).prefault({}).describe("Kafka in KRaft mode (the event bus)");
+
+/** The replication defaults follow the broker count, so they are derived here, once, after validation. */
+function kafkaReplication(k: { brokers: { replicas?: number }; replicationFactor?: number; minInsyncReplicas?: number }): { replicationFactor: number; minInsyncReplicas: number } {
+  const replicationFactor = k.replicationFactor ?? Math.min(3, k.brokers.replicas ?? 1);
+  return { replicationFactor, minInsyncReplicas: k.minInsyncReplicas ?? Math.max(1, replicationFactor - 1) };
+}
 
 export const redisConfig = z.strictObject({
   ...workloadShape,

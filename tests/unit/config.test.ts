@@ -24,6 +24,13 @@ describe("stack configuration", () => {
     expect(config.logRoot).toBe("/data/logs/classroom");
   });
 
+  it("derives Kafka's replication defaults from the broker count, once, and keeps explicit values", () => {
+    const kafka = (value?: object) => parsePlatformConfig({ ...base, ...(value ? { "classroom:kafka": JSON.stringify(value) } : {}) }).kafka;
+    expect(kafka()).toMatchObject({ replicationFactor: 1, minInsyncReplicas: 1 });
+    expect(kafka({ brokers: { replicas: 5 } })).toMatchObject({ replicationFactor: 3, minInsyncReplicas: 2 });
+    expect(kafka({ brokers: { replicas: 5 }, replicationFactor: 5, minInsyncReplicas: 3 })).toMatchObject({ replicationFactor: 5, minInsyncReplicas: 3 });
+  });
+
   it("defaults mq.shards to the runtime's own default, so a stack that sets nothing agrees with a replayer run without the env var", () => {
     expect(parsePlatformConfig(base).mq.shards).toBe(MQ_DEFAULTS.shards);
   });
