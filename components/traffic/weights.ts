@@ -7,12 +7,10 @@ export interface TrafficSplit {
 
 /**
  * Canary and legacy weights come from the stack; stable takes the rest. Integers that always sum to 100,
- * so the HTTPRoute, the policies and the release CLI agree on one number.
+ * so the HTTPRoute, the policies and the release CLI agree on one number. The schema holds each weight to
+ * 0-100 and their sum to at most 100 (infra/config/services.ts), so stable's share is never negative.
  */
 export function trafficSplit(canaryWeight = 0, legacyWeight = 0): TrafficSplit {
-  if (canaryWeight < 0 || legacyWeight < 0 || canaryWeight + legacyWeight > 100) {
-    throw new Error(`canary (${canaryWeight}) and legacy (${legacyWeight}) weights must be >= 0 and sum to at most 100`);
-  }
   return { stable: 100 - canaryWeight - legacyWeight, canary: canaryWeight, legacy: legacyWeight };
 }
 
