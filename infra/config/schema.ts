@@ -16,7 +16,7 @@ export const MAX_NAMESPACE_PREFIX_LENGTH = 63 - "-data-default-deny".length;
  */
 export const platformConfigSchema = z.strictObject({
   environment: z.enum(ENVIRONMENTS, { error: `must be one of ${ENVIRONMENTS.join(", ")}` })
-    .describe("Which environment the stack is; selects the policy enforcement file, nothing else (the stack file gives the sizes)"),
+    .describe(`Which environment the stack is (${ENVIRONMENTS.join(", ")}); selects the policy enforcement file, nothing else (the stack file gives the sizes)`),
   namespacePrefix: dnsLabel.refine((p) => p.length <= MAX_NAMESPACE_PREFIX_LENGTH, {
     error: (issue) => `must be at most ${MAX_NAMESPACE_PREFIX_LENGTH} characters, got ${String(issue.input).length}: infra/platform.ts derives the label value <prefix>-data-default-deny, which Kubernetes limits to 63`,
   }).optional().describe(`Prefix of the two namespaces <prefix>-data and <prefix>-apps; a DNS label of at most ${MAX_NAMESPACE_PREFIX_LENGTH} characters. Default: classroom-<environment>`),

@@ -69,7 +69,7 @@ describe("the configuration reference generated from the schema", () => {
     const text = "name: p\nconfig:\n  # kept\n  classroom:mq:\n    description: old\n  other:key:\n    description: untouched\n";
     const out = updatePulumiYaml(text);
     expect(out).toContain("# kept");
-    expect(parse(out).config).toEqual({ "classroom:mq": { description: configJsonSchema().properties!.mq.description }, "other:key": { description: "untouched" } });
+    expect(parse(out).config).toEqual({ "classroom:mq": { description: `${configJsonSchema().properties!.mq.description}; keys: replayerReplicas, shards` }, "other:key": { description: "untouched" } });
     expect(() => updatePulumiYaml("config:\n  classroom:nothing:\n    description: x\n")).toThrow(/classroom:nothing/);
   });
 

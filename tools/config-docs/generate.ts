@@ -156,14 +156,17 @@ export function updatePulumiYaml(text: string, schema: JsonSchema = configJsonSc
     const fullKey = isScalar(pair.key) ? String(pair.key.value) : "";
     const [ns, key] = fullKey.split(":");
     if (ns !== CONFIG_NAMESPACE || !isMap(pair.value)) continue;
-    const description = schema.properties?.[key]?.description;
-    if (!description) throw new Error(`Pulumi.yaml declares ${fullKey}, which the schema in infra/config does not have`);
+    const node = schema.properties?.[key];
+    if (!node?.description) throw new Error(`Pulumi.yaml declares ${fullKey}, which the schema in infra/config does not have`);
+    // A section's keys are named, so `pulumi config` readers see what it takes without the README.
+    const keys = Object.keys(objectProperties(node));
+    const description = keys.length ? `${node.description}; keys: ${keys.join(", ")}` : node.description;
     const current = (pair.value as YAMLMap).get("description", true);
     if (isScalar(current) && current.value === description) continue;
-    const node = new Scalar(description);
+    const scalar = new Scalar(description);
     // Plain scalars would break on ": " and " #" in the text; double quotes always round-trip.
-    node.type = Scalar.QUOTE_DOUBLE;
-    (pair.value as YAMLMap).set("description", node);
+    scalar.type = Scalar.QUOTE_DOUBLE;
+    (pair.value as YAMLMap).set("description", scalar);
   }
   return doc.toString({ lineWidth: 0 });
 }
