@@ -55,6 +55,7 @@ describe("the configuration reference generated from the schema", () => {
     expect(keys.get("services.<name>.canary.weight")).toMatchObject({ required: true, type: "integer 0-100" });
     expect(keys.get("mysql.users[].access")).toBeDefined();
     expect(keys.get("scheduler.jobs.<name>.schedule.everyMs")).toBeDefined();
+    expect(keys.get("scheduler.jobs.<name>.schedule")?.type).toBe("`{cron, timezone}` or `{everyMs}`");
     expect(keys.get("redis.resources")?.type).toBe("mapping, keys as `zookeeper.resources`");
   });
 

@@ -102,7 +102,8 @@ function isEmptyObject(value: unknown): boolean {
 /** A short type in the words of a stack file's author. */
 export function typeOf(node: JsonSchema): string {
   if (node.enum) return node.enum.map((v) => `\`${String(v)}\``).join(" \\| ");
-  if (node.anyOf) return node.anyOf.map(typeOf).join(" or ");
+  // A union of mappings is told apart by its keys: `{cron, timezone}` or `{everyMs}`.
+  if (node.anyOf) return node.anyOf.map((branch) => (branch.properties ? `\`{${Object.keys(branch.properties).join(", ")}}\`` : typeOf(branch))).join(" or ");
   if (node.$ref) return "any JSON value";
   switch (node.type) {
     case "integer": {
