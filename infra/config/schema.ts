@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { kafkaConfig, mysqlConfig, redisConfig, zookeeperConfig } from "./data";
 import { dnsLabel, positiveInt } from "./primitives";
+import { logsConfig } from "./logs";
 import { routingConfig, serviceConfig, serviceName } from "./services";
 import { jobsSchema, MQ_DEFAULTS } from "@classroom-platform/runtime/contracts";
 import { imageRef } from "./primitives";
@@ -50,6 +51,7 @@ export const platformConfigSchema = z.strictObject({
     /** Jobs by name (runtime/scheduler/README.md): schedule, target, block and misfire strategies. */
     jobs: jobsSchema.default({}),
   }).prefault({}),
+  logs: logsConfig,
   mq: z.strictObject({
     /** Replicas of the Kafka-outage replayer; one holds each shard's lease at a time. */
     replayerReplicas: positiveInt.default(1),

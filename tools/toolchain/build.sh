@@ -62,6 +62,9 @@ on_path() {
       v="$(pulumi version 2>/dev/null)"; v="${v#v}"
       [[ "$v" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || return 1
       [ "$(printf '%s\n%s\n' "$PULUMI_VERSION" "$v" | sort -V | head -n1)" = "$PULUMI_VERSION" ] && dirname "$(command -v pulumi)" ;;
+    otelcol)
+      command -v otelcol >/dev/null || return 1
+      [ "$(otelcol --version 2>/dev/null)" = "otelcol version $OTELCOL_VERSION" ] && dirname "$(command -v otelcol)" ;;
     *) return 1 ;;
   esac
 }

@@ -159,8 +159,14 @@ function findKubernetes(v: ToolVersions): Omit<ControlPlaneBinaries, "etcd" | "g
   };
 }
 
-/** The built log agent collector, or undefined when build.sh has not stamped one (the tests say how to build it). */
+/**
+ * The log agent's collector: an `otelcol` on PATH that reports the pinned release, else the stamped build,
+ * else undefined (the tests then say how to build it).
+ */
 export function otelcolBinary(): string | undefined {
+  const v = toolVersions();
+  const fromPath = onPath("otelcol");
+  if (fromPath && versionOutput(fromPath, ["--version"]).trim() === `otelcol version ${v.otelcol}`) return fromPath;
   const folder = builtFolder("otelcol");
   return folder ? path.join(folder, "bin", "otelcol") : undefined;
 }

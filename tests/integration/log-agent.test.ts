@@ -1,0 +1,211 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { randomUUID } from "node:crypto";
+import { logAgentConfig } from "../../components/logs/agent-config";
+import { KafkaBroker } from "../harness/kafka";
+import { Collector, collectorOrSkip, decodeOtlpJson, ShippedRecord } from "../harness/otelcol";
+
+jest.setTimeout(300_000);
+
+/**
+ * One pod's log file, written the way the platform's logger writes it (runtime/log): JSON lines appended
+ * with O_APPEND to `<logRoot>/<service>/<pod>_<uid>.log`.
+ */
+class PodLog {
+  readonly uid = randomUUID();
+  private fd: number;
+  seq = 0;
+
+  constructor(readonly root: string, readonly service: string, readonly pod: string) {
+    fs.mkdirSync(path.join(root, service), { recursive: true });
+    this.fd = fs.openSync(this.file, "a");
+  }
+
+  get file(): string { return path.join(this.root, this.service, `${this.pod}_${this.uid}.log`); }
+
+  /** Appends `n` lines; returns their keys. */
+  write(n: number): string[] {
+    const keys: string[] = [];
+    let text = "";
+    for (let i = 0; i < n; i++) {
+      const seq = ++this.seq;
+      keys.push(`${this.pod}#${seq}`);
+      text += JSON.stringify({ time: new Date().toISOString(), level: "info", component: this.service, event: "line", pod: this.pod, seq }) + "\n";
+    }
+    fs.writeSync(this.fd, text);
+    return keys;
+  }
+
+  /** A container restart in the same pod: the new process opens the same file with O_APPEND. */
+  restartContainer(): void {
+    fs.closeSync(this.fd);
+    this.fd = fs.openSync(this.file, "a");
+  }
+
+  /** Rotation by rename: the old file becomes `.log.1`, the process reopens a fresh `.log`. */
+  rotate(): void {
+    fs.closeSync(this.fd);
+    fs.renameSync(this.file, `${this.file}.1`);
+    this.fd = fs.openSync(this.file, "a");
+  }
+
+  close(): void { fs.closeSync(this.fd); }
+}
+
+/** The key (`pod#seq`) of a shipped line, or undefined for a record that is not one of PodLog's lines. */
+function keyOf(r: ShippedRecord): string | undefined {
+  try {
+    const line = JSON.parse(r.body) as { pod?: string; seq?: number };
+    return line.pod && line.seq ? `${line.pod}#${line.seq}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const found = collectorOrSkip();
+const describeWithCollector = "skip" in found ? describe.skip : describe;
+if ("skip" in found) console.warn(`log agent integration tests skipped: ${found.skip}`);
+
+describeWithCollector("log agent: the real collector with the platform's config ships hostPath log files into Kafka", () => {
+  const binary = "binary" in found ? found.binary : "";
+  let kafka: KafkaBroker;
+  let root: string;
+  let collector: Collector | undefined;
+  let topicCount = 0;
+
+  beforeAll(async () => {
+    kafka = await KafkaBroker.start();
+  }, 120_000);
+
+  afterAll(async () => {
+    await kafka?.destroy();
+  }, 60_000);
+
+  beforeEach(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), "logroot-"));
+  });
+
+  afterEach(async () => {
+    await collector?.destroy();
+    collector = undefined;
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  async function freshTopic(): Promise<string> {
+    const topic = `classroom.logs.t${++topicCount}`;
+    await kafka.createTopic(topic, 4);
+    return topic;
+  }
+
+  /** Reads the topic until every expected key has arrived; returns all records (duplicates included). */
+  async function readUntil(topic: string, expected: Set<string>, extra: (records: ShippedRecord[]) => boolean = () => true, timeoutMs = 180_000): Promise<ShippedRecord[]> {
+    const records: ShippedRecord[] = [];
+    const missing = new Set(expected);
+    try {
+      await kafka.readTopic(topic, (m) => {
+        for (const r of decodeOtlpJson(m)) {
+          records.push(r);
+          const k = keyOf(r);
+          if (k) missing.delete(k);
+        }
+      }, () => missing.size === 0 && extra(records), timeoutMs);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}: ${missing.size} of ${expected.size} lines missing (e.g. ${[...missing].slice(0, 5).join(", ")}); collector log:\n${collector?.log.slice(-3000)}`);
+    }
+    return records;
+  }
+
+  it("ships every line of several pods with its service, pod and pod UID, across a container restart, a rotation and a multi-line record", async () => {
+    const topic = await freshTopic();
+    const api1 = new PodLog(root, "room-api", "room-api-7d9f-abcde");
+    const api2 = new PodLog(root, "room-api", "room-api-7d9f-fghij");
+    const grader = new PodLog(root, "grader", "grader-0");
+    const expected = new Set<string>();
+    const add = (keys: string[]) => keys.forEach((k) => expected.add(k));
+
+    // Written before the agent starts: start_at beginning reads them.
+    add(api1.write(500));
+    add(grader.write(300));
+    collector = await Collector.create(binary, root, { kind: "kafka", brokers: [kafka.bootstrap], topic });
+    await collector.start();
+
+    add(api2.write(400));
+    api1.restartContainer();
+    add(api1.write(200));
+    add(grader.write(100));
+    await new Promise((r) => setTimeout(r, 700));
+    grader.rotate();
+    add(grader.write(250));
+    // A stack trace: one record of four lines, then an ordinary line that starts the next record.
+    fs.appendFileSync(api2.file, "Error: boom\n    at handler (/app/server.js:10:5)\n    at process (/app/server.js:20:3)\n    at run (/app/server.js:30:1)\n");
+    add(api2.write(1));
+    [api1, api2, grader].forEach((p) => p.close());
+
+    const stack = (rs: ShippedRecord[]) => rs.some((r) => r.body.startsWith("Error: boom"));
+    const records = await readUntil(topic, expected, stack);
+
+    const pods = new Map([api1, api2, grader].map((p) => [p.pod, p]));
+    for (const r of records) {
+      const p = pods.get(r.pod ?? "");
+      expect(p).toBeDefined();
+      expect({ service: r.service, uid: r.uid }).toEqual({ service: p!.service, uid: p!.uid });
+    }
+    const keys = records.map(keyOf).filter((k): k is string => k !== undefined);
+    // No crash here, so no line may arrive twice (the rotated file is recognised, not re-read).
+    expect(keys.length - new Set(keys).size).toBe(0);
+    expect(new Set(keys)).toEqual(expected);
+    const trace = records.filter((r) => r.body.startsWith("Error: boom"));
+    expect(trace).toHaveLength(1);
+    expect(trace[0].body.split("\n")).toHaveLength(4);
+    expect(trace[0]).toMatchObject({ service: "room-api", pod: api2.pod, uid: api2.uid });
+    expect(records.filter((r) => r.body.trimStart().startsWith("at "))).toHaveLength(0);
+  });
+
+  it("SIGKILLed mid-stream and restarted, loses no line and sends at most one batch again", async () => {
+    const topic = await freshTopic();
+    const pods = [0, 1, 2, 3].map((i) => new PodLog(root, i % 2 ? "room-api" : "grader", `pod-${i}`));
+    const expected = new Set<string>();
+    const writeRound = (n: number) => pods.forEach((p) => p.write(n).forEach((k) => expected.add(k)));
+    collector = await Collector.create(binary, root, { kind: "kafka", brokers: [kafka.bootstrap], topic });
+    await collector.start();
+
+    // Lines keep coming while the agent is killed: 40 rounds of 4 x 500 lines, 25 ms apart.
+    let killedAt = -1;
+    for (let round = 0; round < 40; round++) {
+      writeRound(500);
+      if (round === 15) {
+        await collector.kill();
+        killedAt = expected.size;
+      }
+      if (round === 25) await collector.start();
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    pods.forEach((p) => p.close());
+    expect(killedAt).toBeGreaterThan(0);
+
+    const records = await readUntil(topic, expected);
+    const keys = records.map(keyOf).filter((k): k is string => k !== undefined);
+    const duplicates = keys.length - new Set(keys).size;
+    const maxBatch = ((logAgentConfig(collector.input).exporters as Record<string, { sending_queue: { batch: { max_size: number } } }>).kafka).sending_queue.batch.max_size;
+    console.log(JSON.stringify({ lines: expected.size, shipped: keys.length, duplicates, maxBatch }));
+    const shipped = new Set(keys);
+    expect([...expected].filter((k) => !shipped.has(k))).toEqual([]);
+    expect(duplicates).toBeLessThanOrEqual(maxBatch);
+  });
+
+  it("a file deleted while the agent reads it loses nothing that was written to it", async () => {
+    const topic = await freshTopic();
+    const pod = new PodLog(root, "room-api", "room-api-doomed");
+    const expected = new Set(pod.write(60_000));
+    pod.close();
+    collector = await Collector.create(binary, root, { kind: "kafka", brokers: [kafka.bootstrap], topic });
+    await collector.start();
+
+    // Delete it once its first lines are in Kafka, i.e. while the agent holds it open and reads it.
+    await readUntil(topic, new Set([`${pod.pod}#1`]));
+    fs.unlinkSync(pod.file);
+    const records = await readUntil(topic, expected);
+    expect(new Set(records.map(keyOf))).toEqual(expected);
+  });
+});
