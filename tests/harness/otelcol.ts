@@ -49,7 +49,7 @@ export class Collector {
     try {
       await waitForPort(this.input.metricsPort, 60_000);
     } catch (err) {
-      throw new Error(`otelcol did not start: ${(err as Error).message}\n${this.proc.log}`);
+      throw new Error(`otelcol did not start: ${(err as Error).message}\n${this.proc.log}`, { cause: err });
     }
   }
 

@@ -111,7 +111,7 @@ describeWithCollector("log agent: the real collector with the platform's config 
         }
       }, () => missing.size === 0 && extra(records), timeoutMs);
     } catch (err) {
-      throw new Error(`${(err as Error).message}: ${missing.size} of ${expected.size} lines missing (e.g. ${[...missing].slice(0, 5).join(", ")}); collector log:\n${collector?.log.slice(-3000)}`);
+      throw new Error(`${(err as Error).message}: ${missing.size} of ${expected.size} lines missing (e.g. ${[...missing].slice(0, 5).join(", ")}); collector log:\n${collector?.log.slice(-3000)}`, { cause: err });
     }
     return records;
   }
