@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/collector/processor/batchprocessor"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
+	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 )
 
 // version is stamped by ../build.sh (-X main.version=...) with the collector release.
@@ -29,7 +30,8 @@ var version = "dev"
 
 func components() (otelcol.Factories, error) {
 	var err error
-	f := otelcol.Factories{}
+	// The collector's own logs and metrics (service::telemetry), as the builder wires them.
+	f := otelcol.Factories{Telemetry: otelconftelemetry.NewFactory()}
 	if f.Extensions, err = otelcol.MakeFactoryMap[extension.Factory](filestorage.NewFactory()); err != nil {
 		return f, err
 	}
