@@ -50,23 +50,19 @@ const RESOURCE_ATTRIBUTES: Record<string, string> = { service: "service.name", p
  * Loss and duplicates: the exporter's queue batches lines and `wait_for_result` holds the receiver until
  * Kafka (or the OTLP endpoint) acknowledged them; with the synchronous emitter (COLLECTOR_FLAGS) the read
  * offsets move, and are checkpointed, only after that. A killed agent resumes from its last checkpoint:
- * nothing is lost, and at most the lines acknowledged since that checkpoint (one batch per file being
- * read) are sent again. Retries never give up: while the destination is down the agent stops reading
+ * nothing is lost, and the lines acknowledged since that checkpoint are sent again: the receiver
+ * checkpoints after every poll, so that is at most what one poll read from each file (all of a file's
+ * backlog when the agent was behind). Retries never give up: while the destination is down the agent stops reading
  * and the lines wait in their files. The batch processor is left out of the pipeline on purpose: it
  * acknowledges lines before they are exported, which is exactly the loss window closed here.
  */
 export function logAgentConfig(input: LogAgentConfigInput): Record<string, unknown> {
   const root = input.logRoot.replace(/\/$/, "");
   const exporterName = input.destination.kind === "kafka" ? "kafka" : "otlp";
-  const queue = {
-    enabled: true,
-    wait_for_result: true,
-    block_on_overflow: true,
-    sizer: "items",
-    queue_size: 100_000,
-    num_consumers: 4,
-    batch: { flush_timeout: "200ms", min_size: 2_000, max_size: 10_000 },
-  };
+  // No batching in the queue: the receiver waits for each result, so a batch could only fill from
+  // other files' readers and one file would crawl at one emitter batch per flush timeout. Each emitter
+  // batch (100 lines, fixed upstream) is one export.
+  const queue = { enabled: true, wait_for_result: true, block_on_overflow: true, sizer: "items", queue_size: 100_000, num_consumers: 8 };
   const retry = { enabled: true, initial_interval: "1s", max_interval: "30s", max_elapsed_time: "0s" };
   const exporter = input.destination.kind === "kafka"
     ? {
