@@ -3,6 +3,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { randomUUID } from "node:crypto";
 import { KafkaBroker } from "../harness/kafka";
+import { stringify } from "yaml";
+import { freePort, waitForPort } from "../harness/ports";
+import { ManagedProcess } from "../harness/process";
 import { Collector, collectorOrSkip, decodeOtlpJson, ShippedRecord } from "../harness/otelcol";
 
 jest.setTimeout(300_000);
@@ -235,5 +238,32 @@ describeWithCollector("log agent: the real collector with the platform's config 
     console.log(JSON.stringify({ written: written.length, shippedBeforeDelete, shipped: keys.size, lastRecordShipped: keys.has(written[written.length - 1]) }));
     expect(shippedBeforeDelete).toBeLessThan(written.length);
     expect([...complete].filter((k) => !keys.has(k))).toEqual([]);
+  });
+
+  it("ships to an OTLP endpoint when that is the destination (a second collector receives OTLP and writes Kafka)", async () => {
+    const topic = await freshTopic();
+    // The endpoint: an OTLP/gRPC receiver forwarding to Kafka, so the lines can be read back as above.
+    const otlpPort = await freePort();
+    const gatewayDir = fs.mkdtempSync(path.join(os.tmpdir(), "otlp-gateway-"));
+    fs.writeFileSync(path.join(gatewayDir, "config.yaml"), stringify({
+      receivers: { otlp: { protocols: { grpc: { endpoint: `127.0.0.1:${otlpPort}` } } } },
+      exporters: { kafka: { brokers: [kafka.bootstrap], logs: { topic, encoding: "otlp_json" } } },
+      service: { pipelines: { logs: { receivers: ["otlp"], exporters: ["kafka"] } }, telemetry: { metrics: { level: "none" } } },
+    }));
+    const gateway = ManagedProcess.start("otlp-gateway", binary, [`--config=file:${path.join(gatewayDir, "config.yaml")}`]);
+    try {
+      await waitForPort(otlpPort, 60_000).catch((err) => { throw new Error(`gateway did not start: ${gateway.log}`, { cause: err }); });
+      const pod = new PodLog(root, "course-api", "course-api-5c8d-xk2lp");
+      const expected = new Set(pod.write(2_000));
+      pod.close();
+      collector = await Collector.create(binary, root, { kind: "otlp", endpoint: `127.0.0.1:${otlpPort}`, insecure: true });
+      await collector.start();
+      const records = await readUntil(topic, expected);
+      expect(new Set(records.map(keyOf))).toEqual(expected);
+      for (const r of records) expect({ service: r.service, pod: r.pod, uid: r.uid }).toEqual({ service: "course-api", pod: pod.pod, uid: pod.uid });
+    } finally {
+      await gateway.stop(15_000);
+      fs.rmSync(gatewayDir, { recursive: true, force: true });
+    }
   });
 });
