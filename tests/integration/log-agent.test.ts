@@ -172,9 +172,13 @@ describeWithCollector("log agent: the real collector with the platform's config 
     collector = await Collector.create(binary, root, { kind: "kafka", brokers: [kafka.bootstrap], topic });
     await collector.start();
 
-    // Lines keep coming while the agent is killed: 40 rounds of 4 x 500 lines, 25 ms apart.
+    // A first part shipped and checkpointed (the receiver checkpoints after each 200 ms poll)...
+    for (let round = 0; round < 10; round++) writeRound(500);
+    await readUntil(topic, new Set(expected));
+    await new Promise((r) => setTimeout(r, 1_000));
+    // ...then lines keep coming while the agent is killed: 30 more rounds of 4 x 500 lines, 25 ms apart.
     let killedAt = -1;
-    for (let round = 0; round < 40; round++) {
+    for (let round = 10; round < 40; round++) {
       writeRound(500);
       if (round === 15) {
         await collector.kill();
@@ -207,6 +211,8 @@ describeWithCollector("log agent: the real collector with the platform's config 
     const perFile = [...repeated].map(([pod, seqs]) => ({ pod, count: seqs.length, from: Math.min(...seqs), to: Math.max(...seqs) }));
     console.log(JSON.stringify({ lines: expected.size, writtenBeforeKill: killedAt, shipped: keys.length, duplicates, perFile }));
     for (const f of perFile) {
+      // Resumed from its checkpoint, not from the beginning of the file.
+      expect(f.from).toBeGreaterThan(5_000);
       expect(f.to - f.from + 1).toBe(f.count);
       expect(f.to).toBeLessThanOrEqual(killedAt / pods.length);
     }
