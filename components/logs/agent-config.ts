@@ -27,6 +27,11 @@ export interface LogAgentConfigInput {
  */
 export const COLLECTOR_FLAGS = ["--feature-gates=stanza.synchronousLogEmitter"] as const;
 
+/** Largest record the receiver reads; longer ones are truncated (max_log_size). */
+export const MAX_RECORD_BYTES = 256 * 1024;
+/** Largest export request, in protobuf bytes: with otlp_json well under Kafka's default 1 MB message limit. */
+export const MAX_EXPORT_BYTES = 400_000;
+
 /**
  * A file the platform writes: `<logRoot>/<service>/<pod name>_<pod uid>.log` (components/apps/log-volume.ts),
  * or a rotated copy of it (`….log.1`, `….log.2024-05-01`). Pod names have no `_`, so the first `_` splits.
@@ -59,10 +64,15 @@ const RESOURCE_ATTRIBUTES: Record<string, string> = { service: "service.name", p
 export function logAgentConfig(input: LogAgentConfigInput): Record<string, unknown> {
   const root = input.logRoot.replace(/\/$/, "");
   const exporterName = input.destination.kind === "kafka" ? "kafka" : "otlp";
-  // No batching in the queue: the receiver waits for each result, so a batch could only fill from
-  // other files' readers and one file would crawl at one emitter batch per flush timeout. Each emitter
-  // batch (100 lines, fixed upstream) is one export.
-  const queue = { enabled: true, wait_for_result: true, block_on_overflow: true, sizer: "items", queue_size: 100_000, num_consumers: 8 };
+  // The receiver waits for each result, so a batch that waited to fill could only fill from other files'
+  // readers, and one file would crawl at one emitter batch (100 lines, fixed upstream) per flush timeout:
+  // min_size 1 sends every request at once. max_size splits a request whose records are large, so no
+  // Kafka message outgrows the broker's 1 MB limit (the size is the protobuf size; otlp_json is at most
+  // about twice that).
+  const queue = {
+    enabled: true, wait_for_result: true, block_on_overflow: true, sizer: "bytes", queue_size: 64 * 1024 * 1024, num_consumers: 8,
+    batch: { sizer: "bytes", min_size: 1, max_size: MAX_EXPORT_BYTES, flush_timeout: "200ms" },
+  };
   const retry = { enabled: true, initial_interval: "1s", max_interval: "30s", max_elapsed_time: "0s" };
   const exporter = input.destination.kind === "kafka"
     ? {
@@ -105,7 +115,7 @@ export function logAgentConfig(input: LogAgentConfigInput): Record<string, unkno
         storage: "file_storage/checkpoints",
         poll_interval: "200ms",
         max_concurrent_files: 64,
-        max_log_size: "1MiB",
+        max_log_size: MAX_RECORD_BYTES,
         multiline: { line_start_pattern: RECORD_START },
         // The last record of a file is complete when nothing follows it for this long.
         force_flush_period: "500ms",

@@ -139,6 +139,14 @@ describeWithCollector("log agent: the real collector with the platform's config 
     await new Promise((r) => setTimeout(r, 700));
     grader.rotate();
     add(grader.write(250));
+    // Eight records of 200 kB (dumped payloads) in a row: 1.6 MB for one pod, more than one Kafka message
+    // may hold (1 MB by default), so the export must be split; they and their neighbours all arrive.
+    add(grader.write(10));
+    for (let i = 0; i < 8; i++) {
+      fs.appendFileSync(grader.file, JSON.stringify({ pod: grader.pod, seq: ++grader.seq, payload: "x".repeat(200_000) }) + "\n");
+      expected.add(`${grader.pod}#${grader.seq}`);
+    }
+    add(grader.write(10));
     // A stack trace: one record of four lines, then an ordinary line that starts the next record.
     fs.appendFileSync(api2.file, "Error: boom\n    at handler (/app/server.js:10:5)\n    at process (/app/server.js:20:3)\n    at run (/app/server.js:30:1)\n");
     add(api2.write(1));
