@@ -40,6 +40,10 @@ describe("log agent collector config (pure)", () => {
     expect(k.logs).toEqual({ topic: "classroom.logs", encoding: "otlp_json" });
     expect(k.producer.required_acks).toBe(-1);
     expect(k.sending_queue).toMatchObject({ enabled: true, wait_for_result: true, block_on_overflow: true });
+    // No export may outgrow a Kafka message (1 MB by default) even as otlp_json (about twice the protobuf size).
+    expect(k.sending_queue.batch).toMatchObject({ sizer: "bytes", min_size: 1 });
+    expect(2 * k.sending_queue.batch.max_size).toBeLessThan(k.producer.max_message_bytes);
+    expect(config.receivers.filelog.max_log_size).toBeLessThan(k.sending_queue.batch.max_size);
     expect(k.retry_on_failure.max_elapsed_time).toBe("0s");
     expect(config.service.pipelines.logs).toEqual({ receivers: ["filelog"], exporters: ["kafka"] });
     expect(COLLECTOR_FLAGS).toContain("--feature-gates=stanza.synchronousLogEmitter");
