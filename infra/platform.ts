@@ -7,6 +7,8 @@ import { Kafka } from "../components/data/kafka";
 import { MySql } from "../components/data/mysql";
 import { Redis } from "../components/data/redis";
 import { ZooKeeper } from "../components/data/zookeeper";
+import { LOGS_TOPIC } from "../components/logs/agent-config";
+import { LogAgent } from "../components/logs/log-agent";
 import { PlatformConfig } from "./config";
 import { declareServices, imagePullSecret } from "./services";
 
@@ -35,6 +37,7 @@ export function declarePlatform(config: PlatformConfig): { outputs: PlatformOutp
   const connections = declareDataLayer(config, inNamespaces);
   const pullSecret = imagePullSecret(config, { provider, dependsOn: namespaces });
   declareServices(config, connections, inNamespaces, pullSecret?.metadata.name);
+  declareLogAgent(config, connections.kafka, inNamespaces);
 
   const dataEndpoints = Object.fromEntries(Object.entries(connections).map(([system, c]) =>
     [system, { host: c.host, port: c.port, settings: c.settings }])) as PlatformOutputs["dataEndpoints"];
@@ -77,6 +80,26 @@ export function declareDataLayer(config: PlatformConfig, opts: pulumi.ComponentR
     redis: new Redis("redis", { namespace: ns.data, clientNamespaces, ...config.redis }, opts).connection,
     mysql: new MySql("mysql", { namespace: ns.data, clientNamespaces, ...config.mysql }, opts).connection,
   };
+}
+
+/**
+ * The node log agent in the apps namespace (the one whose Pod Security level admits hostPath), shipping
+ * every service's log files to the platform's Kafka (topic classroom.logs, auto-created by the brokers
+ * like the platform's other topics) or to the stack's OTLP endpoint.
+ */
+export function declareLogAgent(config: PlatformConfig, kafka: DataConnection, opts: pulumi.ComponentResourceOptions): LogAgent {
+  const logs = config.logs;
+  const destination = logs.destination === "otlp"
+    ? { kind: "otlp" as const, endpoint: logs.otlpEndpoint!, insecure: logs.otlpInsecure }
+    : { kind: "kafka" as const, brokers: [`${kafka.host}:${kafka.port}`], topic: LOGS_TOPIC };
+  return new LogAgent("log-agent", {
+    namespace: config.namespaces.apps,
+    logRoot: config.logRoot,
+    image: logs.agentImage,
+    destination,
+    kafka: { namespace: kafka.namespace, selector: kafka.serverSelector, port: kafka.port },
+    retentionDays: logs.retentionDays,
+  }, opts);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { kafkaConfig, mysqlConfig, redisConfig, zookeeperConfig } from "./data";
 import { dnsLabel, positiveInt } from "./primitives";
+import { logsConfig } from "./logs";
 import { MAX_SERVICE_NAME_LENGTH, routingConfig, serviceConfig, serviceName } from "./services";
 import { jobsSchema, MQ_DEFAULTS } from "@classroom-platform/runtime/contracts";
 import { imageRef } from "./primitives";
@@ -41,6 +42,7 @@ export const platformConfigSchema = z.strictObject({
     replicas: positiveInt.default(2).describe("Scheduler replicas; each fire runs once across all of them"),
     jobs: jobsSchema.default({}).describe("Scheduled jobs by name (runtime/scheduler/README.md)"),
   }).prefault({}).describe("The second-level job scheduler (runtime/scheduler); deployed only when a job is declared"),
+  logs: logsConfig,
   mq: z.strictObject({
     replayerReplicas: positiveInt.default(1).describe("Replicas of the Kafka-outage replayer; one holds each shard's lease at a time"),
     shards: positiveInt.default(MQ_DEFAULTS.shards).describe("Redis Stream shards of the outage buffer (per-key order holds within a shard); producers and replayer agree on it"),

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { stackRule } from "./define";
 import { asArray, asObject, asString, at, isAbsent, isUnknown } from "./k8s";
 import { podSpec, POD_KINDS } from "./workloads";
+import { isLogAgent, LOG_AGENT_STATE_ROOT, LOG_AGENT_VOLUMES } from "./log-agent";
 
 interface HostPathConfig {
   logRoot: string;
@@ -45,7 +46,7 @@ const HOSTPATH_KINDS = [...POD_KINDS, "PersistentVolume"];
 
 export const hostpathLogRootOnly = stackRule<HostPathConfig>({
   name: "hostpath-log-root-only",
-  description: `hostPath volumes are allowed only for the volume named \`logs\`, as a directory strictly below the stack's log root (the ${LOG_ROOT_ANNOTATION} annotation of the object's Namespace, else the logRoot setting); never for anything else (PersistentVolumes included).`,
+  description: `hostPath volumes are allowed only for the volume named \`logs\`, as a directory strictly below the stack's log root (the ${LOG_ROOT_ANNOTATION} annotation of the object's Namespace, else the logRoot setting), and for the log agent DaemonSet's \`${LOG_AGENT_VOLUMES.root}\` (the log root itself) and \`${LOG_AGENT_VOLUMES.state}\` (${LOG_AGENT_STATE_ROOT}/<namespace>); never for anything else (PersistentVolumes included).`,
   enforcementLevel: "mandatory",
   config: {
     logRoot: {
@@ -86,11 +87,22 @@ export const hostpathLogRootOnly = stackRule<HostPathConfig>({
         const vol = asObject(v);
         const hp = vol?.hostPath;
         if (!vol || isAbsent(hp) || isUnknown(hp)) return;
+        if (isLogAgent(obj) && logAgentVolumeAllowed(asString(vol.name), asObject(hp) ?? {}, logRoot, obj.namespace)) return;
         const problem = hostPathProblem(asString(vol.name) ?? `#${i}`, asObject(hp) ?? {}, objConfig, !isUnknown(vol.name));
         if (problem) report(obj, `${problem}${source}`);
       });
     }
   },
 });
+
+/** The log agent's two node directories: the log root itself and its own checkpoint directory, nothing else. */
+function logAgentVolumeAllowed(name: string | undefined, hostPath: Record<string, unknown>, logRoot: string, namespace: string | undefined): boolean {
+  const where = asString(hostPath.path);
+  if (where === undefined || where.split("/").includes("..")) return false;
+  const normalized = path.posix.normalize(where).replace(/\/+$/, "");
+  if (name === LOG_AGENT_VOLUMES.root) return normalized === path.posix.normalize(logRoot).replace(/\/+$/, "");
+  if (name === LOG_AGENT_VOLUMES.state) return namespace !== undefined && normalized === `${LOG_AGENT_STATE_ROOT}/${namespace}`;
+  return false;
+}
 
 export const platformVolumeRules = [hostpathLogRootOnly];

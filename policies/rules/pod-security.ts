@@ -3,6 +3,7 @@ import { resourceRule } from "./define";
 import { asArray, asNumber, asObject, asString, at, isAbsent, isUnknown } from "./k8s";
 import { containers, effectiveSecurity, hasPodTemplate, podSpec, POD_KINDS } from "./workloads";
 import type { KubeObject } from "./k8s";
+import { isLogAgent } from "./log-agent";
 
 
 export const noPrivilegedContainers = resourceRule({
@@ -42,12 +43,13 @@ export const noPrivilegeEscalation = resourceRule({
 
 export const runAsNonRoot = resourceRule({
   name: "run-as-non-root",
-  description: "Containers must run as a non-root user: runAsNonRoot: true (pod or container) and never runAsUser: 0.",
+  description: "Containers must run as a non-root user: runAsNonRoot: true (pod or container) and never runAsUser: 0. The one exception is the platform's log agent DaemonSet, whose containers must then drop ALL capabilities and add none (root-owned hostPath directories).",
   enforcementLevel: "mandatory",
   kinds: POD_KINDS,
   check(obj, _config, report) {
     for (const c of containers(obj)) {
       const uid = effectiveSecurity(obj, c, "runAsUser");
+      if (asNumber(uid) === 0 && isLogAgent(obj) && capabilityFree(c.spec)) continue;
       if (asNumber(uid) === 0) {
         report(`${c.label} runs as UID 0 (securityContext.runAsUser: 0)`);
         continue;
@@ -62,6 +64,12 @@ export const runAsNonRoot = resourceRule({
     }
   },
 });
+
+/** Drops ALL capabilities and adds none: UID 0 then only owns root-owned files, with no privilege. */
+function capabilityFree(container: Record<string, unknown>): boolean {
+  const caps = asObject(at(container, "securityContext", "capabilities"));
+  return asArray(caps?.drop).includes("ALL") && asArray(caps?.add).length === 0;
+}
 
 interface CapabilitiesConfig {
   allowedCapabilities: string[];

@@ -44,7 +44,10 @@ test.each(STACKS)("stack %s: classroom:logRoot alone moves the log directories, 
   const result = await synthesize({ stack, overrides: { "classroom:logRoot": "/srv/classroom-logs" } });
   const hostPaths = result.objects.flatMap((o) => o.object.spec?.template?.spec?.volumes ?? []).filter((v: { hostPath?: unknown }) => v.hostPath);
   expect(hostPaths.length).toBeGreaterThan(0);
-  for (const v of hostPaths) expect(v.hostPath.path).toMatch(/^\/srv\/classroom-logs\/[a-z]/);
+  // Every service's log directory, and the log agent's view of the whole root, move with it.
+  for (const v of hostPaths.filter((h: { name: string }) => h.name === "logs")) expect(v.hostPath.path).toMatch(/^\/srv\/classroom-logs\/[a-z]/);
+  expect(hostPaths.filter((h: { name: string }) => h.name === "log-root").map((h: { hostPath: { path: string } }) => h.hostPath.path)).toEqual(["/srv/classroom-logs"]);
+  expect(hostPaths.filter((h: { name: string }) => !["logs", "log-root", "checkpoints"].includes(h.name))).toEqual([]);
   expect(result.violations.filter((v) => v.policy === "hostpath-log-root-only")).toEqual([]);
   // ...and still guards: a log directory left under the old root is outside the new one.
   const stale = structuredClone(result.resources);

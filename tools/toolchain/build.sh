@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the tools that come from the Go module proxy into a version-keyed cache outside the repository:
 #   etcd, kubernetes (kube-apiserver, kube-controller-manager, kubectl), pulumi,
-#   pulumi-resource-kubernetes (the provider plugin), gateway-api (CRD manifests, nothing compiled).
+#   pulumi-resource-kubernetes (the provider plugin), gateway-api (CRD manifests, nothing compiled),
+#   otelcol (the log agent's OpenTelemetry Collector with only the components the platform uses).
 # Usage: build.sh [--force] [tool ...]   (no tool: all of them, one at a time, in the order above)
 #
 # A tool's folder is trusted only when its stamp file (.built), written after a successful build, exists;
@@ -16,7 +17,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/versions.env"
 cache="${CLASSROOM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/classroom-platform}/tools"
 build_timeout="${BUILD_TIMEOUT:-2400}"
-all_tools=(etcd kubernetes pulumi pulumi-resource-kubernetes gateway-api)
+all_tools=(etcd kubernetes pulumi pulumi-resource-kubernetes gateway-api otelcol)
 
 # The provider's own version stamp: the plugin version the npm SDK asks for, with the snapshot it really
 # is in the semver build metadata (ignored when the engine compares versions; see README.md here).
@@ -32,6 +33,7 @@ folder_of() {
     pulumi) echo "$cache/pulumi-$PULUMI_VERSION" ;;
     pulumi-resource-kubernetes) echo "$cache/pulumi-resource-kubernetes-$provider_stamp" ;;
     gateway-api) echo "$cache/gateway-api-$GATEWAY_API_VERSION" ;;
+    otelcol) echo "$cache/otelcol-$OTELCOL_VERSION" ;;
     *) die "unknown tool '$1'; allowed: ${all_tools[*]}" ;;
   esac
 }
@@ -60,6 +62,9 @@ on_path() {
       v="$(pulumi version 2>/dev/null)"; v="${v#v}"
       [[ "$v" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || return 1
       [ "$(printf '%s\n%s\n' "$PULUMI_VERSION" "$v" | sort -V | head -n1)" = "$PULUMI_VERSION" ] && dirname "$(command -v pulumi)" ;;
+    otelcol)
+      command -v otelcol >/dev/null || return 1
+      [ "$(otelcol --version 2>/dev/null)" = "otelcol version $OTELCOL_VERSION" ] && dirname "$(command -v otelcol)" ;;
     *) return 1 ;;
   esac
 }
@@ -120,6 +125,13 @@ build_one() { # build_one <tool> <staging dir>; the binaries or files go to <sta
       [ -d "$dir/config/crd/standard" ] || { echo "no config/crd/standard in '$dir'"; return 1; }
       mkdir -p "$stage/crds"
       install -m 0644 "$dir"/config/crd/standard/*.yaml "$stage/crds/" ;;
+    otelcol)
+      # Every collector module at one release: a mixed set compiles against mismatched internal APIs.
+      check_pin otelcol "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/filelogreceiver v$OTELCOL_VERSION"
+      check_pin otelcol "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/kafkaexporter v$OTELCOL_VERSION"
+      check_pin otelcol "go.opentelemetry.io/collector/otelcol v$OTELCOL_CORE_VERSION"
+      check_pin otelcol "go.opentelemetry.io/collector/component v$OTELCOL_CORE_STABLE_VERSION"
+      go_build otelcol "$stage/bin/otelcol" "-X main.version=$OTELCOL_VERSION" . ;;
   esac
 }
 

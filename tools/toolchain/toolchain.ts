@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 
 /** The tools that tools/toolchain/build.sh builds from the Go module proxy. */
-export type ToolName = "etcd" | "kubernetes" | "pulumi" | "pulumi-resource-kubernetes" | "gateway-api";
+export type ToolName = "etcd" | "kubernetes" | "pulumi" | "pulumi-resource-kubernetes" | "gateway-api" | "otelcol";
 
 const TOOLCHAIN_DIR = __dirname;
 const BUILD_SCRIPT = path.join(TOOLCHAIN_DIR, "build.sh");
@@ -17,6 +17,8 @@ export interface ToolVersions {
   providerModule: string;
   providerPlugin: string;
   gatewayApi: string;
+  /** The contrib release of the log agent's collector (and of its upstream image). */
+  otelcol: string;
 }
 
 export function toolVersions(): ToolVersions {
@@ -37,6 +39,7 @@ export function toolVersions(): ToolVersions {
     providerModule: need("PROVIDER_MODULE_VERSION"),
     providerPlugin: need("PROVIDER_PLUGIN_VERSION"),
     gatewayApi: need("GATEWAY_API_VERSION"),
+    otelcol: need("OTELCOL_VERSION"),
   };
 }
 
@@ -65,6 +68,7 @@ export function toolFolder(tool: ToolName, v: ToolVersions = toolVersions()): st
     case "pulumi": return path.join(base, `pulumi-${v.pulumi}`);
     case "pulumi-resource-kubernetes": return path.join(base, `pulumi-resource-kubernetes-${providerBinaryVersion(v)}`);
     case "gateway-api": return path.join(base, `gateway-api-${v.gatewayApi}`);
+    case "otelcol": return path.join(base, `otelcol-${v.otelcol}`);
   }
 }
 
@@ -153,6 +157,18 @@ function findKubernetes(v: ToolVersions): Omit<ControlPlaneBinaries, "etcd" | "g
     kubeControllerManager: path.join(bin, "kube-controller-manager"),
     kubectl: path.join(bin, "kubectl"),
   };
+}
+
+/**
+ * The log agent's collector: an `otelcol` on PATH that reports the pinned release, else the stamped build,
+ * else undefined (the tests then say how to build it).
+ */
+export function otelcolBinary(): string | undefined {
+  const v = toolVersions();
+  const fromPath = onPath("otelcol");
+  if (fromPath && versionOutput(fromPath, ["--version"]).trim() === `otelcol version ${v.otelcol}`) return fromPath;
+  const folder = builtFolder("otelcol");
+  return folder ? path.join(folder, "bin", "otelcol") : undefined;
 }
 
 /** Runs build.sh for the given tools (skipping stamped ones), its progress on stderr. Throws on failure. */

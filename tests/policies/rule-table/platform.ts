@@ -1,10 +1,13 @@
 // The platform's own rules: log hostPaths, gray release, data layer.
 import { APPS, LOG_ROOT, SERVER_PROPERTIES } from "../fixtures";
-import { RuleSpec, pod, weights } from "./types";
+import { RuleSpec, logAgent, pod, weights } from "./types";
 
 export const platformRules: Record<string, RuleSpec> = {
   "hostpath-log-root-only": {
-    passes: [["log dir below the root", (s) => (pod(s).volumes[0].hostPath = { path: `${LOG_ROOT}/room-api/`, type: "Directory" })]],
+    passes: [
+      ["log dir below the root", (s) => (pod(s).volumes[0].hostPath = { path: `${LOG_ROOT}/room-api/`, type: "Directory" })],
+      ["the log agent: the log root itself and its checkpoint directory", (s) => s.appNamespace.push(logAgent())],
+    ],
     fails: [
       ["outside the log root", (s) => (pod(s).volumes[0].hostPath.path = "/var/log"), /volume 'logs' mounts host path \/var\/log, which is not below the log root \/data\/logs\/classroom\/prod/],
       ["the root itself", (s) => (pod(s).volumes[0].hostPath.path = LOG_ROOT), /is not below the log root/],
@@ -12,6 +15,9 @@ export const platformRules: Record<string, RuleSpec> = {
       ["escaping with ..", (s) => (pod(s).volumes[0].hostPath.path = `${LOG_ROOT}/../../../../etc`), /contains '\.\.'/],
       ["another volume on hostPath", (s) => pod(s).volumes.push({ name: "docker", hostPath: { path: "/var/run/docker.sock" } }), /volume 'docker' mounts host path \/var\/run\/docker.sock; only the volume named 'logs' may use hostPath/],
       ["a socket type", (s) => (pod(s).volumes[0].hostPath.type = "Socket"), /hostPath type Socket; allowed: Directory, DirectoryOrCreate/],
+      ["another DaemonSet mounting the whole log root", (s) => s.appNamespace.push(logAgent((ds) => (ds.metadata.labels["app.kubernetes.io/name"] = "shipper"))), /volume 'log-root' mounts host path \/data\/logs\/classroom\/prod; only the volume named 'logs' may use hostPath/],
+      ["the log agent's checkpoint elsewhere on the node", (s) => s.appNamespace.push(logAgent((ds) => (ds.spec.template.spec.volumes[1].hostPath.path = "/var/lib/kubelet"))), /volume 'checkpoints' mounts host path \/var\/lib\/kubelet/],
+      ["the log agent's checkpoint of another namespace", (s) => s.appNamespace.push(logAgent((ds) => (ds.spec.template.spec.volumes[1].hostPath.path = "/var/lib/classroom-platform/log-agent/other-apps"))), /volume 'checkpoints' mounts host path \/var\/lib\/classroom-platform\/log-agent\/other-apps/],
       ["a hostPath PersistentVolume", (s) => s.appNamespace.push({ apiVersion: "v1", kind: "PersistentVolume", metadata: { name: "pv" }, spec: { hostPath: { path: "/mnt" } } }), /uses hostPath \/mnt; hostPath is allowed only for pod log volumes/],
     ],
   },

@@ -1,5 +1,5 @@
 // Pods and containers: Pod Security Standards, resources, probes, images, credentials.
-import { RuleSpec, app, appSec, pod } from "./types";
+import { RuleSpec, app, appSec, logAgent, pod } from "./types";
 
 export const podSecurityRules: Record<string, RuleSpec> = {
   "no-privileged-containers": {
@@ -18,8 +18,13 @@ export const podSecurityRules: Record<string, RuleSpec> = {
     ],
   },
   "run-as-non-root": {
-    passes: [["runAsNonRoot only on the pod", (s) => delete appSec(s).runAsNonRoot]],
+    passes: [
+      ["runAsNonRoot only on the pod", (s) => delete appSec(s).runAsNonRoot],
+      ["the log agent as UID 0 without any capability", (s) => s.appNamespace.push(logAgent())],
+    ],
     fails: [
+      ["the log agent as UID 0 adding a capability", (s) => s.appNamespace.push(logAgent((ds) => (ds.spec.template.spec.containers[1].securityContext.capabilities.add = ["DAC_OVERRIDE"]))), /container 'retention' runs as UID 0/],
+      ["another DaemonSet as UID 0", (s) => s.appNamespace.push(logAgent((ds) => (ds.metadata.labels["app.kubernetes.io/name"] = "shipper"))), /container 'agent' runs as UID 0/],
       ["no runAsNonRoot anywhere", (s) => delete pod(s).securityContext.runAsNonRoot, /container 'app' may run as root: set securityContext.runAsNonRoot: true/],
       ["runAsUser 0 on the container", (s) => (appSec(s).runAsUser = 0), /container 'app' runs as UID 0/],
       ["container overrides to false", (s) => (appSec(s).runAsNonRoot = false), /runAsNonRoot: false; it must be true/],

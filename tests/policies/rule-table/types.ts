@@ -1,5 +1,6 @@
 // Shared shape of the rule tables: each rule's passing and failing changes to the compliant stack.
-import { Obj, PlatformStack } from "../fixtures";
+import { logAgentSpecs } from "../../../components/logs/log-agent";
+import { APPS, LOG_ROOT, Obj, PlatformStack } from "../fixtures";
 
 export type Change = (s: PlatformStack) => void;
 
@@ -18,3 +19,13 @@ export const app = (s: PlatformStack): Obj => s.stable.spec.template.spec.contai
 export const appSec = (s: PlatformStack): Obj => app(s).securityContext;
 export const pod = (s: PlatformStack): Obj => s.stable.spec.template.spec;
 export const weights = (s: PlatformStack, ...w: number[]) => s.route.spec.rules[0].backendRefs.forEach((r: Obj, i: number) => (r.weight = w[i]));
+
+/** The platform's log agent DaemonSet as components/logs/log-agent.ts renders it for the fixture stack. */
+export function logAgent(change: (ds: Obj) => void = () => {}): Obj {
+  const ds = { apiVersion: "apps/v1", kind: "DaemonSet", ...structuredClone(logAgentSpecs({
+    namespace: APPS, logRoot: LOG_ROOT, image: "otel/opentelemetry-collector-contrib:0.165.1", retentionDays: 7,
+    destination: { kind: "kafka", brokers: ["kafka:9092"], topic: "classroom.logs" }, kafka: { namespace: "classroom-prod-data", selector: { "app.kubernetes.io/name": "kafka" }, port: 9092 },
+  }).daemonSet) } as Obj;
+  change(ds);
+  return ds;
+}
