@@ -263,6 +263,56 @@ describe("restarts and failover", () => {
   });
 });
 
+describe("nodes deleted by hand or lost", () => {
+  it("re-creates a deleted node and a lost node-and-ledger-entry pair within one re-check period, with no endpoint change, and leaves foreign nodes alone", async () => {
+    const r = roots();
+    const reg = new Registrar({ connect: zk.connectString, ...r, sessionTimeoutMs: 6_000, logger: silentLogger, recheckIntervalMs: 1_000 });
+    reg.start();
+    cleanup.push(() => reg.close());
+    const raw = await rawClient();
+    await zkCall<string>((cb) => raw.mkdirp(`${r.root}/lost-rpc`, cb));
+    await zkCall<string>((cb) => raw.create(`${r.root}/lost-rpc/vm-agent-9`, Buffer.from(JSON.stringify({ host: "192.168.0.9", port: 7000 })), cb));
+    // A second service whose slices never change: the re-check must visit it too.
+    for (const service of ["lost-rpc", "quiet-rpc"]) {
+      reg.upsertService(trackService(service, "stable", 100));
+      reg.upsertSlice(endpointSlice(`${service}-stable`, `${service}-a`, endpoints(service, "stable", 4)));
+    }
+    await reg.lead("test-0");
+    await reg.reconciler.idle();
+    const watch = watcher(r.root, "lost-rpc");
+    const ids = () => watch.current().map((i) => i.id).sort();
+    const all = ["lost-rpc-stable-0", "lost-rpc-stable-1", "lost-rpc-stable-2", "lost-rpc-stable-3", "vm-agent-9"];
+    await eventually(() => JSON.stringify(ids()) === JSON.stringify(all), () => ids().join(","));
+    const writesBefore = reg.zkStats.writes;
+
+    // An operator deletes one node; another node is lost together with its ledger entry (a restore from
+    // an older snapshot); a node of the quiet service goes too.
+    const ledger = await zkCall<string[]>((cb) => raw.getChildren(`${r.stateRoot}/owned/lost-rpc`, cb));
+    const entryOf = (id: string) => ledger.find((e) => ledgerId(e) === id)!;
+    await zkCall<void>((cb) => raw.remove(`${r.root}/lost-rpc/lost-rpc-stable-1`, -1, (e) => cb(e, undefined)));
+    await zkCall<void>((cb) => raw.remove(`${r.root}/lost-rpc/lost-rpc-stable-2`, -1, (e) => cb(e, undefined)));
+    await zkCall<void>((cb) => raw.remove(`${r.stateRoot}/owned/lost-rpc/${entryOf("lost-rpc-stable-2")}`, -1, (e) => cb(e, undefined)));
+    await zkCall<void>((cb) => raw.remove(`${r.root}/quiet-rpc/quiet-rpc-stable-3`, -1, (e) => cb(e, undefined)));
+    await eventually(() => watch.current().length === 3, () => ids().join(","));
+
+    await eventually(() => JSON.stringify(ids()) === JSON.stringify(all), () => ids().join(","), 15_000);
+    const quiet = async () => (await zkCall<string[]>((cb) => raw.getChildren(`${r.root}/quiet-rpc`, cb))).sort();
+    const deadline = Date.now() + 15_000;
+    while ((await quiet()).length < 4 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    expect(await quiet()).toEqual(["quiet-rpc-stable-0", "quiet-rpc-stable-1", "quiet-rpc-stable-2", "quiet-rpc-stable-3"]);
+    await reg.reconciler.idle();
+    // Exactly the three missing nodes were written again, each with its ledger entry; nothing else.
+    expect(reg.zkStats.writes - writesBefore).toBe(3);
+    expect((await zkCall<string[]>((cb) => raw.getChildren(`${r.stateRoot}/owned/lost-rpc`, cb))).map(ledgerId).sort()).toEqual(all.slice(0, 4));
+    expect(reg.reconciler.stats.rechecks).toBeGreaterThanOrEqual(2);
+    // Quiet periods cost no writes: another full re-check round writes nothing.
+    const rechecks = reg.reconciler.stats.rechecks;
+    await eventually(() => reg.reconciler.stats.rechecks >= rechecks + 2, () => String(reg.reconciler.stats.rechecks), 15_000);
+    await reg.reconciler.idle();
+    expect(reg.zkStats.writes - writesBefore).toBe(3);
+  });
+});
+
 describe("bad input", () => {
   it("skips a slice without ports, an endpoint without addresses and a Service without the track annotation, one warning each, and goes on", async () => {
     const r = roots();
