@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { kafkaConfig, mysqlConfig, redisConfig, zookeeperConfig } from "./data";
-import { dnsLabel, positiveInt } from "./primitives";
+import { apiServerAddress, dnsLabel, port, positiveInt, REGISTRAR_API_SERVER_ANY } from "./primitives";
 import { routingConfig, serviceConfig, serviceName } from "./services";
 import { jobsSchema, MQ_DEFAULTS } from "@classroom-platform/runtime/contracts";
 import { imageRef } from "./primitives";
@@ -50,6 +50,13 @@ export const platformConfigSchema = z.strictObject({
     /** Jobs by name (runtime/scheduler/README.md): schedule, target, block and misfire strategies. */
     jobs: jobsSchema.default({}),
   }).prefault({}),
+  registrar: z.strictObject({
+    apiServer: z.array(apiServerAddress).min(1, { error: "must list at least one address or CIDR of the Kubernetes API server" })
+      .default([...REGISTRAR_API_SERVER_ANY])
+      .describe("Addresses (IPs or CIDRs) of the Kubernetes API server's endpoints (`kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes`), the only addresses the registrar pods may reach besides ZooKeeper and DNS. Default: any address (0.0.0.0/0, ::/0), for clusters whose control plane addresses are not known to the stack."),
+    apiServerPorts: z.array(port).min(1, { error: "must list at least one port" }).default([443, 6443])
+      .describe("TCP ports of the API server endpoints the registrar may reach. Default: 443 and 6443."),
+  }).prefault({}).describe("The registrar daemon (runtime/registrar), deployed when an rpc service uses registration: registrar."),
   mq: z.strictObject({
     /** Replicas of the Kafka-outage replayer; one holds each shard's lease at a time. */
     replayerReplicas: positiveInt.default(1),
