@@ -180,12 +180,12 @@ export class Reconciler {
     const desired = this.options.desired(service);
     let busy = this.inFlight.get(service);
     let sent = 0;
-    let skipped = false;
+    // A node with a write in flight is neither what the view says nor what it will say: it is left out
+    // here, and the whole service is diffed again once its writes are done. That includes a node whose
+    // flip back makes the view look right already (a remove in flight for a node desired again), and a
+    // node the view does not show yet (a create in flight for a node no longer desired).
+    const skipped = (busy?.size ?? 0) > 0;
     const send = (id: string, write: () => Promise<unknown>) => {
-      if (busy?.has(id)) {
-        skipped = true;
-        return;
-      }
       if (!busy) this.inFlight.set(service, (busy = new Set()));
       busy.add(id);
       this.writesInFlight++;
@@ -200,6 +200,7 @@ export class Reconciler {
       ).finally(() => this.pump());
     };
     for (const [id, node] of desired) {
+      if (busy?.has(id)) continue;
       if (view.foreign.has(id)) {
         this.warnOnce(`${service}/${id}`, "a node the registrar did not write holds this instance id; leaving it alone", { service, id });
         continue;
@@ -215,7 +216,7 @@ export class Reconciler {
       }
     }
     for (const [id, have] of view.owned) {
-      if (desired.has(id)) continue;
+      if (desired.has(id) || busy?.has(id)) continue;
       send(id, () => store.remove(service, id, have).then(() => {
         this.stats.deletes++;
         view.owned.delete(id);

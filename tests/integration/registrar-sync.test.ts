@@ -149,6 +149,34 @@ describe("the ZooKeeper view equals the ready endpoints", () => {
   });
 });
 
+describe("pipelined writes", () => {
+  it("a flip and its flip back sent while the first write is still in flight end in the last state", async () => {
+    const r = roots();
+    // No periodic re-check: it would repair a wrong end state and hide the bug this guards against.
+    const reg = new Registrar({ connect: zk.connectString, ...r, sessionTimeoutMs: 6_000, logger: silentLogger, recheckIntervalMs: 0 });
+    reg.start();
+    cleanup.push(() => reg.close());
+    const eps = endpoints("pipe-rpc", "stable", 6);
+    const slice = (ready: (i: number) => boolean) => endpointSlice("pipe-rpc-stable", "pipe-rpc-a", eps.map((e, i) => ({ ...e, ready: ready(i) })));
+    reg.upsertService(trackService("pipe-rpc", "stable", 100));
+    reg.upsertSlice(slice((i) => i < 3));
+    await reg.lead("test-0");
+    await reg.reconciler.idle();
+    const raw = await rawClient();
+    const nodes = async () => (await zkCall<string[]>((cb) => raw.getChildren(`${r.root}/pipe-rpc`, cb))).sort();
+    expect(await nodes()).toEqual(["pipe-rpc-stable-0", "pipe-rpc-stable-1", "pipe-rpc-stable-2"]);
+
+    // In one tick, so ZooKeeper cannot have answered the first writes: 0 leaves and comes back (its
+    // remove in flight while it is desired again), 3 comes and leaves (its create in flight while it is
+    // no longer desired), 1 leaves for good.
+    reg.upsertSlice(slice((i) => i === 1 || i === 2 || i === 3));
+    reg.upsertSlice(slice((i) => i === 0 || i === 2));
+    await reg.reconciler.idle();
+    expect(await nodes()).toEqual(["pipe-rpc-stable-0", "pipe-rpc-stable-2"]);
+    expect((await zkCall<string[]>((cb) => raw.getChildren(`${r.stateRoot}/owned/pipe-rpc`, cb))).map(ledgerId).sort()).toEqual(["pipe-rpc-stable-0", "pipe-rpc-stable-2"]);
+  });
+});
+
 describe("ownership", () => {
   it("never touches self-registered nodes under the same service, even one holding an endpoint's pod name", async () => {
     const r = roots();
