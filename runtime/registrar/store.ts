@@ -237,6 +237,7 @@ export class RegistryStore {
     const conn = this.conn();
     if (conn.disposed) return Promise.reject(new ConnectionDisposedError("client replaced"));
     this.options.stats.writes++;
+    conn.coalesceWrites();
     let t = conn.client.transaction().check(this.fencePath, fence);
     for (const op of ops) t = op(t);
     return new Promise((resolve, reject) => {
