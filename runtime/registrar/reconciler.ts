@@ -55,6 +55,8 @@ export class Reconciler {
   readonly stats: ReconcilerStats = { creates: 0, updates: 0, deletes: 0, conflicts: 0, retries: 0, rechecks: 0, repairs: 0 };
   private readonly views = new Map<string, ServiceView>();
   private readonly dirty = new Set<string>();
+  /** Dirty services an event touched while their state was still unread: read before the others. */
+  private readonly urgent = new Set<string>();
   /** Services whose view is being read. */
   private readonly loading = new Set<string>();
   /** Per service, the node ids with a multi-op in flight. */
@@ -79,8 +81,8 @@ export class Reconciler {
     this.running = true;
     this.views.clear();
     const owned = await this.options.store.ownedServices();
-    for (const s of owned) this.markDirty(s);
-    for (const s of this.options.knownServices()) this.markDirty(s);
+    for (const s of owned) this.markStale(s);
+    for (const s of this.options.knownServices()) this.markStale(s);
     this.scheduleRecheck();
   }
 
@@ -88,6 +90,7 @@ export class Reconciler {
     this.running = false;
     this.views.clear();
     this.dirty.clear();
+    this.urgent.clear();
     this.skippedBusy.clear();
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
@@ -103,12 +106,25 @@ export class Reconciler {
     const services = new Set([...this.views.keys(), ...this.options.knownServices()]);
     this.views.clear();
     void this.options.store.ownedServices().then((owned) => {
-      for (const s of owned) this.markDirty(s);
+      for (const s of owned) this.markStale(s);
     }, () => this.scheduleRetry());
-    for (const s of services) this.markDirty(s);
+    for (const s of services) this.markStale(s);
   }
 
+  /**
+   * An event touched `service`. If its ZooKeeper state is still to be read (a new term reads all of
+   * them, 16 at a time), it is read next: a change must not wait behind a takeover's bulk reads of
+   * services nothing happened to, and those were the tail after a failover.
+   */
   markDirty(service: string): void {
+    if (!this.running) return;
+    if (!this.views.has(service) && !this.loading.has(service)) this.urgent.add(service);
+    this.dirty.add(service);
+    this.pump();
+  }
+
+  /** Needs a sync, in no hurry (a term's start, a re-check, a resync). */
+  private markStale(service: string): void {
     if (!this.running) return;
     this.dirty.add(service);
     this.pump();
@@ -134,19 +150,22 @@ export class Reconciler {
     try {
       const loadLimit = this.options.concurrency ?? 16;
       const writeLimit = this.options.maxWritesInFlight ?? 512;
-      for (const service of this.dirty) {
+      for (const service of this.urgent.size ? [...this.urgent, ...this.dirty] : this.dirty) {
         if (!this.running) break;
+        if (!this.dirty.has(service)) continue; // an urgent one, taken earlier in this pass
         if (this.loading.has(service)) continue; // the load's completion diffs it
         const view = this.views.get(service);
         if (!view) {
           // Read only when none of our writes to it is in flight (the view would miss their outcome).
           if (this.inFlight.get(service)?.size || this.loading.size >= loadLimit) continue;
           this.dirty.delete(service);
+          this.urgent.delete(service);
           this.load(service);
           continue;
         }
         if (this.writesInFlight >= writeLimit) break;
         this.dirty.delete(service);
+        this.urgent.delete(service);
         this.diff(service, view);
       }
     } finally {
@@ -285,7 +304,7 @@ export class Reconciler {
       if (service !== undefined && this.running && this.views.has(service)) {
         this.stats.rechecks++;
         this.views.delete(service);
-        this.markDirty(service);
+        this.markStale(service);
       }
       this.scheduleRecheck();
     }, step);

@@ -137,6 +137,8 @@ async function run(mode: Mode, zk: ZooKeeperServer, tree: string) {
   const t0 = wallMs();
   let spuriousDeletes = 0;
   let watcherGaps = 0;
+  const spuriousDetail: object[] = [];
+  const lastFlip = new Map<string, number>();
   const suspects = new Map<string, string>();
   let takingOver = 0;
 
@@ -154,6 +156,8 @@ async function run(mode: Mode, zk: ZooKeeperServer, tree: string) {
         if (world.ready[s][idx] && !p) {
           spuriousDeletes++;
           suspects.set(key, registeredAt);
+          // What it takes to tell a registrar bug from a bench artefact: when, how long after the last flip, which write.
+          if (spuriousDetail.length < 10) spuriousDetail.push({ key, atMs: Math.round(Number(at) - t0), lastFlipAgoMs: Math.round(Number(at) - (lastFlip.get(key) ?? t0)), removedRegisteredAt: registeredAt, duringFailover: takingOver > 0 });
         }
       } else if (suspects.has(key)) {
         // The same node back (same write time): ZooKeeper never lost it, the watcher's view did.
@@ -224,7 +228,9 @@ async function run(mode: Mode, zk: ZooKeeperServer, tree: string) {
       const s = Math.floor(Math.random() * SERVICES);
       const i = Math.floor(Math.random() * ENDPOINTS);
       world.ready[s][i] = !world.ready[s][i];
-      pending.set(`${serviceName(s)}/${serviceName(s)}-stable-${i}`, { present: world.ready[s][i], at: wallMs(), inTakeover: takingOver > 0 });
+      const key = `${serviceName(s)}/${serviceName(s)}-stable-${i}`;
+      pending.set(key, { present: world.ready[s][i], at: wallMs(), inTakeover: takingOver > 0 });
+      lastFlip.set(key, wallMs());
       touched.add(s);
       if (failoverAt.has(done)) failovers.push(failover(failovers.length + 1));
     }
@@ -289,6 +295,7 @@ async function run(mode: Mode, zk: ZooKeeperServer, tree: string) {
     zkWrites: writes,
     spuriousDeletes,
     watcherGaps,
+    ...(spuriousDetail.length ? { spuriousDetail } : {}),
     streamMs: Math.round(streamMs),
     settleMs: Math.round(settleMs),
     eventLoopDelayMs: {

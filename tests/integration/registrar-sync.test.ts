@@ -242,6 +242,39 @@ describe("restarts and failover", () => {
     expect(removedSeen.sort()).toEqual(stable.slice(0, 3).map((e) => e.pod).sort());
   });
 
+  it("at a takeover, a service with a new event is read before the bulk of the services nothing happened to", async () => {
+    const r = roots();
+    const services = Array.from({ length: 60 }, (_, i) => `bulk${String(i).padStart(2, "0")}-rpc`);
+    const slice = (service: string, secondReady = true) => endpointSlice(`${service}-stable`, `${service}-a`, endpoints(service, "stable", 2).map((e, k) => ({ ...e, ready: k === 0 || secondReady })));
+    const feed = (reg: Registrar) => {
+      for (const service of services) {
+        reg.upsertService(trackService(service, "stable", 100));
+        reg.upsertSlice(slice(service));
+      }
+    };
+    const first = registrar(r);
+    feed(first);
+    await first.lead("first");
+    await first.reconciler.idle();
+    await first.close();
+    // A term reads the services in the ledger's listing order: the one read last without an event.
+    const raw = await rawClient();
+    const readOrder = await zkCall<string[]>((cb) => raw.getChildren(`${r.stateRoot}/owned`, cb));
+    const last = readOrder[readOrder.length - 1];
+
+    const second = registrar(r);
+    const loads: string[] = [];
+    const load = second.store.load.bind(second.store);
+    second.store.load = (service: string) => { loads.push(service); return load(service); };
+    feed(second);
+    await second.lead("second"); // the term has started reading: 16 services at once
+    expect(loads).toHaveLength(16);
+    second.upsertSlice(slice(last, false)); // the last-read service's second endpoint goes not-ready
+    await second.reconciler.idle();
+    expect(loads.indexOf(last)).toBe(16); // read as soon as one of the first reads is done
+    expect(await zkCall<string[]>((cb) => raw.getChildren(`${r.root}/${last}`, cb))).toEqual([`${last}-stable-0`]);
+  });
+
   it("fences a deposed leader: once a new leader took over, the old one's writes fail and it stops", async () => {
     const r = roots();
     let fenced = 0;
