@@ -90,23 +90,41 @@ export function usesRegistrar(config: PlatformConfig): boolean {
  *   EndpointSlices of the apps namespace, get and update one Lease, by name;
  * - that Lease, created here so the Role needs no `create` (which RBAC cannot limit to one name); its
  *   spec belongs to the elected replicas, so Pulumi ignores changes to it;
- * - egress to the API server. Its addresses are the cluster's, not the stack's, so the rule admits any
- *   address on the API server ports (443 for the `kubernetes` Service, 6443 for its endpoints). NetworkPolicies
- *   add up: this one only adds that path to the registrar pods.
+ * - egress to the API server: the addresses of `registrar.apiServer` (the control plane's endpoints; by
+ *   default any address, as a stack may not know them) on `registrar.apiServerPorts` (443, 6443).
+ *   NetworkPolicies add up: this one only adds that path to the registrar pods.
  */
 export function declareRegistrarAccess(config: PlatformConfig, opts: pulumi.ComponentResourceOptions): RegistrarAccess | undefined {
-  return usesRegistrar(config) ? new RegistrarAccess(REGISTRAR.name, { namespace: config.namespaces.apps }, opts) : undefined;
+  if (!usesRegistrar(config)) return undefined;
+  return new RegistrarAccess(REGISTRAR.name, { namespace: config.namespaces.apps, apiServer: config.registrar.apiServer, apiServerPorts: config.registrar.apiServerPorts }, opts);
+}
+
+export interface RegistrarAccessArgs {
+  namespace: string;
+  /** CIDRs of the API server's endpoints (validated and normalised by the config schema). */
+  apiServer: string[];
+  apiServerPorts: number[];
 }
 
 export class RegistrarAccess extends pulumi.ComponentResource {
-  constructor(name: string, args: { namespace: string }, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: RegistrarAccessArgs, opts?: pulumi.ComponentResourceOptions) {
     super("classroom:apps:RegistrarAccess", name, {}, opts);
-    declareAccess(args.namespace, { parent: this });
+    declareAccess(args, { parent: this });
     this.registerOutputs({});
   }
 }
 
-function declareAccess(namespace: string, opts: pulumi.CustomResourceOptions): void {
+/**
+ * The registrar's egress rule to the API server. NetworkPolicies are enforced on the address a packet is
+ * sent to after the Service's DNAT, so the rule names the API server's endpoint addresses and ports
+ * (6443 on most control planes), not the `kubernetes` Service's cluster IP; 443 stays allowed for
+ * control planes that serve there.
+ */
+export function apiServerEgress(apiServer: string[], ports: number[]): k8s.types.input.networking.v1.NetworkPolicyEgressRule {
+  return { to: apiServer.map((cidr) => ({ ipBlock: { cidr } })), ports: ports.map((port) => ({ protocol: "TCP", port })) };
+}
+
+function declareAccess({ namespace, apiServer, apiServerPorts }: RegistrarAccessArgs, opts: pulumi.CustomResourceOptions): void {
   const labels = { "app.kubernetes.io/name": REGISTRAR.name, "app.kubernetes.io/instance": REGISTRAR.name, "app.kubernetes.io/part-of": "classroom-platform", "app.kubernetes.io/managed-by": "pulumi" };
   const account = new k8s.core.v1.ServiceAccount(`${REGISTRAR.name}-sa`, {
     metadata: { name: REGISTRAR.serviceAccount, namespace, labels },
@@ -134,7 +152,7 @@ function declareAccess(namespace: string, opts: pulumi.CustomResourceOptions): v
     spec: {
       podSelector: { matchLabels: { "app.kubernetes.io/name": REGISTRAR.name, "classroom.io/tier": "service" } },
       policyTypes: ["Egress"],
-      egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }, { ipBlock: { cidr: "::/0" } }], ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 6443 }] }],
+      egress: [apiServerEgress(apiServer, apiServerPorts)],
     },
   }, opts);
 }

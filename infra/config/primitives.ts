@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { z } from "zod";
 
 /** Kubernetes resource quantity (`500m`, `256Mi`, `10Gi`). */
@@ -83,3 +84,44 @@ export type WorkloadConfig = z.output<typeof workloadOptions>;
 export type ResourcesConfig = z.output<typeof resources>;
 export type StorageConfig = z.output<typeof storage>;
 export type SpreadConfig = NonNullable<WorkloadConfig["spread"]>;
+
+/** The registrar's API server egress when the stack does not know the control plane's addresses. */
+export const REGISTRAR_API_SERVER_ANY = ["0.0.0.0/0", "::/0"] as const;
+
+/**
+ * An IPv4/IPv6 address or CIDR, as a NetworkPolicy ipBlock takes it: a plain address becomes /32 or /128,
+ * and a CIDR must have no host bits set (`10.0.0.0/8`, not `10.1.2.3/8`), which the API server would
+ * reject or silently widen.
+ */
+export const apiServerAddress = z.string({ error: "must be an IP address or CIDR such as 10.0.0.10 or 10.0.0.0/24" }).transform((v, ctx) => {
+  const [addr, prefix, ...rest] = v.split("/");
+  const family = isIP(addr);
+  const bits = family === 6 ? 128 : 32;
+  const bad = (why: string) => {
+    ctx.addIssue({ code: "custom", input: v, message: `must be an IP address or CIDR such as 10.0.0.10 or 10.0.0.0/24${why}, got '${v}'` });
+    return z.NEVER;
+  };
+  if (family === 0 || rest.length > 0) return bad("");
+  if (prefix === undefined) return `${addr}/${bits}`;
+  if (!/^\d{1,3}$/.test(prefix) || Number(prefix) > bits) return bad(` (prefix length 0-${bits})`);
+  if (hostBitsSet(addr, family, Number(prefix))) return bad(` with no bits set after the prefix length`);
+  return v;
+});
+
+function hostBitsSet(addr: string, family: number, prefix: number): boolean {
+  let value: bigint;
+  if (family === 4) {
+    value = addr.split(".").reduce((n, o) => (n << 8n) | BigInt(Number(o)), 0n);
+  } else {
+    const [head, tail = ""] = addr.split("::");
+    const groups = (s: string) => (s ? s.split(":") : []);
+    const h = groups(head);
+    const t = groups(tail);
+    if (t.length && t[t.length - 1].includes(".")) return false; // an embedded IPv4 suffix: leave it to the API server
+    const all = addr.includes("::") ? [...h, ...Array(8 - h.length - t.length).fill("0"), ...t] : h;
+    value = all.reduce((n, g) => (n << 16n) | BigInt(parseInt(g || "0", 16)), 0n);
+  }
+  const bits = family === 4 ? 32 : 128;
+  const hostMask = (1n << BigInt(bits - prefix)) - 1n;
+  return (value & hostMask) !== 0n;
+}

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { kafkaConfig, mysqlConfig, redisConfig, zookeeperConfig } from "./data";
-import { dnsLabel, positiveInt } from "./primitives";
+import { apiServerAddress, dnsLabel, port, positiveInt, REGISTRAR_API_SERVER_ANY } from "./primitives";
 import { logsConfig } from "./logs";
 import { MAX_SERVICE_NAME_LENGTH, routingConfig, serviceConfig, serviceName } from "./services";
 import { jobsSchema, MQ_DEFAULTS } from "@classroom-platform/runtime/contracts";
@@ -43,6 +43,13 @@ export const platformConfigSchema = z.strictObject({
     jobs: jobsSchema.default({}).describe("Scheduled jobs by name (runtime/scheduler/README.md)"),
   }).prefault({}).describe("The second-level job scheduler (runtime/scheduler); deployed only when a job is declared"),
   logs: logsConfig,
+  registrar: z.strictObject({
+    apiServer: z.array(apiServerAddress).min(1, { error: "must list at least one address or CIDR of the Kubernetes API server" })
+      .default([...REGISTRAR_API_SERVER_ANY])
+      .describe("Addresses (IPs or CIDRs) of the Kubernetes API server's endpoints (`kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes`), the only addresses the registrar pods may reach besides ZooKeeper and DNS. Default: any address (0.0.0.0/0, ::/0), for clusters whose control plane addresses are not known to the stack."),
+    apiServerPorts: z.array(port).min(1, { error: "must list at least one port" }).default([443, 6443])
+      .describe("TCP ports of the API server endpoints the registrar may reach. Default: 443 and 6443."),
+  }).prefault({}).describe("The registrar daemon (runtime/registrar), deployed when an rpc service uses registration: registrar."),
   mq: z.strictObject({
     replayerReplicas: positiveInt.default(1).describe("Replicas of the Kafka-outage replayer; one holds each shard's lease at a time"),
     shards: positiveInt.default(MQ_DEFAULTS.shards).describe("Redis Stream shards of the outage buffer (per-key order holds within a shard); producers and replayer agree on it"),

@@ -13,6 +13,7 @@ export interface RegistrarConfig {
   leaseDurationMs: number;
   renewDeadlineMs: number;
   retryPeriodMs: number;
+  recheckIntervalMs: number;
   identity: string;
   healthPort: number;
 }
@@ -47,8 +48,9 @@ export function registrarConfigFromEnv(env: Record<string, string | undefined> =
   const retryPeriodMs = r.int(E.retryPeriodMs, REGISTRAR_DEFAULTS.retryPeriodMs, 50, 600_000);
   if (renewDeadlineMs >= leaseDurationMs) r.problem(`${E.renewDeadlineMs} (${renewDeadlineMs}) must be less than ${E.leaseDurationMs} (${leaseDurationMs})`);
   if (retryPeriodMs >= renewDeadlineMs) r.problem(`${E.retryPeriodMs} (${retryPeriodMs}) must be less than ${E.renewDeadlineMs} (${renewDeadlineMs})`);
+  const recheckIntervalMs = r.int(E.recheckIntervalMs, REGISTRAR_DEFAULTS.recheckIntervalMs, 0, 86_400_000);
   const identity = r.raw(E.identity) ?? `${os.hostname()}_${process.pid}`;
   const healthPort = r.int(E.healthPort, 0, 0, 65_535);
   r.done();
-  return { connect, root, stateRoot, namespace, leaseName, leaseNamespace, leaseDurationMs, renewDeadlineMs, retryPeriodMs, identity, healthPort };
+  return { connect, root, stateRoot, namespace, leaseName, leaseNamespace, leaseDurationMs, renewDeadlineMs, retryPeriodMs, recheckIntervalMs, identity, healthPort };
 }

@@ -37,6 +37,8 @@ export const REGISTRAR_ENV = {
   leaseDurationMs: "CLASSROOM_REGISTRAR_LEASE_DURATION_MS",
   renewDeadlineMs: "CLASSROOM_REGISTRAR_RENEW_DEADLINE_MS",
   retryPeriodMs: "CLASSROOM_REGISTRAR_RETRY_PERIOD_MS",
+  /** Period over which the leader lists every service again to re-create nodes deleted by hand or lost; 0 = never. */
+  recheckIntervalMs: "CLASSROOM_REGISTRAR_RECHECK_INTERVAL_MS",
   /** Identity in the Lease; default POD_NAME, else host name and pid. */
   identity: "POD_NAME",
   /** Port of /healthz and /readyz; 0 = none. */
@@ -52,4 +54,5 @@ export const REGISTRAR_DEFAULTS = {
   leaseDurationMs: 15_000,
   renewDeadlineMs: 10_000,
   retryPeriodMs: 2_000,
+  recheckIntervalMs: 30_000,
 } as const;

@@ -12,6 +12,7 @@ export class KubeView {
   /** Kubernetes Service name -> names of its slices. */
   private readonly slicesByService = new Map<string, Set<string>>();
   private readonly warned = new Map<string, string>();
+  private readonly lastDesired = new Map<string, Map<string, DesiredNode>>();
 
   constructor(private readonly logger: Logger) {}
 
@@ -75,6 +76,15 @@ export class KubeView {
     }
     const { nodes, skips } = desiredNodes(tracks);
     for (const s of skips) this.warn(s);
+    // Unchanged endpoints keep their node object, so the diff's content hash is computed once per change.
+    const before = this.lastDesired.get(service);
+    if (before) {
+      for (const [id, node] of nodes) {
+        const old = before.get(id);
+        if (old && sameNode(old, node)) nodes.set(id, old);
+      }
+    }
+    this.lastDesired.set(service, nodes);
     return nodes;
   }
 
@@ -89,6 +99,8 @@ export class KubeView {
     this.logger.warn(`skipping ${skip.key}: ${skip.reason}`, { object: skip.key, resourceVersion: skip.version });
   }
 }
+
+const sameNode = (a: DesiredNode, b: DesiredNode) => a.host === b.host && a.port === b.port && a.track === b.track && a.weight === b.weight && a.pod === b.pod;
 
 function unique(names: Array<string | undefined>): string[] {
   return [...new Set(names.filter((n): n is string => n !== undefined))];

@@ -34,7 +34,7 @@ async function main(): Promise<number> {
   // Created once the informers have listed (below); the registrar's fence callback needs it before that.
   let elector: LeaderElector | undefined = undefined;
   const registrar = new Registrar({
-    connect: config.connect, root: config.root, stateRoot: config.stateRoot, logger: log,
+    connect: config.connect, root: config.root, stateRoot: config.stateRoot, logger: log, recheckIntervalMs: config.recheckIntervalMs,
     onFenced: () => elector?.demote("another replica fenced our ZooKeeper writes"),
     onSynced: (service) => log.debug("synced", { service }),
   });

@@ -18,6 +18,8 @@ export interface RegistrarOptions {
   onFenced?: () => void;
   onSynced?: (service: string) => void;
   concurrency?: number;
+  /** See ReconcilerOptions.recheckIntervalMs (default 30 s; 0 = never). */
+  recheckIntervalMs?: number;
 }
 
 /**
@@ -45,6 +47,7 @@ export class Registrar {
       knownServices: () => this.view.registryServices(),
       logger,
       concurrency: options.concurrency,
+      recheckIntervalMs: options.recheckIntervalMs,
       onFenced: () => {
         this.leading = false;
         options.onFenced?.();

@@ -30,9 +30,18 @@ export interface OwnedNode {
   missing: boolean;
 }
 
+// Per node object: KubeView hands out the same object while an endpoint is unchanged, so a diff of a
+// 50-endpoint service after one flip hashes one node, not fifty.
+const hashes = new WeakMap<DesiredNode, string>();
+
 /** Short hash of a node's content (write time excluded): carried in the ledger entry's name. */
 export function nodeHash(node: DesiredNode): string {
-  return createHash("sha1").update(JSON.stringify([node.host, node.port, node.track, node.weight, node.pod])).digest("hex").slice(0, 12);
+  let hash = hashes.get(node);
+  if (hash === undefined) {
+    hash = createHash("sha1").update(JSON.stringify([node.host, node.port, node.track, node.weight, node.pod])).digest("hex").slice(0, 12);
+    hashes.set(node, hash);
+  }
+  return hash;
 }
 
 export interface ServiceView {
@@ -73,6 +82,7 @@ export class RegistryStore {
   readonly stateRoot: string;
   private fenceVersion: number | undefined;
   private readonly pending = new Set<(err: Error) => void>();
+  private readonly makingDirs = new Map<string, Promise<void>>();
 
   constructor(private readonly options: StoreOptions) {
     this.root = validateRoot(options.root, "root");
@@ -205,10 +215,18 @@ export class RegistryStore {
     } catch (err) {
       if (!(err instanceof ConflictError) || err.code !== zookeeper.Exception.NO_NODE) throw err;
     }
-    const conn = this.conn();
-    for (const dir of [`${this.root}/${service}`, this.ledgerPath(service)]) {
-      await conn.mkdirp(dir).catch((e) => { if (!isNodeExists(e)) throw e; });
+    // A new service's first diff sends all its creates at once; they share one making of the directories.
+    let making = this.makingDirs.get(service);
+    if (!making) {
+      const conn = this.conn();
+      making = (async () => {
+        for (const dir of [`${this.root}/${service}`, this.ledgerPath(service)]) {
+          await conn.mkdirp(dir).catch((e) => { if (!isNodeExists(e)) throw e; });
+        }
+      })().finally(() => this.makingDirs.delete(service));
+      this.makingDirs.set(service, making);
     }
+    await making;
     return create();
   }
 
@@ -219,6 +237,7 @@ export class RegistryStore {
     const conn = this.conn();
     if (conn.disposed) return Promise.reject(new ConnectionDisposedError("client replaced"));
     this.options.stats.writes++;
+    conn.coalesceWrites();
     let t = conn.client.transaction().check(this.fencePath, fence);
     for (const op of ops) t = op(t);
     return new Promise((resolve, reject) => {

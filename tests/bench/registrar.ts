@@ -2,46 +2,55 @@
  * `npm run bench:registrar`: 200 services x 50 endpoints and a stream of 10,000 endpoint changes (readiness
  * flips), mirrored into a real ZooKeeper by the registrar, with three leader failovers during the stream,
  * and, in the same run on a fresh tree, by the naive loop the registrar replaces (every second: list every
- * endpoint, rewrite every node). One discovery watcher per run observes what callers see.
+ * endpoint, rewrite every node). Rounds alternate which side goes first (BENCH_ROUNDS, default 1).
  *
- * Prints one JSON object: per side, stale nodes at the end, p50/p99/max from the change to the watcher's
- * view, ZooKeeper writes per endpoint change, spurious deletes (a node of a ready endpoint removed), and
+ * Every part runs in its own process, as in production: this driver (the cluster's state and the stream),
+ * two registrar replicas (tests/bench/registrar-replica.ts) and one observer, the discovery watcher a
+ * caller uses (tests/bench/registrar-observer.ts). The observer timestamps every change of its view with
+ * the wall clock, and a change's latency is from the moment the driver handed its EndpointSlice to the
+ * replicas to the moment the observer's view showed it. A failover SIGKILLs the leader (it prints its
+ * counters first) and tells the standby to lead at once, which is what the Lease does after its duration:
+ * the takeover itself (fence, listing the ledger, diff) is measured, the Lease wait, a setting, is not.
+ * Latencies are reported overall and for the changes outside the failovers (from the kill until the
+ * replacement standby is up: on one machine its start competes for the CPU, on separate nodes it would not).
+ *
+ * The Kubernetes side is fed as the informers would deliver it (one JSON line per EndpointSlice update, to
+ * each replica): the API server's watch latency is not included; see runtime/registrar/README.md for why
+ * and for the end-to-end test through a real API server (tests/e2e/registrar-cluster.test.ts).
+ *
+ * Prints one JSON object: per side, stale nodes at the end, latency percentiles, ZooKeeper writes per
+ * endpoint change, spurious deletes (the watcher lost a node of a ready endpoint and got it back written
+ * anew; `watcherGaps` counts the same node coming back unchanged, a gap in the watcher's view only), the
+ * takeover times, the reconciler's counters, each process's event-loop delay (where a tail comes from), and
  * the load average at start and end (the machine is shared: numbers are only comparable within a run).
- *
- * The Kubernetes side is fed in-process, as the informers would deliver each EndpointSlice update: the
- * API server's watch latency is not part of these numbers (see runtime/registrar/README.md).
  * Env: BENCH_SERVICES (200), BENCH_ENDPOINTS (50), BENCH_CHANGES (10000), BENCH_RATE (changes/s, 500),
- * BENCH_FAILOVERS (3), BENCH_BASELINE (1; 0 skips the naive loop, for quick looks at the registrar alone:
- * the naive loop rewrites all 10,000 nodes every pass and takes minutes on a loaded machine).
+ * BENCH_FAILOVERS (3), BENCH_ROUNDS (1), BENCH_PROFILE_DIR (a CPU profile per child process), BENCH_SAMPLES_DIR (every latency sample, to see when the slow ones happen), BENCH_BASELINE (1; 0 skips the naive loop, for quick looks at the
+ * registrar alone: the naive loop rewrites all 10,000 nodes every pass and takes minutes on a loaded machine).
  */
+import { ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
 import * as os from "node:os";
+import * as path from "node:path";
 import { performance } from "node:perf_hooks";
-import * as zookeeper from "node-zookeeper-client";
-import { ServiceRegistry, WatchHandle, encodeNodeData, silentLogger } from "../../runtime/discovery";
-import { ZkConnection } from "../../runtime/discovery/zk";
-import { DesiredNode } from "../../runtime/registrar/desired";
-import { KubeView } from "../../runtime/registrar/kube-view";
-import { Registrar } from "../../runtime/registrar/registrar";
+import * as readline from "node:readline";
 import { ZooKeeperServer, closeRawClient, connectRawClient, zkCall } from "../harness/zookeeper";
 import { TestEndpoint, endpointSlice, trackService } from "../support/registrar/objects";
+import { EventLoopProbe } from "./event-loop";
 
 const SERVICES = Number(process.env.BENCH_SERVICES ?? 200);
 const ENDPOINTS = Number(process.env.BENCH_ENDPOINTS ?? 50);
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 10_000);
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const FAILOVERS = Number(process.env.BENCH_FAILOVERS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const TICK_MS = 50;
+const REPO = path.resolve(__dirname, "../..");
+const PREFIX = "bench";
 
-interface Side {
-  /** Feed one slice update (what an informer event delivers). */
-  feed(slice: any): void;
-  /** Leader failover; resolves when the successor leads. */
-  failover(): Promise<void>;
-  writes(): number;
-  close(): Promise<void>;
-}
-
-const serviceName = (s: number) => `bench-${String(s).padStart(3, "0")}-rpc`;
+const wallMs = () => performance.timeOrigin + performance.now();
+const serviceName = (s: number) => `${PREFIX}-${String(s).padStart(3, "0")}-rpc`;
+const round1 = (n: number) => Math.round(n * 10) / 10;
+const loadavg = () => os.loadavg().map((l) => Math.round(l * 100) / 100);
 
 /** The cluster's state: every endpoint and whether it is ready. */
 class World {
@@ -52,52 +61,163 @@ class World {
   slice(s: number): any { return endpointSlice(`${serviceName(s)}-stable`, `${serviceName(s)}-stable-a`, this.endpoints(s)); }
 }
 
-async function run(label: string, root: string, makeSide: (world: World) => Promise<Side>, zk: ZooKeeperServer) {
+/** A child process speaking JSON lines (and, for the observer, `c ...` change lines). */
+class Child {
+  private readonly waiters: Array<{ ev: string; resolve: (msg: any) => void }> = [];
+  exited = false;
+  private stderr = "";
+
+  constructor(readonly name: string, private readonly proc: ChildProcess, onChange?: (line: string) => void) {
+    readline.createInterface({ input: proc.stdout! }).on("line", (line) => {
+      if (line.startsWith("c ")) return onChange?.(line);
+      const msg = JSON.parse(line);
+      const i = this.waiters.findIndex((w) => w.ev === msg.ev);
+      if (i >= 0) this.waiters.splice(i, 1)[0].resolve(msg);
+    });
+    proc.stderr!.on("data", (d) => { this.stderr = (this.stderr + String(d)).slice(-4000); });
+    // A replica that SIGKILLed itself is written to until its exit is noticed: that write fails, harmlessly.
+    proc.stdin!.on("error", () => undefined);
+    proc.once("exit", (code, signal) => {
+      this.exited = true;
+      if (signal !== "SIGKILL" && code !== 0) console.error(`${name} exited (${code ?? signal}): ${this.stderr}`);
+      for (const w of this.waiters.splice(0)) w.resolve({ ev: "exited", code, signal, stderr: this.stderr });
+    });
+  }
+
+  static spawn(name: string, script: string, env: Record<string, string>, onChange?: (line: string) => void): Child {
+    // BENCH_PROFILE_DIR: each child that exits normally writes a CPU profile there (where a tail comes from).
+    const profile = process.env.BENCH_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+    const proc = spawn(process.execPath, [...profile, "--import", "tsx", path.join(REPO, script)], { cwd: REPO, env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+    return new Child(name, proc, onChange);
+  }
+
+  send(msg: object): void {
+    if (!this.exited) this.proc.stdin!.write(`${JSON.stringify(msg)}\n`);
+  }
+
+  /** The next message of kind `ev` (registered before `send`, so a quick answer is not missed). */
+  next(ev: string, timeoutMs = 300_000): Promise<any> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.name}: no '${ev}' within ${timeoutMs} ms; stderr: ${this.stderr}`)), timeoutMs);
+      this.waiters.push({ ev, resolve: (msg) => {
+        clearTimeout(timer);
+        if (msg.ev === "exited") reject(new Error(`${this.name} exited (${msg.code ?? msg.signal}) waiting for '${ev}': ${msg.stderr}`));
+        else resolve(msg);
+      } });
+    });
+  }
+
+  async ask(msg: object, ev: string): Promise<any> {
+    const reply = this.next(ev);
+    this.send(msg);
+    return reply;
+  }
+
+  async close(): Promise<void> {
+    if (this.exited) return;
+    const gone = new Promise((r) => this.proc.once("exit", r));
+    this.proc.stdin!.end();
+    const timer = setTimeout(() => this.proc.kill("SIGKILL"), 10_000);
+    await gone;
+    clearTimeout(timer);
+  }
+}
+
+type Mode = "registrar" | "naive";
+
+async function run(mode: Mode, zk: ZooKeeperServer, tree: string) {
+  const root = `/${tree}/services`;
+  const stateRoot = `/${tree}/state`;
   const world = new World();
-  const side = await makeSide(world);
-  // Wait for the initial 10,000 nodes, then watch.
-  const observer = new ServiceRegistry({ connect: zk.connectString, root, sessionTimeoutMs: 20_000, logger: silentLogger });
-  const watches: WatchHandle[] = [];
-  const pending = new Map<string, { present: boolean; at: number }>();
+  const pending = new Map<string, { present: boolean; at: number; inTakeover: boolean }>();
   const latencies: number[] = [];
+  const outsideTakeover: number[] = [];
+  // BENCH_SAMPLES_DIR: every latency sample as `<ms since start> <latency ms> <+|-> <service>`, one file per side.
+  const samples: string[] | undefined = process.env.BENCH_SAMPLES_DIR ? [] : undefined;
+  const t0 = wallMs();
   let spuriousDeletes = 0;
-  let measuring = false;
-  for (let s = 0; s < SERVICES; s++) {
-    const service = serviceName(s);
-    const w = observer.watch(service);
-    w.on("change", (c) => {
-      if (!measuring) return;
-      const now = performance.now();
-      const seen = (id: string, present: boolean) => {
-        const key = `${service}/${id}`;
-        const p = pending.get(key);
-        if (p && p.present === present) {
-          latencies.push(now - p.at);
-          pending.delete(key);
+  let watcherGaps = 0;
+  const spuriousDetail: object[] = [];
+  const lastFlip = new Map<string, number>();
+  const suspects = new Map<string, string>();
+  let takingOver = 0;
+
+  const observer = Child.spawn("observer", "tests/bench/registrar-observer.ts",
+    { BENCH_CONNECT: zk.connectString, BENCH_ROOT: root, BENCH_SERVICES: String(SERVICES), BENCH_ENDPOINTS: String(ENDPOINTS), BENCH_PREFIX: PREFIX },
+    (line) => {
+      const [, at, sIdx, change, registeredAt] = line.split(" ");
+      const s = Number(sIdx);
+      const present = change[0] === "+";
+      const id = change.slice(1);
+      const key = `${serviceName(s)}/${id}`;
+      const p = pending.get(key);
+      if (!present) {
+        const idx = Number(id.slice(id.lastIndexOf("-") + 1));
+        if (world.ready[s][idx] && !p) {
+          spuriousDeletes++;
+          suspects.set(key, registeredAt);
+          // What it takes to tell a registrar bug from a bench artefact: when, how long after the last flip, which write.
+          if (spuriousDetail.length < 10) spuriousDetail.push({ key, atMs: Math.round(Number(at) - t0), lastFlipAgoMs: Math.round(Number(at) - (lastFlip.get(key) ?? t0)), removedRegisteredAt: registeredAt, duringFailover: takingOver > 0 });
         }
-      };
-      for (const i of c.added) seen(i.id, true);
-      for (const i of c.removed) {
-        const idx = Number(i.id.slice(i.id.lastIndexOf("-") + 1));
-        if (world.ready[s][idx] && !pending.has(`${service}/${i.id}`)) spuriousDeletes++;
-        seen(i.id, false);
+      } else if (suspects.has(key)) {
+        // The same node back (same write time): ZooKeeper never lost it, the watcher's view did.
+        if (suspects.get(key) === registeredAt) {
+          spuriousDeletes--;
+          watcherGaps++;
+        }
+        suspects.delete(key);
+      }
+      if (p && p.present === present) {
+        const ms = Number(at) - p.at;
+        latencies.push(ms);
+        samples?.push(`${Math.round(p.at - t0)} ${ms.toFixed(1)} ${present ? "+" : "-"} ${s}`);
+        if (!p.inTakeover) outsideTakeover.push(ms);
+        pending.delete(key);
       }
     });
-    watches.push(w);
-  }
-  const full = () => watches.every((w) => w.current().length === ENDPOINTS);
-  const setupDeadline = Date.now() + 300_000;
-  while (!full()) {
-    if (Date.now() > setupDeadline) throw new Error(`${label}: initial sync incomplete after 300 s`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const writesAtStart = side.writes();
-  const loadStart = os.loadavg();
+
+  let seq = 0;
+  const retired: any[] = [];
+  const startReplica = () => {
+    const r = Child.spawn(`${mode}-${seq++}`, "tests/bench/registrar-replica.ts", { BENCH_CONNECT: zk.connectString, BENCH_ROOT: root, BENCH_STATE_ROOT: stateRoot, BENCH_REPLICA_MODE: mode });
+    // What the informers' initial list delivers.
+    for (let s = 0; s < SERVICES; s++) {
+      r.send({ op: "service", obj: trackService(serviceName(s), "stable", 100) });
+      r.send({ op: "slice", obj: world.slice(s) });
+    }
+    return r;
+  };
+  let leader = startReplica();
+  let standby = mode === "registrar" ? startReplica() : undefined;
+  await leader.next("ready");
+  await leader.ask({ op: "lead", identity: `${mode}-leader-0` }, "leading");
+  await observer.next("full", 300_000);
+
+  const driverLoop = new EventLoopProbe();
+  observer.send({ op: "measure" });
+  // Writes are counted from here: the initial 10,000 creates are not part of the stream.
+  const writesBefore = (await leader.ask({ op: "reset" }, "stats")).writes + (standby ? (await standby.ask({ op: "reset" }, "stats")).writes : 0);
+  const loadStart = loadavg();
 
   // The stream: readiness flips at RATE per second, in ticks; failovers spread over it.
-  measuring = true;
   const perTick = Math.max(1, Math.round((RATE * TICK_MS) / 1000));
-  const failoverAt = new Set(Array.from({ length: FAILOVERS }, (_, k) => Math.floor(((k + 1) * CHANGES) / (FAILOVERS + 1))));
+  const failoverAt = new Set(mode === "registrar" ? Array.from({ length: FAILOVERS }, (_, k) => Math.floor(((k + 1) * CHANGES) / (FAILOVERS + 1))) : []);
+  const takeoverMs: number[] = [];
+  const failover = async (n: number) => {
+    takingOver++;
+    const began = wallMs();
+    // SIGKILL of the leader (its counters printed first); the standby leads at once; a new standby
+    // starts with the current state, as the restarted pod's informers would list it.
+    retired.push(await leader.ask({ op: "die" }, "stats"));
+    leader = standby!;
+    standby = startReplica();
+    await leader.ask({ op: "lead", identity: `${mode}-leader-${n}` }, "leading");
+    takeoverMs.push(Math.round(wallMs() - began));
+    // The window ends once the replacement standby is up: its start (loading Node, compiling, listing)
+    // takes this machine's CPU from the leader and the observer, which separate nodes would not.
+    await standby.next("ready");
+    takingOver--;
+  };
   let done = 0;
   const started = performance.now();
   const failovers: Array<Promise<void>> = [];
@@ -108,11 +228,17 @@ async function run(label: string, root: string, makeSide: (world: World) => Prom
       const s = Math.floor(Math.random() * SERVICES);
       const i = Math.floor(Math.random() * ENDPOINTS);
       world.ready[s][i] = !world.ready[s][i];
-      pending.set(`${serviceName(s)}/${serviceName(s)}-stable-${i}`, { present: world.ready[s][i], at: performance.now() });
+      const key = `${serviceName(s)}/${serviceName(s)}-stable-${i}`;
+      pending.set(key, { present: world.ready[s][i], at: wallMs(), inTakeover: takingOver > 0 });
+      lastFlip.set(key, wallMs());
       touched.add(s);
-      if (failoverAt.has(done)) failovers.push(side.failover());
+      if (failoverAt.has(done)) failovers.push(failover(failovers.length + 1));
     }
-    for (const s of touched) side.feed(world.slice(s));
+    for (const s of touched) {
+      const line = { op: "slice", obj: world.slice(s) };
+      leader.send(line);
+      standby?.send(line);
+    }
     const wait = TICK_MS - (performance.now() - tickStart);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
@@ -120,134 +246,91 @@ async function run(label: string, root: string, makeSide: (world: World) => Prom
   await Promise.all(failovers);
 
   // Converge, then count what is stale: nodes that differ from the ready endpoints.
-  const quietDeadline = Date.now() + 60_000;
-  const staleNow = () => {
-    let stale = 0;
+  const staleNow = async () => {
+    const { ids } = await observer.ask({ op: "dump" }, "dump");
+    staleKeys = [];
     for (let s = 0; s < SERVICES; s++) {
       const want = new Set(world.endpoints(s).filter((e) => e.ready).map((e) => e.pod));
-      const have = new Set(watches[s].current().map((i) => i.id));
-      for (const id of want) if (!have.has(id)) stale++;
-      for (const id of have) if (!want.has(id)) stale++;
+      const have = new Set<string>(ids[s]);
+      for (const id of want) if (!have.has(id)) staleKeys.push(`${serviceName(s)}/${id} missing`);
+      for (const id of have) if (!want.has(id)) staleKeys.push(`${serviceName(s)}/${id} extra`);
     }
-    return stale;
+    return staleKeys.length;
   };
-  while (staleNow() > 0 && Date.now() < quietDeadline) await new Promise((r) => setTimeout(r, 100));
-  const settledMs = performance.now() - started - streamMs;
-  const stale = staleNow();
-  const writes = side.writes() - writesAtStart;
-  measuring = false;
-  latencies.sort((a, b) => a - b);
-  const q = (p: number) => (latencies.length ? Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] * 10) / 10 : null);
-  for (const w of watches) w.close();
-  await observer.close();
-  await side.close();
+  let staleKeys: string[] = [];
+  const quietDeadline = Date.now() + 60_000;
+  let stale = await staleNow();
+  while (stale > 0 && Date.now() < quietDeadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    stale = await staleNow();
+  }
+  const settleMs = performance.now() - started - streamMs;
+  // Stale in the observer's view: is it ZooKeeper that is stale, or the watcher?
+  const staleDetail = await Promise.all(staleKeys.slice(0, 5).map(async (key) => {
+    const raw = await connectRawClient(zk.connectString);
+    const [service, id] = key.split(" ")[0].split("/");
+    const inZk = await zkCall<unknown>((cb) => raw.exists(`${root}/${service}/${id}`, cb));
+    await closeRawClient(raw);
+    return `${key} in the watcher; ${inZk ? "present" : "absent"} in ZooKeeper`;
+  }));
+  const live = [await leader.ask({ op: "stats" }, "stats"), ...(standby ? [await standby.ask({ op: "stats" }, "stats")] : [])];
+  const observerStats = await observer.ask({ op: "stats" }, "stats");
+  const loadEnd = loadavg();
+  const writes = [...retired, ...live].reduce((n, r) => n + r.writes, 0) - writesBefore;
+  await Promise.all([leader.close(), standby?.close(), observer.close()]);
+
+  if (samples) fs.writeFileSync(path.join(process.env.BENCH_SAMPLES_DIR!, `${tree}.txt`), `${samples.join("\n")}\n`);
+  const q = (xs: number[]) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    const at = (p: number) => (sorted.length ? round1(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]) : null);
+    return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1), samples: sorted.length };
+  };
   return {
     staleAtEnd: stale,
-    latencyMs: { p50: q(0.5), p99: q(0.99), max: q(1), samples: latencies.length, unmatched: pending.size },
+    ...(stale > 0 ? { staleDetail } : {}),
+    latencyMs: { ...q(latencies), unmatched: pending.size },
+    latencyOutsideFailoversMs: q(outsideTakeover),
+    takeoverMs,
     zkWritesPerChange: Math.round((writes / CHANGES) * 1000) / 1000,
     zkWrites: writes,
     spuriousDeletes,
+    watcherGaps,
+    ...(spuriousDetail.length ? { spuriousDetail } : {}),
     streamMs: Math.round(streamMs),
-    settleMs: Math.round(settledMs),
-    loadavg: { start: loadStart.map((l) => Math.round(l * 100) / 100), end: os.loadavg().map((l) => Math.round(l * 100) / 100) },
-  };
-}
-
-/** The registrar: two replicas fed the same events; a failover kills the leader's session and promotes the standby. */
-function registrarSide(zk: ZooKeeperServer, root: string, stateRoot: string) {
-  return async (world: World): Promise<Side> => {
-    const make = () => {
-      const r = new Registrar({ connect: zk.connectString, root, stateRoot, sessionTimeoutMs: 20_000, logger: silentLogger, concurrency: 32 });
-      r.start();
-      for (let s = 0; s < SERVICES; s++) {
-        r.upsertService(trackService(serviceName(s), "stable", 100));
-        r.upsertSlice(world.slice(s));
-      }
-      return r;
-    };
-    let leader = make();
-    let standby = make();
-    let retiredWrites = 0;
-    let n = 0;
-    await leader.lead(`replica-${n++}`);
-    return {
-      feed: (slice) => { leader.upsertSlice(slice); standby.upsertSlice(slice); },
-      async failover() {
-        // Like SIGKILL: the leader stops mid-stream without releasing anything; its session goes.
-        const dead = leader;
-        dead.standDown();
-        retiredWrites += dead.zkStats.writes;
-        void dead.close();
-        leader = standby;
-        await leader.lead(`replica-${n++}`);
-        // A new standby with warm caches, as the restarted pod would be.
-        standby = make();
-      },
-      writes: () => retiredWrites + leader.zkStats.writes + standby.zkStats.writes,
-      async close() { await Promise.all([leader.close(), standby.close()]); },
-    };
-  };
-}
-
-/** The baseline: every second, list every endpoint and rewrite every node (create, setData, delete). */
-function naiveSide(zk: ZooKeeperServer, root: string) {
-  return async (world: World): Promise<Side> => {
-    const view = new KubeView(silentLogger);
-    for (let s = 0; s < SERVICES; s++) {
-      view.upsertService(trackService(serviceName(s), "stable", 100));
-      view.upsertSlice(world.slice(s));
-    }
-    const stats = { reads: 0, writes: 0 };
-    const client = await connectRawClient(zk.connectString, { sessionTimeout: 20_000 });
-    const conn = new ZkConnection(client, 1, stats);
-    let stopped = false;
-    const pass = async () => {
-      await Promise.all(Array.from({ length: SERVICES }, async (_, s) => {
-        const service = serviceName(s);
-        const dir = `${root}/${service}`;
-        const desired: Map<string, DesiredNode> = view.desired(service);
-        let children: string[] = [];
-        try { children = (await conn.getChildren(dir)).children; } catch { await conn.mkdirp(dir); }
-        await Promise.all([
-          ...[...desired].map(([id, node]) => {
-            const data = encodeNodeData({ ...node, registeredAt: new Date().toISOString() });
-            return children.includes(id) ? conn.setData(`${dir}/${id}`, data) : conn.create(`${dir}/${id}`, data, zookeeper.CreateMode.PERSISTENT);
-          }),
-          ...children.filter((id) => !desired.has(id)).map((id) => conn.remove(`${dir}/${id}`)),
-        ].map((p) => p.catch(() => undefined)));
-      }));
-    };
-    const loop = async () => {
-      while (!stopped) {
-        const t = Date.now();
-        await pass();
-        await new Promise((r) => setTimeout(r, Math.max(0, 1_000 - (Date.now() - t))));
-      }
-    };
-    void loop();
-    return {
-      feed: (slice) => { view.upsertSlice(slice); },
-      failover: async () => undefined, // a restarted naive loop rewrites everything anyway: nothing to compare
-      writes: () => stats.writes,
-      async close() { stopped = true; await closeRawClient(client); },
-    };
+    settleMs: Math.round(settleMs),
+    eventLoopDelayMs: {
+      driver: driverLoop.summary(),
+      observer: observerStats.eventLoop,
+      leaders: [...retired, live[0]].map((r) => r.eventLoop),
+    },
+    ...(mode === "registrar" ? { reconciler: live[0].reconciler } : {}),
+    loadavg: { start: loadStart, end: loadEnd },
   };
 }
 
 async function main(): Promise<void> {
   const zk = await ZooKeeperServer.start({ heap: "768m", fullJit: true, maxSessionTimeout: 60_000 });
   try {
-    const registrar = await run("registrar", "/bench-registrar/services", registrarSide(zk, "/bench-registrar/services", "/bench-registrar/state"), zk);
-    const naive = process.env.BENCH_BASELINE === "0" ? "skipped (BENCH_BASELINE=0)" : await run("naive", "/bench-naive/services", naiveSide(zk, "/bench-naive/services"), zk);
+    const rounds: Array<Record<string, unknown>> = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const order: Mode[] = process.env.BENCH_BASELINE === "0" ? ["registrar"] : r % 2 === 0 ? ["registrar", "naive"] : ["naive", "registrar"];
+      const results: Record<string, unknown> = { order };
+      for (const mode of order) results[mode === "naive" ? "baselineNaiveLoop" : "registrar"] = await run(mode, zk, `bench-${r}-${mode}`);
+      rounds.push(results);
+    }
     const raw = await connectRawClient(zk.connectString);
-    const leftovers = await zkCall<string[]>((cb) => raw.getChildren("/bench-registrar/state/owned", cb));
+    const leftovers = await zkCall<string[]>((cb) => raw.getChildren("/bench-0-registrar/state/owned", cb));
     await closeRawClient(raw);
     console.log(JSON.stringify({
       bench: "registrar",
-      workload: { services: SERVICES, endpointsPerService: ENDPOINTS, changes: CHANGES, ratePerSecond: RATE, failovers: FAILOVERS, kubernetesSide: "in-process informer events (API server watch latency excluded)" },
+      workload: {
+        services: SERVICES, endpointsPerService: ENDPOINTS, changes: CHANGES, ratePerSecond: RATE, failovers: FAILOVERS,
+        processes: "driver, 2 registrar replicas and 1 discovery-watcher observer, each its own Node process",
+        kubernetesSide: "EndpointSlice updates fed to the replicas as informer events (API server watch latency excluded)",
+      },
       targets: { staleAtEnd: 0, p99Ms: 250, zkWritesPerChange: 1.1, spuriousDeletes: 0 },
-      registrar: { ...registrar, ledgerServices: leftovers.length },
-      baselineNaiveLoop: naive,
+      rounds,
+      ledgerServicesRound0: leftovers.length,
       cpus: os.cpus().length,
     }, null, 2));
   } finally {
@@ -255,7 +338,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
+main().then(() => process.exit(0), (err) => {
   console.error(err);
   process.exit(1);
 });

@@ -149,6 +149,34 @@ describe("the ZooKeeper view equals the ready endpoints", () => {
   });
 });
 
+describe("pipelined writes", () => {
+  it("a flip and its flip back sent while the first write is still in flight end in the last state", async () => {
+    const r = roots();
+    // No periodic re-check: it would repair a wrong end state and hide the bug this guards against.
+    const reg = new Registrar({ connect: zk.connectString, ...r, sessionTimeoutMs: 6_000, logger: silentLogger, recheckIntervalMs: 0 });
+    reg.start();
+    cleanup.push(() => reg.close());
+    const eps = endpoints("pipe-rpc", "stable", 6);
+    const slice = (ready: (i: number) => boolean) => endpointSlice("pipe-rpc-stable", "pipe-rpc-a", eps.map((e, i) => ({ ...e, ready: ready(i) })));
+    reg.upsertService(trackService("pipe-rpc", "stable", 100));
+    reg.upsertSlice(slice((i) => i < 3));
+    await reg.lead("test-0");
+    await reg.reconciler.idle();
+    const raw = await rawClient();
+    const nodes = async () => (await zkCall<string[]>((cb) => raw.getChildren(`${r.root}/pipe-rpc`, cb))).sort();
+    expect(await nodes()).toEqual(["pipe-rpc-stable-0", "pipe-rpc-stable-1", "pipe-rpc-stable-2"]);
+
+    // In one tick, so ZooKeeper cannot have answered the first writes: 0 leaves and comes back (its
+    // remove in flight while it is desired again), 3 comes and leaves (its create in flight while it is
+    // no longer desired), 1 leaves for good.
+    reg.upsertSlice(slice((i) => i === 1 || i === 2 || i === 3));
+    reg.upsertSlice(slice((i) => i === 0 || i === 2));
+    await reg.reconciler.idle();
+    expect(await nodes()).toEqual(["pipe-rpc-stable-0", "pipe-rpc-stable-2"]);
+    expect((await zkCall<string[]>((cb) => raw.getChildren(`${r.stateRoot}/owned/pipe-rpc`, cb))).map(ledgerId).sort()).toEqual(["pipe-rpc-stable-0", "pipe-rpc-stable-2"]);
+  });
+});
+
 describe("ownership", () => {
   it("never touches self-registered nodes under the same service, even one holding an endpoint's pod name", async () => {
     const r = roots();
@@ -214,6 +242,39 @@ describe("restarts and failover", () => {
     expect(removedSeen.sort()).toEqual(stable.slice(0, 3).map((e) => e.pod).sort());
   });
 
+  it("at a takeover, a service with a new event is read before the bulk of the services nothing happened to", async () => {
+    const r = roots();
+    const services = Array.from({ length: 60 }, (_, i) => `bulk${String(i).padStart(2, "0")}-rpc`);
+    const slice = (service: string, secondReady = true) => endpointSlice(`${service}-stable`, `${service}-a`, endpoints(service, "stable", 2).map((e, k) => ({ ...e, ready: k === 0 || secondReady })));
+    const feed = (reg: Registrar) => {
+      for (const service of services) {
+        reg.upsertService(trackService(service, "stable", 100));
+        reg.upsertSlice(slice(service));
+      }
+    };
+    const first = registrar(r);
+    feed(first);
+    await first.lead("first");
+    await first.reconciler.idle();
+    await first.close();
+    // A term reads the services in the ledger's listing order: the one read last without an event.
+    const raw = await rawClient();
+    const readOrder = await zkCall<string[]>((cb) => raw.getChildren(`${r.stateRoot}/owned`, cb));
+    const last = readOrder[readOrder.length - 1];
+
+    const second = registrar(r);
+    const loads: string[] = [];
+    const load = second.store.load.bind(second.store);
+    second.store.load = (service: string) => { loads.push(service); return load(service); };
+    feed(second);
+    await second.lead("second"); // the term has started reading: 16 services at once
+    expect(loads).toHaveLength(16);
+    second.upsertSlice(slice(last, false)); // the last-read service's second endpoint goes not-ready
+    await second.reconciler.idle();
+    expect(loads.indexOf(last)).toBe(16); // read as soon as one of the first reads is done
+    expect(await zkCall<string[]>((cb) => raw.getChildren(`${r.root}/${last}`, cb))).toEqual([`${last}-stable-0`]);
+  });
+
   it("fences a deposed leader: once a new leader took over, the old one's writes fail and it stops", async () => {
     const r = roots();
     let fenced = 0;
@@ -260,6 +321,56 @@ describe("restarts and failover", () => {
     const raw = await rawClient();
     expect((await zkCall<string[]>((cb) => raw.getChildren(`${r.root}/burst-rpc`, cb))).sort()).toEqual(eps.map((e) => e.pod).sort());
     expect((await zkCall<string[]>((cb) => raw.getChildren(`${r.stateRoot}/owned/burst-rpc`, cb))).map(ledgerId).sort()).toEqual(eps.map((e) => e.pod).sort());
+  });
+});
+
+describe("nodes deleted by hand or lost", () => {
+  it("re-creates a deleted node and a lost node-and-ledger-entry pair within one re-check period, with no endpoint change, and leaves foreign nodes alone", async () => {
+    const r = roots();
+    const reg = new Registrar({ connect: zk.connectString, ...r, sessionTimeoutMs: 6_000, logger: silentLogger, recheckIntervalMs: 1_000 });
+    reg.start();
+    cleanup.push(() => reg.close());
+    const raw = await rawClient();
+    await zkCall<string>((cb) => raw.mkdirp(`${r.root}/lost-rpc`, cb));
+    await zkCall<string>((cb) => raw.create(`${r.root}/lost-rpc/vm-agent-9`, Buffer.from(JSON.stringify({ host: "192.168.0.9", port: 7000 })), cb));
+    // A second service whose slices never change: the re-check must visit it too.
+    for (const service of ["lost-rpc", "quiet-rpc"]) {
+      reg.upsertService(trackService(service, "stable", 100));
+      reg.upsertSlice(endpointSlice(`${service}-stable`, `${service}-a`, endpoints(service, "stable", 4)));
+    }
+    await reg.lead("test-0");
+    await reg.reconciler.idle();
+    const watch = watcher(r.root, "lost-rpc");
+    const ids = () => watch.current().map((i) => i.id).sort();
+    const all = ["lost-rpc-stable-0", "lost-rpc-stable-1", "lost-rpc-stable-2", "lost-rpc-stable-3", "vm-agent-9"];
+    await eventually(() => JSON.stringify(ids()) === JSON.stringify(all), () => ids().join(","));
+    const writesBefore = reg.zkStats.writes;
+
+    // An operator deletes one node; another node is lost together with its ledger entry (a restore from
+    // an older snapshot); a node of the quiet service goes too.
+    const ledger = await zkCall<string[]>((cb) => raw.getChildren(`${r.stateRoot}/owned/lost-rpc`, cb));
+    const entryOf = (id: string) => ledger.find((e) => ledgerId(e) === id)!;
+    await zkCall<void>((cb) => raw.remove(`${r.root}/lost-rpc/lost-rpc-stable-1`, -1, (e) => cb(e, undefined)));
+    await zkCall<void>((cb) => raw.remove(`${r.root}/lost-rpc/lost-rpc-stable-2`, -1, (e) => cb(e, undefined)));
+    await zkCall<void>((cb) => raw.remove(`${r.stateRoot}/owned/lost-rpc/${entryOf("lost-rpc-stable-2")}`, -1, (e) => cb(e, undefined)));
+    await zkCall<void>((cb) => raw.remove(`${r.root}/quiet-rpc/quiet-rpc-stable-3`, -1, (e) => cb(e, undefined)));
+    await eventually(() => watch.current().length === 3, () => ids().join(","));
+
+    await eventually(() => JSON.stringify(ids()) === JSON.stringify(all), () => ids().join(","), 15_000);
+    const quiet = async () => (await zkCall<string[]>((cb) => raw.getChildren(`${r.root}/quiet-rpc`, cb))).sort();
+    const deadline = Date.now() + 15_000;
+    while ((await quiet()).length < 4 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    expect(await quiet()).toEqual(["quiet-rpc-stable-0", "quiet-rpc-stable-1", "quiet-rpc-stable-2", "quiet-rpc-stable-3"]);
+    await reg.reconciler.idle();
+    // Exactly the three missing nodes were written again, each with its ledger entry; nothing else.
+    expect(reg.zkStats.writes - writesBefore).toBe(3);
+    expect((await zkCall<string[]>((cb) => raw.getChildren(`${r.stateRoot}/owned/lost-rpc`, cb))).map(ledgerId).sort()).toEqual(all.slice(0, 4));
+    expect(reg.reconciler.stats.rechecks).toBeGreaterThanOrEqual(2);
+    // Quiet periods cost no writes: another full re-check round writes nothing.
+    const rechecks = reg.reconciler.stats.rechecks;
+    await eventually(() => reg.reconciler.stats.rechecks >= rechecks + 2, () => String(reg.reconciler.stats.rechecks), 15_000);
+    await reg.reconciler.idle();
+    expect(reg.zkStats.writes - writesBefore).toBe(3);
   });
 });
 

@@ -101,6 +101,38 @@ describe("the registrar daemon", () => {
     expect(policies.flatMap((p) => p.spec.ingress ?? [])).toEqual([]);
   });
 
+  it("reaches only the API server addresses and ports of registrar.apiServer / apiServerPorts when the stack sets them", async () => {
+    const egressOf = (result: Awaited<ReturnType<typeof renderStack>>) => findObject(result, "NetworkPolicy", "registrar-apiserver").spec.egress;
+    // Default: the stack does not know the control plane's addresses, so any address on 443 and 6443.
+    expect(egressOf(await renderStack("dev"))).toEqual([{
+      to: [{ ipBlock: { cidr: "0.0.0.0/0" } }, { ipBlock: { cidr: "::/0" } }],
+      ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 6443 }],
+    }]);
+    const narrowed = await renderStack("dev", { "classroom:registrar": { apiServer: ["172.18.0.2", "10.20.0.0/28", "fd00::10"], apiServerPorts: [6443] } });
+    expect(egressOf(narrowed)).toEqual([{
+      to: [{ ipBlock: { cidr: "172.18.0.2/32" } }, { ipBlock: { cidr: "10.20.0.0/28" } }, { ipBlock: { cidr: "fd00::10/128" } }],
+      ports: [{ protocol: "TCP", port: 6443 }],
+    }]);
+  });
+
+  it("refuses a bad registrar.apiServer entry, naming the key, the allowed form and the value", () => {
+    const problems = (registrar: unknown): string[] => {
+      try {
+        parsePlatformConfig({ "classroom:environment": "dev", "classroom:registrar": JSON.stringify(registrar) });
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        return err.problems;
+      }
+      return [];
+    };
+    expect(problems({ apiServer: ["10.0.0.10", "kubernetes.default"] })).toEqual(["classroom:registrar.apiServer[1] must be an IP address or CIDR such as 10.0.0.10 or 10.0.0.0/24, got 'kubernetes.default'"]);
+    expect(problems({ apiServer: ["10.1.2.3/8"] })).toEqual(["classroom:registrar.apiServer[0] must be an IP address or CIDR such as 10.0.0.10 or 10.0.0.0/24 with no bits set after the prefix length, got '10.1.2.3/8'"]);
+    expect(problems({ apiServer: ["10.0.0.0/33"] })).toEqual(["classroom:registrar.apiServer[0] must be an IP address or CIDR such as 10.0.0.10 or 10.0.0.0/24 (prefix length 0-32), got '10.0.0.0/33'"]);
+    expect(problems({ apiServer: [] })).toEqual([expect.stringMatching(/^classroom:registrar.apiServer must list at least one address or CIDR/)]);
+    expect(problems({ apiServerPorts: [0] })).toEqual(["classroom:registrar.apiServerPorts[0] must be a port number between 1 and 65535, got 0"]);
+    expect(problems({ apiServer: ["fd00::/8", "2001:db8::/32", "10.0.0.0/8"] })).toEqual([]);
+  });
+
   it("is not deployed by a stack whose rpc services all register themselves", async () => {
     const result = await renderStack("staging");
     expect(objectsOf(result, "Deployment").map((d) => d.metadata.name)).not.toContain("registrar-stable");
