@@ -144,12 +144,12 @@ describe("daemon metrics", () => {
       redis.disconnect();
       const tickStarts = history.map((l) => JSON.parse(l) as { event: string }).filter((e) => e.event === "start").length;
       // Every run a handler saw was counted once, by the replica that ran it (the scrape came after).
-      expect(both("classroom_scheduler_fires_total", { job: "tick" })).toBeGreaterThanOrEqual(tickStarts - 1);
-      expect(both("classroom_scheduler_fires_total", { job: "tick" })).toBeGreaterThanOrEqual(8);
-      expect(both("classroom_scheduler_fire_lag_seconds_count", { job: "tick" })).toBe(both("classroom_scheduler_fires_total", { job: "tick" }));
-      expect(both("classroom_scheduler_misses_total", { job: "busy", reason: "discarded" })).toBeGreaterThanOrEqual(2);
-      expect(both("classroom_scheduler_misses_total", { job: "tick" })).toBe(0);
-      expect(both("classroom_scheduler_runs_total", { job: "tick", outcome: "succeeded" })).toBeGreaterThanOrEqual(6);
+      expect(both("classroom_scheduler_fires_total", { scheduled_job: "tick" })).toBeGreaterThanOrEqual(tickStarts - 1);
+      expect(both("classroom_scheduler_fires_total", { scheduled_job: "tick" })).toBeGreaterThanOrEqual(8);
+      expect(both("classroom_scheduler_fire_lag_seconds_count", { scheduled_job: "tick" })).toBe(both("classroom_scheduler_fires_total", { scheduled_job: "tick" }));
+      expect(both("classroom_scheduler_misses_total", { scheduled_job: "busy", reason: "discarded" })).toBeGreaterThanOrEqual(2);
+      expect(both("classroom_scheduler_misses_total", { scheduled_job: "tick" })).toBe(0);
+      expect(both("classroom_scheduler_runs_total", { scheduled_job: "tick", outcome: "succeeded" })).toBeGreaterThanOrEqual(6);
       expect(select(m1, "classroom_scheduler_fires_total").every((s: Sample) => s.labels.daemon === "scheduler")).toBe(true);
     } finally {
       await replicas.stopAll();
