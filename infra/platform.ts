@@ -8,6 +8,7 @@ import { MySql } from "../components/data/mysql";
 import { Redis } from "../components/data/redis";
 import { ZooKeeper } from "../components/data/zookeeper";
 import { PlatformConfig } from "./config";
+import { declareMonitoring, scrapeSettings } from "./monitoring";
 import { declareServices, imagePullSecret } from "./services";
 
 /** What the platform exposes as stack outputs: names and endpoints, never credentials. */
@@ -35,6 +36,7 @@ export function declarePlatform(config: PlatformConfig): { outputs: PlatformOutp
   const connections = declareDataLayer(config, inNamespaces);
   const pullSecret = imagePullSecret(config, { provider, dependsOn: namespaces });
   declareServices(config, connections, inNamespaces, pullSecret?.metadata.name);
+  declareMonitoring(config, { provider, dependsOn: namespaces });
 
   const dataEndpoints = Object.fromEntries(Object.entries(connections).map(([system, c]) =>
     [system, { host: c.host, port: c.port, settings: c.settings }])) as PlatformOutputs["dataEndpoints"];
@@ -71,11 +73,12 @@ export function declareDataLayer(config: PlatformConfig, opts: pulumi.ComponentR
   const ns = config.namespaces;
   // Clients live in the apps namespace; the data namespace hosts the platform's own daemons' peers too.
   const clientNamespaces = [ns.apps];
+  const scrape = scrapeSettings(config);
   return {
-    zookeeper: new ZooKeeper("zookeeper", { namespace: ns.data, clientNamespaces, ...config.zookeeper }, opts).connection,
+    zookeeper: new ZooKeeper("zookeeper", { namespace: ns.data, clientNamespaces, scrape, ...config.zookeeper }, opts).connection,
     kafka: new Kafka("kafka", { namespace: ns.data, clientNamespaces, ...config.kafka }, opts).connection,
-    redis: new Redis("redis", { namespace: ns.data, clientNamespaces, ...config.redis }, opts).connection,
-    mysql: new MySql("mysql", { namespace: ns.data, clientNamespaces, ...config.mysql }, opts).connection,
+    redis: new Redis("redis", { namespace: ns.data, clientNamespaces, scrape, ...config.redis }, opts).connection,
+    mysql: new MySql("mysql", { namespace: ns.data, clientNamespaces, scrape, ...config.mysql }, opts).connection,
   };
 }
 

@@ -13,6 +13,7 @@ import { trafficSplit } from "../traffic/weights";
 import { connectionWiring } from "./connections";
 import { ServiceKind, servicePodTemplate } from "./pod-template";
 import { registrationEnv, RegistryArgs, trackServiceRegistration } from "./registration";
+import { scrapeAnnotations, scrapeIngress, ScrapeSettings } from "../monitoring/scrape";
 
 export interface TrackArgs {
   /** Image of this track. */
@@ -72,7 +73,15 @@ export interface ClassroomServiceArgs {
   serviceAccountName?: string;
   /** Pull secret name for private images. */
   imagePullSecret?: pulumi.Input<string>;
+  /** How the stack scrapes the pods' /metrics; omitted: not scraped. */
+  scrape?: ScrapeSettings;
 }
+
+/**
+ * Where a service's pods serve /metrics: on the main port, except rpc services (gRPC there), which serve
+ * it on the OpenTelemetry Prometheus exporter's default port.
+ */
+export const RPC_METRICS_PORT = 9464;
 
 /**
  * One classroom service with a stable and an optional canary track, each its own Deployment and
@@ -89,6 +98,7 @@ export class ClassroomService extends pulumi.ComponentResource {
     const fail = (msg: string) => { throw new pulumi.ResourceError(`service ${name}: ${msg}`, this); };
     const ns = args.namespace;
     const port = args.port ?? 8080;
+    const metricsPort = args.kind === "rpc" ? RPC_METRICS_PORT : port;
     if (args.kind === "rpc" && !args.registry) fail("kind rpc needs registry settings (a ZooKeeper connection)");
     if (args.kind === "http" && !args.route) fail("kind http needs a route");
     if (args.legacy && !["http", "rpc"].includes(args.kind)) fail(`legacy backends are for http and rpc, not ${args.kind}`);
@@ -141,7 +151,8 @@ export class ClassroomService extends pulumi.ComponentResource {
           template: servicePodTemplate({
             service: name, kind: args.kind, image: t.spec.image, port,
             labels: { ...trackLabels, ...wiring.clientLabels, ...callLabels },
-            annotations: { "classroom.io/config-checksum": contentChecksum(configData) },
+            annotations: { "classroom.io/config-checksum": contentChecksum(configData), ...scrapeAnnotations(args.scrape, { port: metricsPort }) },
+            metricsPort: args.kind === "rpc" ? RPC_METRICS_PORT : undefined,
             env, resources: args.resources ?? { requests: { cpu: "250m", memory: "256Mi" }, limits: { memory: "512Mi" } },
             healthPath: args.healthPath ?? "/healthz", logRoot: args.logRoot,
             configMapName: config.metadata.name, secretName: secret?.metadata.name,
@@ -186,7 +197,7 @@ export class ClassroomService extends pulumi.ComponentResource {
     ];
     workloadNetworkPolicy({
       namespace: ns, name, labels, podSelector,
-      ingress: ingressPeers.length ? [{ peers: ingressPeers, ports: tcp(port) }] : [],
+      ingress: [...(ingressPeers.length ? [{ peers: ingressPeers, ports: tcp(port) }] : []), ...scrapeIngress(args.scrape, metricsPort)],
       egress: [
         ...(args.connections ?? []).map((c) => ({ peers: [podsIn(c.namespace, c.serverSelector)], ports: tcp(...c.ports) })),
         ...(args.calls ?? []).map((c) => ({ peers: [podsIn(ns, { "app.kubernetes.io/name": c.name, "classroom.io/tier": "service" })], ports: tcp(c.port) })),

@@ -10,6 +10,10 @@ import { headlessServiceName, podHost, serviceHost } from "../shared/services";
 import { scratchVolumes } from "../shared/volumes";
 import { WorkloadOptions, withWorkloadDefaults } from "../shared/workload-options";
 import { IMAGES } from "./images";
+import { METRICS_PORT_NAME, ScrapeSettings } from "../monitoring/scrape";
+
+/** mysqld_exporter's default port. */
+const EXPORTER_PORT = 9104;
 import { MYSQL_ALIVE, MYSQL_PORT, MYSQL_READY, MYSQL_START, MySqlUser, initScript, myCnf } from "./mysql-files";
 
 export interface MySqlArgs extends WorkloadOptions {
@@ -25,6 +29,8 @@ export interface MySqlArgs extends WorkloadOptions {
   innodbBufferPool?: string;
   /** Default: 300. */
   maxConnections?: number;
+  /** How the stack scrapes the mysqld_exporter sidecar; omitted: not scraped (the sidecar runs regardless). */
+  scrape?: ScrapeSettings;
 }
 
 /**
@@ -46,8 +52,8 @@ export class MySql extends pulumi.ComponentResource {
     });
     const database = args.database ?? "classroom";
     const users = args.users ?? [{ name: "classroom_app", access: "readwrite" }];
-    if (users.some((u) => ["root", "replication"].includes(u.name))) {
-      throw new pulumi.ResourceError(`mysql users must not be named root or replication (reserved), got ${users.map((u) => u.name).join(", ")}`, this);
+    if (users.some((u) => ["root", "replication", "exporter"].includes(u.name))) {
+      throw new pulumi.ResourceError(`mysql users must not be named root, replication or exporter (reserved), got ${users.map((u) => u.name).join(", ")}`, this);
     }
     const id = { name: "mysql", instance: name, component: "database", tier: "data" as const, version: imageVersion(w.image) };
     const labels = workloadLabels(id);
@@ -59,6 +65,7 @@ export class MySql extends pulumi.ComponentResource {
     const passwords: Record<string, pulumi.Output<string>> = {
       "root-password": password("root"),
       "replication-password": password("replication"),
+      "exporter-password": password("exporter"),
     };
     for (const u of users) passwords[`${u.name}-password`] = password(u.name);
     const secret = new k8s.core.v1.Secret(`${name}-credentials`, {
@@ -119,7 +126,20 @@ export class MySql extends pulumi.ComponentResource {
           { name: "secret", mountPath: "/etc/mysql/secret", readOnly: true },
           ...scratch.mounts,
         ],
+      }, {
+        // prom/mysqld-exporter on localhost: mysql_up, and SHOW REPLICA STATUS as mysql_slave_status_*.
+        name: "exporter",
+        image: IMAGES.mysqldExporter.image,
+        args: [`--mysqld.address=127.0.0.1:${MYSQL_PORT}`, "--mysqld.username=exporter", `--web.listen-address=:${EXPORTER_PORT}`],
+        env: [{ name: "MYSQLD_EXPORTER_PASSWORD", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "exporter-password" } } }],
+        ports: [{ name: METRICS_PORT_NAME, containerPort: EXPORTER_PORT }],
+        resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
+        securityContext: restrictedContainerSecurity(IMAGES.mysqldExporter.user),
+        readinessProbe: { httpGet: { path: "/", port: EXPORTER_PORT }, periodSeconds: 10, timeoutSeconds: 3 },
+        livenessProbe: { httpGet: { path: "/", port: EXPORTER_PORT }, periodSeconds: 20, timeoutSeconds: 3, failureThreshold: 6 },
+        startupProbe: { httpGet: { path: "/", port: EXPORTER_PORT }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 24 },
       }],
+      metrics: { port: EXPORTER_PORT, scrape: args.scrape },
       volumes: [
         { name: "config", configMap: { name: config.metadata.name } },
         { name: "init", configMap: { name: init.metadata.name } },

@@ -8,6 +8,7 @@ import { restrictedContainerSecurity } from "../shared/security";
 import { headlessServiceName, podHost, serviceHost } from "../shared/services";
 import { scratchVolumes } from "../shared/volumes";
 import { WorkloadOptions, withWorkloadDefaults } from "../shared/workload-options";
+import { METRICS_PORT_NAME, ScrapeSettings } from "../monitoring/scrape";
 import { IMAGES } from "./images";
 
 export interface ZooKeeperArgs extends WorkloadOptions {
@@ -21,11 +22,15 @@ export interface ZooKeeperArgs extends WorkloadOptions {
   snapRetainCount?: number;
   /** Hours between autopurge runs (0 disables, which fills the disk). Default: 1. */
   purgeIntervalHours?: number;
+  /** How the stack scrapes ZooKeeper's built-in Prometheus endpoint; omitted: not scraped (it is served regardless). */
+  scrape?: ScrapeSettings;
 }
 
 const CLIENT_PORT = 2181;
 const QUORUM_PORT = 2888;
 const ELECTION_PORT = 3888;
+/** ZooKeeper's built-in Prometheus metrics provider (3.6+), its documented default port. */
+const METRICS_PORT = 7000;
 /** The only four-letter words the probes use; everything else stays disabled. */
 const FOUR_LETTER_WORDS = ["ruok", "srvr"];
 
@@ -69,6 +74,8 @@ export class ZooKeeper extends pulumi.ComponentResource {
       "admin.enableServer=false",
       "reconfigEnabled=false",
       "quorumListenOnAllIPs=true",
+      "metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider",
+      `metricsProvider.httpPort=${METRICS_PORT}`,
       ...servers,
       "",
     ].join("\n");
@@ -106,6 +113,7 @@ export class ZooKeeper extends pulumi.ComponentResource {
           { name: "client", containerPort: CLIENT_PORT },
           { name: "quorum", containerPort: QUORUM_PORT },
           { name: "election", containerPort: ELECTION_PORT },
+          { name: METRICS_PORT_NAME, containerPort: METRICS_PORT },
         ],
         resources: w.resources,
         securityContext: restrictedContainerSecurity(IMAGES.zookeeper.user),
@@ -123,6 +131,7 @@ export class ZooKeeper extends pulumi.ComponentResource {
         { peers: [podsIn(ns, selector)], ports: tcp(QUORUM_PORT, ELECTION_PORT) },
       ],
       egress: [{ peers: [podsIn(ns, selector)], ports: tcp(QUORUM_PORT, ELECTION_PORT) }],
+      metrics: { port: METRICS_PORT, scrape: args.scrape },
     }, child);
 
     this.connection = {

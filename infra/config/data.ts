@@ -59,7 +59,7 @@ export const mysqlConfig = z.strictObject({
   database: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, { error: "must be a schema name: lower-case letters, digits and '_'" }).optional(),
   users: z.array(z.strictObject({
     name: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, { error: "must be a MySQL user name: lower-case letters, digits and '_', at most 32 characters" })
-      .refine((n) => n !== "root" && n !== "replication", { error: "must not be root or replication (reserved)" }),
+      .refine((n) => !["root", "replication", "exporter"].includes(n), { error: "must not be root, replication or exporter (reserved)" }),
     access: z.enum(["readwrite", "readonly"], { error: "must be one of readwrite, readonly" }),
   })).min(1, { error: "must list at least one user" }).optional(),
   innodbBufferPool: z.string().regex(/^[0-9]+[KMG]$/, { error: "must be a size such as 256M or 2G" }).optional(),

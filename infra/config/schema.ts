@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { kafkaConfig, mysqlConfig, redisConfig, zookeeperConfig } from "./data";
+import { monitoringConfig } from "./monitoring";
 import { dnsLabel, positiveInt } from "./primitives";
 import { routingConfig, serviceConfig, serviceName } from "./services";
 import { jobsSchema, MQ_DEFAULTS } from "@classroom-platform/runtime/contracts";
@@ -50,6 +51,7 @@ export const platformConfigSchema = z.strictObject({
     /** Jobs by name (runtime/scheduler/README.md): schedule, target, block and misfire strategies. */
     jobs: jobsSchema.default({}),
   }).prefault({}),
+  monitoring: monitoringConfig,
   mq: z.strictObject({
     /** Replicas of the Kafka-outage replayer; one holds each shard's lease at a time. */
     replayerReplicas: positiveInt.default(1),
