@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 
 /** The tools that tools/toolchain/build.sh builds from the Go module proxy. */
-export type ToolName = "etcd" | "kubernetes" | "pulumi" | "pulumi-resource-kubernetes" | "gateway-api";
+export type ToolName = "etcd" | "kubernetes" | "pulumi" | "pulumi-resource-kubernetes" | "gateway-api" | "prometheus-operator";
 
 const TOOLCHAIN_DIR = __dirname;
 const BUILD_SCRIPT = path.join(TOOLCHAIN_DIR, "build.sh");
@@ -17,6 +17,7 @@ export interface ToolVersions {
   providerModule: string;
   providerPlugin: string;
   gatewayApi: string;
+  prometheusOperator: string;
 }
 
 export function toolVersions(): ToolVersions {
@@ -37,6 +38,7 @@ export function toolVersions(): ToolVersions {
     providerModule: need("PROVIDER_MODULE_VERSION"),
     providerPlugin: need("PROVIDER_PLUGIN_VERSION"),
     gatewayApi: need("GATEWAY_API_VERSION"),
+    prometheusOperator: need("PROMETHEUS_OPERATOR_VERSION"),
   };
 }
 
@@ -65,6 +67,7 @@ export function toolFolder(tool: ToolName, v: ToolVersions = toolVersions()): st
     case "pulumi": return path.join(base, `pulumi-${v.pulumi}`);
     case "pulumi-resource-kubernetes": return path.join(base, `pulumi-resource-kubernetes-${providerBinaryVersion(v)}`);
     case "gateway-api": return path.join(base, `gateway-api-${v.gatewayApi}`);
+    case "prometheus-operator": return path.join(base, `prometheus-operator-${v.prometheusOperator}`);
   }
 }
 
@@ -111,6 +114,8 @@ export interface ControlPlaneBinaries {
   kubectl: string;
   /** Folder holding the Gateway API standard CRD manifests. */
   gatewayCrds: string;
+  /** Folder holding the prometheus-operator CRD manifests (PodMonitor, PrometheusRule, ...). */
+  monitoringCrds: string;
 }
 
 export function controlPlaneBinaries(): ControlPlaneBinaries {
@@ -119,7 +124,9 @@ export function controlPlaneBinaries(): ControlPlaneBinaries {
   const kube = findKubernetes(v);
   const gateway = builtFolder("gateway-api");
   if (!gateway) throw new ToolMissingError("gateway-api", `no stamped build in ${toolFolder("gateway-api")}`);
-  return { etcd, ...kube, gatewayCrds: path.join(gateway, "crds") };
+  const operator = builtFolder("prometheus-operator");
+  if (!operator) throw new ToolMissingError("prometheus-operator", `no stamped build in ${toolFolder("prometheus-operator")}`);
+  return { etcd, ...kube, gatewayCrds: path.join(gateway, "crds"), monitoringCrds: path.join(operator, "crds") };
 }
 
 function findEtcd(v: ToolVersions): string {
@@ -130,7 +137,7 @@ function findEtcd(v: ToolVersions): string {
   throw new ToolMissingError("etcd", `etcd ${v.etcd} is not on PATH and ${toolFolder("etcd")} has no stamped build`);
 }
 
-function findKubernetes(v: ToolVersions): Omit<ControlPlaneBinaries, "etcd" | "gatewayCrds"> {
+function findKubernetes(v: ToolVersions): Omit<ControlPlaneBinaries, "etcd" | "gatewayCrds" | "monitoringCrds"> {
   const want = `v${v.kubernetes}`;
   const apiserver = onPath("kube-apiserver");
   const manager = onPath("kube-controller-manager");
