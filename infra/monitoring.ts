@@ -38,7 +38,7 @@ export function declareMonitoring(config: PlatformConfig, opts: pulumi.CustomRes
   const labels = (name: string, instance: string) => ({ ...platformObjectLabels(name, instance), ...m.selectorLabels });
   if (!m.operator) {
     new k8s.core.v1.ConfigMap("prometheus-rules", {
-      metadata: { name: "classroom-prometheus-rules", namespace: data, labels: platformObjectLabels("prometheus-rules", `${data}-prometheus-rules`) },
+      metadata: { name: "classroom-prometheus-rules", namespace: data, labels: platformObjectLabels("prometheus-rules", `${data}-rules`) },
       data: { "classroom.rules.yml": rulesFileYaml(groups) },
     }, opts);
     return;
