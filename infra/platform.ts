@@ -10,6 +10,7 @@ import { ZooKeeper } from "../components/data/zookeeper";
 import { LOGS_TOPIC } from "../components/logs/agent-config";
 import { LogAgent } from "../components/logs/log-agent";
 import { PlatformConfig } from "./config";
+import { declareMonitoring, scrapeSettings } from "./monitoring";
 import { declareServices, imagePullSecret } from "./services";
 
 /** What the platform exposes as stack outputs: names and endpoints, never credentials. */
@@ -38,6 +39,7 @@ export function declarePlatform(config: PlatformConfig): { outputs: PlatformOutp
   const pullSecret = imagePullSecret(config, { provider, dependsOn: namespaces });
   declareServices(config, connections, inNamespaces, pullSecret?.metadata.name);
   declareLogAgent(config, connections.kafka, inNamespaces);
+  declareMonitoring(config, { provider, dependsOn: namespaces });
 
   const dataEndpoints = Object.fromEntries(Object.entries(connections).map(([system, c]) =>
     [system, { host: c.host, port: c.port, settings: c.settings }])) as PlatformOutputs["dataEndpoints"];
@@ -74,11 +76,12 @@ export function declareDataLayer(config: PlatformConfig, opts: pulumi.ComponentR
   const ns = config.namespaces;
   // Clients live in the apps namespace; the data namespace hosts the platform's own daemons' peers too.
   const clientNamespaces = [ns.apps];
+  const scrape = scrapeSettings(config);
   return {
-    zookeeper: new ZooKeeper("zookeeper", { namespace: ns.data, clientNamespaces, ...config.zookeeper }, opts).connection,
+    zookeeper: new ZooKeeper("zookeeper", { namespace: ns.data, clientNamespaces, scrape, ...config.zookeeper }, opts).connection,
     kafka: new Kafka("kafka", { namespace: ns.data, clientNamespaces, ...config.kafka }, opts).connection,
-    redis: new Redis("redis", { namespace: ns.data, clientNamespaces, ...config.redis }, opts).connection,
-    mysql: new MySql("mysql", { namespace: ns.data, clientNamespaces, ...config.mysql }, opts).connection,
+    redis: new Redis("redis", { namespace: ns.data, clientNamespaces, scrape, ...config.redis }, opts).connection,
+    mysql: new MySql("mysql", { namespace: ns.data, clientNamespaces, scrape, ...config.mysql }, opts).connection,
   };
 }
 

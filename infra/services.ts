@@ -7,6 +7,7 @@ import { platformObjectLabels } from "../components/shared/labels";
 import { PlatformConfig } from "./config";
 import { ServiceConfig } from "./config/services";
 import { daemonServices, declareRegistrarAccess } from "./daemons";
+import { scrapeSettings } from "./monitoring";
 
 /**
  * Declares every classroom service of the stack. Each receives only the connections it declares in
@@ -53,6 +54,7 @@ export function declareServices(
     env: { ...(svc.uses.includes("kafka") && svc.uses.includes("redis") ? { [MQ_ENV.shards]: String(config.mq.shards) } : {}), ...extra.env },
     command: extra.command,
     serviceAccountName: extra.serviceAccountName,
+    scrape: scrapeSettings(config),
   }, opts));
 }
 

@@ -13,6 +13,7 @@ import { trafficSplit } from "../traffic/weights";
 import { connectionWiring } from "./connections";
 import { servicePodTemplate } from "./pod-template";
 import { registrationEnv, RegistryArgs, trackServiceRegistration } from "./registration";
+import { scrapeAnnotations, scrapeIngress, ScrapeSettings } from "../monitoring/scrape";
 
 /** A track as the stack declares it (`stable`, `canary`). */
 export type TrackArgs = TrackConfig;
@@ -46,10 +47,18 @@ export type ClassroomServiceArgs = Pick<ServiceConfig,
   serviceAccountName?: string;
   /** Pull secret name for private images. */
   imagePullSecret?: pulumi.Input<string>;
+  /** How the stack scrapes the pods' /metrics; omitted: not scraped. */
+  scrape?: ScrapeSettings;
 };
 
 /** What a service's pods request when the stack gives no `resources`. */
 const DEFAULT_RESOURCES = { requests: { cpu: "250m", memory: "256Mi" }, limits: { memory: "512Mi" } };
+
+/**
+ * Where a service's pods serve /metrics: on the main port, except rpc services (gRPC there), which serve
+ * it on the OpenTelemetry Prometheus exporter's default port.
+ */
+export const RPC_METRICS_PORT = 9464;
 
 /**
  * One classroom service with a stable and an optional canary track, each its own Deployment and
@@ -65,6 +74,7 @@ export class ClassroomService extends pulumi.ComponentResource {
     const child = { parent: this };
     const ns = args.namespace;
     const port = args.port;
+    const metricsPort = args.kind === "rpc" ? RPC_METRICS_PORT : port;
     const split = trafficSplit(args.canary?.weight, args.legacy?.weight);
 
     const wiring = connectionWiring(args.connections);
@@ -113,7 +123,8 @@ export class ClassroomService extends pulumi.ComponentResource {
           template: servicePodTemplate({
             service: name, kind: args.kind, image: t.spec.image, port,
             labels: { ...trackLabels, ...wiring.clientLabels, ...callLabels },
-            annotations: { "classroom.io/config-checksum": contentChecksum(configData) },
+            annotations: { "classroom.io/config-checksum": contentChecksum(configData), ...scrapeAnnotations(args.scrape, { port: metricsPort }) },
+            metricsPort: args.kind === "rpc" ? RPC_METRICS_PORT : undefined,
             env, resources: args.resources ?? DEFAULT_RESOURCES,
             healthPath: args.healthPath, logRoot: args.logRoot,
             configMapName: config.metadata.name, secretName: secret?.metadata.name,
@@ -158,7 +169,7 @@ export class ClassroomService extends pulumi.ComponentResource {
     ];
     workloadNetworkPolicy({
       namespace: ns, name, labels, podSelector,
-      ingress: ingressPeers.length ? [{ peers: ingressPeers, ports: tcp(port) }] : [],
+      ingress: [...(ingressPeers.length ? [{ peers: ingressPeers, ports: tcp(port) }] : []), ...scrapeIngress(args.scrape, metricsPort)],
       egress: [
         ...args.connections.map((c) => ({ peers: [podsIn(c.namespace, c.serverSelector)], ports: tcp(...c.ports) })),
         ...args.calls.map((c) => ({ peers: [podsIn(ns, { "app.kubernetes.io/name": c.name, "classroom.io/tier": "service" })], ports: tcp(c.port) })),

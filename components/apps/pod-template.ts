@@ -6,6 +6,7 @@ import { restrictedContainerSecurity, restrictedPodSecurity } from "../shared/se
 import { scratchVolumes } from "../shared/volumes";
 import { SECRETS_MOUNT } from "./connections";
 import { logVolume } from "./log-volume";
+import { METRICS_PORT_NAME } from "../monitoring/scrape";
 
 /** A service kind, as `classroom:services.<name>.kind` lists them. */
 export type ServiceKind = ServiceConfig["kind"];
@@ -30,6 +31,8 @@ export interface PodTemplateArgs {
   secretName?: pulumi.Input<string>;
   scratch: { sizeLimit: string; memory: boolean };
   terminationGraceSeconds: number;
+  /** A separate metrics port (rpc services, whose main port speaks gRPC); omitted: /metrics on the main port. */
+  metricsPort?: number;
   imagePullSecret?: pulumi.Input<string>;
   selector: Record<string, string>;
   command?: string[];
@@ -68,7 +71,7 @@ export function servicePodTemplate(a: PodTemplateArgs): k8s.types.input.core.v1.
         name: a.service,
         image: a.image,
         ...(a.command ? { command: a.command } : {}),
-        ports: [{ name: a.kind === "rpc" ? "rpc" : "http", containerPort: a.port }],
+        ports: [{ name: a.kind === "rpc" ? "rpc" : "http", containerPort: a.port }, ...(a.metricsPort ? [{ name: METRICS_PORT_NAME, containerPort: a.metricsPort }] : [])],
         env: [...logs.env, ...a.env, { name: "CLASSROOM_DRAIN_SECONDS", value: String(Math.max(1, a.terminationGraceSeconds - preStopSeconds - 10)) }],
         resources: a.resources,
         securityContext: restrictedContainerSecurity(SERVICE_USER),

@@ -1,3 +1,5 @@
+import type { ScrapeSettings } from "../monitoring/scrape";
+
 /**
  * What every data-layer component takes: its section of the stack configuration, typed from the schema
  * in infra/config (which holds every check and default of those keys), plus where it runs and who may
@@ -8,4 +10,6 @@ export type DataComponentArgs<Config> = Config & {
   namespace: string;
   /** Namespaces whose pods carrying the system's client label (`classroom.io/client-<system>`) may connect. */
   clientNamespaces: string[];
+  /** How the stack scrapes the system's metrics endpoint; omitted: not scraped (the endpoint is served regardless). */
+  scrape?: ScrapeSettings;
 };

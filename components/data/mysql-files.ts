@@ -27,7 +27,8 @@ secure-file-priv = /var/lib/mysql-files
 /**
  * Runs once, when the image's entrypoint initialises an empty data directory. Passwords are read from
  * the mounted Secret at run time, so this script is safe in a ConfigMap. The primary (ordinal 0)
- * creates the schema and users; a replica points itself at the primary and turns read-only, creating
+ * creates the schema and users (with `exporter`, the metrics sidecar's read-only account, which reaches
+ * the replicas through replication); a replica points itself at the primary and turns read-only, creating
  * nothing of its own (local writes would be errant GTIDs that break a later failover).
  */
 export function initScript(database: string, users: MySqlUser[], primaryHost: string): string {
@@ -44,6 +45,8 @@ docker_process_sql <<SQL
 CREATE DATABASE IF NOT EXISTS \\\`${database}\\\` CHARACTER SET utf8mb4 COLLATE utf8mb4_0900_ai_ci;
 CREATE USER IF NOT EXISTS 'replication'@'%' IDENTIFIED BY '${secret("replication-password")}';
 GRANT REPLICATION SLAVE ON *.* TO 'replication'@'%';
+CREATE USER IF NOT EXISTS 'exporter'@'127.0.0.1' IDENTIFIED BY '${secret("exporter-password")}' WITH MAX_USER_CONNECTIONS 3;
+GRANT PROCESS, REPLICATION CLIENT, SELECT ON *.* TO 'exporter'@'127.0.0.1';
 ${grants}
 SQL
 else

@@ -12,10 +12,14 @@ import { scratchVolumes } from "../shared/volumes";
 import { withWorkloadDefaults } from "../shared/workload-options";
 import { DataComponentArgs } from "./args";
 import { IMAGES } from "./images";
+import { METRICS_PORT_NAME } from "../monitoring/scrape";
 import { MYSQL_ALIVE, MYSQL_PORT, MYSQL_READY, MYSQL_START, initScript, myCnf } from "./mysql-files";
 
 /** `classroom:mysql` as the schema parsed it (infra/config/data.ts validates and documents every key). */
 export type MySqlArgs = DataComponentArgs<MySqlConfig>;
+
+/** mysqld_exporter's default port. */
+const EXPORTER_PORT = 9104;
 
 /**
  * MySQL: a primary and, when replicas > 1, asynchronous GTID replicas (`server-id` from the ordinal),
@@ -45,6 +49,7 @@ export class MySql extends pulumi.ComponentResource {
     const passwords: Record<string, pulumi.Output<string>> = {
       "root-password": password("root"),
       "replication-password": password("replication"),
+      "exporter-password": password("exporter"),
     };
     for (const u of users) passwords[`${u.name}-password`] = password(u.name);
     const secret = new k8s.core.v1.Secret(`${name}-credentials`, {
@@ -105,7 +110,20 @@ export class MySql extends pulumi.ComponentResource {
           { name: "secret", mountPath: "/etc/mysql/secret", readOnly: true },
           ...scratch.mounts,
         ],
+      }, {
+        // prom/mysqld-exporter on localhost: mysql_up, and SHOW REPLICA STATUS as mysql_slave_status_*.
+        name: "exporter",
+        image: IMAGES.mysqldExporter.image,
+        args: [`--mysqld.address=127.0.0.1:${MYSQL_PORT}`, "--mysqld.username=exporter", `--web.listen-address=:${EXPORTER_PORT}`],
+        env: [{ name: "MYSQLD_EXPORTER_PASSWORD", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "exporter-password" } } }],
+        ports: [{ name: METRICS_PORT_NAME, containerPort: EXPORTER_PORT }],
+        resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
+        securityContext: restrictedContainerSecurity(IMAGES.mysqldExporter.user),
+        readinessProbe: { httpGet: { path: "/", port: EXPORTER_PORT }, periodSeconds: 10, timeoutSeconds: 3 },
+        livenessProbe: { httpGet: { path: "/", port: EXPORTER_PORT }, periodSeconds: 20, timeoutSeconds: 3, failureThreshold: 6 },
+        startupProbe: { httpGet: { path: "/", port: EXPORTER_PORT }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 24 },
       }],
+      metrics: { port: EXPORTER_PORT, scrape: args.scrape },
       volumes: [
         { name: "config", configMap: { name: config.metadata.name } },
         { name: "init", configMap: { name: init.metadata.name } },

@@ -126,11 +126,13 @@ export function sentinelConf(o: RedisFileOptions, quorum: number, password: stri
  * (FLUSHALL, KEYS, CONFIG, DEBUG, SHUTDOWN, MONITOR…) but keeps INFO and ROLE, which clients use for
  * health and Sentinel role checks. `replication` and `sentinel` get exactly what the Redis docs list.
  */
-export function usersAcl(hashes: { app: string; replication: string; sentinel: string }): string {
+export function usersAcl(hashes: { app: string; replication: string; sentinel: string; exporter: string }): string {
   return [
     `user default on #${hashes.app} ~* &* +@all -@dangerous +info +role +client|setname +client|getname +client|id`,
     `user replication on #${hashes.replication} +psync +replconf +ping`,
     `user sentinel on #${hashes.sentinel} allchannels +multi +slaveof +ping +exec +subscribe +config|rewrite +role +publish +info +client|setname +client|kill +script|kill`,
+    // The metrics sidecar reads server state only: no key, no channel, no write.
+    `user exporter on #${hashes.exporter} +info +ping +select +dbsize +role +config|get +client|list +slowlog|get +slowlog|len +latency|latest +cluster|info`,
     "",
   ].join("\n");
 }

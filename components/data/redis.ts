@@ -14,6 +14,7 @@ import { scratchVolumes } from "../shared/volumes";
 import { withWorkloadDefaults } from "../shared/workload-options";
 import { DataComponentArgs } from "./args";
 import { IMAGES } from "./images";
+import { METRICS_PORT_NAME, ScrapeSettings } from "../monitoring/scrape";
 import {
   MASTER_NAME, REDIS_LIVENESS, REDIS_PORT, REDIS_PROBE, RedisFileOptions, SENTINEL_PORT,
   redisConf, redisPreStop, redisStartScript, sentinelConf, sentinelStartScript, usersAcl,
@@ -61,9 +62,10 @@ export class Redis extends pulumi.ComponentResource {
     const appPassword = password("app");
     const replicationPassword = password("replication");
     const sentinelPassword = password("sentinel");
+    const exporterPassword = password("exporter");
     const sha256 = (p: pulumi.Output<string>) => p.apply((v) => createHash("sha256").update(v).digest("hex"));
-    const acl = pulumi.all([sha256(appPassword), sha256(replicationPassword), sha256(sentinelPassword)])
-      .apply(([app, replication, sentinel]) => usersAcl({ app, replication, sentinel }));
+    const acl = pulumi.all([sha256(appPassword), sha256(replicationPassword), sha256(sentinelPassword), sha256(exporterPassword)])
+      .apply(([app, replication, sentinel, exporter]) => usersAcl({ app, replication, sentinel, exporter }));
 
     const secret = new k8s.core.v1.Secret(`${name}-credentials`, {
       metadata: { name: `${name}-credentials`, namespace: ns, labels },
@@ -71,6 +73,7 @@ export class Redis extends pulumi.ComponentResource {
       stringData: {
         "password": appPassword,
         "replication-password": replicationPassword,
+        "exporter-password": exporterPassword,
         "users.acl": acl,
         ...(sentinelMode ? { "sentinel.conf": sentinelPassword.apply((p) => sentinelConf(files, quorum, p)) } : {}),
       },
@@ -117,9 +120,10 @@ export class Redis extends pulumi.ComponentResource {
           { name: "secret", mountPath: "/etc/redis/secret", readOnly: true },
           ...scratch.mounts,
         ],
-      }],
+      }, redisExporter(`redis://127.0.0.1:${REDIS_PORT}`, { user: "exporter", secretName: secret.metadata.name, key: "exporter-password" })],
       volumes: [configVolume, secretVolume, ...scratch.volumes],
       clientPorts: [{ name: "redis", port: REDIS_PORT, targetPort: REDIS_PORT }],
+      metrics: { port: EXPORTER_PORT, scrape: args.scrape },
       ingress: [
         { peers: clientPeers, ports: tcp(REDIS_PORT) },
         { peers: [podsIn(ns, selector), ...(sentinelMode ? [podsIn(ns, sentinelSelector)] : [])], ports: tcp(REDIS_PORT) },
@@ -135,7 +139,7 @@ export class Redis extends pulumi.ComponentResource {
     const ports = [REDIS_PORT];
     let serverSelector: Record<string, string> = { "app.kubernetes.io/name": "redis" };
     if (sentinelMode) {
-      const sentinelEndpoints = this.sentinels(sentinelName, ns, sentinelReplicas, sentinelSelector, selector, w.image, configVolume, secretVolume, clientPeers);
+      const sentinelEndpoints = this.sentinels(sentinelName, ns, sentinelReplicas, sentinelSelector, selector, args.scrape, w.image, configVolume, secretVolume, clientPeers);
       settings.REDIS_SENTINELS = sentinelEndpoints.join(",");
       settings.REDIS_MASTER_NAME = MASTER_NAME;
       ports.push(SENTINEL_PORT);
@@ -153,7 +157,7 @@ export class Redis extends pulumi.ComponentResource {
 
   /** The Sentinel quorum: its own StatefulSet so that losing a Redis node never also costs a Sentinel vote. */
   private sentinels(
-    name: string, ns: string, replicas: number, selector: Record<string, string>, redisSelector: Record<string, string>,
+    name: string, ns: string, replicas: number, selector: Record<string, string>, redisSelector: Record<string, string>, scrape: ScrapeSettings | undefined,
     image: string, configVolume: k8s.types.input.core.v1.Volume, secretVolume: k8s.types.input.core.v1.Volume, clientPeers: k8s.types.input.networking.v1.NetworkPolicyPeer[],
   ): string[] {
     const child = { parent: this };
@@ -180,12 +184,39 @@ export class Redis extends pulumi.ComponentResource {
           { name: "secret", mountPath: "/etc/redis/secret", readOnly: true },
           ...scratch.mounts,
         ],
-      }],
+      }, redisExporter(`redis://127.0.0.1:${SENTINEL_PORT}`)],
       volumes: [configVolume, secretVolume, ...scratch.volumes],
       clientPorts: [{ name: "sentinel", port: SENTINEL_PORT, targetPort: SENTINEL_PORT }],
+      metrics: { port: EXPORTER_PORT, scrape },
       ingress: [{ peers: [...clientPeers, podsIn(ns, selector), podsIn(ns, redisSelector)], ports: tcp(SENTINEL_PORT) }],
       egress: [{ peers: [podsIn(ns, selector)], ports: tcp(SENTINEL_PORT) }, { peers: [podsIn(ns, redisSelector)], ports: tcp(REDIS_PORT) }],
     }, child);
     return Array.from({ length: replicas }, (_, i) => `${podHost(name, i, headlessName, ns)}:${SENTINEL_PORT}`);
   }
+}
+
+/** redis_exporter's default port. */
+const EXPORTER_PORT = 9121;
+
+/**
+ * The metrics sidecar of a Redis server or Sentinel: oliver006/redis_exporter on localhost, which
+ * recognises a Sentinel by itself and then reports `redis_sentinel_*` (masters each Sentinel names,
+ * healthy Sentinels). A server needs the read-only `exporter` ACL user; Sentinels take no password.
+ */
+function redisExporter(addr: string, auth?: { user: string; secretName: pulumi.Input<string>; key: string }): k8s.types.input.core.v1.Container {
+  return {
+    name: "exporter",
+    image: IMAGES.redisExporter.image,
+    env: [
+      { name: "REDIS_ADDR", value: addr },
+      { name: "REDIS_EXPORTER_WEB_LISTEN_ADDRESS", value: `:${EXPORTER_PORT}` },
+      ...(auth ? [{ name: "REDIS_USER", value: auth.user }, { name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: auth.secretName, key: auth.key } } }] : []),
+    ],
+    ports: [{ name: METRICS_PORT_NAME, containerPort: EXPORTER_PORT }],
+    resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
+    securityContext: restrictedContainerSecurity(IMAGES.redisExporter.user),
+    readinessProbe: { httpGet: { path: "/health", port: EXPORTER_PORT }, periodSeconds: 10, timeoutSeconds: 3 },
+    livenessProbe: { httpGet: { path: "/health", port: EXPORTER_PORT }, periodSeconds: 20, timeoutSeconds: 3, failureThreshold: 6 },
+    startupProbe: { httpGet: { path: "/health", port: EXPORTER_PORT }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 24 },
+  };
 }

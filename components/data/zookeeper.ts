@@ -10,6 +10,7 @@ import { headlessServiceName, podHost, serviceHost } from "../shared/services";
 import { scratchVolumes } from "../shared/volumes";
 import { withWorkloadDefaults } from "../shared/workload-options";
 import { DataComponentArgs } from "./args";
+import { METRICS_PORT_NAME } from "../monitoring/scrape";
 import { IMAGES } from "./images";
 
 /** `classroom:zookeeper` as the schema parsed it (infra/config/data.ts validates and documents every key). */
@@ -18,6 +19,8 @@ export type ZooKeeperArgs = DataComponentArgs<ZooKeeperConfig>;
 const CLIENT_PORT = 2181;
 const QUORUM_PORT = 2888;
 const ELECTION_PORT = 3888;
+/** ZooKeeper's built-in Prometheus metrics provider (3.6+), its documented default port. */
+const METRICS_PORT = 7000;
 /** The only four-letter words the probes use; everything else stays disabled. */
 const FOUR_LETTER_WORDS = ["ruok", "srvr"];
 
@@ -58,6 +61,8 @@ export class ZooKeeper extends pulumi.ComponentResource {
       "admin.enableServer=false",
       "reconfigEnabled=false",
       "quorumListenOnAllIPs=true",
+      "metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider",
+      `metricsProvider.httpPort=${METRICS_PORT}`,
       ...servers,
       "",
     ].join("\n");
@@ -95,6 +100,7 @@ export class ZooKeeper extends pulumi.ComponentResource {
           { name: "client", containerPort: CLIENT_PORT },
           { name: "quorum", containerPort: QUORUM_PORT },
           { name: "election", containerPort: ELECTION_PORT },
+          { name: METRICS_PORT_NAME, containerPort: METRICS_PORT },
         ],
         resources: w.resources,
         securityContext: restrictedContainerSecurity(IMAGES.zookeeper.user),
@@ -112,6 +118,7 @@ export class ZooKeeper extends pulumi.ComponentResource {
         { peers: [podsIn(ns, selector)], ports: tcp(QUORUM_PORT, ELECTION_PORT) },
       ],
       egress: [{ peers: [podsIn(ns, selector)], ports: tcp(QUORUM_PORT, ELECTION_PORT) }],
+      metrics: { port: METRICS_PORT, scrape: args.scrape },
     }, child);
 
     this.connection = {

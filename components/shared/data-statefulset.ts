@@ -7,6 +7,7 @@ import { dataPodDefaults } from "./pod-defaults";
 import type { ImageUser } from "./security";
 import { dataClaimTemplate } from "./volumes";
 import type { ResolvedWorkloadOptions, StorageOptions } from "./workload-options";
+import { MetricsEndpoint, scrapeAnnotations, ScrapeSettings } from "../monitoring/scrape";
 
 // Pure: builds plain arguments and declares nothing, so a test calls it without a Pulumi runtime.
 
@@ -51,6 +52,8 @@ export interface DataWorkloadArgs {
   ingress: NetworkRule[];
   /** Where these pods may connect to (cluster DNS is always added). */
   egress: NetworkRule[];
+  /** The pods' metrics port (a container port named `metrics`) and how the stack scrapes it; omitted: not scraped. */
+  metrics?: MetricsEndpoint & { scrape?: ScrapeSettings };
 }
 
 /** The StatefulSet of a data workload, as plain arguments: pod defaults, selector, checksums and claim template in one place. */
@@ -58,10 +61,12 @@ export function dataStatefulSet(args: DataWorkloadArgs, serviceName: string): k8
   const labels = workloadLabels(args.identity);
   const selector = selectorLabels(args.identity);
   const p = args.placement;
-  const annotations = args.configFiles || args.secretChecksum
+  const scrape = args.metrics ? scrapeAnnotations(args.metrics.scrape, args.metrics) : {};
+  const annotations = args.configFiles || args.secretChecksum || Object.keys(scrape).length > 0
     ? {
         ...(args.configFiles ? { "classroom.io/config-checksum": contentChecksum(args.configFiles) } : {}),
         ...(args.secretChecksum ? { "classroom.io/secret-checksum": args.secretChecksum } : {}),
+        ...scrape,
       }
     : undefined;
   return {

@@ -5,6 +5,7 @@ import { disruptionBudget } from "./disruption-budget";
 import { selectorLabels, workloadLabels } from "./labels";
 import { workloadNetworkPolicy } from "./network-policy";
 import { headlessService, peerServices } from "./services";
+import { scrapeIngress } from "../monitoring/scrape";
 
 /**
  * Declares a data workload: headless (and client) Service, StatefulSet, PodDisruptionBudget and
@@ -17,6 +18,6 @@ export function dataWorkload(args: DataWorkloadArgs, opts: pulumi.CustomResource
   const { headless, headlessName } = args.clientService === false ? headlessService(service, opts) : peerServices(service, opts);
   new k8s.apps.v1.StatefulSet(args.name, dataStatefulSet(args, headlessName), { ...opts, dependsOn: [headless] });
   disruptionBudget({ namespace: args.namespace, name: args.name, labels, selector, replicas: args.placement.replicas, maxUnavailable: args.placement.maxUnavailable }, opts);
-  workloadNetworkPolicy({ namespace: args.namespace, name: args.name, labels, podSelector: selector, ingress: args.ingress, egress: args.egress }, opts);
+  workloadNetworkPolicy({ namespace: args.namespace, name: args.name, labels, podSelector: selector, ingress: [...args.ingress, ...(args.metrics ? scrapeIngress(args.metrics.scrape, args.metrics.port) : [])], egress: args.egress }, opts);
   return { headlessName };
 }

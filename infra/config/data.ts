@@ -71,8 +71,8 @@ export const mysqlConfig = z.strictObject({
     .describe("Schema created on first start"),
   users: z.array(z.strictObject({
     name: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, { error: "must be a MySQL user name: lower-case letters, digits and '_', at most 32 characters" })
-      .refine((n) => n !== "root" && n !== "replication", { error: "must not be root or replication (reserved)" })
-      .describe("Account name; root and replication are reserved"),
+      .refine((n) => !["root", "replication", "exporter"].includes(n), { error: "must not be root, replication or exporter (reserved)" })
+      .describe("Account name; root, replication and exporter (the metrics sidecar's account) are reserved"),
     access: z.enum(["readwrite", "readonly"], { error: "must be one of readwrite, readonly" })
       .describe("readwrite: DML and DDL on the schema; readonly: SELECT only"),
   })).min(1, { error: "must list at least one user" }).default([{ name: "classroom_app", access: "readwrite" }])

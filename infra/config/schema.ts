@@ -2,6 +2,7 @@ import { z } from "zod";
 import { kafkaConfig, mysqlConfig, redisConfig, zookeeperConfig } from "./data";
 import { apiServerAddress, dnsLabel, port, positiveInt, REGISTRAR_API_SERVER_ANY } from "./primitives";
 import { logsConfig } from "./logs";
+import { monitoringConfig } from "./monitoring";
 import { MAX_SERVICE_NAME_LENGTH, routingConfig, serviceConfig, serviceName } from "./services";
 import { jobsSchema, MQ_DEFAULTS } from "@classroom-platform/runtime/contracts";
 import { imageRef } from "./primitives";
@@ -50,6 +51,7 @@ export const platformConfigSchema = z.strictObject({
     apiServerPorts: z.array(port).min(1, { error: "must list at least one port" }).default([443, 6443])
       .describe("TCP ports of the API server endpoints the registrar may reach. Default: 443 and 6443."),
   }).prefault({}).describe("The registrar daemon (runtime/registrar), deployed when an rpc service uses registration: registrar."),
+  monitoring: monitoringConfig,
   mq: z.strictObject({
     replayerReplicas: positiveInt.default(1).describe("Replicas of the Kafka-outage replayer; one holds each shard's lease at a time"),
     shards: positiveInt.default(MQ_DEFAULTS.shards).describe("Redis Stream shards of the outage buffer (per-key order holds within a shard); producers and replayer agree on it"),

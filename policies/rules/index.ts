@@ -7,6 +7,7 @@ import { imageRules } from "./images";
 import { labelRules } from "./labels";
 import { networkingRules } from "./networking";
 import { platformDataRules } from "./platform-data";
+import { platformMonitoringRules } from "./platform-monitoring";
 import { platformTrafficRules } from "./platform-traffic";
 import { platformVolumeRules } from "./platform-volumes";
 import { podSecurityRules } from "./pod-security";
@@ -27,4 +28,5 @@ export const allRules: Policies = [
   ...platformVolumeRules,
   ...platformTrafficRules,
   ...platformDataRules,
+  ...platformMonitoringRules,
 ];

@@ -4,12 +4,14 @@ import {
 } from "./contract";
 import { DnsFallbackOptions } from "./fallback";
 import { defaultLogger, Logger } from "./logger";
+import { registerDiscoveryMetrics } from "./metrics";
 import { Picker } from "./picker";
 import { Registration, RegistrationHandle } from "./registration";
 import { SessionManager } from "./session";
 import { ChildrenCache } from "./watcher/cache";
 import { ServiceWatch, WatchHandle, WatchOptions } from "./watcher/watch";
 import { ZkStats } from "./zk";
+import type { Registry } from "prom-client";
 
 export interface RegistryOptions {
   /** ZooKeeper connect string, `host:port[,host:port...]`. Required. */
@@ -28,6 +30,11 @@ export interface RegistryOptions {
   spinDelayMs?: number;
   /** Where to report session changes and bad nodes. Default: warnings and errors on stderr. */
   logger?: Logger;
+  /**
+   * A prom-client registry to register the discovery gauges in (source and staleness per watched
+   * service, session connected); the caller serves it. Default: none.
+   */
+  metrics?: Registry;
 }
 
 /**
@@ -75,6 +82,12 @@ export class ServiceRegistry {
     });
     this.session.on("replaced", () => { for (const r of this.registrations.values()) r.sessionReplaced(); });
     this.session.start();
+    if (options.metrics) {
+      registerDiscoveryMetrics(options.metrics, () => ({
+        connected: this.session.isConnected,
+        watches: [...this.watches].map((w) => ({ service: w.service, source: w.source, stalenessMs: w.stalenessMs })),
+      }));
+    }
   }
 
   /**

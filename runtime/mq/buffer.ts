@@ -135,6 +135,29 @@ export class StreamBuffer {
   async length(shard: number): Promise<number> { return this.redis.xlen(this.keys.stream(shard)); }
 
   /**
+   * Every shard's backlog in one round trip: entries not yet replayed, and the age of the oldest one
+   * (0 when empty). Ages are measured on Redis' own clock (stream ids carry the server's time when the
+   * entry was appended), so a pod whose clock is off does not report a lag that is not there.
+   */
+  async backlog(): Promise<{ shard: number; messages: number; oldestAgeMs: number }[]> {
+    const pipeline = this.redis.pipeline().time();
+    for (let shard = 0; shard < this.shards; shard++) {
+      pipeline.xlen(this.keys.stream(shard)).xrange(this.keys.stream(shard), "-", "+", "COUNT", 1);
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    const failed = replies.find(([err]) => err);
+    if (failed) throw failed[0];
+    const [seconds, micros] = replies[0][1] as [string, string];
+    const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    return Array.from({ length: this.shards }, (_, shard) => {
+      const messages = replies[1 + 2 * shard][1] as number;
+      const head = replies[2 + 2 * shard][1] as [string, string[]][];
+      const oldestAgeMs = head.length > 0 ? Math.max(0, nowMs - Number(head[0][0].split("-")[0])) : 0;
+      return { shard, messages, oldestAgeMs };
+    });
+  }
+
+  /**
    * Reads up to `count` entries from the head of the shard. With `blockMs` it waits that long for the
    * first entry of an empty shard (needs a connection of its own: a blocked connection serves nobody).
    */

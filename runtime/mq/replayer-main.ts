@@ -5,7 +5,9 @@
  */
 import * as http from "node:http";
 import { createLogger } from "../log";
+import { daemonRegistry, serveMetrics } from "../metrics";
 import { ConfigError, parseReplayerConfig } from "./config";
+import { ReplayerMetrics } from "./metrics";
 import { connectRedis } from "./redis";
 import { Replayer } from "./replayer";
 
@@ -30,7 +32,10 @@ async function main(): Promise<void> {
     throw err;
   }
   const redis = connectRedis(config.redis, "classroom-mq-replayer");
-  const replayer = new Replayer({
+  const registry = daemonRegistry("mq-replayer");
+  // The metrics read the backlog through the replayer, which is created next.
+  const metrics = new ReplayerMetrics(registry, () => replayer);
+  const replayer: Replayer = new Replayer({
     redis,
     kafkaBootstrap: config.kafkaBootstrap,
     clientId: config.clientId,
@@ -40,7 +45,11 @@ async function main(): Promise<void> {
     batchSize: config.batchSize,
     kafkaSendTimeoutMs: config.kafkaSendTimeoutMs,
     maxShards: config.maxShards,
-    onEvent: ({ type, ...details }) => { if (type !== "replayed" || process.env.CLASSROOM_MQ_LOG_BATCHES === "1") log({ event: type, ...details }); },
+    onEvent: (event) => {
+      metrics.observe(event);
+      const { type, ...details } = event;
+      if (type !== "replayed" || process.env.CLASSROOM_MQ_LOG_BATCHES === "1") log({ event: type, ...details });
+    },
   });
   try {
     await replayer.start();
@@ -53,8 +62,10 @@ async function main(): Promise<void> {
 
   let health: http.Server | undefined;
   if (config.healthPort > 0) {
-    // Ready when Redis is connected; the body says which shards this replica replays.
-    health = http.createServer((_req, res) => {
+    // /metrics: Prometheus. Anything else: ready when Redis is connected; the body says which shards
+    // this replica replays.
+    health = http.createServer((req, res) => {
+      if (serveMetrics(registry, req, res)) return;
       const ok = redis.status === "ready";
       res.writeHead(ok ? 200 : 503, { "content-type": "application/json" });
       res.end(JSON.stringify({ redis: redis.status, heldShards: replayer.heldShards, ...replayer.stats }));

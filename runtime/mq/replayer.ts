@@ -67,6 +67,9 @@ export class Replayer {
       new ShardLease(options.redis, this.buffer.keys, shard, options.leaseTtlMs ?? 10_000, owner));
   }
 
+  /** Every shard's backlog, read from Redis (see StreamBuffer.backlog); for metrics and health. */
+  backlog(): ReturnType<StreamBuffer["backlog"]> { return this.buffer.backlog(); }
+
   /** Shards this replica currently replays. */
   get heldShards(): number[] { return [...this.workers.keys()].sort((a, b) => a - b); }
 

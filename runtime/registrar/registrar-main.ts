@@ -8,9 +8,11 @@ import * as http from "node:http";
 import { CoordinationV1Api, KubeConfig } from "@kubernetes/client-node";
 import { EnvConfigError } from "../contracts/env";
 import { createLogger } from "../log";
+import { daemonRegistry, serveMetrics } from "../metrics";
 import { registrarConfigFromEnv, RegistrarConfig } from "./config";
 import { KubeSource } from "./kube-source";
 import { LeaderElector } from "./leader-election";
+import { registerRegistrarMetrics } from "./metrics";
 import { Registrar } from "./registrar";
 
 async function main(): Promise<number> {
@@ -41,8 +43,12 @@ async function main(): Promise<number> {
   registrar.start();
   const source = new KubeSource(kc, config.namespace, registrar, log);
 
+  const registry = daemonRegistry("registrar");
+  registerRegistrarMetrics(registry, registrar);
   const health = config.healthPort > 0 ? http.createServer((req, res) => {
     // /healthz: the event loop answers. /readyz: caches listed and ZooKeeper connected (leader or standby).
+    // /metrics: Prometheus.
+    if (serveMetrics(registry, req, res)) return;
     const ready = source.synced && registrar.session.isConnected;
     const ok = req.url === "/healthz" || (req.url === "/readyz" && ready);
     res.writeHead(ok ? 200 : req.url === "/readyz" ? 503 : 404, { "content-type": "application/json" });

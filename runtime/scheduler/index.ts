@@ -7,3 +7,5 @@ export type { JobContext, JobHandler, HandlerModule, HandlerModuleContext } from
 export { parseJobs, jobsSchema, jobSchema, JobConfigError, withDefaults, blockStrategies, misfireStrategies, routingStrategies } from "./job-schema";
 export type { Job, JobSpec, JobsSpec, BlockStrategy, MisfireStrategy, RoutingStrategy } from "./job-schema";
 export { readStatus, formatStatus } from "./status";
+export { SchedulerMetrics } from "./metrics";
+export type { MissReason } from "./metrics";

@@ -1,6 +1,7 @@
 import type { Coordinator, FinishResult, RunRecord } from "./claim";
 import type { JobContext, JobHandler } from "./handlers";
 import type { Job } from "./job-schema";
+import type { SchedulerMetrics } from "./metrics";
 import type { Router } from "./routing";
 import { abortableSleep, runAttempts } from "./strategies";
 
@@ -11,6 +12,7 @@ export interface RunnerOptions {
   replicaId: string;
   leaseMs: number;
   log(message: string, fields?: Record<string, unknown>): void;
+  metrics?: SchedulerMetrics;
   /** A finished run handed the job's next queued fire to the replica that claimed it. */
   onHandedOver?(job: Job, fireMs: number, to: string): void;
 }
@@ -142,6 +144,7 @@ export class Runner {
     const run: ActiveRun = { job: job.name, token, fireMs, grantedAt, lastRenewed: grantedAt, controller };
     this.track(run);
     const startedAt = Date.now();
+    this.options.metrics?.started(job.name, fireMs, startedAt);
     try {
       // A stall between the grant and now (GC, paused container) may have outlived the lease.
       if (startedAt - grantedAt > leaseMs / 2 && !(await this.renew(run).catch(() => false)) && !controller.signal.aborted) {
@@ -150,6 +153,7 @@ export class Runner {
       const outcome = controller.signal.aborted
         ? { outcome: "cancelled" as const, attempts: 0, error: String((controller.signal.reason as Error).message) }
         : await runAttempts(job, controller.signal, (attempt, signal) => this.attempt(job, fireMs, token, attempt, signal), () => this.renew(run));
+      this.options.metrics?.finished(job.name, outcome.outcome);
       return {
         fire: fireMs,
         token,

@@ -5,9 +5,11 @@
  */
 import * as http from "node:http";
 import { createLogger } from "../log";
+import { daemonRegistry, Registry, serveMetrics } from "../metrics";
 import { createRedis, DaemonConfig, daemonConfigFromEnv } from "./daemon-config";
 import { checkHandlers, JobHandler, loadHandlerModule } from "./handlers";
 import { JobConfigError } from "./job-schema";
+import { SchedulerMetrics } from "./metrics";
 import { Router } from "./routing";
 import { Scheduler } from "./scheduler";
 
@@ -20,10 +22,11 @@ function log(replicaId: string, message: string, fields: Record<string, unknown>
   logger[level](message, { replica: replicaId, ...fields });
 }
 
-function startHealthServer(port: number, ready: () => boolean): http.Server {
-  // /healthz: the process and its event loop answer; /readyz: Redis is connected too.
+function startHealthServer(port: number, ready: () => boolean, registry: Registry): http.Server {
+  // /healthz: the process and its event loop answer; /readyz: Redis is connected too; /metrics: Prometheus.
   return http
     .createServer((req, res) => {
+      if (serveMetrics(registry, req, res)) return;
       const ok = req.url === "/healthz" || (req.url === "/readyz" && ready());
       res.writeHead(ok ? 200 : req.url === "/readyz" ? 503 : 404, { "content-type": "text/plain" }).end(ok ? "ok\n" : "not ready\n");
     })
@@ -82,6 +85,7 @@ async function main(): Promise<number> {
     throw err;
   }
 
+  const registry = daemonRegistry("scheduler");
   const scheduler = new Scheduler({
     redis,
     subscriber,
@@ -94,9 +98,10 @@ async function main(): Promise<number> {
     lookaheadMs: config.lookaheadMs,
     claimTtlMs: config.claimTtlMs,
     historyLimit: config.historyLimit,
+    metrics: new SchedulerMetrics(registry),
     log: say,
   });
-  const health = config.healthPort ? startHealthServer(config.healthPort, () => redis.status === "ready") : undefined;
+  const health = config.healthPort ? startHealthServer(config.healthPort, () => redis.status === "ready", registry) : undefined;
   say("starting", { redis: config.redisDescription, jobsFile: config.jobsFile, keyPrefix: config.keyPrefix, leaseMs: config.leaseMs });
   await scheduler.start();
 

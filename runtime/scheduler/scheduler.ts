@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import { Admission, ClaimAhead, Coordinator, FireRequest } from "./claim";
 import type { JobHandler } from "./handlers";
 import type { Job } from "./job-schema";
+import type { SchedulerMetrics } from "./metrics";
 import { ReplicaRing } from "./ring";
 import { Router } from "./routing";
 import { coveredReason, Runner } from "./runner";
@@ -30,6 +31,8 @@ export interface SchedulerOptions {
   claimTtlMs?: number;
   /** History entries kept per job. Default 100. */
   historyLimit?: number;
+  /** Prometheus metrics of this replica (fires, misses, duplicates refused, fire lag). Default: none. */
+  metrics?: SchedulerMetrics;
   /** Structured log sink. Default: JSON lines on stdout. */
   log?(message: string, fields?: Record<string, unknown>): void;
 }
@@ -99,6 +102,7 @@ export class Scheduler {
       replicaId: options.replicaId,
       leaseMs,
       log: this.log,
+      metrics: options.metrics,
       // The claimant may have died: if nobody took the fire within a lease, this replica will.
       onHandedOver: (job) => this.watchQueue(job, leaseMs),
     });
@@ -300,6 +304,7 @@ export class Scheduler {
       this.log("claims answered after their fire instant", { count: overdue, lateByMs: answeredAt - Math.min(...claims.map((c) => c.fireMs)), roundTripMs: answeredAt - grantedAt, lookaheadMs: this.lookaheadMs });
     }
     for (const claim of claims) {
+      if (claim.status === "lost") this.options.metrics?.duplicateRefused(claim.job);
       if (claim.status !== "granted" && claim.status !== "claimed") continue;
       const job = this.jobNamed(claim.job);
       let work = this.instants.get(claim.fireMs);
@@ -312,6 +317,8 @@ export class Scheduler {
 
   private startAdmitted(admissions: Admission[], grantedAt: number): void {
     for (const admission of admissions) {
+      if (admission.status === "lost") this.options.metrics?.duplicateRefused(admission.job);
+      if (admission.status === "misfired" || admission.status === "discarded") this.options.metrics?.missed(admission.job, admission.status);
       if (admission.status === "run") this.runner.start(this.jobNamed(admission.job), admission.runFireMs, admission.token, grantedAt);
       // PTTL was measured somewhere during the round trip: counting from the send errs early, and an
       // early check just sees "busy" and waits the rest.
@@ -352,6 +359,7 @@ export class Scheduler {
 
   private claimFailed(err: unknown, fires: { job: string; fireMs: number }[]): void {
     // Redis unreachable: no replica can claim these fires either; they are missed, not run twice.
+    for (const fire of fires) this.options.metrics?.missed(fire.job, "claim-failed");
     this.log("could not claim fires", { error: (err as Error).message, fires: fires.slice(0, 20).map((f) => `${f.job}@${f.fireMs}`), count: fires.length });
   }
 }

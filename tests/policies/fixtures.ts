@@ -72,7 +72,7 @@ export function deployment(track: "stable" | "canary", replicas: number, image =
     spec: {
       replicas,
       selector: { matchLabels: { ...selector } },
-      template: { metadata: { labels: { ...all } }, spec: podSpec(image, { ...selector }, `${LOG_ROOT}/room-api`) },
+      template: { metadata: { labels: { ...all }, annotations: { ...SCRAPE } }, spec: podSpec(image, { ...selector }, `${LOG_ROOT}/room-api`) },
     },
   };
 }
@@ -118,6 +118,12 @@ function namespaceObjects(ns: string): Obj[] {
   ];
 }
 
+/** The annotation-driven scrape of the pods' `http` port (8080). */
+const SCRAPE = { "prometheus.io/scrape": "true", "prometheus.io/port": "8080", "prometheus.io/path": "/metrics" };
+
+/** A rules file with one alert per data system of this stack, as infra/monitoring.ts renders it without the operator. */
+export const RULES_FILE = "groups:\n  - name: classroom-data\n    rules:\n      - alert: ZooKeeperQuorumLost\n        expr: up == 0\n        labels: { severity: critical, system: zookeeper }\n      - alert: KafkaOfflinePartitions\n        expr: up == 0\n        labels: { severity: critical, system: kafka }\n";
+
 function dataLabels(name: string, instance: string, component: string): Record<string, string> {
   return { ...labels(name, instance), "app.kubernetes.io/component": component, "classroom.io/tier": "data" };
 }
@@ -134,7 +140,7 @@ function statefulSet(name: string, component: string, replicas: number, image: s
     apiVersion: "apps/v1",
     kind: "StatefulSet",
     metadata: { name: l["app.kubernetes.io/instance"], namespace: DATA, labels: { ...l } },
-    spec: { replicas, serviceName: `${name}-headless`, selector: { matchLabels: { ...selector } }, template: { metadata: { labels: { ...l } }, spec } },
+    spec: { replicas, serviceName: `${name}-headless`, selector: { matchLabels: { ...selector } }, template: { metadata: { labels: { ...l }, annotations: { ...SCRAPE } }, spec } },
   };
 }
 
@@ -214,6 +220,12 @@ export function platformStack() {
     } as Obj,
     kafkaPolicy: allowPolicy("kafka-broker", DATA, brokerSelector, dataLabels("kafka", "kafka-broker", "broker")),
     kafkaPdb: pdb("kafka-broker", DATA, brokerSelector, dataLabels("kafka", "kafka-broker", "broker")),
+    rules: {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "classroom-prometheus-rules", namespace: DATA, labels: labels("prometheus-rules", "classroom-prod-data-prometheus-rules") },
+      data: { "classroom.rules.yml": RULES_FILE },
+    } as Obj,
   };
 }
 

@@ -104,7 +104,7 @@ function resolveBinaries(build: boolean) {
   } catch (err) {
     if (!(err instanceof ToolMissingError) || !build) throw err;
     console.error(`${err.tool} is not built yet; building the control-plane tools (about 6-10 minutes cold) ...`);
-    buildTools(["etcd", "kubernetes", "gateway-api"]);
+    buildTools(["etcd", "kubernetes", "gateway-api", "prometheus-operator"]);
     return controlPlaneBinaries();
   }
 }

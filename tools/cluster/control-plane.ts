@@ -72,7 +72,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
 
       const manager = track(startDetached("kube-controller-manager", bins.kubeControllerManager,
         controllerManagerArgs(kubeconfigPath, pki), path.join(dir, "kube-controller-manager.log")));
-      await installCrds(client, readCrds(bins.gatewayCrds), timeoutMs);
+      await installCrds(client, [...readCrds(bins.gatewayCrds), ...readCrds(bins.monitoringCrds)], timeoutMs);
       // The ServiceAccount controller creating `default` proves the controller manager works.
       await waitUntil(manager, timeoutMs, async () =>
         (await client.request("GET", "/api/v1/namespaces/default/serviceaccounts/default").catch(() => undefined))?.status === 200);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Real servers for the integration tests come from Debian: ZooKeeper 3.8 and Redis 7.0; shellcheck for
-# the workflow lint.
+# the workflow lint; promtool (package prometheus) for the alert rules' unit tests.
 # Java and Maven (for the Kafka broker) and Go (for the engine and the API server) ship with the machine.
 set -euo pipefail
 need=()
@@ -8,6 +8,7 @@ need=()
 [ -f /usr/share/zookeeper/bin/zkServer.sh ] || need+=(zookeeper)
 # actionlint runs shellcheck over workflow `run:` scripts when it is on PATH, as it is on CI runners.
 command -v shellcheck >/dev/null || need+=(shellcheck)
+[ -x /usr/bin/promtool ] || need+=(prometheus)
 for tool in java mvn go openssl; do
   command -v "$tool" >/dev/null || { echo "provision: '$tool' is not on PATH; install it first" >&2; exit 1; }
 done
@@ -16,5 +17,5 @@ if [ ${#need[@]} -gt 0 ]; then
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${need[@]}"
   # The packages enable system services; the tests start their own servers on free ports.
-  for svc in redis-server zookeeper; do $sudo_cmd systemctl disable --now "$svc" >/dev/null 2>&1 || true; done
+  for svc in redis-server zookeeper prometheus; do $sudo_cmd systemctl disable --now "$svc" >/dev/null 2>&1 || true; done
 fi

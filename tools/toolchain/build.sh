@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the tools that come from the Go module proxy into a version-keyed cache outside the repository:
 #   etcd, kubernetes (kube-apiserver, kube-controller-manager, kubectl), pulumi,
-#   pulumi-resource-kubernetes (the provider plugin), gateway-api (CRD manifests, nothing compiled),
-#   otelcol (the log agent's OpenTelemetry Collector with only the components the platform uses).
+#   pulumi-resource-kubernetes (the provider plugin), gateway-api and prometheus-operator (CRD manifests,
+#   nothing compiled), otelcol (the log agent's OpenTelemetry Collector with only the components the platform uses).
 # Usage: build.sh [--force] [tool ...]   (no tool: all of them, one at a time, in the order above)
 #
 # A tool's folder is trusted only when its stamp file (.built), written after a successful build, exists;
@@ -17,7 +17,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/versions.env"
 cache="${CLASSROOM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/classroom-platform}/tools"
 build_timeout="${BUILD_TIMEOUT:-2400}"
-all_tools=(etcd kubernetes pulumi pulumi-resource-kubernetes gateway-api otelcol)
+all_tools=(etcd kubernetes pulumi pulumi-resource-kubernetes gateway-api prometheus-operator otelcol)
 
 # The provider's own version stamp: the plugin version the npm SDK asks for, with the snapshot it really
 # is in the semver build metadata (ignored when the engine compares versions; see README.md here).
@@ -34,6 +34,7 @@ folder_of() {
     pulumi-resource-kubernetes) echo "$cache/pulumi-resource-kubernetes-$provider_stamp" ;;
     gateway-api) echo "$cache/gateway-api-$GATEWAY_API_VERSION" ;;
     otelcol) echo "$cache/otelcol-$OTELCOL_VERSION" ;;
+    prometheus-operator) echo "$cache/prometheus-operator-$PROMETHEUS_OPERATOR_VERSION" ;;
     *) die "unknown tool '$1'; allowed: ${all_tools[*]}" ;;
   esac
 }
@@ -132,6 +133,13 @@ build_one() { # build_one <tool> <staging dir>; the binaries or files go to <sta
       check_pin otelcol "go.opentelemetry.io/collector/otelcol v$OTELCOL_CORE_VERSION"
       check_pin otelcol "go.opentelemetry.io/collector/component v$OTELCOL_CORE_STABLE_VERSION"
       go_build otelcol "$stage/bin/otelcol" "-X main.version=$OTELCOL_VERSION" . ;;
+    prometheus-operator)
+      check_pin prometheus-operator "github.com/prometheus-operator/prometheus-operator v$PROMETHEUS_OPERATOR_VERSION"
+      local dir
+      dir="$(cd "$here/prometheus-operator" && timeout 600 go mod download -json github.com/prometheus-operator/prometheus-operator | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+      [ -d "$dir/example/prometheus-operator-crd" ] || { echo "no example/prometheus-operator-crd in '$dir'"; return 1; }
+      mkdir -p "$stage/crds"
+      install -m 0644 "$dir"/example/prometheus-operator-crd/*.yaml "$stage/crds/" ;;
   esac
 }
 

@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 
 /** The tools that tools/toolchain/build.sh builds from the Go module proxy. */
-export type ToolName = "etcd" | "kubernetes" | "pulumi" | "pulumi-resource-kubernetes" | "gateway-api" | "otelcol";
+export type ToolName = "etcd" | "kubernetes" | "pulumi" | "pulumi-resource-kubernetes" | "gateway-api" | "otelcol" | "prometheus-operator";
 
 const TOOLCHAIN_DIR = __dirname;
 const BUILD_SCRIPT = path.join(TOOLCHAIN_DIR, "build.sh");
@@ -19,6 +19,7 @@ export interface ToolVersions {
   gatewayApi: string;
   /** The contrib release of the log agent's collector (and of its upstream image). */
   otelcol: string;
+  prometheusOperator: string;
 }
 
 export function toolVersions(): ToolVersions {
@@ -40,6 +41,7 @@ export function toolVersions(): ToolVersions {
     providerPlugin: need("PROVIDER_PLUGIN_VERSION"),
     gatewayApi: need("GATEWAY_API_VERSION"),
     otelcol: need("OTELCOL_VERSION"),
+    prometheusOperator: need("PROMETHEUS_OPERATOR_VERSION"),
   };
 }
 
@@ -69,6 +71,7 @@ export function toolFolder(tool: ToolName, v: ToolVersions = toolVersions()): st
     case "pulumi-resource-kubernetes": return path.join(base, `pulumi-resource-kubernetes-${providerBinaryVersion(v)}`);
     case "gateway-api": return path.join(base, `gateway-api-${v.gatewayApi}`);
     case "otelcol": return path.join(base, `otelcol-${v.otelcol}`);
+    case "prometheus-operator": return path.join(base, `prometheus-operator-${v.prometheusOperator}`);
   }
 }
 
@@ -115,6 +118,8 @@ export interface ControlPlaneBinaries {
   kubectl: string;
   /** Folder holding the Gateway API standard CRD manifests. */
   gatewayCrds: string;
+  /** Folder holding the prometheus-operator CRD manifests (PodMonitor, PrometheusRule, ...). */
+  monitoringCrds: string;
 }
 
 export function controlPlaneBinaries(): ControlPlaneBinaries {
@@ -123,7 +128,9 @@ export function controlPlaneBinaries(): ControlPlaneBinaries {
   const kube = findKubernetes(v);
   const gateway = builtFolder("gateway-api");
   if (!gateway) throw new ToolMissingError("gateway-api", `no stamped build in ${toolFolder("gateway-api")}`);
-  return { etcd, ...kube, gatewayCrds: path.join(gateway, "crds") };
+  const operator = builtFolder("prometheus-operator");
+  if (!operator) throw new ToolMissingError("prometheus-operator", `no stamped build in ${toolFolder("prometheus-operator")}`);
+  return { etcd, ...kube, gatewayCrds: path.join(gateway, "crds"), monitoringCrds: path.join(operator, "crds") };
 }
 
 function findEtcd(v: ToolVersions): string {
@@ -134,7 +141,7 @@ function findEtcd(v: ToolVersions): string {
   throw new ToolMissingError("etcd", `etcd ${v.etcd} is not on PATH and ${toolFolder("etcd")} has no stamped build`);
 }
 
-function findKubernetes(v: ToolVersions): Omit<ControlPlaneBinaries, "etcd" | "gatewayCrds"> {
+function findKubernetes(v: ToolVersions): Omit<ControlPlaneBinaries, "etcd" | "gatewayCrds" | "monitoringCrds"> {
   const want = `v${v.kubernetes}`;
   const apiserver = onPath("kube-apiserver");
   const manager = onPath("kube-controller-manager");

@@ -64,6 +64,8 @@ export class ServiceWatch extends EventEmitter<WatchEvents> implements WatchHand
   private closed = false;
   private warnedNoDnsPort = false;
   private readyWaiters: Array<() => void> = [];
+  /** When the answer last came from a live ZooKeeper listing (the watch's start until it first does). */
+  private zookeeperAt = Date.now();
 
   constructor(
     readonly service: string,
@@ -81,6 +83,9 @@ export class ServiceWatch extends EventEmitter<WatchEvents> implements WatchHand
   }
 
   get source(): Source { return this.currentSource; }
+
+  /** How long the answer has not come from a live ZooKeeper listing; 0 while it does. */
+  get stalenessMs(): number { return this.currentSource === "zookeeper" ? 0 : Date.now() - this.zookeeperAt; }
 
   current(): Instance[] {
     if (this.currentSource === "kubernetes-dns") {
@@ -133,6 +138,7 @@ export class ServiceWatch extends EventEmitter<WatchEvents> implements WatchHand
   private setSource(source: Source): void {
     if (this.closed) return;
     if (source === "zookeeper") clearTimeout(this.fallbackTimer);
+    if (this.currentSource === "zookeeper" || source === "zookeeper") this.zookeeperAt = Date.now();
     if (source !== this.currentSource) {
       this.logger.info("discovery source changed", { service: this.service, from: this.currentSource, to: source });
       this.currentSource = source;

@@ -70,6 +70,35 @@ export const platformRules: Record<string, RuleSpec> = {
       ["env-only config with RF 1", (s) => { s.kafkaConfig.data = {}; s.brokers.spec.template.spec.containers[0].env = [{ name: "KAFKA_DEFAULT_REPLICATION_FACTOR", value: "1" }, { name: "KAFKA_MIN_INSYNC_REPLICAS", value: "1" }]; }, /default.replication.factor is 1 \(env KAFKA_DEFAULT_REPLICATION_FACTOR/],
     ],
   },
+  "workloads-scraped": {
+    passes: [
+      ["a PodMonitor instead of annotations", (s) => {
+        delete s.zk.spec.template.metadata.annotations;
+        s.dataNamespace.push({ apiVersion: "monitoring.coreos.com/v1", kind: "PodMonitor", metadata: { name: "classroom", namespace: "classroom-prod-data", labels: s.zk.metadata.labels }, spec: { selector: { matchLabels: { "app.kubernetes.io/part-of": "classroom-platform" } }, podMetricsEndpoints: [{ port: "http" }] } });
+      }],
+    ],
+    fails: [
+      ["a StatefulSet without annotations or PodMonitor", (s) => delete s.zk.spec.template.metadata.annotations, /StatefulSet classroom-prod-data\/zookeeper is not scraped: .*no prometheus.io\/scrape: "true" annotation/],
+      ["an annotation naming a port the pod does not have", (s) => (s.stable.spec.template.metadata.annotations["prometheus.io/port"] = "9999"), /Deployment classroom-prod-apps\/room-api-stable is not scraped: .*prometheus.io\/port 9999 is no container port/],
+      ["a PodMonitor of another namespace", (s) => {
+        delete s.zk.spec.template.metadata.annotations;
+        s.appNamespace.push({ apiVersion: "monitoring.coreos.com/v1", kind: "PodMonitor", metadata: { name: "classroom", namespace: "classroom-prod-apps", labels: s.zk.metadata.labels }, spec: { selector: { matchLabels: {} }, podMetricsEndpoints: [{ port: "http" }] } });
+      }, /zookeeper is not scraped/],
+    ],
+  },
+  "data-systems-alerted": {
+    passes: [
+      ["the alerts in a PrometheusRule", (s) => {
+        s.rules.data = {};
+        s.dataNamespace.push({ apiVersion: "monitoring.coreos.com/v1", kind: "PrometheusRule", metadata: { name: "classroom", namespace: "classroom-prod-data", labels: s.rules.metadata.labels }, spec: { groups: [{ name: "g", rules: [{ alert: "A", expr: "up == 0", labels: { system: "zookeeper" } }, { alert: "B", expr: "up == 0", labels: { system: "kafka" } }] }] } });
+      }],
+    ],
+    fails: [
+      ["no rules at all", (s) => (s.rules.data = {}), /zookeeper in classroom-prod-data has no alerts: no PrometheusRule or rules ConfigMap of classroom-prod-data holds an alert labelled system=zookeeper/],
+      ["Kafka's alerts dropped", (s) => (s.rules.data["classroom.rules.yml"] = s.rules.data["classroom.rules.yml"].replace("system: kafka", "system: other")), /kafka in classroom-prod-data has no alerts/],
+      ["only a recording rule for ZooKeeper", (s) => (s.rules.data["classroom.rules.yml"] = s.rules.data["classroom.rules.yml"].replace("alert: ZooKeeperQuorumLost", "record: zk:up")), /zookeeper in classroom-prod-data has no alerts/],
+    ],
+  },
   "data-services-not-routed": {
     passes: [["routes only to classroom services", () => {}]],
     fails: [

@@ -22,6 +22,8 @@ export interface ReplicaSetOptions {
   leaseMs?: number;
   /** Extra environment variables. */
   env?: Record<string, string>;
+  /** Extra environment variables of one replica (a health port of its own, say). */
+  replicaEnv?: (id: string) => Record<string, string>;
   /** How long one daemon may take to start (tsx compiles it first: slow on a loaded machine). Default 30 s. */
   startTimeoutMs?: number;
 }
@@ -58,6 +60,7 @@ export class SchedulerReplicas {
       CLASSROOM_SCHEDULER_SHUTDOWN_GRACE_MS: "2000",
       ...(this.options.leaseMs ? { CLASSROOM_SCHEDULER_LEASE_MS: String(this.options.leaseMs) } : {}),
       ...this.options.env,
+      ...this.options.replicaEnv?.(id),
     };
   }
 

@@ -73,8 +73,10 @@ describe("ClassroomService", () => {
     // session-rpc admits its declared caller only.
     const rpcPolicy = findObject(result, "NetworkPolicy", "session-rpc");
     expect(rpcPolicy.spec.ingress[0].from).toEqual([{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "classroom-dev-apps" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "room-api", "classroom.io/calls-session-rpc": "true" } } }]);
-    // A worker nobody calls admits nothing.
-    expect(findObject(result, "NetworkPolicy", "janitor").spec.ingress).toEqual([]);
+    // session-rpc admits Prometheus on its metrics port only (gRPC stays closed to it).
+    expect(rpcPolicy.spec.ingress[1]).toEqual({ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: {} } }], ports: [{ protocol: "TCP", port: 9464 }] });
+    // A worker nobody calls admits nothing but the scrape of its /metrics.
+    expect(findObject(result, "NetworkPolicy", "janitor").spec.ingress).toEqual([{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: {} } }], ports: [{ protocol: "TCP", port: 8080 }] }]);
   });
 
   it("routes HTTP through an HTTPRoute whose weights are stable = 100 - canary - legacy", async () => {

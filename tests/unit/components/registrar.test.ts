@@ -98,7 +98,8 @@ describe("the registrar daemon", () => {
     expect(ports).toEqual(["TCP/2181", "TCP/443", "TCP/53", "TCP/6443", "UDP/53"].sort());
     const zk = egress.find((r: any) => r.ports.some((p: any) => p.port === 2181));
     expect(zk.to[0].podSelector.matchLabels["app.kubernetes.io/name"]).toBe("zookeeper");
-    expect(policies.flatMap((p) => p.spec.ingress ?? [])).toEqual([]);
+    // Nobody calls it; Prometheus scrapes its /metrics on the health port.
+    expect(policies.flatMap((p) => p.spec.ingress ?? [])).toEqual([{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: {} } }], ports: [{ protocol: "TCP", port: 8080 }] }]);
   });
 
   it("reaches only the API server addresses and ports of registrar.apiServer / apiServerPorts when the stack sets them", async () => {
