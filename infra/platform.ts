@@ -102,6 +102,7 @@ export function declareLogAgent(config: PlatformConfig, kafka: DataConnection, o
     destination,
     kafka: { namespace: kafka.namespace, selector: kafka.serverSelector, port: kafka.port },
     retentionDays: logs.retentionDays,
+    scrape: scrapeSettings(config),
   }, opts);
 }
 

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { prometheusPeer, scrapeAnnotations, ScrapeSettings } from "../monitoring/scrape";
 import { contentChecksum } from "../shared/checksum";
 import { clientLabel, imageVersion, selectorLabels, workloadLabels, WorkloadIdentity } from "../shared/labels";
 import { clusterDns } from "../shared/network-policy";
@@ -23,6 +24,8 @@ export interface LogAgentArgs {
   /** Only for the Kafka destination: the broker pods, so egress opens to them alone. */
   kafka?: { namespace: string; selector: Record<string, string>; port: number };
   retentionDays: number;
+  /** How the stack scrapes the collector's own metrics (the "log agent lagging" alert reads them); omitted: not scraped. */
+  scrape?: ScrapeSettings;
 }
 
 export const LOG_AGENT_ID: WorkloadIdentity = { name: "log-agent", instance: "log-agent", component: "log-agent", tier: "service" };
@@ -57,6 +60,7 @@ export function logAgentSpecs(args: LogAgentArgs): {
     runAsUser: 0, runAsGroup: 0, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false,
     capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" },
   };
+  const metricsEndpoint = { port: LOG_AGENT_METRICS_PORT };
   const metricsProbe = { httpGet: { path: "/metrics", port: LOG_AGENT_METRICS_PORT }, timeoutSeconds: 5 };
 
   const daemonSet: k8s.types.input.apps.v1.DaemonSet = {
@@ -65,7 +69,10 @@ export function logAgentSpecs(args: LogAgentArgs): {
       selector: { matchLabels: selector },
       updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1 } },
       template: {
-        metadata: { labels: { ...labels, ...(args.destination.kind === "kafka" ? { [clientLabel("kafka")]: "true" } : {}) } },
+        metadata: {
+          labels: { ...labels, ...(args.destination.kind === "kafka" ? { [clientLabel("kafka")]: "true" } : {}) },
+          ...(Object.keys(scrapeAnnotations(args.scrape, metricsEndpoint)).length ? { annotations: scrapeAnnotations(args.scrape, metricsEndpoint) } : {}),
+        },
         spec: {
           automountServiceAccountToken: false,
           // Every node has log files, tainted ones included.
@@ -126,7 +133,8 @@ export function logAgentSpecs(args: LogAgentArgs): {
     spec: {
       podSelector: { matchLabels: selector },
       policyTypes: ["Ingress", "Egress"],
-      ingress: [],
+      // Only Prometheus, on the collector's own metrics port.
+      ingress: args.scrape ? [{ from: [prometheusPeer(args.scrape)], ports: [{ protocol: "TCP", port: LOG_AGENT_METRICS_PORT }] }] : [],
       egress: [{ to: clusterDns.peers, ports: clusterDns.ports }, ...egress],
     },
   };

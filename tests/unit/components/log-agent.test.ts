@@ -95,6 +95,24 @@ describe("LogAgent DaemonSet (pure specs)", () => {
     });
     expect(np.egress).toHaveLength(2);
   });
+
+  it("when the stack is scraped, admits only Prometheus, on the collector's metrics port, and says where to scrape", () => {
+    const base = {
+      namespace: "classroom-dev-apps", logRoot: "/data/logs/classroom/dev", image: "otel/opentelemetry-collector-contrib:0.165.1",
+      destination: kafkaDestination, kafka: { namespace: "classroom-dev-data", selector: { "app.kubernetes.io/name": "kafka" }, port: 9092 }, retentionDays: 7,
+    };
+    const scrape = { namespace: "monitoring", prometheusPodLabels: { "app.kubernetes.io/name": "prometheus" } };
+    for (const operator of [false, true]) {
+      const scraped = logAgentSpecs({ ...base, scrape: { ...scrape, operator } });
+      expect((scraped.networkPolicy.spec as any).ingress).toEqual([{
+        from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } } }],
+        ports: [{ protocol: "TCP", port: 8888 }],
+      }]);
+      const annotations = (scraped.daemonSet.spec as any).template.metadata.annotations;
+      // A PodMonitor finds the `metrics` port by name in operator mode; otherwise the annotations say where.
+      expect(annotations).toEqual(operator ? undefined : { "prometheus.io/scrape": "true", "prometheus.io/port": "8888", "prometheus.io/path": "/metrics" });
+    }
+  });
 });
 
 describe("LogAgent in a rendered stack", () => {
