@@ -1,4 +1,4 @@
-import { RenderedObject } from "./render";
+import type { RenderedObject } from ".";
 
 /** Counts by kind and namespace, then the topology and sizes of each data system: what a reviewer checks first. */
 export function summarize(objects: RenderedObject[]): string {

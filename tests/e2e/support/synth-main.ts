@@ -1,4 +1,4 @@
-import { synthesize } from "../../../tools/synth/synthesize";
+import { synthesize } from "../../../tools/synth";
 
 // Child-process entry of renderInChild: prints one stack's synth (under Pulumi's mocks) as JSON.
 // It runs apart from the test process because mocks and the Automation API's inline program would

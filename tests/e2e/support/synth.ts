@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { PROJECT_ROOT } from "../../../tools/engine/automation";
-import type { RenderedObject } from "../../../tools/synth/render";
+import type { RenderedObject } from "../../../tools/synth";
 
 /** What synth renders for a stack, as the engine tests compare it. */
 export interface ChildSynth {
