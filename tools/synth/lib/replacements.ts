@@ -80,13 +80,13 @@ export function statefulReason(resource: ResourceIdentity, object: Record<string
 }
 
 /**
- * The smallest alias that covers the old URN: the old name when only the name changed; an alias on the
- * parent when the parent was renamed too (children inherit their parent's aliases); else the old URN.
+ * The smallest alias that covers the old URN: the old name when only the name changed; else, when the
+ * parent's URN changed too, an alias on the parent (children inherit their parent's aliases); else the old URN.
  */
 function suggestAlias(old: ResourceIdentity, next: ResourceIdentity, pairedUrns: Map<string, string>): string {
-  if (old.parent === next.parent && old.type === next.type) return `aliases: [{ name: ${JSON.stringify(old.name)} }]`;
+  if (old.parent === next.parent) return `aliases: [{ name: ${JSON.stringify(old.name)} }]`;
   if (old.parent && next.parent && pairedUrns.get(old.parent) === next.parent) {
-    return `aliases: [{ name: ${JSON.stringify(urnName(old.parent))} }] on its parent ${urnName(next.parent)} (children inherit it), or aliases: [${JSON.stringify(old.urn)}]`;
+    return `aliases: [${JSON.stringify(old.parent)}] on its parent ${urnName(next.parent)} (children inherit it), or aliases: [${JSON.stringify(old.urn)}]`;
   }
   return `aliases: [${JSON.stringify(old.urn)}]`;
 }

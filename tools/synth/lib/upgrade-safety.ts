@@ -114,7 +114,7 @@ function show(value: unknown): string {
 /** Thrown when a change is refused for upgrade hazards; the CLIs print the message and exit 1. */
 export class DataLossRefused extends Error {
   constructor(readonly hazards: UpgradeHazard[], what: string) {
-    super(`refusing ${what}: it would replace a StatefulSet or lose a volume claim:\n${formatHazards(hazards)}\n` +
+    super(`refusing ${what}: it would replace a StatefulSet or another stateful resource, or lose a volume claim:\n${formatHazards(hazards)}\n` +
       "Pass --allow-data-loss to go ahead anyway (make sure the data is backed up or migrated first).");
     this.name = "DataLossRefused";
   }
@@ -172,7 +172,7 @@ export function replacementHazards(replacements: readonly Replacement[]): Upgrad
   return replacements.filter((r) => r.stateful).map((r) => ({
     resource: r.resource,
     field: "urn",
-    reason: `its URN changes and no alias covers the old one, so the engine replaces it: ${r.stateful}`,
+    reason: `its URN changes and no alias covers the old one: ${r.stateful}`,
     detail: [`before: ${r.before.urn}`, `after:  ${r.after.urn}`, `a rename ships with an alias: add ${r.alias}`],
   }));
 }
