@@ -7,6 +7,7 @@ import { clientLabel, imageVersion, selectorLabels, workloadLabels } from "../sh
 import { podsIn, podsLabelled, tcp } from "../shared/network-policy";
 import { restrictedContainerSecurity } from "../shared/security";
 import { headlessServiceName, podHost, serviceHost } from "../shared/services";
+import { DataTopology } from "../shared/topology";
 import { scratchVolumes } from "../shared/volumes";
 import { WorkloadOptions, withWorkloadDefaults } from "../shared/workload-options";
 import { IMAGES } from "./images";
@@ -34,6 +35,7 @@ export interface MySqlArgs extends WorkloadOptions {
  */
 export class MySql extends pulumi.ComponentResource {
   readonly connection: DataConnection;
+  readonly topology: Extract<DataTopology, { system: "mysql" }>;
 
   constructor(name: string, args: MySqlArgs, opts?: pulumi.ComponentResourceOptions) {
     super("classroom:data:MySql", name, {}, opts);
@@ -138,6 +140,7 @@ export class MySql extends pulumi.ComponentResource {
 
     const credentials: Record<string, pulumi.Output<string>> = {};
     for (const u of users) credentials[`${u.name}-password`] = pulumi.secret(passwords[`${u.name}-password`]);
+    this.topology = { system: "mysql", primary: 1, replicas: w.replicas - 1 };
     this.connection = {
       system: "mysql", namespace: ns, host: serviceHost(name, ns), port: MYSQL_PORT,
       endpoints: Array.from({ length: w.replicas }, (_, i) => `${podHost(name, i, headless, ns)}:${MYSQL_PORT}`),

@@ -41,7 +41,7 @@ async function main(): Promise<number> {
   const result = await synthesize({ stack: opts.stack, stackFile: opts.stackFile, policyConfig });
   if (opts.baseline && (await refuseUnsafeUpgrade(opts.stack, opts.baseline, result, !!opts.allowDataLoss))) return 1;
   writeManifests(result.objects, out);
-  if (!opts.quiet) console.log(summarize(result.objects));
+  if (!opts.quiet) console.log(summarize(result));
   let failed = false;
   for (const problem of result.schemaProblems) {
     failed = true;
