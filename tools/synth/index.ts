@@ -11,6 +11,8 @@ export type { SynthOptions, SynthResult } from "./lib/synthesize";
 export type { Rendered, RenderedObject, RenderedResource } from "./lib/render";
 export { isStackName, loadStackConfig, PROJECT_ROOT, showPath, StackFileError } from "./lib/stack-config";
 export type { StackConfig } from "./lib/stack-config";
+export type { ResourceIdentity } from "./lib/urns";
+export type { Replacement } from "./lib/replacements";
 export { deepEqual, diffRenders, diffValues, formatDiff, indexByKey, isEmptyDiff, kubernetesObject, objectKey } from "./lib/diff";
 export type { FieldChange, ObjectChange, RenderedInput, SynthDiff } from "./lib/diff";
 export {
