@@ -27,7 +27,8 @@ export function findReplacements(before: Render, after: Render): Replacement[] {
   const claimed = new Set(after.identities.flatMap((r) => r.aliases));
   const beforeUrns = new Set(before.identities.map((r) => r.urn));
   const vanished = before.identities.filter((r) => !afterUrns.has(r.urn) && !claimed.has(r.urn));
-  const appeared = after.identities.filter((r) => !beforeUrns.has(r.urn) && !r.aliases.some((a) => beforeUrns.has(a)));
+  // An alias synth cannot read (an Output) may cover any old URN: such a resource is given the benefit of the doubt.
+  const appeared = after.identities.filter((r) => !beforeUrns.has(r.urn) && !r.aliases.some((a) => beforeUrns.has(a)) && r.opaqueAliases === 0);
   const objectsBefore = objectsByResource(before);
   const objectsAfter = objectsByResource(after);
   const key = (objects: Map<string, Record<string, any>>, r: ResourceIdentity) => {

@@ -162,7 +162,15 @@ export interface UpgradeCheck {
 export async function hazardsSinceRef(stack: string, ref: string, current: Pick<Rendered, "objects" | "identities">, root = PROJECT_ROOT): Promise<UpgradeCheck> {
   verifyBaselineRef(ref, root);
   if (!stackExistsAt(ref, stack, root)) return { baselineFound: false, hazards: [], replacements: [] };
-  const before = await withCheckout(ref, root, (dir) => renderCheckout(dir, stack));
+  const before = await withCheckout(ref, root, async (dir) => {
+    try {
+      return await renderCheckout(dir, stack);
+    } catch (err) {
+      // The baseline's own error classes are not today's; its message is what the user needs.
+      if (err instanceof StackFileError) throw err;
+      throw new StackFileError(`--baseline ${ref}: the stack ${stack} does not render at that commit: ${String((err as Error)?.message ?? err).split("\n")[0]}`);
+    }
+  });
   const replacements = findReplacements(before, current);
   return { baselineFound: true, hazards: [...findUpgradeHazards(before.objects, current.objects), ...replacementHazards(replacements)], replacements };
 }
