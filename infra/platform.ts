@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DataConnection, DataSystem } from "../components/shared/connection";
 import { platformObjectLabels } from "../components/shared/labels";
 import { defaultDenyPolicy } from "../components/shared/network-policy";
+import { DataTopology, ServiceTopology } from "../components/shared/topology";
 import { Kafka } from "../components/data/kafka";
 import { MySql } from "../components/data/mysql";
 import { Redis } from "../components/data/redis";
@@ -13,11 +14,23 @@ import { PlatformConfig } from "./config";
 import { declareMonitoring, scrapeSettings } from "./monitoring";
 import { declareServices, imagePullSecret } from "./services";
 
-/** What the platform exposes as stack outputs: names and endpoints, never credentials. */
+/** What the platform exposes as stack outputs: names, endpoints and layout, never credentials. */
 export interface PlatformOutputs {
   environment: string;
   namespaces: { data: string; apps: string };
   dataEndpoints: Record<DataSystem, { host: string; port: number; settings: Record<string, string> }>;
+  /** Each data system's layout (members, quorum, replication), for reviewers and synth's summary. */
+  dataSystems: Record<DataSystem, DataTopology>;
+  /** Each service's tracks (image, replicas or HPA bounds) and how its traffic splits. */
+  services: Record<string, ServiceTopology>;
+}
+
+/** The four data systems of a stack. */
+export interface DataLayer {
+  zookeeper: ZooKeeper;
+  kafka: Kafka;
+  redis: Redis;
+  mysql: MySql;
 }
 
 /**
@@ -35,15 +48,21 @@ export function declarePlatform(config: PlatformConfig): { outputs: PlatformOutp
 
   const namespaces = declareNamespaces(config, opts);
   const inNamespaces: pulumi.ComponentResourceOptions = { providers: [provider], dependsOn: namespaces };
-  const connections = declareDataLayer(config, inNamespaces);
+  const dataLayer = declareDataLayer(config, inNamespaces);
+  const connections = mapSystems<DataLayer[DataSystem], DataConnection>(dataLayer, (system) => system.connection);
   const pullSecret = imagePullSecret(config, { provider, dependsOn: namespaces });
-  declareServices(config, connections, inNamespaces, pullSecret?.metadata.name);
+  const services = declareServices(config, connections, inNamespaces, pullSecret?.metadata.name);
   declareLogAgent(config, connections.kafka, inNamespaces);
   declareMonitoring(config, { provider, dependsOn: namespaces });
 
-  const dataEndpoints = Object.fromEntries(Object.entries(connections).map(([system, c]) =>
-    [system, { host: c.host, port: c.port, settings: c.settings }])) as PlatformOutputs["dataEndpoints"];
-  return { outputs: { environment: config.environment, namespaces: config.namespaces, dataEndpoints }, connections, provider };
+  const outputs: PlatformOutputs = {
+    environment: config.environment,
+    namespaces: config.namespaces,
+    dataEndpoints: mapSystems(connections, (c) => ({ host: c.host, port: c.port, settings: c.settings })),
+    dataSystems: mapSystems<DataLayer[DataSystem], DataTopology>(dataLayer, (system) => system.topology),
+    services: Object.fromEntries(Object.entries(services).map(([name, service]) => [name, service.topology])),
+  };
+  return { outputs, connections, provider };
 }
 
 /** The data and apps namespaces, each starting from a default-deny NetworkPolicy. */
@@ -71,17 +90,21 @@ export function declareNamespaces(config: PlatformConfig, opts: pulumi.CustomRes
   });
 }
 
+function mapSystems<T, R>(systems: { [S in DataSystem]: T }, f: (system: T) => R): Record<DataSystem, R> {
+  return Object.fromEntries(Object.entries(systems).map(([name, system]) => [name, f(system as T)])) as Record<DataSystem, R>;
+}
+
 /** The four data systems in the data namespace, each admitting clients from the apps namespace. */
-export function declareDataLayer(config: PlatformConfig, opts: pulumi.ComponentResourceOptions): Record<DataSystem, DataConnection> {
+export function declareDataLayer(config: PlatformConfig, opts: pulumi.ComponentResourceOptions): DataLayer {
   const ns = config.namespaces;
   // Clients live in the apps namespace; the data namespace hosts the platform's own daemons' peers too.
   const clientNamespaces = [ns.apps];
   const scrape = scrapeSettings(config);
   return {
-    zookeeper: new ZooKeeper("zookeeper", { namespace: ns.data, clientNamespaces, scrape, ...config.zookeeper }, opts).connection,
-    kafka: new Kafka("kafka", { namespace: ns.data, clientNamespaces, ...config.kafka }, opts).connection,
-    redis: new Redis("redis", { namespace: ns.data, clientNamespaces, scrape, ...config.redis }, opts).connection,
-    mysql: new MySql("mysql", { namespace: ns.data, clientNamespaces, scrape, ...config.mysql }, opts).connection,
+    zookeeper: new ZooKeeper("zookeeper", { namespace: ns.data, clientNamespaces, scrape, ...config.zookeeper }, opts),
+    kafka: new Kafka("kafka", { namespace: ns.data, clientNamespaces, ...config.kafka }, opts),
+    redis: new Redis("redis", { namespace: ns.data, clientNamespaces, scrape, ...config.redis }, opts),
+    mysql: new MySql("mysql", { namespace: ns.data, clientNamespaces, scrape, ...config.mysql }, opts),
   };
 }
 

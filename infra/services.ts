@@ -18,7 +18,7 @@ export function declareServices(
   connections: Record<DataSystem, DataConnection>,
   opts: pulumi.ComponentResourceOptions,
   imagePullSecret?: pulumi.Input<string>,
-): ClassroomService[] {
+): Record<string, ClassroomService> {
   const daemons = daemonServices(config, connections);
   declareRegistrarAccess(config, opts);
   const all: Array<[string, ServiceConfig, { env?: Record<string, string>; command?: string[]; serviceAccountName?: string }]> = [
@@ -30,7 +30,7 @@ export function declareServices(
   for (const [name, svc] of all) {
     for (const callee of svc.calls) callers.set(callee, [...(callers.get(callee) ?? []), name]);
   }
-  return all.map(([name, svc, extra]) => new ClassroomService(name, {
+  return Object.fromEntries(all.map(([name, svc, extra]) => [name, new ClassroomService(name, {
     namespace: config.namespaces.apps,
     kind: svc.kind,
     port: svc.port,
@@ -55,7 +55,7 @@ export function declareServices(
     command: extra.command,
     serviceAccountName: extra.serviceAccountName,
     scrape: scrapeSettings(config),
-  }, opts));
+  }, opts)]));
 }
 
 /** The pull secret for private images, from the stack's secret config. */

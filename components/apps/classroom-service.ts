@@ -6,10 +6,11 @@ import { DataConnection } from "../shared/connection";
 import { disruptionBudget } from "../shared/disruption-budget";
 import { imageVersion, selectorLabels, workloadLabels, WorkloadIdentity } from "../shared/labels";
 import { podsIn, tcp, workloadNetworkPolicy } from "../shared/network-policy";
+import { ServiceTopology } from "../shared/topology";
 import { legacyBackend } from "../traffic/legacy-backend";
 import { weightedHttpRoute } from "../traffic/http-route";
 import { nginxCanaryIngresses } from "../traffic/nginx-canary";
-import { trafficSplit } from "../traffic/weights";
+import { TrafficSplit, trafficSplit } from "../traffic/weights";
 import { connectionWiring } from "./connections";
 import { servicePodTemplate } from "./pod-template";
 import { registrationEnv, RegistryArgs, trackServiceRegistration } from "./registration";
@@ -69,6 +70,9 @@ export const RPC_METRICS_PORT = 9464;
  * spec does not mention any weight, so stable pods never restart for a canary step.
  */
 export class ClassroomService extends pulumi.ComponentResource {
+  /** Tracks, replicas and how traffic splits: the stack's `services` output. */
+  readonly topology: ServiceTopology;
+
   constructor(name: string, args: ClassroomServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("classroom:apps:ClassroomService", name, {}, opts);
     const child = { parent: this };
@@ -153,6 +157,15 @@ export class ClassroomService extends pulumi.ComponentResource {
       }
     }
 
+    this.topology = {
+      kind: args.kind,
+      tracks: tracks.map((t) => {
+        const hpa = t.track === "stable" ? args.autoscaling : undefined;
+        return { track: t.track, image: t.spec.image, replicas: hpa ? hpa.minReplicas : t.spec.replicas, ...(hpa ? { autoscaling: { minReplicas: hpa.minReplicas, maxReplicas: hpa.maxReplicas } } : {}) };
+      }),
+      traffic: trafficTopology(args, split),
+    };
+
     if (args.legacy) legacyBackend({ namespace: ns, name, labels: { ...labels, "classroom.io/track": "legacy" }, port, endpoints: args.legacy.endpoints }, child);
 
     if (args.kind === "http" && args.route) {
@@ -177,4 +190,15 @@ export class ClassroomService extends pulumi.ComponentResource {
     }, child);
     this.registerOutputs({});
   }
+}
+
+/** How the service's traffic reaches its tracks: the route's weights, the registry's split, or the replica ratio. */
+function trafficTopology(args: ClassroomServiceArgs, split: TrafficSplit): ServiceTopology["traffic"] {
+  if (args.kind === "http" && args.route) {
+    const backends = (["stable", "canary", "legacy"] as const).filter((b) => b === "stable" || (b === "canary" ? !!args.canary : !!args.legacy));
+    return { via: args.route.mode, weights: backends.map((backend) => ({ backend, weight: split[backend] })) };
+  }
+  if (args.kind === "rpc" && args.canary) return { via: "zookeeper-registry", canaryWeight: args.canary.weight };
+  if (args.kind === "consumer") return { via: "replica-ratio" };
+  return { via: "none" };
 }

@@ -8,6 +8,7 @@ import { clientLabel, imageVersion, selectorLabels, workloadLabels, WorkloadIden
 import { podsIn, podsLabelled, tcp } from "../shared/network-policy";
 import { restrictedContainerSecurity } from "../shared/security";
 import { headlessServiceName, podHost, serviceHost } from "../shared/services";
+import { DataTopology } from "../shared/topology";
 import { scratchVolumes } from "../shared/volumes";
 import { ResolvedWorkloadOptions, withWorkloadDefaults } from "../shared/workload-options";
 import { DataComponentArgs } from "./args";
@@ -27,6 +28,7 @@ const BROKER_NODE_ID_BASE = 100;
  */
 export class Kafka extends pulumi.ComponentResource {
   readonly connection: DataConnection;
+  readonly topology: Extract<DataTopology, { system: "kafka" }>;
 
   constructor(name: string, args: KafkaArgs, opts?: pulumi.ComponentResourceOptions) {
     super("classroom:data:Kafka", name, {}, opts);
@@ -81,6 +83,9 @@ export class Kafka extends pulumi.ComponentResource {
     const brokerSelector = selectorLabels(brokerId);
     const brokerHeadless = headlessServiceName(brokerName);
 
+    this.topology = mode === "combined"
+      ? { system: "kafka", mode, nodes: brokers.replicas, replicationFactor: rf, minInsyncReplicas: minIsr }
+      : { system: "kafka", mode: "dedicated", controllers: controllers.replicas, brokers: brokers.replicas, replicationFactor: rf, minInsyncReplicas: minIsr };
     this.connection = {
       system: "kafka",
       namespace: ns,

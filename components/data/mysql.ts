@@ -8,6 +8,7 @@ import { clientLabel, imageVersion, selectorLabels, workloadLabels } from "../sh
 import { podsIn, podsLabelled, tcp } from "../shared/network-policy";
 import { restrictedContainerSecurity } from "../shared/security";
 import { headlessServiceName, podHost, serviceHost } from "../shared/services";
+import { DataTopology } from "../shared/topology";
 import { scratchVolumes } from "../shared/volumes";
 import { withWorkloadDefaults } from "../shared/workload-options";
 import { DataComponentArgs } from "./args";
@@ -28,6 +29,7 @@ const EXPORTER_PORT = 9104;
  */
 export class MySql extends pulumi.ComponentResource {
   readonly connection: DataConnection;
+  readonly topology: Extract<DataTopology, { system: "mysql" }>;
 
   constructor(name: string, args: MySqlArgs, opts?: pulumi.ComponentResourceOptions) {
     super("classroom:data:MySql", name, {}, opts);
@@ -142,6 +144,7 @@ export class MySql extends pulumi.ComponentResource {
 
     const credentials: Record<string, pulumi.Output<string>> = {};
     for (const u of users) credentials[`${u.name}-password`] = pulumi.secret(passwords[`${u.name}-password`]);
+    this.topology = { system: "mysql", primary: 1, replicas: w.replicas - 1 };
     this.connection = {
       system: "mysql", namespace: ns, host: serviceHost(name, ns), port: MYSQL_PORT,
       endpoints: Array.from({ length: w.replicas }, (_, i) => `${podHost(name, i, headless, ns)}:${MYSQL_PORT}`),

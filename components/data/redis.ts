@@ -10,6 +10,7 @@ import { clientLabel, imageVersion, selectorLabels, workloadLabels } from "../sh
 import { podsIn, podsLabelled, tcp } from "../shared/network-policy";
 import { restrictedContainerSecurity } from "../shared/security";
 import { headlessServiceName, podHost, serviceHost } from "../shared/services";
+import { DataTopology } from "../shared/topology";
 import { scratchVolumes } from "../shared/volumes";
 import { withWorkloadDefaults } from "../shared/workload-options";
 import { DataComponentArgs } from "./args";
@@ -32,6 +33,7 @@ const SENTINEL_RESOURCES = { requests: { cpu: "50m", memory: "64Mi" }, limits: {
  */
 export class Redis extends pulumi.ComponentResource {
   readonly connection: DataConnection;
+  readonly topology: Extract<DataTopology, { system: "redis" }>;
 
   constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
     super("classroom:data:Redis", name, {}, opts);
@@ -147,6 +149,7 @@ export class Redis extends pulumi.ComponentResource {
       settings.REDIS_URL = `redis://${serviceHost(name, ns)}:${REDIS_PORT}`;
       serverSelector = selector;
     }
+    this.topology = sentinelMode ? { system: "redis", mode: "sentinel", replicas: w.replicas - 1, sentinels: sentinelReplicas, quorum } : { system: "redis", mode: "standalone" };
     this.connection = {
       system: "redis", namespace: ns, host: serviceHost(name, ns), port: REDIS_PORT, endpoints,
       clientLabel: clientLabel("redis"), serverSelector, ports, settings,

@@ -7,6 +7,7 @@ import { dataWorkload } from "../shared/data-workload";
 import { podsIn, podsLabelled, tcp } from "../shared/network-policy";
 import { restrictedContainerSecurity } from "../shared/security";
 import { headlessServiceName, podHost, serviceHost } from "../shared/services";
+import { DataTopology } from "../shared/topology";
 import { scratchVolumes } from "../shared/volumes";
 import { withWorkloadDefaults } from "../shared/workload-options";
 import { DataComponentArgs } from "./args";
@@ -30,6 +31,7 @@ const FOUR_LETTER_WORDS = ["ruok", "srvr"];
  */
 export class ZooKeeper extends pulumi.ComponentResource {
   readonly connection: DataConnection;
+  readonly topology: Extract<DataTopology, { system: "zookeeper" }>;
 
   constructor(name: string, args: ZooKeeperArgs, opts?: pulumi.ComponentResourceOptions) {
     super("classroom:data:ZooKeeper", name, {}, opts);
@@ -121,6 +123,7 @@ export class ZooKeeper extends pulumi.ComponentResource {
       metrics: { port: METRICS_PORT, scrape: args.scrape },
     }, child);
 
+    this.topology = { system: "zookeeper", servers: w.replicas, quorum: Math.floor(w.replicas / 2) + 1 };
     this.connection = {
       system: "zookeeper",
       namespace: ns,

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { PROJECT_ROOT } from "../../tools/synth/stack-config";
+import { PROJECT_ROOT } from "../../tools/synth";
 import { checksums, copyOfStacks, pulumiStandIn, runRelease, TRACE } from "./release-runner";
 
 /**

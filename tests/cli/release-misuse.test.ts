@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { PROJECT_ROOT } from "../../tools/synth/stack-config";
+import { PROJECT_ROOT } from "../../tools/synth";
 import { checksums, copyOfStacks, errorLines, pulumiStandIn, runAll, runRelease, Run, TRACE } from "./release-runner";
 
 /**

@@ -3,7 +3,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PROJECT_ROOT } from "../../tools/synth/stack-config";
+import { PROJECT_ROOT } from "../../tools/synth";
 
 // `npm run release` as a user runs it, for the cli jest project: a child process per command, on a
 // copy of the stack files, with a PATH that holds no `pulumi` unless a test puts a stand-in in front.

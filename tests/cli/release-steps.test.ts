@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseDocument } from "yaml";
-import { PROJECT_ROOT } from "../../tools/synth/stack-config";
+import { PROJECT_ROOT } from "../../tools/synth";
 import { checksums as checksumsOf, copyOfStacks, runRelease, Run, TRACE } from "./release-runner";
 
 /**

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseDocument } from "yaml";
-import { PROJECT_ROOT } from "../../tools/synth/stack-config";
+import { PROJECT_ROOT } from "../../tools/synth";
 
 const bigger = (size: string) => `${parseInt(size, 10) + 1}${size.replace(/^\d+/, "")}`;
 

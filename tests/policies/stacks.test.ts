@@ -4,7 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { evaluatePolicies, formatViolations, loadPolicyConfig, mandatoryViolations, policyConfigNames, RenderedResource } from "../../policies/evaluate";
-import { synthesize } from "../../tools/synth/synthesize";
+import { synthesize } from "../../tools/synth";
 
 const ROOT = path.resolve(__dirname, "../..");
 const STACKS = fs

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parsePlatformConfig, PlatformConfig } from "../../infra/config";
-import { synthesize, SynthResult } from "../../tools/synth/synthesize";
+import { synthesize, SynthResult } from "../../tools/synth";
 
 const cache = new Map<string, Promise<SynthResult>>();
 

@@ -1,4 +1,4 @@
-import { diffRenders, diffValues, formatDiff, isEmptyDiff } from "../../tools/synth/diff";
+import { diffRenders, diffValues, formatDiff, isEmptyDiff } from "../../tools/synth";
 
 const deployment = (name: string, image: string, env: Array<{ name: string; value: string }> = []) => ({
   apiVersion: "apps/v1",

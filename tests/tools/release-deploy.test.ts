@@ -2,7 +2,7 @@ import * as path from "node:path";
 import { PassThrough } from "node:stream";
 import { askToDeploy, confirmationRule, DeployTarget, policyConfigFor, pulumiPreviewArgs, pulumiUpArgs } from "../../tools/release/deploy";
 import { ReleaseError } from "../../tools/release/errors";
-import { PROJECT_ROOT } from "../../tools/synth/stack-config";
+import { PROJECT_ROOT } from "../../tools/synth";
 
 /** The pulumi commands a release runs and the rule for when it may deploy without asking. */
 const policyConfig = path.join(PROJECT_ROOT, "policies", "config", "prod.json");

@@ -5,9 +5,7 @@ import { parse } from "yaml";
 import { ReleaseStep } from "../../tools/release/actions";
 import { RenderCache } from "../../tools/release/diff";
 import { planRelease, ReleasePlan, writeRelease } from "../../tools/release/release";
-import { SynthDiff } from "../../tools/synth/diff";
-import { PROJECT_ROOT } from "../../tools/synth/stack-config";
-import { SynthResult } from "../../tools/synth/synthesize";
+import { PROJECT_ROOT, SynthDiff, SynthResult } from "../../tools/synth";
 
 /**
  * The release steps from their synth diffs, on copies of the project's stack files. Renders are cached

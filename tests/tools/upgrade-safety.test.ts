@@ -1,9 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { PROJECT_ROOT } from "../../tools/synth/stack-config";
-import { synthesize, SynthResult } from "../../tools/synth/synthesize";
-import { findUpgradeHazards, formatHazards } from "../../tools/synth/upgrade-safety";
+import { findUpgradeHazards, formatHazards, PROJECT_ROOT, synthesize, SynthResult } from "../../tools/synth";
 
 /** The dev stack's ZooKeeper block with one setting changed: the way an operator would edit it. */
 function zookeeperOverride(stackText: string, change: (zk: Record<string, any>) => void): Record<string, string> {

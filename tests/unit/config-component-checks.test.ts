@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
 import { ConfigError, parsePlatformConfig } from "../../infra/config";
-import { loadStackConfig, PROJECT_ROOT } from "../../tools/synth/stack-config";
+import { loadStackConfig, PROJECT_ROOT } from "../../tools/synth";
 
 type Config = Record<string, any>;
 const dev = (parse(fs.readFileSync(path.join(PROJECT_ROOT, "stacks/Pulumi.dev.yaml"), "utf8")) as { config: Config }).config;

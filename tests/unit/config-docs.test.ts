@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
 import { configJsonSchema, configKeys, driftedFiles, renderTable, TABLE_END, TABLE_START, updatePulumiYaml, writeGenerated } from "../../tools/config-docs/generate";
-import { PROJECT_ROOT } from "../../tools/synth/stack-config";
+import { PROJECT_ROOT } from "../../tools/synth";
 
 /** A copy of the two generated files in a temporary project root. */
 function copyOfProject(): string {

@@ -35,7 +35,7 @@ test("@pulumi/pulumi: runtime/config isConfigSecret tells which keys the stack h
   expect(isConfigSecret!("classroom:environment")).toBe(false);
 });
 
-test("@pulumi/pulumi: runtime/settings waitForRPCs lets synth wait for the last registration (tools/synth/render)", () => {
+test("@pulumi/pulumi: runtime/settings waitForRPCs lets synth wait for the last registration (tools/synth/lib/render)", () => {
   expect(typeof (runtimeSettings as unknown as { waitForRPCs?: unknown }).waitForRPCs).toBe("function");
 });
 

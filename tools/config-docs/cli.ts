@@ -3,7 +3,7 @@
 // naming each file that differs from what the schema generates.
 import { Command } from "commander";
 import { FindingsError, oneLineCommanderErrors, projectVersion, runCli } from "../cli/run";
-import { PROJECT_ROOT } from "../synth/stack-config";
+import { PROJECT_ROOT } from "../synth";
 import { driftedFiles, writeGenerated } from "./generate";
 
 const program = new Command("config:docs")

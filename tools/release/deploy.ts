@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as readline from "node:readline/promises";
-import { PROJECT_ROOT } from "../synth/stack-config";
+import { PROJECT_ROOT } from "../synth";
 import { ReleaseError } from "./errors";
 import { DEFAULT_STACKS_DIR } from "./stack-file";
 

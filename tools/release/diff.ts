@@ -2,10 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ConfigError, parsePlatformConfig } from "../../infra/config";
-import { diffRenders, SynthDiff } from "../synth/diff";
-import { loadStackConfig } from "../synth/stack-config";
-import type { SynthResult } from "../synth/synthesize";
-import { findUpgradeHazards, stackFileAtRef, UpgradeHazard } from "../synth/upgrade-safety";
+import { diffRenders, findUpgradeHazards, loadStackConfig, stackFileAtRef, SynthDiff, type SynthResult, UpgradeHazard } from "../synth";
 import { ReleaseError, ReleaseRefused } from "./errors";
 
 /** Renders keyed by stack and file content, so a sequence of steps renders each state once. */
@@ -110,7 +107,7 @@ async function render(stack: string, file: string, cache?: RenderCache): Promise
   const key = `${stack}\n${fs.readFileSync(file, "utf8")}`;
   const hit = cache?.get(key);
   if (hit) return hit;
-  const { synthesize } = await import("../synth/synthesize");
+  const { synthesize } = await import("../synth");
   const result = await synthesize({ stack, stackFile: file });
   cache?.set(key, result);
   return result;

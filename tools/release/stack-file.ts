@@ -1,8 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Document, isMap, isScalar, Pair, parse, parseDocument, stringify, YAMLError, YAMLMap } from "yaml";
-import { deepEqual } from "../synth/diff";
-import { PROJECT_ROOT } from "../synth/stack-config";
+import { deepEqual, PROJECT_ROOT } from "../synth";
 import { ReleaseError } from "./errors";
 
 /** Default folder of the stack files (Pulumi.yaml's stackConfigDir). */

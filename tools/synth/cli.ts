@@ -5,10 +5,9 @@ import { ConfigError, parsePlatformConfig } from "../../infra/config";
 import { loadPolicyConfig, PolicyConfig, PolicyConfigError, resolvePolicyConfig } from "../../policies/policy-config";
 import { allRules } from "../../policies/rules";
 import { oneLineCommanderErrors, projectVersion, runCli, UserError } from "../cli/run";
+import { DataLossRefused, formatHazards, hazardsSinceRef, isStackName, loadRenderer, loadStackConfig, PROJECT_ROOT, showPath, StackFileError, SynthResult, verifyBaselineRef } from ".";
 import { checkOutDir } from "./out-dir";
-import { isStackName, loadStackConfig, PROJECT_ROOT, showPath, StackFileError } from "./stack-config";
 import { summarize } from "./summary";
-import { refuseUnsafeUpgrade, verifyBaselineRef } from "./upgrade-safety";
 import { writeManifests } from "./write";
 
 const program = new Command("synth")
@@ -19,7 +18,7 @@ const program = new Command("synth")
   .option("--policy-config <file-or-stack>", "policy enforcement config (default: policies/config/<stack>.json)")
   .option("--server", "also send every object to the API server in KUBECONFIG as a strict dry run")
   .option("-q, --quiet", "print only problems and the final line")
-  .option("--baseline <git-ref>", "fail (exit 1) if the stack changed since this git ref in a way that replaces a StatefulSet or loses a volume claim")
+  .option("--baseline <git-ref>", "render the stack as a checkout of this git ref declares it and fail (exit 1) if deploying today's code over it replaces a StatefulSet, a claim, a generated password or the Secret holding it, or loses a volume claim")
   .option("--allow-data-loss", "with --baseline: report such changes without failing")
   .option("--debug", "print stack traces of errors")
   .version(projectVersion(), "--version", "print the version")
@@ -35,14 +34,14 @@ async function main(): Promise<number> {
   const opts = program.opts<SynthCliOptions>();
   const { out, policyConfig } = checkInput(opts);
   // Loaded only now: the Pulumi SDK takes seconds to load, and bad input needs none of it.
-  const { synthesize } = await import("./synthesize");
+  const { synthesize } = await loadRenderer();
   const { formatViolations, mandatoryViolations } = await import("../../policies/evaluate");
   // The time printed (and read by bench:synth) is the render's, without module loading, as before.
   const started = Date.now();
   const result = await synthesize({ stack: opts.stack, stackFile: opts.stackFile, policyConfig });
   if (opts.baseline && (await refuseUnsafeUpgrade(opts.stack, opts.baseline, result, !!opts.allowDataLoss))) return 1;
   writeManifests(result.objects, out);
-  if (!opts.quiet) console.log(summarize(result.objects));
+  if (!opts.quiet) console.log(summarize(result));
   let failed = false;
   for (const problem of result.schemaProblems) {
     failed = true;
@@ -107,6 +106,32 @@ function checkInput(opts: SynthCliOptions): { out: string; policyConfig?: Policy
   if (problems.length === 1) throw new UserError(problems[0]);
   if (problems.length > 1) throw new UserError(`${problems.length} problems:`, problems);
   return { out: out!, policyConfig };
+}
+
+/**
+ * `--baseline <ref>`: prints what deploying today's render over the ref's would replace, and says whether
+ * synth must fail (hazards found and not accepted with --allow-data-loss).
+ */
+async function refuseUnsafeUpgrade(stack: string, ref: string, current: SynthResult, allowDataLoss: boolean): Promise<boolean> {
+  const { hazards, replacements, baselineFound } = await hazardsSinceRef(stack, ref, current);
+  if (!baselineFound) {
+    console.log(`upgrade safety: stacks/Pulumi.${stack}.yaml does not exist at ${ref}; nothing deployed from it to protect`);
+    return false;
+  }
+  // Replacing a Deployment or a Service costs a rollout, not data: shown, never refused.
+  for (const r of replacements.filter((x) => !x.stateful)) {
+    console.log(`upgrade safety: ${r.resource} is replaced (URN ${r.before.urn} -> ${r.after.urn}); keep it with ${r.alias}`);
+  }
+  if (hazards.length === 0) {
+    console.log(`upgrade safety: no StatefulSet replacement, lost volume claim or replaced stateful resource since ${ref}`);
+    return false;
+  }
+  if (allowDataLoss) {
+    console.log(`upgrade safety: accepted with --allow-data-loss since ${ref}:\n${formatHazards(hazards)}`);
+    return false;
+  }
+  console.error(new DataLossRefused(hazards, `the changes to stack ${stack} since ${ref}`).message);
+  return true;
 }
 
 /** Strict server-side dry run against the cluster in KUBECONFIG (tools/cluster). */

@@ -1,7 +1,14 @@
-import { RenderedObject } from "./render";
+import type { PlatformOutputs } from "../../infra/platform";
+import type { DataSystem } from "../../components/shared/connection";
+import type { DataTopology, ServiceTopology, TrafficTopology } from "../../components/shared/topology";
+import type { Rendered } from ".";
 
-/** Counts by kind and namespace, then the topology and sizes of each data system: what a reviewer checks first. */
-export function summarize(objects: RenderedObject[]): string {
+/**
+ * Counts by kind and namespace and the sizes of every workload (from the rendered objects), then the
+ * layout of each data system and service (from the program's outputs). A program without those outputs
+ * (a test's partial program) gets the counts and workloads only.
+ */
+export function summarize({ objects, outputs }: Pick<Rendered, "objects" | "outputs">): string {
   const lines: string[] = [];
   const byNamespace = new Map<string, Map<string, number>>();
   for (const { object } of objects) {
@@ -25,56 +32,69 @@ export function summarize(objects: RenderedObject[]): string {
     const component = object.metadata?.labels?.["app.kubernetes.io/component"] ?? "";
     lines.push(`  ${object.kind.padEnd(11)} ${`${object.metadata.namespace}/${object.metadata.name}`.padEnd(42)} ${String(object.spec?.replicas ?? "-").padStart(2)}x ${component.padEnd(12)} ${c?.image ?? ""}  cpu ${req.cpu ?? "-"}/${lim.cpu ?? "-"} mem ${req.memory ?? "-"}/${lim.memory ?? "-"}${storage ? ` pvc ${storage}` : ""}`);
   }
-  lines.push(...topology(objects.map((o) => o.object)));
-  lines.push(...services(objects.map((o) => o.object)));
+  const program = outputs as Partial<PlatformOutputs>;
+  if (program.dataSystems) lines.push(...topology(program.dataSystems));
+  if (program.services) lines.push(...services(program.services, objects.map((o) => o.object)));
   return lines.join("\n");
 }
 
 type Obj = Record<string, any>;
-const named = (objects: Obj[], kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata?.name === name);
 
-/** One line per data system: what a reviewer of a prod change wants to see first. */
-function topology(objects: Obj[]): string[] {
-  const sts = (name: string) => named(objects, "StatefulSet", name)?.spec?.replicas as number | undefined;
+/** One line per data system, from the program's `dataSystems` output: what a reviewer of a prod change wants to see first. */
+function topology(dataSystems: Partial<Record<DataSystem, DataTopology>>): string[] {
   const lines = ["data layer:"];
-  if (sts("zookeeper")) lines.push(`  zookeeper: ${sts("zookeeper")}-server ensemble (quorum ${Math.floor(sts("zookeeper")! / 2) + 1})`);
-  const brokerProps: string = named(objects, "ConfigMap", "kafka-broker-config")?.data?.["server.properties"] ?? named(objects, "ConfigMap", "kafka-config")?.data?.["server.properties"] ?? "";
-  const prop = (k: string) => new RegExp(`^${k.replace(/\./g, "\\.")}=(.*)$`, "m").exec(brokerProps)?.[1];
-  if (sts("kafka")) lines.push(`  kafka: ${sts("kafka")} combined broker+controller node(s), RF ${prop("default.replication.factor")}, min ISR ${prop("min.insync.replicas")}`);
-  if (sts("kafka-broker")) lines.push(`  kafka: ${sts("kafka-controller")} controllers + ${sts("kafka-broker")} brokers, RF ${prop("default.replication.factor")}, min ISR ${prop("min.insync.replicas")}`);
-  if (sts("redis")) {
-    const sentinels = sts("redis-sentinel");
-    const quorum = /sentinel monitor \S+ \S+ \d+ (\d+)/.exec(named(objects, "Secret", "redis-credentials")?.stringData?.["sentinel.conf"] ?? "")?.[1];
-    lines.push(sentinels ? `  redis: master + ${sts("redis")! - 1} replica(s) under ${sentinels} Sentinels (quorum ${quorum})` : "  redis: standalone, AOF everysec");
+  for (const system of ["zookeeper", "kafka", "redis", "mysql"] as const) {
+    const t = dataSystems[system];
+    if (t) lines.push(`  ${system}: ${describeSystem(t)}`);
   }
-  if (sts("mysql")) lines.push(`  mysql: primary${sts("mysql")! > 1 ? ` + ${sts("mysql")! - 1} async GTID replica(s)` : " only"}`);
   return lines;
 }
 
-/** One line per classroom service: tracks with images and replicas, traffic weights, volumes. */
-function services(objects: Obj[]): string[] {
-  const deployments = objects.filter((o) => o.kind === "Deployment" && o.metadata?.labels?.["classroom.io/tier"] === "service");
-  const names = [...new Set(deployments.map((d) => d.metadata.labels["app.kubernetes.io/name"] as string))].sort();
+function describeSystem(t: DataTopology): string {
+  switch (t.system) {
+    case "zookeeper":
+      return `${t.servers}-server ensemble (quorum ${t.quorum})`;
+    case "kafka": {
+      const replication = `RF ${t.replicationFactor}, min ISR ${t.minInsyncReplicas}`;
+      return t.mode === "combined" ? `${t.nodes} combined broker+controller node(s), ${replication}` : `${t.controllers} controllers + ${t.brokers} brokers, ${replication}`;
+    }
+    case "redis":
+      return t.mode === "sentinel" ? `master + ${t.replicas} replica(s) under ${t.sentinels} Sentinels (quorum ${t.quorum})` : "standalone, AOF everysec";
+    case "mysql":
+      return `primary${t.replicas > 0 ? ` + ${t.replicas} async GTID replica(s)` : " only"}`;
+  }
+}
+
+/**
+ * One line per classroom service: tracks with images and replicas and traffic weights from the program's
+ * `services` output; volumes from the stable Deployment, found by its labels.
+ */
+function services(topologies: Record<string, ServiceTopology>, objects: Obj[]): string[] {
+  const names = Object.keys(topologies).sort();
   if (names.length === 0) return [];
   const lines = ["services:"];
   for (const name of names) {
-    const tracks = deployments.filter((d) => d.metadata.labels["app.kubernetes.io/name"] === name);
-    const kind = tracks[0].metadata.labels["app.kubernetes.io/component"];
-    const hpa = (track: string) => named(objects, "HorizontalPodAutoscaler", `${name}-${track}`)?.spec;
-    const trackText = tracks.map((d) => {
-      const track = d.metadata.labels["classroom.io/track"];
-      const h = hpa(track);
-      const replicas = h ? `${h.minReplicas}-${h.maxReplicas} (HPA)` : d.spec.replicas;
-      return `${track} ${d.spec.template.spec.containers[0].image} x${replicas}`;
-    }).join(", ");
-    const route = named(objects, "HTTPRoute", name);
-    const weights = route
-      ? route.spec.rules[0].backendRefs.map((b: Obj) => `${String(b.name).slice(name.length + 1)} ${b.weight}%`).join(" / ")
-      : tracks.find((d) => d.metadata.annotations?.["classroom.io/canary-weight"])
-        ? `registry split: canary ${tracks.find((d) => d.metadata.annotations?.["classroom.io/canary-weight"])!.metadata.annotations["classroom.io/canary-weight"]}%`
-        : kind === "consumer" ? "split by replica ratio (Kafka partitions)" : "";
-    const volumes = (tracks[0].spec.template.spec.volumes as Obj[]).map((v) => `${v.name}:${Object.keys(v).find((k) => k !== "name")}`).join(" ");
-    lines.push(`  ${name} [${kind}] ${trackText}${weights ? `; ${weights}` : ""}; volumes ${volumes}`);
+    const t = topologies[name];
+    const tracks = t.tracks.map((track) => `${track.track} ${track.image} x${track.autoscaling ? `${track.autoscaling.minReplicas}-${track.autoscaling.maxReplicas} (HPA)` : track.replicas}`).join(", ");
+    const weights = traffic(t.traffic);
+    const stable = objects.find((o) => o.kind === "Deployment" && o.metadata?.labels?.["app.kubernetes.io/name"] === name && o.metadata?.labels?.["classroom.io/track"] === "stable");
+    const volumes = ((stable?.spec?.template?.spec?.volumes ?? []) as Obj[]).map((v) => `${v.name}:${Object.keys(v).find((k) => k !== "name")}`).join(" ");
+    lines.push(`  ${name} [${t.kind}] ${tracks}${weights ? `; ${weights}` : ""}; volumes ${volumes}`);
   }
   return lines;
+}
+
+function traffic(t: TrafficTopology): string {
+  switch (t.via) {
+    case "gateway-api":
+      return t.weights.map((w) => `${w.backend} ${w.weight}%`).join(" / ");
+    case "nginx-ingress":
+      return `ingress-nginx: ${t.weights.map((w) => `${w.backend} ${w.weight}%`).join(" / ")}`;
+    case "zookeeper-registry":
+      return `registry split: canary ${t.canaryWeight}%`;
+    case "replica-ratio":
+      return "split by replica ratio (Kafka partitions)";
+    case "none":
+      return "";
+  }
 }

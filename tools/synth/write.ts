@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { stringify } from "yaml";
 import { replaceOwnedFiles } from "./out-dir";
-import { RenderedObject } from "./render";
+import type { RenderedObject } from "./index";
 
 /**
  * Writes one YAML file per object under `dir/<namespace or _cluster>/<kind>-<name>.yaml`, replacing what
@@ -16,9 +16,4 @@ export function writeManifests(objects: RenderedObject[], dir: string): string[]
   }
   replaceOwnedFiles(dir, files);
   return [...files.keys()].map((rel) => path.join(dir, rel));
-}
-
-/** Stable identity of an object: `Kind/namespace/name`. */
-export function objectKey(object: Record<string, any>): string {
-  return `${object.kind}/${object.metadata?.namespace ?? ""}/${object.metadata?.name}`;
 }

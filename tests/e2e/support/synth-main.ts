@@ -1,4 +1,4 @@
-import { synthesize } from "../../../tools/synth/synthesize";
+import { synthesize } from "../../../tools/synth";
 
 // Child-process entry of renderInChild: prints one stack's synth (under Pulumi's mocks) as JSON.
 // It runs apart from the test process because mocks and the Automation API's inline program would
@@ -9,7 +9,7 @@ async function main(): Promise<string> {
   const started = process.hrtime.bigint();
   const result = await synthesize({ stack, stackFile });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return JSON.stringify({ objects: result.objects, resources: result.resources, schemaProblems: result.schemaProblems, seconds });
+  return JSON.stringify({ objects: result.objects, resources: result.resources, identities: result.identities, schemaProblems: result.schemaProblems, seconds });
 }
 
 // Exit only once the pipe has taken all of it: an exit right after write() truncates large output.

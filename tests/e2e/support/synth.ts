@@ -2,12 +2,14 @@ import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { PROJECT_ROOT } from "../../../tools/engine/automation";
-import type { RenderedObject } from "../../../tools/synth/render";
+import type { RenderedObject, ResourceIdentity } from "../../../tools/synth";
 
 /** What synth renders for a stack, as the engine tests compare it. */
 export interface ChildSynth {
   objects: RenderedObject[];
   resources: { type: string; name: string }[];
+  /** Every resource's URN as synth computes it (parent chain, aliases). */
+  identities: ResourceIdentity[];
   schemaProblems: { key: string; errors: string[] }[];
   /** Seconds the render took inside the child (without process and module start-up). */
   seconds: number;

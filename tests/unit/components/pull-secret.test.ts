@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parsePlatformConfig } from "../../../infra/config";
 import { imagePullSecret } from "../../../infra/services";
 import { mandatoryViolations } from "../../../policies/evaluate";
-import { synthesize } from "../../../tools/synth/synthesize";
+import { synthesize } from "../../../tools/synth";
 
 // Renders only the pull secret, from the prod stack's config with a registry credential set as a secret.
 function renderPullSecret() {

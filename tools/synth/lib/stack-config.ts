@@ -1,10 +1,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { closest } from "../../infra/config/suggest";
+import { closest } from "../../../infra/config/suggest";
 
 /** Where the project lives: the folder holding Pulumi.yaml. */
-export const PROJECT_ROOT = path.resolve(__dirname, "../..");
+export const PROJECT_ROOT = path.resolve(__dirname, "../../..");
 
 export interface StackConfig {
   project: string;

@@ -2,10 +2,11 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { diffValues, kubernetesObject, RenderedInput } from "./diff";
+import { renderCheckout, stackExistsAt, withCheckout } from "./baseline";
+import { diffValues, kubernetesObject, objectKey, RenderedInput } from "./diff";
+import type { Rendered } from "./render";
+import { findReplacements, Replacement } from "./replacements";
 import { PROJECT_ROOT, StackFileError } from "./stack-config";
-import type { SynthResult } from "./synthesize";
-import { objectKey } from "./write";
 
 /**
  * StatefulSet fields whose change makes the Kubernetes provider plan a replacement (delete, then
@@ -28,6 +29,8 @@ export interface UpgradeHazard {
   reason: string;
   before?: unknown;
   after?: unknown;
+  /** Further lines to show under the hazard (URNs, the fix). */
+  detail?: string[];
 }
 
 /**
@@ -98,7 +101,7 @@ function values(change: { before?: unknown; after?: unknown }): { before?: unkno
 export function formatHazards(hazards: readonly UpgradeHazard[]): string {
   return hazards.map((h) => {
     const values = "before" in h || "after" in h ? ` (${show(h.before)} -> ${show(h.after)})` : "";
-    return `  ${h.resource}: ${h.field}${values}: ${h.reason}`;
+    return `  ${h.resource}: ${h.field}${values}: ${h.reason}${(h.detail ?? []).map((line) => `\n      ${line}`).join("")}`;
   }).join("\n");
 }
 
@@ -111,7 +114,7 @@ function show(value: unknown): string {
 /** Thrown when a change is refused for upgrade hazards; the CLIs print the message and exit 1. */
 export class DataLossRefused extends Error {
   constructor(readonly hazards: UpgradeHazard[], what: string) {
-    super(`refusing ${what}: it would replace a StatefulSet or lose a volume claim:\n${formatHazards(hazards)}\n` +
+    super(`refusing ${what}: it would replace a StatefulSet or another stateful resource, or lose a volume claim:\n${formatHazards(hazards)}\n` +
       "Pass --allow-data-loss to go ahead anyway (make sure the data is backed up or migrated first).");
     this.name = "DataLossRefused";
   }
@@ -140,43 +143,44 @@ export function stackFileAtRef(stack: string, ref: string, root = PROJECT_ROOT):
   return { file, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-/**
- * Renders the stack file as it was at `ref` and compares it with `current`: the check behind
- * `synth --baseline`. Only the stack file comes from the ref and both renders run today's components,
- * so this catches configuration changes (storage sizes and classes, renamed systems), not changes in
- * component code since the ref; for those, compare renders of the two checkouts.
- */
-export async function hazardsSinceRef(stack: string, ref: string, current: SynthResult, root = PROJECT_ROOT): Promise<{ hazards: UpgradeHazard[]; baselineFound: boolean }> {
-  const baseline = stackFileAtRef(stack, ref, root);
-  if (!baseline) return { hazards: [], baselineFound: false };
-  try {
-    // Loaded on use: the Pulumi SDK takes seconds to load, and the release CLI's error paths need none of it.
-    const { synthesize } = await import("./synthesize");
-    const before = await synthesize({ stack, stackFile: baseline.file });
-    return { hazards: findUpgradeHazards(before.objects, current.objects), baselineFound: true };
-  } finally {
-    baseline.cleanup();
-  }
+/** What `synth --baseline <ref>` found. */
+export interface UpgradeCheck {
+  /** False when the stack has no file at the ref: nothing deployed from it to protect. */
+  baselineFound: boolean;
+  /** StatefulSet replacements, lost claims, and replaced stateful resources (data or credentials lost). */
+  hazards: UpgradeHazard[];
+  /** Every resource the engine would replace for a URN change, stateful or not. */
+  replacements: Replacement[];
 }
 
 /**
- * `synth --baseline <ref>`: prints the hazards between the stack file at `ref` and `current`, and says
- * whether synth must fail (hazards found and not accepted with --allow-data-loss).
+ * Renders the stack as the checkout of `ref` declares it (that commit's program, components and stack
+ * file) and compares it with `current`: changed immutable fields and lost claims, and resources whose
+ * URN changes without an alias (a renamed child, a renamed or re-parented component), which the engine
+ * replaces whatever the objects look like.
  */
-export async function refuseUnsafeUpgrade(stack: string, ref: string, current: SynthResult, allowDataLoss: boolean): Promise<boolean> {
-  const { hazards, baselineFound } = await hazardsSinceRef(stack, ref, current);
-  if (!baselineFound) {
-    console.log(`upgrade safety: stacks/Pulumi.${stack}.yaml does not exist at ${ref}; nothing deployed from it to protect`);
-    return false;
-  }
-  if (hazards.length === 0) {
-    console.log(`upgrade safety: no StatefulSet replacement or lost volume claim since ${ref}`);
-    return false;
-  }
-  if (allowDataLoss) {
-    console.log(`upgrade safety: accepted with --allow-data-loss since ${ref}:\n${formatHazards(hazards)}`);
-    return false;
-  }
-  console.error(new DataLossRefused(hazards, `the changes to stack ${stack} since ${ref}`).message);
-  return true;
+export async function hazardsSinceRef(stack: string, ref: string, current: Pick<Rendered, "objects" | "identities">, root = PROJECT_ROOT): Promise<UpgradeCheck> {
+  verifyBaselineRef(ref, root);
+  if (!stackExistsAt(ref, stack, root)) return { baselineFound: false, hazards: [], replacements: [] };
+  const before = await withCheckout(ref, root, async (dir) => {
+    try {
+      return await renderCheckout(dir, stack);
+    } catch (err) {
+      // The baseline's own error classes are not today's; its message is what the user needs.
+      if (err instanceof StackFileError) throw err;
+      throw new StackFileError(`--baseline ${ref}: the stack ${stack} does not render at that commit: ${String((err as Error)?.message ?? err).split("\n")[0]}`);
+    }
+  });
+  const replacements = findReplacements(before, current);
+  return { baselineFound: true, hazards: [...findUpgradeHazards(before.objects, current.objects), ...replacementHazards(replacements)], replacements };
+}
+
+/** The replacements that lose data or credentials, as hazards naming both URNs and the alias to add. */
+export function replacementHazards(replacements: readonly Replacement[]): UpgradeHazard[] {
+  return replacements.filter((r) => r.stateful).map((r) => ({
+    resource: r.resource,
+    field: "urn",
+    reason: `its URN changes and no alias covers the old one: ${r.stateful}`,
+    detail: [`before: ${r.before.urn}`, `after:  ${r.after.urn}`, `a rename ships with an alias: add ${r.alias}`],
+  }));
 }

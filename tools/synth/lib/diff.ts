@@ -1,4 +1,3 @@
-import { objectKey } from "./write";
 
 /** An object of a render: a bare Kubernetes object, or synth's RenderedObject (which carries it in `object`). */
 export type RenderedInput = Record<string, any> | { type: string; name: string; object: Record<string, any> };
@@ -33,6 +32,11 @@ export interface SynthDiff {
 /** The Kubernetes object inside either input shape. */
 export function kubernetesObject(input: RenderedInput): Record<string, any> {
   return "object" in input && typeof input.type === "string" && input.object && typeof input.object === "object" ? input.object : input;
+}
+
+/** Stable identity of an object: `Kind/namespace/name`. */
+export function objectKey(object: Record<string, any>): string {
+  return `${object.kind}/${object.metadata?.namespace ?? ""}/${object.metadata?.name}`;
 }
 
 /** Objects of a render by `Kind/namespace/name`. */

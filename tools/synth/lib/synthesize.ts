@@ -1,10 +1,10 @@
-import { ConfigError } from "../../infra/config";
-import { evaluatePolicies, loadPolicyConfig, policyConfigNames, PolicyConfig, Violation } from "../../policies/evaluate";
-import { platformProgram } from "../../infra/program";
+import { ConfigError } from "../../../infra/config";
+import { evaluatePolicies, loadPolicyConfig, policyConfigNames, PolicyConfig, Violation } from "../../../policies/evaluate";
+import { platformProgram } from "../../../infra/program";
 import { renderProgram, Rendered } from "./render";
+import { objectKey } from "./diff";
 import { validateSchemas } from "./schema-validate";
 import { loadStackConfig, StackConfig } from "./stack-config";
-import { objectKey } from "./write";
 
 export interface SynthOptions {
   /** Stack name; its file is `stacks/Pulumi.<stack>.yaml`. */

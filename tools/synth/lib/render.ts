@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "./stack-config";
+import { ResourceIdentity, resourceIdentities } from "./urns";
 
 /** One Kubernetes object the program declared, as its provider would receive it. */
 export interface RenderedObject {
@@ -11,18 +12,31 @@ export interface RenderedObject {
   object: Record<string, any>;
 }
 
+/** A resource the program registered (components, providers and random values included), with its inputs. */
+export interface RenderedResource {
+  type: string;
+  name: string;
+  /** Resolved inputs; empty for components. */
+  props: Record<string, any>;
+}
+
 export interface Rendered {
   objects: RenderedObject[];
-  /** Every resource the program registered (components, providers, random values included), with its inputs. */
-  resources: { type: string; name: string; props: Record<string, any> }[];
+  /** Every resource the program registered, in registration order. */
+  resources: RenderedResource[];
+  /** Every resource's URN as the engine computes it (parent chain included) and the old URNs its aliases cover. */
+  identities: ResourceIdentity[];
   outputs: Record<string, unknown>;
 }
+
+/** What synth's mocks put where a deployment generates a password: objects carrying it hold generated secrets. */
+export const GENERATED_PASSWORD_PREFIX = "generated-at-deploy-";
 
 /** Stands in for values only a deployment knows (generated passwords, cluster ids). */
 function mockState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
   switch (type) {
     case "random:index/randomPassword:RandomPassword":
-      return { ...inputs, result: `generated-at-deploy-${name}` };
+      return { ...inputs, result: `${GENERATED_PASSWORD_PREFIX}${name}` };
     case "random:index/randomId:RandomId":
       return { ...inputs, b64Url: "AAAAAAAAAAAAAAAAAAAAAA", hex: "00000000000000000000000000000000", dec: "0" };
     default:
@@ -50,9 +64,13 @@ export async function renderProgram(program: () => unknown, stack: StackConfig):
     },
   }, stack.project, stack.stack, false);
   pulumi.runtime.setAllConfig(stack.config, stack.secretKeys);
-  const outputs = (await pulumi.runtime.runInPulumiStack(async () => program())) ?? {};
+  const identities = resourceIdentities(stack.project, stack.stack);
+  const outputs = (await pulumi.runtime.runInPulumiStack(async () => {
+    identities.observe();
+    return program();
+  })) ?? {};
   await waitForRegistrations();
-  return { objects, resources, outputs };
+  return { objects, resources, identities: identities.list(), outputs };
 }
 
 /** Registrations finish asynchronously; the SDK's RPC queue tells when the last one is done. */
