@@ -7,6 +7,7 @@ import { platformObjectLabels } from "../components/shared/labels";
 import { PlatformConfig } from "./config";
 import { ServiceConfig } from "./config/services";
 import { daemonServices, declareRegistrarAccess } from "./daemons";
+import { declareExternals, externalPeers } from "./externals";
 
 /**
  * Declares every classroom service of the stack. Each receives only the connections it declares in
@@ -20,6 +21,7 @@ export function declareServices(
 ): ClassroomService[] {
   const daemons = daemonServices(config, connections);
   declareRegistrarAccess(config, opts);
+  declareExternals(config, opts);
   const all: Array<[string, ServiceConfig, { env?: Record<string, string>; command?: string[]; serviceAccountName?: string }]> = [
     ...Object.entries(config.services).map(([name, svc]) => [name, svc, {}] as [string, ServiceConfig, object]),
     ...Object.entries(daemons).map(([name, d]) => [name, { ...d.service, configFiles: d.configFiles }, { env: d.env, command: (d.service as { command?: string[] }).command, serviceAccountName: d.serviceAccountName }] as [string, ServiceConfig, { env: Record<string, string>; command?: string[]; serviceAccountName?: string }]),
@@ -27,7 +29,7 @@ export function declareServices(
   const ports = new Map(all.map(([name, svc]) => [name, svc.port]));
   const callers = new Map<string, string[]>();
   for (const [name, svc] of all) {
-    for (const callee of svc.calls) callers.set(callee, [...(callers.get(callee) ?? []), name]);
+    for (const callee of svc.calls.filter((c) => ports.has(c))) callers.set(callee, [...(callers.get(callee) ?? []), name]);
   }
   return all.map(([name, svc, extra]) => new ClassroomService(name, {
     namespace: config.namespaces.apps,
@@ -37,7 +39,10 @@ export function declareServices(
     canary: svc.canary,
     legacy: svc.legacy,
     connections: svc.uses.map((system) => connections[system]),
-    calls: svc.calls.map((callee) => ({ name: callee, port: ports.get(callee)! })),
+    // `calls` names services and externals (the schema refuses anything else); a service is reached on its
+    // pods and on the legacy VMs that take a share of its traffic.
+    calls: svc.calls.filter((c) => ports.has(c)).map((callee) => ({ name: callee, port: ports.get(callee)!, legacyEndpoints: config.services[callee]?.legacy?.endpoints })),
+    externals: externalPeers(config, svc.calls),
     callers: callers.get(name) ?? [],
     resources: svc.resources,
     autoscaling: svc.autoscaling,

@@ -11,6 +11,7 @@ import { weightedHttpRoute } from "../traffic/http-route";
 import { nginxCanaryIngresses } from "../traffic/nginx-canary";
 import { trafficSplit } from "../traffic/weights";
 import { connectionWiring } from "./connections";
+import { CalleePeer, ExternalPeer, serviceEgressRules } from "./egress";
 import { ServiceKind, servicePodTemplate } from "./pod-template";
 import { registrationEnv, RegistryArgs, trackServiceRegistration } from "./registration";
 
@@ -36,8 +37,10 @@ export interface ClassroomServiceArgs {
   legacy?: { endpoints: string[]; weight: number };
   /** Data systems the service uses; each becomes env vars, credential files and a NetworkPolicy path. */
   connections?: DataConnection[];
-  /** Other services this one calls, with their port. */
-  calls?: { name: string; port: number }[];
+  /** Other services this one calls, with their port and the legacy VMs that share their traffic. */
+  calls?: CalleePeer[];
+  /** External systems this one calls (egress to their addresses and ports). Default: none. */
+  externals?: ExternalPeer[];
   /** Services that call this one (their pods are admitted). */
   callers?: string[];
   /** Default: 250m/256Mi requested, 512Mi limit. */
@@ -187,10 +190,7 @@ export class ClassroomService extends pulumi.ComponentResource {
     workloadNetworkPolicy({
       namespace: ns, name, labels, podSelector,
       ingress: ingressPeers.length ? [{ peers: ingressPeers, ports: tcp(port) }] : [],
-      egress: [
-        ...(args.connections ?? []).map((c) => ({ peers: [podsIn(c.namespace, c.serverSelector)], ports: tcp(...c.ports) })),
-        ...(args.calls ?? []).map((c) => ({ peers: [podsIn(ns, { "app.kubernetes.io/name": c.name, "classroom.io/tier": "service" })], ports: tcp(c.port) })),
-      ],
+      egress: serviceEgressRules({ namespace: ns, connections: args.connections ?? [], calls: args.calls ?? [], externals: args.externals ?? [] }),
     }, child);
     this.registerOutputs({});
   }

@@ -1,7 +1,9 @@
 import { z } from "zod";
 import { kafkaConfig, mysqlConfig, redisConfig, zookeeperConfig } from "./data";
 import { dnsLabel, positiveInt } from "./primitives";
+import { externalsConfig, RESERVED_EXTERNAL_NAMES } from "./externals";
 import { routingConfig, serviceConfig, serviceName } from "./services";
+import { closest } from "./suggest";
 import { jobsSchema, MQ_DEFAULTS } from "@classroom-platform/runtime/contracts";
 import { imageRef } from "./primitives";
 
@@ -42,6 +44,7 @@ export const platformConfigSchema = z.strictObject({
   mysql: mysqlConfig,
   services: z.record(serviceName, serviceConfig).default({}),
   routing: routingConfig,
+  externals: externalsConfig,
   /** Image with the platform's own daemons (runtime/: scheduler, Kafka-outage replayer). */
   runtimeImage: imageRef.default("registry.classroom.internal/classroom-platform-runtime:0.1.0"),
   scheduler: z.strictObject({
@@ -57,12 +60,22 @@ export const platformConfigSchema = z.strictObject({
     shards: positiveInt.default(MQ_DEFAULTS.shards),
   }).prefault({}),
 }).superRefine((c, ctx) => {
+  const services = Object.keys(c.services);
+  const externals = Object.keys(c.externals);
   for (const [name, svc] of Object.entries(c.services)) {
     for (const callee of svc.calls) {
-      if (!(callee in c.services)) {
-        ctx.addIssue({ code: "custom", path: ["services", name, "calls"], input: callee, message: `names unknown service '${callee}' (declared: ${Object.keys(c.services).join(", ") || "none"})` });
+      if (!(callee in c.services) && !(callee in c.externals)) {
+        const near = closest(callee, [...services, ...externals]);
+        ctx.addIssue({ code: "custom", path: ["services", name, "calls"], input: callee, message: `names '${callee}', which is neither a declared service nor a declared external (services: ${services.join(", ") || "none"}; externals: ${externals.join(", ") || "none"})${near ? `; did you mean ${near}?` : `; declare it under classroom:externals.${callee}`}` });
       }
     }
+  }
+  // An external becomes a Service of the apps namespace under its own name, beside the services' Services.
+  const taken = new Map<string, string>(RESERVED_EXTERNAL_NAMES.map((n) => [n, `the platform's ${n} daemon`]));
+  for (const s of services) for (const n of [s, `${s}-stable`, `${s}-canary`, `${s}-legacy`]) taken.set(n, `service ${s}`);
+  for (const name of externals) {
+    const owner = taken.get(name);
+    if (owner) ctx.addIssue({ code: "custom", path: ["externals", name], input: undefined, message: `is a name ${owner} already uses for a Service in the apps namespace; rename the external` });
   }
   for (const [name, svc] of Object.entries(c.services)) {
     if (c.routing.mode === "nginx-ingress" && svc.kind === "http" && svc.canary && svc.legacy) {

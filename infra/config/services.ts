@@ -47,7 +47,7 @@ export const serviceConfig = z.strictObject({
   /** Data systems the service uses: each becomes env vars, a secret file and a NetworkPolicy path. */
   uses: z.array(z.enum(DATA_SYSTEM_NAMES, { error: `must be one of ${DATA_SYSTEM_NAMES.join(", ")}` })).default([]),
   /** Other classroom services this one calls (opens NetworkPolicy egress to them). */
-  calls: z.array(serviceName).default([]),
+  calls: z.array(serviceName).default([]).describe("Other classroom services and declared externals (classroom:externals) this one calls; each opens NetworkPolicy egress to exactly that peer."),
   stable: track,
   canary: track.extend({ weight: percent }).optional(),
   legacy: z.strictObject({
@@ -93,9 +93,32 @@ export const serviceConfig = z.strictObject({
 
 export type ServiceConfig = z.infer<typeof serviceConfig>;
 
+export const EAST_WEST_MODES = ["none", "gamma"] as const;
+/** The listeners of a Gateway the platform declares (components/traffic/gateway.ts). */
+export const GATEWAY_LISTENERS = ["http", "https"] as const;
+
 export const routingConfig = z.strictObject({
   /** `gateway-api` (HTTPRoute, the default) or `nginx-ingress` (canary-annotated Ingresses, for clusters that still run it). */
   mode: z.enum(["gateway-api", "nginx-ingress"], { error: "must be one of gateway-api, nginx-ingress" }).default("gateway-api"),
-  gateway: z.strictObject({ name: dnsLabel, namespace: dnsLabel, sectionName: z.string().optional() }).prefault({ name: "classroom", namespace: "gateway" }),
+  gateway: z.strictObject({
+    name: dnsLabel,
+    namespace: dnsLabel,
+    sectionName: z.string().optional(),
+    create: z.boolean({ error: "must be true or false" }).default(false)
+      .describe("true: the platform declares the Gateway (HTTP and HTTPS listeners, routes only from the apps namespace) and its namespace; false (default): routes attach to an existing Gateway."),
+    className: dnsLabel.optional().describe("create only: the GatewayClass of the cluster's Gateway controller (required with create)."),
+    tls: z.strictObject({
+      certificateSecret: dnsLabel.describe("Name of the kubernetes.io/tls Secret, in the Gateway's namespace, that the HTTPS listener terminates TLS with."),
+    }).optional().describe("create only: the HTTPS listener's certificate (required with create)."),
+  }).superRefine((g, ctx) => {
+    if (g.create && !g.className) ctx.addIssue({ code: "custom", path: ["className"], input: undefined, message: "is required when create is true (the GatewayClass of the cluster's Gateway controller)" });
+    if (g.create && !g.tls) ctx.addIssue({ code: "custom", path: ["tls"], input: undefined, message: "is required when create is true (tls.certificateSecret: the HTTPS listener's certificate Secret)" });
+    if (!g.create && (g.className || g.tls)) ctx.addIssue({ code: "custom", path: [g.className ? "className" : "tls"], input: undefined, message: "is only used when create is true" });
+    if (g.create && g.sectionName && !(GATEWAY_LISTENERS as readonly string[]).includes(g.sectionName)) {
+      ctx.addIssue({ code: "custom", path: ["sectionName"], input: g.sectionName, message: `must be one of ${GATEWAY_LISTENERS.join(", ")} when create is true (the listeners the platform declares)` });
+    }
+  }).prefault({ name: "classroom", namespace: "gateway" }),
   ingressClassName: z.string().default("nginx"),
+  eastWest: z.enum(EAST_WEST_MODES, { error: `must be one of ${EAST_WEST_MODES.join(", ")}` }).default("none")
+    .describe("East-west routing of HTTP services: gamma (a Gateway API HTTPRoute attached to each HTTP service's Service splits in-cluster calls like the gateway does; needs a GAMMA-capable mesh) or none (default: callers reach the umbrella Service)."),
 }).prefault({});
