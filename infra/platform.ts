@@ -8,6 +8,7 @@ import { MySql } from "../components/data/mysql";
 import { Redis } from "../components/data/redis";
 import { ZooKeeper } from "../components/data/zookeeper";
 import { PlatformConfig } from "./config";
+import { declareGateway } from "./gateway";
 import { declareServices, imagePullSecret } from "./services";
 
 /** What the platform exposes as stack outputs: names and endpoints, never credentials. */
@@ -34,7 +35,8 @@ export function declarePlatform(config: PlatformConfig): { outputs: PlatformOutp
   const inNamespaces: pulumi.ComponentResourceOptions = { providers: [provider], dependsOn: namespaces };
   const connections = declareDataLayer(config, inNamespaces);
   const pullSecret = imagePullSecret(config, { provider, dependsOn: namespaces });
-  declareServices(config, connections, inNamespaces, pullSecret?.metadata.name);
+  const gateway = declareGateway(config, opts);
+  declareServices(config, connections, { ...inNamespaces, dependsOn: [...namespaces, ...gateway] }, pullSecret?.metadata.name);
 
   const dataEndpoints = Object.fromEntries(Object.entries(connections).map(([system, c]) =>
     [system, { host: c.host, port: c.port, settings: c.settings }])) as PlatformOutputs["dataEndpoints"];

@@ -52,7 +52,7 @@ export function declareServices(
     logRoot: config.logRoot,
     terminationGraceSeconds: svc.terminationGraceSeconds,
     registry: svc.kind === "rpc" ? { connect: connections.zookeeper.settings.ZOOKEEPER_CONNECT, mode: svc.registration } : undefined,
-    route: svc.route ? { mode: config.routing.mode, pathPrefix: svc.route.pathPrefix, hostnames: svc.route.hostnames, gateway: config.routing.gateway, ingressClassName: config.routing.ingressClassName } : undefined,
+    route: svc.route ? { mode: config.routing.mode, pathPrefix: svc.route.pathPrefix, hostnames: svc.route.hostnames, gateway: config.routing.gateway, ingressClassName: config.routing.ingressClassName, eastWest: config.routing.eastWest } : undefined,
     imagePullSecret,
     // Producers that use Kafka and Redis buffer outages in Redis; they must agree with the replayer on the shard count.
     env: { ...(svc.uses.includes("kafka") && svc.uses.includes("redis") ? { [MQ_ENV.shards]: String(config.mq.shards) } : {}), ...extra.env },

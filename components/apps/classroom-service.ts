@@ -7,6 +7,7 @@ import { imageVersion, selectorLabels, workloadLabels, WorkloadIdentity } from "
 import { podsIn, tcp, workloadNetworkPolicy } from "../shared/network-policy";
 import { ResourceSizing } from "../shared/workload-options";
 import { legacyBackend } from "../traffic/legacy-backend";
+import { eastWestHttpRoute } from "../traffic/east-west-route";
 import { weightedHttpRoute } from "../traffic/http-route";
 import { nginxCanaryIngresses } from "../traffic/nginx-canary";
 import { trafficSplit } from "../traffic/weights";
@@ -66,6 +67,8 @@ export interface ClassroomServiceArgs {
     hostnames: string[];
     gateway: { name: string; namespace: string; sectionName?: string };
     ingressClassName: string;
+    /** `gamma`: also split in-cluster calls through an HTTPRoute attached to this service's Service. Default: none. */
+    eastWest?: "gamma" | "none";
   };
   /** Extra environment variables (daemon settings). Default: none. */
   env?: Record<string, string>;
@@ -179,6 +182,7 @@ export class ClassroomService extends pulumi.ComponentResource {
       const routeArgs = { namespace: ns, name, labels, port, split, backends: { canary: !!args.canary, legacy: !!args.legacy }, pathPrefix: args.route.pathPrefix, hostnames: args.route.hostnames };
       if (args.route.mode === "gateway-api") weightedHttpRoute({ ...routeArgs, gateway: args.route.gateway }, child);
       else nginxCanaryIngresses({ ...routeArgs, ingressClassName: args.route.ingressClassName }, child);
+      if (args.route.eastWest === "gamma") eastWestHttpRoute(routeArgs, child);
     }
 
     const podSelector = { "app.kubernetes.io/name": name, "classroom.io/tier": "service" };

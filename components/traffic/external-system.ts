@@ -34,7 +34,7 @@ export interface EndpointSliceManifest {
 export function externalSystemObjects(name: string, args: ExternalSystemArgs): { service: ServiceManifest; slice?: EndpointSliceManifest } {
   if (!args.host === !args.addresses) throw new Error(`external ${name}: set exactly one of host and addresses`);
   const protocol = args.protocol ?? "TCP";
-  const labels = { ...platformObjectLabels(name, name), "app.kubernetes.io/component": "external", [EXTERNAL_LABEL]: "true" };
+  const labels = { ...platformObjectLabels(name, name), "app.kubernetes.io/component": "external", "classroom.io/tier": "external", [EXTERNAL_LABEL]: "true" };
   // Several ports need names; the protocol is in the name so a later UDP port cannot clash with a TCP one.
   const ports = args.ports.map((port) => ({ name: `${protocol.toLowerCase()}-${port}`, port, protocol }));
   const metadata = { name, namespace: args.namespace, labels };

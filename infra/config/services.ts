@@ -17,6 +17,7 @@ export const NAMES_DERIVED_FROM_SERVICE = [
   { name: "<name>", limit: 63, what: "umbrella Service" },
   { name: "<name>-credentials", limit: 253, what: "Secret" },
   { name: "<name>-legacy-vms", limit: 253, what: "EndpointSlice" },
+  { name: "<name>-east-west", limit: 253, what: "GAMMA HTTPRoute (routing.eastWest gamma)" },
 ] as const;
 
 const tightest = [...NAMES_DERIVED_FROM_SERVICE].sort((a, b) => (a.limit - a.name.length) - (b.limit - b.name.length))[0];
