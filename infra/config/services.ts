@@ -122,4 +122,6 @@ export const routingConfig = z.strictObject({
   ingressClassName: z.string().default("nginx"),
   eastWest: z.enum(EAST_WEST_MODES, { error: `must be one of ${EAST_WEST_MODES.join(", ")}` }).default("none")
     .describe("East-west routing of HTTP services: gamma (a Gateway API HTTPRoute attached to each HTTP service's Service splits in-cluster calls like the gateway does; needs a GAMMA-capable mesh) or none (default: callers reach the umbrella Service)."),
+}).superRefine((r, ctx) => {
+  if (r.gateway.create && r.mode !== "gateway-api") ctx.addIssue({ code: "custom", path: ["gateway", "create"], input: true, message: "is only for mode gateway-api (ingress-nginx serves its own Ingresses)" });
 }).prefault({});

@@ -78,6 +78,9 @@ describe("routing keys of the service graph", () => {
     ["a sectionName the created Gateway lacks", { gateway: { name: "g", namespace: "edge", create: true, className: "envoy", tls: { certificateSecret: "tls" }, sectionName: "web" } }, [
       "classroom:routing.gateway.sectionName must be one of http, https when create is true (the listeners the platform declares), got \"web\"",
     ]],
+    ["create under nginx-ingress", { mode: "nginx-ingress", gateway: { name: "g", namespace: "edge", create: true, className: "envoy", tls: { certificateSecret: "tls" } } }, [
+      "classroom:routing.gateway.create is only for mode gateway-api (ingress-nginx serves its own Ingresses), got true",
+    ]],
     ["create given as a string", { gateway: { name: "g", namespace: "edge", create: "yes" } }, ["classroom:routing.gateway.create must be true or false, got \"yes\""]],
   ])("rejects %s", (_name, routing, expected) => {
     expect(problems({ "classroom:routing": JSON.stringify(routing) })).toEqual(expected);
