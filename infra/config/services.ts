@@ -48,7 +48,7 @@ export const serviceConfig = z.strictObject({
   /** Data systems the service uses: each becomes env vars, a secret file and a NetworkPolicy path. */
   uses: z.array(z.enum(DATA_SYSTEM_NAMES, { error: `must be one of ${DATA_SYSTEM_NAMES.join(", ")}` })).default([]),
   /** Other classroom services this one calls (opens NetworkPolicy egress to them). */
-  calls: z.array(serviceName).default([]).describe("Other classroom services and declared externals (classroom:externals) this one calls; each opens NetworkPolicy egress to exactly that peer."),
+  calls: z.array(dnsLabel).default([]).describe("Other classroom services and declared externals (classroom:externals) this one calls; each opens NetworkPolicy egress to exactly that peer."),
   stable: track,
   canary: track.extend({ weight: percent }).optional(),
   legacy: z.strictObject({
@@ -97,6 +97,8 @@ export type ServiceConfig = z.infer<typeof serviceConfig>;
 export const EAST_WEST_MODES = ["none", "gamma"] as const;
 /** The listeners of a Gateway the platform declares (components/traffic/gateway.ts). */
 export const GATEWAY_LISTENERS = ["http", "https"] as const;
+/** A namespace the platform creates for its Gateway gets `<namespace>-default-deny` as a label value (63 at most). */
+export const MAX_GATEWAY_NAMESPACE_LENGTH = 63 - "-default-deny".length;
 
 export const routingConfig = z.strictObject({
   /** `gateway-api` (HTTPRoute, the default) or `nginx-ingress` (canary-annotated Ingresses, for clusters that still run it). */
@@ -115,6 +117,9 @@ export const routingConfig = z.strictObject({
     if (g.create && !g.className) ctx.addIssue({ code: "custom", path: ["className"], input: undefined, message: "is required when create is true (the GatewayClass of the cluster's Gateway controller)" });
     if (g.create && !g.tls) ctx.addIssue({ code: "custom", path: ["tls"], input: undefined, message: "is required when create is true (tls.certificateSecret: the HTTPS listener's certificate Secret)" });
     if (!g.create && (g.className || g.tls)) ctx.addIssue({ code: "custom", path: [g.className ? "className" : "tls"], input: undefined, message: "is only used when create is true" });
+    if (g.create && g.namespace.length > MAX_GATEWAY_NAMESPACE_LENGTH) {
+      ctx.addIssue({ code: "custom", path: ["namespace"], input: g.namespace, message: `must be at most ${MAX_GATEWAY_NAMESPACE_LENGTH} characters when create is true, got ${g.namespace.length}: infra/gateway.ts derives the label value <namespace>-default-deny, which Kubernetes limits to 63` });
+    }
     if (g.create && g.sectionName && !(GATEWAY_LISTENERS as readonly string[]).includes(g.sectionName)) {
       ctx.addIssue({ code: "custom", path: ["sectionName"], input: g.sectionName, message: `must be one of ${GATEWAY_LISTENERS.join(", ")} when create is true (the listeners the platform declares)` });
     }
