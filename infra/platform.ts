@@ -11,6 +11,7 @@ import { ZooKeeper } from "../components/data/zookeeper";
 import { LOGS_TOPIC } from "../components/logs/agent-config";
 import { LogAgent } from "../components/logs/log-agent";
 import { PlatformConfig } from "./config";
+import { declareGateway } from "./gateway";
 import { declareMonitoring, scrapeSettings } from "./monitoring";
 import { declareServices, imagePullSecret } from "./services";
 
@@ -51,7 +52,8 @@ export function declarePlatform(config: PlatformConfig): { outputs: PlatformOutp
   const dataLayer = declareDataLayer(config, inNamespaces);
   const connections = mapSystems<DataLayer[DataSystem], DataConnection>(dataLayer, (system) => system.connection);
   const pullSecret = imagePullSecret(config, { provider, dependsOn: namespaces });
-  const services = declareServices(config, connections, inNamespaces, pullSecret?.metadata.name);
+  const gateway = declareGateway(config, opts);
+  const services = declareServices(config, connections, { ...inNamespaces, dependsOn: [...namespaces, ...gateway] }, pullSecret?.metadata.name);
   declareLogAgent(config, connections.kafka, inNamespaces);
   declareMonitoring(config, { provider, dependsOn: namespaces });
 

@@ -7,6 +7,7 @@ import { platformObjectLabels } from "../components/shared/labels";
 import { PlatformConfig } from "./config";
 import { ServiceConfig } from "./config/services";
 import { daemonServices, declareRegistrarAccess } from "./daemons";
+import { declareExternals, externalPeers } from "./externals";
 import { scrapeSettings } from "./monitoring";
 
 /**
@@ -21,6 +22,7 @@ export function declareServices(
 ): Record<string, ClassroomService> {
   const daemons = daemonServices(config, connections);
   declareRegistrarAccess(config, opts);
+  declareExternals(config, opts);
   const all: Array<[string, ServiceConfig, { env?: Record<string, string>; command?: string[]; serviceAccountName?: string }]> = [
     ...Object.entries(config.services).map(([name, svc]) => [name, svc, {}] as [string, ServiceConfig, object]),
     ...Object.entries(daemons).map(([name, d]) => [name, { ...d.service, configFiles: d.configFiles }, { env: d.env, command: (d.service as { command?: string[] }).command, serviceAccountName: d.serviceAccountName }] as [string, ServiceConfig, { env: Record<string, string>; command?: string[]; serviceAccountName?: string }]),
@@ -28,7 +30,7 @@ export function declareServices(
   const ports = new Map(all.map(([name, svc]) => [name, svc.port]));
   const callers = new Map<string, string[]>();
   for (const [name, svc] of all) {
-    for (const callee of svc.calls) callers.set(callee, [...(callers.get(callee) ?? []), name]);
+    for (const callee of svc.calls.filter((c) => ports.has(c))) callers.set(callee, [...(callers.get(callee) ?? []), name]);
   }
   return Object.fromEntries(all.map(([name, svc, extra]) => [name, new ClassroomService(name, {
     namespace: config.namespaces.apps,
@@ -38,7 +40,10 @@ export function declareServices(
     canary: svc.canary,
     legacy: svc.legacy,
     connections: svc.uses.map((system) => connections[system]),
-    calls: svc.calls.map((callee) => ({ name: callee, port: ports.get(callee)! })),
+    // `calls` names services and externals (the schema refuses anything else); a service is reached on its
+    // pods and on the legacy VMs that take a share of its traffic.
+    calls: svc.calls.filter((c) => ports.has(c)).map((callee) => ({ name: callee, port: ports.get(callee)!, legacyEndpoints: config.services[callee]?.legacy?.endpoints })),
+    externals: externalPeers(config, svc.calls),
     callers: callers.get(name) ?? [],
     resources: svc.resources,
     autoscaling: svc.autoscaling,
@@ -48,7 +53,7 @@ export function declareServices(
     logRoot: config.logRoot,
     terminationGraceSeconds: svc.terminationGraceSeconds,
     registry: { connect: connections.zookeeper.settings.ZOOKEEPER_CONNECT, mode: svc.registration },
-    route: svc.route ? { mode: config.routing.mode, pathPrefix: svc.route.pathPrefix, hostnames: svc.route.hostnames, gateway: config.routing.gateway, ingressClassName: config.routing.ingressClassName } : undefined,
+    route: svc.route ? { mode: config.routing.mode, pathPrefix: svc.route.pathPrefix, hostnames: svc.route.hostnames, gateway: config.routing.gateway, ingressClassName: config.routing.ingressClassName, eastWest: config.routing.eastWest } : undefined,
     imagePullSecret,
     // Producers that use Kafka and Redis buffer outages in Redis; they must agree with the replayer on the shard count.
     env: { ...(svc.uses.includes("kafka") && svc.uses.includes("redis") ? { [MQ_ENV.shards]: String(config.mq.shards) } : {}), ...extra.env },

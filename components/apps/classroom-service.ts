@@ -8,10 +8,12 @@ import { imageVersion, selectorLabels, workloadLabels, WorkloadIdentity } from "
 import { podsIn, tcp, workloadNetworkPolicy } from "../shared/network-policy";
 import { ServiceTopology } from "../shared/topology";
 import { legacyBackend } from "../traffic/legacy-backend";
+import { eastWestHttpRoute } from "../traffic/east-west-route";
 import { weightedHttpRoute } from "../traffic/http-route";
 import { nginxCanaryIngresses } from "../traffic/nginx-canary";
 import { TrafficSplit, trafficSplit } from "../traffic/weights";
 import { connectionWiring } from "./connections";
+import { CalleePeer, ExternalPeer, serviceEgressRules } from "./egress";
 import { servicePodTemplate } from "./pod-template";
 import { registrationEnv, RegistryArgs, trackServiceRegistration } from "./registration";
 import { scrapeAnnotations, scrapeIngress, ScrapeSettings } from "../monitoring/scrape";
@@ -30,8 +32,10 @@ export type ClassroomServiceArgs = Pick<ServiceConfig,
   namespace: string;
   /** Data systems the service uses; each becomes env vars, credential files and a NetworkPolicy path. */
   connections: DataConnection[];
-  /** Other services this one calls, with their port. */
-  calls: { name: string; port: number }[];
+  /** Other services this one calls, with their port and the legacy VMs that share their traffic. */
+  calls: CalleePeer[];
+  /** External systems this one calls (egress to their addresses and ports). Default: none. */
+  externals?: ExternalPeer[];
   /** Services that call this one (their pods are admitted). */
   callers: string[];
   /** Stack log root; logs go to `<logRoot>/<service>/` on the node. */
@@ -39,7 +43,7 @@ export type ClassroomServiceArgs = Pick<ServiceConfig,
   /** The ZooKeeper registry; read only for kind rpc. */
   registry: RegistryArgs;
   /** HTTP exposure (kind http): the service's route with the stack's routing settings. */
-  route?: NonNullable<ServiceConfig["route"]> & Pick<RoutingConfig, "mode" | "gateway" | "ingressClassName">;
+  route?: NonNullable<ServiceConfig["route"]> & Pick<RoutingConfig, "mode" | "gateway" | "ingressClassName" | "eastWest">;
   /** Extra environment variables (daemon settings). Default: none. */
   env?: Record<string, string>;
   /** Command overriding the image entrypoint (the platform's daemons share one runtime image). Default: the image's. */
@@ -172,6 +176,7 @@ export class ClassroomService extends pulumi.ComponentResource {
       const routeArgs = { namespace: ns, name, labels, port, split, backends: { canary: !!args.canary, legacy: !!args.legacy }, pathPrefix: args.route.pathPrefix, hostnames: args.route.hostnames };
       if (args.route.mode === "gateway-api") weightedHttpRoute({ ...routeArgs, gateway: args.route.gateway }, child);
       else nginxCanaryIngresses({ ...routeArgs, ingressClassName: args.route.ingressClassName }, child);
+      if (args.route.eastWest === "gamma") eastWestHttpRoute(routeArgs, child);
     }
 
     const podSelector = { "app.kubernetes.io/name": name, "classroom.io/tier": "service" };
@@ -183,10 +188,7 @@ export class ClassroomService extends pulumi.ComponentResource {
     workloadNetworkPolicy({
       namespace: ns, name, labels, podSelector,
       ingress: [...(ingressPeers.length ? [{ peers: ingressPeers, ports: tcp(port) }] : []), ...scrapeIngress(args.scrape, metricsPort)],
-      egress: [
-        ...args.connections.map((c) => ({ peers: [podsIn(c.namespace, c.serverSelector)], ports: tcp(...c.ports) })),
-        ...args.calls.map((c) => ({ peers: [podsIn(ns, { "app.kubernetes.io/name": c.name, "classroom.io/tier": "service" })], ports: tcp(c.port) })),
-      ],
+      egress: serviceEgressRules({ namespace: ns, connections: args.connections, calls: args.calls, externals: args.externals ?? [] }),
     }, child);
     this.registerOutputs({});
   }

@@ -12,11 +12,7 @@ export interface WeightedHttpRouteArgs extends HttpExposure {
  * ingress-nginx is retired. Only the weights change on a canary step, so no workload object is touched.
  */
 export function weightedHttpRoute(args: WeightedHttpRouteArgs, opts: pulumi.CustomResourceOptions): pulumi.CustomResource {
-  const backendRefs = [
-    { name: `${args.name}-stable`, port: args.port, weight: args.split.stable },
-    ...(args.backends.canary ? [{ name: `${args.name}-canary`, port: args.port, weight: args.split.canary }] : []),
-    ...(args.backends.legacy ? [{ name: `${args.name}-legacy`, port: args.port, weight: args.split.legacy }] : []),
-  ];
+  const backendRefs = weightedBackends(args);
   return new k8s.apiextensions.CustomResource(`${args.name}-route`, {
     apiVersion: "gateway.networking.k8s.io/v1",
     kind: "HTTPRoute",
@@ -29,8 +25,20 @@ export function weightedHttpRoute(args: WeightedHttpRouteArgs, opts: pulumi.Cust
       ...(args.hostnames.length ? { hostnames: args.hostnames } : {}),
       rules: [{
         matches: [{ path: { type: "PathPrefix", value: args.pathPrefix } }],
-        backendRefs: backendRefs.map((b) => ({ group: "", kind: "Service", ...b })),
+        backendRefs,
       }],
     },
   }, opts);
+}
+
+/**
+ * The backendRefs of one service's split: its stable track, and its canary and legacy backends when they
+ * exist. North-south and east-west routes share this, so both split by the same numbers.
+ */
+export function weightedBackends(args: Pick<HttpExposure, "name" | "port" | "split" | "backends">): Array<{ group: ""; kind: "Service"; name: string; port: number; weight: number }> {
+  return [
+    { name: `${args.name}-stable`, port: args.port, weight: args.split.stable },
+    ...(args.backends.canary ? [{ name: `${args.name}-canary`, port: args.port, weight: args.split.canary }] : []),
+    ...(args.backends.legacy ? [{ name: `${args.name}-legacy`, port: args.port, weight: args.split.legacy }] : []),
+  ].map((b) => ({ group: "" as const, kind: "Service" as const, ...b }));
 }

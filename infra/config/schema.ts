@@ -1,9 +1,11 @@
 import { z } from "zod";
 import { kafkaConfig, mysqlConfig, redisConfig, zookeeperConfig } from "./data";
 import { apiServerAddress, dnsLabel, port, positiveInt, REGISTRAR_API_SERVER_ANY } from "./primitives";
+import { externalsConfig, RESERVED_EXTERNAL_NAMES } from "./externals";
 import { logsConfig } from "./logs";
 import { monitoringConfig } from "./monitoring";
 import { MAX_SERVICE_NAME_LENGTH, routingConfig, serviceConfig, serviceName } from "./services";
+import { closest } from "./suggest";
 import { jobsSchema, MQ_DEFAULTS } from "@classroom-platform/runtime/contracts";
 import { imageRef } from "./primitives";
 
@@ -37,6 +39,7 @@ export const platformConfigSchema = z.strictObject({
   services: z.record(serviceName, serviceConfig).default({})
     .describe(`The classroom services by name (a DNS label of at most ${MAX_SERVICE_NAME_LENGTH} characters: the components derive longer names from it)`),
   routing: routingConfig,
+  externals: externalsConfig,
   runtimeImage: imageRef.default("registry.classroom.internal/classroom-platform-runtime:0.1.0")
     .describe("Image of the platform's own daemons (runtime/: scheduler, Kafka-outage replayer, registrar); pinned by npm run release:runtime-image"),
   scheduler: z.strictObject({
@@ -57,12 +60,22 @@ export const platformConfigSchema = z.strictObject({
     shards: positiveInt.default(MQ_DEFAULTS.shards).describe("Redis Stream shards of the outage buffer (per-key order holds within a shard); producers and replayer agree on it"),
   }).prefault({}).describe("The Kafka-outage buffer in Redis and its replayer (runtime/mq)"),
 }).superRefine((c, ctx) => {
+  const services = Object.keys(c.services);
+  const externals = Object.keys(c.externals);
   for (const [name, svc] of Object.entries(c.services)) {
     for (const callee of svc.calls) {
-      if (!(callee in c.services)) {
-        ctx.addIssue({ code: "custom", path: ["services", name, "calls"], input: callee, message: `names unknown service '${callee}' (declared: ${Object.keys(c.services).join(", ") || "none"})` });
+      if (!(callee in c.services) && !(callee in c.externals)) {
+        const near = closest(callee, [...services, ...externals]);
+        ctx.addIssue({ code: "custom", path: ["services", name, "calls"], input: callee, message: `names '${callee}', which is neither a declared service nor a declared external (services: ${services.join(", ") || "none"}; externals: ${externals.join(", ") || "none"})${near ? `; did you mean ${near}?` : `; declare it under classroom:externals.${callee}`}` });
       }
     }
+  }
+  // An external becomes a Service of the apps namespace under its own name, beside the services' Services.
+  const taken = new Map<string, string>(RESERVED_EXTERNAL_NAMES.map((n) => [n, `the platform's ${n} daemon`]));
+  for (const s of services) for (const n of [s, `${s}-stable`, `${s}-canary`, `${s}-legacy`]) taken.set(n, `service ${s}`);
+  for (const name of externals) {
+    const owner = taken.get(name);
+    if (owner) ctx.addIssue({ code: "custom", path: ["externals", name], input: undefined, message: `is a name ${owner} already uses for a Service in the apps namespace; rename the external` });
   }
   for (const [name, svc] of Object.entries(c.services)) {
     if (c.routing.mode === "nginx-ingress" && svc.kind === "http" && svc.canary && svc.legacy) {

@@ -17,6 +17,7 @@ export const NAMES_DERIVED_FROM_SERVICE = [
   { name: "<name>", limit: 63, what: "umbrella Service" },
   { name: "<name>-credentials", limit: 253, what: "Secret" },
   { name: "<name>-legacy-vms", limit: 253, what: "EndpointSlice" },
+  { name: "<name>-east-west", limit: 253, what: "GAMMA HTTPRoute (routing.eastWest gamma)" },
 ] as const;
 
 const tightest = [...NAMES_DERIVED_FROM_SERVICE].sort((a, b) => (a.limit - a.name.length) - (b.limit - b.name.length))[0];
@@ -46,7 +47,7 @@ export const serviceConfig = z.strictObject({
   port: port.default(8080).describe("Port the service listens on (consumers and workers expose only health and metrics there)"),
   uses: z.array(z.enum(DATA_SYSTEM_NAMES, { error: `must be one of ${DATA_SYSTEM_NAMES.join(", ")}` })).default([])
     .describe("Data systems the service uses; each becomes env vars, a credentials file and a NetworkPolicy path"),
-  calls: z.array(serviceName).default([]).describe("Other classroom services this one calls (opens NetworkPolicy egress to them)"),
+  calls: z.array(dnsLabel).default([]).describe("Other classroom services and declared externals (classroom:externals) this one calls; each opens NetworkPolicy egress to exactly that peer."),
   stable: track.describe("The stable track; written by the release CLI"),
   canary: track.extend({ weight: percent.describe("Share of traffic the canary gets, 0-100") }).optional()
     .describe("A canary track beside stable; written by the release CLI"),
@@ -97,15 +98,41 @@ export const serviceConfig = z.strictObject({
 export type ServiceConfig = z.infer<typeof serviceConfig>;
 export type TrackConfig = ServiceConfig["stable"];
 
+export const EAST_WEST_MODES = ["none", "gamma"] as const;
+/** The listeners of a Gateway the platform declares (components/traffic/gateway.ts). */
+export const GATEWAY_LISTENERS = ["http", "https"] as const;
+/** A namespace the platform creates for its Gateway gets `<namespace>-default-deny` as a label value (63 at most). */
+export const MAX_GATEWAY_NAMESPACE_LENGTH = 63 - "-default-deny".length;
+
 export const routingConfig = z.strictObject({
   mode: z.enum(["gateway-api", "nginx-ingress"], { error: "must be one of gateway-api, nginx-ingress" }).default("gateway-api")
     .describe("gateway-api (weighted HTTPRoutes) or nginx-ingress (canary-annotated Ingresses, for clusters that still run it)"),
   gateway: z.strictObject({
-    name: dnsLabel.describe("Name of the shared Gateway"),
-    namespace: dnsLabel.describe("Namespace of the shared Gateway; admitted to the http services by their NetworkPolicies"),
+    name: dnsLabel.describe("Name of the Gateway (the shared one, or the one the platform creates)"),
+    namespace: dnsLabel.describe("Namespace of the Gateway; admitted to the http services by their NetworkPolicies"),
     sectionName: z.string().optional().describe("Listener of the Gateway to attach to. Default: every listener"),
-  }).prefault({ name: "classroom", namespace: "gateway" }).describe("The Gateway the HTTPRoutes attach to (gateway-api mode)"),
+    create: z.boolean({ error: "must be true or false" }).default(false)
+      .describe("true: the platform declares the Gateway (HTTP and HTTPS listeners, routes only from the apps namespace) and its namespace; false (default): routes attach to an existing Gateway."),
+    className: dnsLabel.optional().describe("create only: the GatewayClass of the cluster's Gateway controller (required with create)."),
+    tls: z.strictObject({
+      certificateSecret: dnsLabel.describe("Name of the kubernetes.io/tls Secret, in the Gateway's namespace, that the HTTPS listener terminates TLS with."),
+    }).optional().describe("create only: the HTTPS listener's certificate (required with create)."),
+  }).superRefine((g, ctx) => {
+    if (g.create && !g.className) ctx.addIssue({ code: "custom", path: ["className"], input: undefined, message: "is required when create is true (the GatewayClass of the cluster's Gateway controller)" });
+    if (g.create && !g.tls) ctx.addIssue({ code: "custom", path: ["tls"], input: undefined, message: "is required when create is true (tls.certificateSecret: the HTTPS listener's certificate Secret)" });
+    if (!g.create && (g.className || g.tls)) ctx.addIssue({ code: "custom", path: [g.className ? "className" : "tls"], input: undefined, message: "is only used when create is true" });
+    if (g.create && g.namespace.length > MAX_GATEWAY_NAMESPACE_LENGTH) {
+      ctx.addIssue({ code: "custom", path: ["namespace"], input: g.namespace, message: `must be at most ${MAX_GATEWAY_NAMESPACE_LENGTH} characters when create is true, got ${g.namespace.length}: infra/gateway.ts derives the label value <namespace>-default-deny, which Kubernetes limits to 63` });
+    }
+    if (g.create && g.sectionName && !(GATEWAY_LISTENERS as readonly string[]).includes(g.sectionName)) {
+      ctx.addIssue({ code: "custom", path: ["sectionName"], input: g.sectionName, message: `must be one of ${GATEWAY_LISTENERS.join(", ")} when create is true (the listeners the platform declares)` });
+    }
+  }).prefault({ name: "classroom", namespace: "gateway" }).describe("The Gateway the HTTPRoutes attach to (gateway-api mode), or the one the platform declares (create)"),
   ingressClassName: z.string().default("nginx").describe("IngressClass of the Ingresses (nginx-ingress mode)"),
+  eastWest: z.enum(EAST_WEST_MODES, { error: `must be one of ${EAST_WEST_MODES.join(", ")}` }).default("none")
+    .describe("East-west routing of HTTP services: gamma (a Gateway API HTTPRoute attached to each HTTP service's Service splits in-cluster calls like the gateway does; needs a GAMMA-capable mesh) or none (default: callers reach the umbrella Service)."),
+}).superRefine((r, ctx) => {
+  if (r.gateway.create && r.mode !== "gateway-api") ctx.addIssue({ code: "custom", path: ["gateway", "create"], input: true, message: "is only for mode gateway-api (ingress-nginx serves its own Ingresses)" });
 }).prefault({}).describe("How http services are exposed");
 
 export type RoutingConfig = z.output<typeof routingConfig>;

@@ -56,15 +56,15 @@ const TIERED_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"
 
 export const tierLabel = resourceRule<TierConfig>({
   name: "tier-label",
-  description: "Workloads and Services carry classroom.io/tier (data or service): the data-layer rules find data systems by it, so a missing tier hides them.",
+  description: "Workloads and Services carry classroom.io/tier (data, service, or external for a system outside the cluster): the data-layer rules find data systems by it, so a missing tier hides them.",
   enforcementLevel: "mandatory",
   kinds: TIERED_KINDS,
   config: {
     allowedTiers: {
       type: "array",
       items: { type: "string" },
-      default: ["data", "service"],
-      description: "Values classroom.io/tier may take (default data, service).",
+      default: ["data", "service", "external"],
+      description: "Values classroom.io/tier may take (default data, service, external: the Service of a system outside the cluster).",
     },
   },
   check(obj, config, report) {

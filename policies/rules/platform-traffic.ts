@@ -200,4 +200,84 @@ export const httprouteBackendsConsistent = stackRule<RouteConfig>({
   },
 });
 
-export const platformTrafficRules = [canaryBesideStable, canaryWeightRange, httprouteBackendsConsistent];
+/** The Service an HTTPRoute is attached to through the GAMMA (mesh) binding, if it is one. */
+function serviceParent(route: StackObject): { name: string; namespace: string; port?: number } | undefined {
+  for (const ref of asArray(at(route.raw, "spec", "parentRefs"))) {
+    if (isUnknown(ref)) continue;
+    const group = asString(at(ref, "group")) ?? "gateway.networking.k8s.io";
+    if (asString(at(ref, "kind")) !== "Service" || (group !== "" && group !== "core")) continue;
+    const name = asString(at(ref, "name"));
+    if (name !== undefined) return { name, namespace: asString(at(ref, "namespace")) ?? route.namespace ?? "", port: asNumber(at(ref, "port")) };
+  }
+  return undefined;
+}
+
+/** Whether a route is attached to a Gateway (north-south): parentRefs known, one of kind Gateway (the default kind). */
+function attachedToGateway(route: StackObject): boolean {
+  const refs = at(route.raw, "spec", "parentRefs");
+  if (isUnknown(refs)) return false;
+  return asArray(refs).some((ref) => !isUnknown(ref) && (asString(at(ref, "kind")) ?? "Gateway") === "Gateway");
+}
+
+/** Weight by backend Service name of a route's rules, or undefined while any of it is unknown. */
+function weightsByBackend(route: StackObject): Map<string, number> | undefined {
+  const weights = new Map<string, number>();
+  const rules = at(route.raw, "spec", "rules");
+  if (isUnknown(at(route.raw, "spec")) || isUnknown(rules)) return undefined;
+  for (const rule of asArray(rules)) {
+    if (isUnknown(rule) || isUnknown(at(rule, "backendRefs"))) return undefined;
+    for (const ref of asArray(at(rule, "backendRefs"))) {
+      if (isUnknown(ref)) return undefined;
+      const name = asString(at(ref, "name"));
+      const raw = at(ref, "weight");
+      if (name === undefined || isUnknown(raw)) return undefined;
+      weights.set(name, raw === undefined || raw === null ? 1 : asNumber(raw) ?? 0);
+    }
+  }
+  return weights;
+}
+
+const show = (w: Map<string, number>) => [...w].map(([n, x]) => `${n}=${x}`).join(", ");
+
+export const eastWestWeightsMatch = stackRule({
+  name: "east-west-weights-match",
+  description: "An HTTPRoute attached to a Service (Gateway API GAMMA, east-west) sits in that Service's namespace beside it, sends only to backends of the same app, and splits by the same weights as the app's north-south HTTPRoute, so a canary at 10% takes 10% of in-cluster calls too.",
+  enforcementLevel: "mandatory",
+  check(objects, _config, report) {
+    const routes = objects.filter(isRoute);
+    for (const route of routes) {
+      const parent = serviceParent(route);
+      if (!parent) continue;
+      if (parent.namespace !== route.namespace) {
+        report(route, `is attached to Service ${parent.namespace}/${parent.name} in another namespace; a GAMMA route that splits a service's calls must sit in the Service's own namespace`);
+        continue;
+      }
+      const svc = objects.find((o) => o.kind === "Service" && o.namespace === parent.namespace && o.name === parent.name);
+      if (!svc) {
+        report(route, `is attached to Service ${parent.namespace}/${parent.name}, which is not in the stack`);
+        continue;
+      }
+      const app = svc.labels[NAME];
+      const weights = weightsByBackend(route);
+      if (!weights) continue;
+      for (const backend of weights.keys()) {
+        const target = objects.find((o) => o.kind === "Service" && o.namespace === route.namespace && o.name === backend);
+        if (app && target && target.labels[NAME] !== app) {
+          report(route, `splits calls to ${parent.name} (${NAME}=${app}) onto Service ${backend} of ${NAME}=${target.labels[NAME] ?? "(none)"}`);
+        }
+      }
+      // The north-south route of the same app: attached to a Gateway, with backends of that app.
+      const northSouth = routes.filter((r) => r !== route && r.namespace === route.namespace && attachedToGateway(r) && r.labels[NAME] === app);
+      for (const ns of northSouth) {
+        const nsWeights = weightsByBackend(ns);
+        if (!nsWeights) continue;
+        const names = new Set([...weights.keys(), ...nsWeights.keys()]);
+        if ([...names].some((n) => (weights.get(n) ?? 0) !== (nsWeights.get(n) ?? 0))) {
+          report(route, `splits east-west calls ${show(weights)}, but the north-south HTTPRoute ${ns.name} splits ${show(nsWeights)}; both must carry the same weights`);
+        }
+      }
+    }
+  },
+});
+
+export const platformTrafficRules = [canaryBesideStable, canaryWeightRange, httprouteBackendsConsistent, eastWestWeightsMatch];

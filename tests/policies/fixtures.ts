@@ -104,6 +104,19 @@ export function httpRoute(backends: Array<[string, number]>): Obj {
   };
 }
 
+/** The GAMMA route of room-api, as components/traffic/east-west-route.ts renders it: parent is the umbrella Service. */
+export function eastWestRoute(backends: Array<[string, number]>): Obj {
+  return {
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "HTTPRoute",
+    metadata: { name: "room-api-east-west", namespace: APPS, labels: labels("room-api", "room-api") },
+    spec: {
+      parentRefs: [{ group: "", kind: "Service", name: "room-api", port: 80 }],
+      rules: [{ backendRefs: backends.map(([name, weight]) => ({ name, port: 80, weight })) }],
+    },
+  };
+}
+
 function namespaceObjects(ns: string): Obj[] {
   const platform = labels("classroom-platform", ns);
   return [
@@ -201,6 +214,7 @@ export function platformStack() {
       ports: [{ name: "http", port: 8080 }],
     } as Obj,
     route: httpRoute([["room-api-stable", 80], ["room-api-canary", 10], ["room-api-legacy", 10]]),
+    eastWestRoute: eastWestRoute([["room-api-stable", 80], ["room-api-canary", 10], ["room-api-legacy", 10]]),
     appConfig: {
       apiVersion: "v1",
       kind: "ConfigMap",

@@ -53,6 +53,9 @@ function stackWeights(stack: string, service: string): Record<string, number> {
 
 describe("gray release of an http service (staging course-api, which also sends 20% to legacy VMs)", () => {
   const service = "course-api";
+  const routeRefs = (r: SynthResult, name: string) => r.objects.find((o) => o.object.kind === "HTTPRoute" && o.object.metadata.name === name)!.object.spec.rules[0].backendRefs;
+  const northSouthRefs = (r: SynthResult) => routeRefs(r, service);
+  const eastWestRefs = (r: SynthResult) => routeRefs(r, `${service}-east-west`);
   let original: string;
   let originalRender: SynthResult;
 
@@ -61,7 +64,9 @@ describe("gray release of an http service (staging course-api, which also sends 
     const plan = await step("staging", service, { action: "canary", image: `registry.classroom.internal/course-api:2.4.0${DIGEST}`, weight: 10 });
     originalRender = plan.before;
     expect(plan.diff.added).toEqual(["Deployment/classroom-staging-apps/course-api-canary", "Service/classroom-staging-apps/course-api-canary"]);
-    expect(plan.diff.changed.map((c) => c.key)).toEqual(["HTTPRoute/classroom-staging-apps/course-api"]);
+    // staging routes east-west (routing.eastWest gamma): in-cluster calls get the same split, so both routes change.
+    expect(plan.diff.changed.map((c) => c.key)).toEqual(["HTTPRoute/classroom-staging-apps/course-api", "HTTPRoute/classroom-staging-apps/course-api-east-west"]);
+    expect(eastWestRefs(plan.after)).toEqual(northSouthRefs(plan.after));
     expect(stableTrack(touched(plan.diff), service)).toEqual([]);
     expect(routeWeights(plan.after, service)).toEqual(stackWeights("staging", service));
     expect(routeWeights(plan.after, service)).toEqual({ stable: 70, canary: 10, legacy: 20 });
@@ -69,20 +74,24 @@ describe("gray release of an http service (staging course-api, which also sends 
 
   test("a weight change modifies only the HTTPRoute's weights and the canary's weight annotation (no pod restarts)", async () => {
     const plan = await step("staging", service, { action: "weight", weight: 40 });
-    expect(touched(plan.diff)).toEqual(["Deployment/classroom-staging-apps/course-api-canary", "HTTPRoute/classroom-staging-apps/course-api"]);
-    const fields = Object.fromEntries(plan.diff.changed.map((c) => [c.key.split("/")[0], c.fields.map((f) => f.path)]));
-    expect(fields.HTTPRoute).toEqual([
-      "spec.rules[0].backendRefs[name=course-api-stable].weight",
-      "spec.rules[0].backendRefs[name=course-api-canary].weight",
-    ]);
-    expect(fields.Deployment).toEqual(['metadata.annotations["classroom.io/canary-weight"]']);
+    expect(touched(plan.diff)).toEqual(["Deployment/classroom-staging-apps/course-api-canary", "HTTPRoute/classroom-staging-apps/course-api", "HTTPRoute/classroom-staging-apps/course-api-east-west"]);
+    const fields = Object.fromEntries(plan.diff.changed.map((c) => [c.key.split("/").pop(), c.fields.map((f) => f.path)]));
+    for (const route of ["course-api", "course-api-east-west"]) {
+      expect(fields[route]).toEqual([
+        "spec.rules[0].backendRefs[name=course-api-stable].weight",
+        "spec.rules[0].backendRefs[name=course-api-canary].weight",
+      ]);
+    }
+    expect(fields["course-api-canary"]).toEqual(['metadata.annotations["classroom.io/canary-weight"]']);
+    expect(eastWestRefs(plan.after)).toEqual(northSouthRefs(plan.after));
     expect(routeWeights(plan.after, service)).toEqual(stackWeights("staging", service));
     expect(routeWeights(plan.after, service)).toEqual({ stable: 40, canary: 40, legacy: 20 });
   }, 60_000);
 
   test("rollback during the canary sets weight 0 and scales the canary to 0; stable objects keep every field", async () => {
     const plan = await step("staging", service, { action: "rollback" });
-    expect(touched(plan.diff)).toEqual(["Deployment/classroom-staging-apps/course-api-canary", "HTTPRoute/classroom-staging-apps/course-api"]);
+    expect(touched(plan.diff)).toEqual(["Deployment/classroom-staging-apps/course-api-canary", "HTTPRoute/classroom-staging-apps/course-api", "HTTPRoute/classroom-staging-apps/course-api-east-west"]);
+    expect(eastWestRefs(plan.after)).toEqual(northSouthRefs(plan.after));
     expect(plan.diff.changed.find((c) => c.key.startsWith("Deployment/"))!.fields.map((f) => f.path)).toEqual(["metadata.annotations[\"classroom.io/canary-weight\"]", "spec.replicas"]);
     expect(routeWeights(plan.after, service)).toEqual(stackWeights("staging", service));
     expect(routeWeights(plan.after, service)).toEqual({ stable: 80, canary: 0, legacy: 20 });

@@ -62,6 +62,19 @@ test("merges to main deploy dev, then staging, then prod, each in its own enviro
   expect(pulumiSteps(up)[0].with).toMatchObject({ command: "up", policyPacks: "policies", policyPackConfigs: "policies/config/${{ inputs.stack }}.json" });
 });
 
+test("pull requests show each stack's topology, drawn by synth, in the job summary and beside the plan", () => {
+  const steps = workflow("preview.yml").jobs.preview.steps as Yaml[];
+  const synth = steps.findIndex((s) => String(s.run ?? "").includes("npm run synth"));
+  const summary = steps.findIndex((s) => String(s.run ?? "").includes('cat "out/$STACK/topology.md" >> "$GITHUB_STEP_SUMMARY"'));
+  const post = steps.findIndex((s) => String(s.run ?? "").includes("classroom-topology:$STACK"));
+  expect(synth).toBeGreaterThanOrEqual(0);
+  expect(summary).toBeGreaterThan(synth);
+  expect(post).toBeGreaterThan(synth);
+  // One comment per stack, edited in place: the marker finds it again on the next push.
+  expect(steps[post].run).toContain("PATCH");
+  expect(steps[post].env.GH_TOKEN).toBe("${{ github.token }}");
+});
+
 test("a nightly drift check previews every deployed stack with --refresh --expect-no-changes", () => {
   const wf = workflow("drift.yml");
   expect(wf.on.schedule[0].cron).toMatch(/^\S+ \S+ \S+ \S+ \S+$/);

@@ -4,7 +4,7 @@
 // the table in infra/config/services.ts says so.
 import { parsePlatformConfig, ConfigError } from "../../infra/config";
 import { MAX_NAMESPACE_PREFIX_LENGTH } from "../../infra/config/schema";
-import { MAX_SERVICE_NAME_LENGTH } from "../../infra/config/services";
+import { MAX_GATEWAY_NAMESPACE_LENGTH, MAX_SERVICE_NAME_LENGTH } from "../../infra/config/services";
 import { renderStack } from "../support/render";
 
 /** Kinds whose names are DNS labels (63), not DNS subdomains (253). */
@@ -58,11 +58,17 @@ test("the longest service name is 56 characters: <name>-stable, -canary and -leg
   expect(MAX_NAMESPACE_PREFIX_LENGTH).toBe(45);
 });
 
+const longExternal = longName("e", 63);
 test.each([
   ["gateway-api", {}],
   ["nginx-ingress", { "classroom:routing": { mode: "nginx-ingress" } }],
+  ["gateway-api with east-west routes, a created Gateway and externals", {
+    "classroom:routing": { eastWest: "gamma", gateway: { name: longName("g", 63), namespace: longName("g", MAX_GATEWAY_NAMESPACE_LENGTH), create: true, className: "eg", tls: { certificateSecret: longName("t", 63) } } },
+    "classroom:externals": { [longExternal]: { addresses: ["10.0.0.9"], ports: [443] }, [longName("d", 63)]: { host: "a.example.com", ports: [443] } },
+  }],
 ])("the longest accepted names render within every Kubernetes limit (%s)", async (_mode, routing) => {
   const services = servicesWithLongestNames();
+  if ("classroom:externals" in routing) for (const s of Object.values(services)) if (s.kind === "http") (s as unknown as { calls: string[] }).calls.push(longExternal);
   if (_mode === "nginx-ingress") for (const s of Object.values(services)) if (s.kind === "http") delete (s as { legacy?: unknown }).legacy;
   const result = await renderStack("dev", {
     "classroom:namespacePrefix": longName("n", MAX_NAMESPACE_PREFIX_LENGTH),
@@ -86,6 +92,9 @@ test("one character more is a config error that states the real maximum", () => 
   const name = longName("s", MAX_SERVICE_NAME_LENGTH + 1);
   expect(parse({ "classroom:services": JSON.stringify({ [name]: service("worker") }) })).toEqual([
     `classroom:services.${name} is not a valid name: must be at most 56 characters, got 57: the components derive <name>-stable (track Service and app.kubernetes.io/instance label), which Kubernetes limits to 63`,
+  ]);
+  expect(parse({ "classroom:routing": JSON.stringify({ gateway: { name: "g", namespace: longName("g", MAX_GATEWAY_NAMESPACE_LENGTH + 1), create: true, className: "eg", tls: { certificateSecret: "t" } } }) })).toEqual([
+    `classroom:routing.gateway.namespace must be at most 50 characters when create is true, got 51: infra/gateway.ts derives the label value <namespace>-default-deny, which Kubernetes limits to 63`,
   ]);
   expect(parse({ "classroom:namespacePrefix": longName("n", 46) })).toEqual([
     "classroom:namespacePrefix must be at most 45 characters, got 46: infra/platform.ts derives the label value <prefix>-data-default-deny, which Kubernetes limits to 63",

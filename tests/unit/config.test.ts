@@ -64,7 +64,7 @@ describe("stack configuration", () => {
     ["unknown service kind", { "classroom:services": service({ kind: "grpc" }) }, 'classroom:services.room-api.kind must be one of http, rpc, consumer, worker, got "grpc"'],
     ["unknown data system", { "classroom:services": service({ uses: ["postgres"] }) }, 'classroom:services.room-api.uses[0] must be one of redis, mysql, zookeeper, kafka, got "postgres"'],
     ["rpc without zookeeper", { "classroom:services": JSON.stringify({ s: { kind: "rpc", stable: { image: "r/s:1", replicas: 1 } } }) }, "classroom:services.s.uses must include zookeeper for kind rpc"],
-    ["calls an undeclared service", { "classroom:services": service({ calls: ["session-rpc"] }) }, "classroom:services.room-api.calls names unknown service 'session-rpc'"],
+    ["calls an undeclared service", { "classroom:services": service({ calls: ["session-rpc"] }) }, "classroom:services.room-api.calls names 'session-rpc', which is neither a declared service nor a declared external"],
     ["bad resource quantity", { "classroom:redis": '{"resources":{"requests":{"cpu":"lots","memory":"1Gi"},"limits":{"memory":"1Gi"}}}' }, 'classroom:redis.resources.requests.cpu must be a Kubernetes quantity such as 500m, 256Mi or 10Gi, got "lots"'],
     ["replicated standalone Redis", { "classroom:redis": '{"replicas":3}' }, "classroom:redis.replicas must be 1 in standalone mode"],
     ["Sentinel quorum above Sentinel count", { "classroom:redis": '{"mode":"sentinel","replicas":2,"sentinel":{"replicas":3,"quorum":4}}' }, "classroom:redis.sentinel.quorum must be <= sentinel.replicas (3), got 4"],

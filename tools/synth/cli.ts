@@ -8,6 +8,7 @@ import { oneLineCommanderErrors, projectVersion, runCli, UserError } from "../cl
 import { DataLossRefused, formatHazards, hazardsSinceRef, isStackName, loadRenderer, loadStackConfig, PROJECT_ROOT, showPath, StackFileError, SynthResult, verifyBaselineRef } from ".";
 import { checkOutDir } from "./out-dir";
 import { summarize } from "./summary";
+import { renderTopology, TOPOLOGY_FILE } from "./topology";
 import { writeManifests } from "./write";
 
 const program = new Command("synth")
@@ -40,8 +41,10 @@ async function main(): Promise<number> {
   const started = Date.now();
   const result = await synthesize({ stack: opts.stack, stackFile: opts.stackFile, policyConfig });
   if (opts.baseline && (await refuseUnsafeUpgrade(opts.stack, opts.baseline, result, !!opts.allowDataLoss))) return 1;
-  writeManifests(result.objects, out);
+  const topology = renderTopology(result.objects.map((o) => o.object), opts.stack);
+  writeManifests(result.objects, out, new Map([[TOPOLOGY_FILE, topology]]));
   if (!opts.quiet) console.log(summarize(result));
+  console.log(`topology: ${path.relative(process.cwd(), path.join(out, TOPOLOGY_FILE))}`);
   let failed = false;
   for (const problem of result.schemaProblems) {
     failed = true;

@@ -95,8 +95,8 @@ export const clusterRules: Record<string, RuleSpec> = {
   "tier-label": {
     passes: [["tier service", () => {}]],
     fails: [
-      ["no tier on a data Service", (s) => delete s.zkService.metadata.labels["classroom.io/tier"], /has no classroom.io\/tier label; allowed: data, service/],
-      ["unknown tier", (s) => (s.stable.metadata.labels["classroom.io/tier"] = "web"), /has classroom.io\/tier=web; allowed: data, service/],
+      ["no tier on a data Service", (s) => delete s.zkService.metadata.labels["classroom.io/tier"], /has no classroom.io\/tier label; allowed: data, service, external/],
+      ["unknown tier", (s) => (s.stable.metadata.labels["classroom.io/tier"] = "web"), /has classroom.io\/tier=web; allowed: data, service, external/],
     ],
   },
   "no-deprecated-api-versions": {

@@ -48,6 +48,19 @@ export const platformRules: Record<string, RuleSpec> = {
       ["weight on an empty legacy slice", (s) => (s.legacySlice.endpoints = []), /sends weight 10 to Service room-api-legacy/],
     ],
   },
+  "east-west-weights-match": {
+    passes: [
+      ["the same split both ways", () => {}],
+      ["both ways moved to the canary together", (s) => { weights(s, 50, 40, 10); s.eastWestRoute.spec.rules[0].backendRefs[0].weight = 50; s.eastWestRoute.spec.rules[0].backendRefs[1].weight = 40; }],
+    ],
+    fails: [
+      ["a canary step applied north-south only", (s) => weights(s, 60, 30, 10), /splits east-west calls room-api-stable=80, room-api-canary=10, room-api-legacy=10, but the north-south HTTPRoute room-api splits room-api-stable=60, room-api-canary=30, room-api-legacy=10/],
+      ["a legacy backend missing east-west", (s) => s.eastWestRoute.spec.rules[0].backendRefs.pop(), /but the north-south HTTPRoute room-api splits .*room-api-legacy=10/],
+      ["a parent Service that is not in the stack", (s) => (s.eastWestRoute.spec.parentRefs[0].name = "rooms"), /is attached to Service classroom-prod-apps\/rooms, which is not in the stack/],
+      ["a parent in another namespace", (s) => (s.eastWestRoute.spec.parentRefs[0].namespace = "other"), /is attached to Service other\/room-api in another namespace/],
+      ["calls split onto another app's Service", (s) => { s.svcLegacy.metadata.labels["app.kubernetes.io/name"] = "course-api"; }, /splits calls to room-api \(app.kubernetes.io\/name=room-api\) onto Service room-api-legacy of app.kubernetes.io\/name=course-api/],
+    ],
+  },
   "zookeeper-odd-ensemble": {
     passes: [["five servers", (s) => (s.zk.spec.replicas = 5)]],
     fails: [

@@ -83,7 +83,8 @@ describe("ClassroomService", () => {
     const route = findObject(await renderStack("dev", withCanary), "HTTPRoute", "room-api");
     const refs = route.spec.rules[0].backendRefs.map((b: any) => [b.name, b.weight]);
     expect(refs).toEqual([["room-api-stable", 70], ["room-api-canary", 10], ["room-api-legacy", 20]]);
-    expect(route.spec.parentRefs[0]).toMatchObject({ kind: "Gateway", name: "classroom", namespace: "gateway" });
+    // dev declares its own Gateway (routing.gateway) in classroom-dev-gateway.
+    expect(route.spec.parentRefs[0]).toMatchObject({ kind: "Gateway", name: "classroom", namespace: "classroom-dev-gateway" });
   });
 
   it("represents legacy VMs as a selector-less Service with an EndpointSlice", async () => {
