@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Real servers for the integration tests come from Debian: ZooKeeper 3.8 and Redis 7.0; shellcheck for
-# the workflow lint.
+# Real servers for the integration tests come from Debian: ZooKeeper 3.8, Redis 7.0 and Prometheus 2.42
+# (its promtool also checks the rollout analysis queries of the stack files); shellcheck for the workflow lint.
 # Java and Maven (for the Kafka broker) and Go (for the engine and the API server) ship with the machine.
 set -euo pipefail
 need=()
 [ -x /usr/bin/redis-server ] || need+=(redis-server)
 [ -f /usr/share/zookeeper/bin/zkServer.sh ] || need+=(zookeeper)
+[ -x /usr/bin/promtool ] || need+=(prometheus)
 # actionlint runs shellcheck over workflow `run:` scripts when it is on PATH, as it is on CI runners.
 command -v shellcheck >/dev/null || need+=(shellcheck)
 for tool in java mvn go openssl; do
@@ -16,5 +17,5 @@ if [ ${#need[@]} -gt 0 ]; then
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${need[@]}"
   # The packages enable system services; the tests start their own servers on free ports.
-  for svc in redis-server zookeeper; do $sudo_cmd systemctl disable --now "$svc" >/dev/null 2>&1 || true; done
+  for svc in redis-server zookeeper prometheus; do $sudo_cmd systemctl disable --now "$svc" >/dev/null 2>&1 || true; done
 fi
