@@ -52,7 +52,7 @@ interface Case {
 const cases: Case[] = [
   // Arguments
   { name: "missing action", args: ["dev", "room-api"], error: /missing required argument 'action'/ },
-  { name: "unknown action", args: ["dev", "room-api", "frobnicate"], error: /action 'frobnicate' is unknown \(actions: canary, weight, promote, rollback, status\)/ },
+  { name: "unknown action", args: ["dev", "room-api", "frobnicate"], error: /action 'frobnicate' is unknown \(actions: canary, weight, promote, rollback, status, run, abort\)/ },
   { name: "misspelled option", args: ["dev", "room-api", "weight", "20", "--wieght", "20"], error: /unknown option '--wieght'/ },
   { name: "weight above 100", args: ["dev", "room-api", "weight", "150"], error: /^release: weight must be a whole number between 0 and 100, got '150'$/ },
   { name: "weight not a number", args: ["dev", "room-api", "weight", "ten"], error: /weight must be a whole number between 0 and 100, got 'ten'/ },
