@@ -9,6 +9,7 @@ import { ResourceSizing } from "../shared/workload-options";
 import { legacyBackend } from "../traffic/legacy-backend";
 import { weightedHttpRoute } from "../traffic/http-route";
 import { nginxCanaryIngresses } from "../traffic/nginx-canary";
+import type { CanaryMatch } from "../traffic/request-match";
 import { trafficSplit } from "../traffic/weights";
 import { connectionWiring } from "./connections";
 import { ServiceKind, servicePodTemplate } from "./pod-template";
@@ -31,7 +32,7 @@ export interface ClassroomServiceArgs {
   /** The stable track. */
   stable: TrackArgs;
   /** Optional canary track with its traffic weight, 0-100. */
-  canary?: TrackArgs & { weight: number };
+  canary?: TrackArgs & { weight: number; match?: CanaryMatch[] };
   /** Legacy VMs (`ip:port`) and their weight during the migration (http and rpc only). */
   legacy?: { endpoints: string[]; weight: number };
   /** Data systems the service uses; each becomes env vars, credential files and a NetworkPolicy path. */
@@ -173,7 +174,7 @@ export class ClassroomService extends pulumi.ComponentResource {
     if (args.legacy) legacyBackend({ namespace: ns, name, labels: { ...labels, "classroom.io/track": "legacy" }, port, endpoints: args.legacy.endpoints }, child);
 
     if (args.kind === "http" && args.route) {
-      const routeArgs = { namespace: ns, name, labels, port, split, backends: { canary: !!args.canary, legacy: !!args.legacy }, pathPrefix: args.route.pathPrefix, hostnames: args.route.hostnames };
+      const routeArgs = { namespace: ns, name, labels, port, split, backends: { canary: !!args.canary, legacy: !!args.legacy }, pathPrefix: args.route.pathPrefix, hostnames: args.route.hostnames, canaryMatch: args.canary?.match };
       if (args.route.mode === "gateway-api") weightedHttpRoute({ ...routeArgs, gateway: args.route.gateway }, child);
       else nginxCanaryIngresses({ ...routeArgs, ingressClassName: args.route.ingressClassName }, child);
     }
