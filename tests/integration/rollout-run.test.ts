@@ -1,11 +1,9 @@
-import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parse } from "yaml";
-import { PROJECT_ROOT } from "../../tools/synth/stack-config";
 import { PrometheusServer } from "../harness/prometheus";
 import { startLoad, TrackBackend } from "../support/rollout/backend";
+import { CANARY_IMAGE as CANARY, release, roomApi, rolloutStackFile, STABLE_IMAGE as STABLE } from "../support/rollout/release";
 
 // `release dev room-api run` against a real Prometheus scraping two real backends every second. The
 // stack file is written at each step (--no-deploy: the engine half of the proof is tests/e2e); the
@@ -13,8 +11,6 @@ import { startLoad, TrackBackend } from "../support/rollout/backend";
 
 jest.setTimeout(300_000);
 
-const STABLE = "registry.classroom.internal/room-api:1.8.2";
-const CANARY = "registry.classroom.internal/room-api:1.9.0";
 const INTERVAL_S = 2;
 
 let prometheus: PrometheusServer;
@@ -53,39 +49,7 @@ beforeEach(() => {
 function stackFile(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rollout-run-"));
   dirs.push(dir);
-  const text = fs.readFileSync(path.join(PROJECT_ROOT, "stacks", "Pulumi.dev.yaml"), "utf8").replace(
-    `      stable: { image: ${STABLE}, replicas: 1 }\n`,
-    `      stable: { image: ${STABLE}, replicas: 1 }\n` +
-    `      canary: { image: ${CANARY}, replicas: 1, weight: 5 }\n` +
-    "      rollout:\n" +
-    "        steps: [{ weight: 10, pause: 6s }, { weight: 25, pause: 6s }, { weight: 50, pause: 6s }]\n" +
-    `        analysis: { prometheus: "${prometheus.url}", interval: ${INTERVAL_S}s, window: 10s }\n`,
-  );
-  const file = path.join(dir, "Pulumi.dev.yaml");
-  fs.writeFileSync(file, text);
-  return file;
-}
-
-function roomApi(file: string): { stable: { image: string }; canary?: { image: string; weight: number; replicas: number; step?: number }; history?: Array<{ image: string }> } {
-  return (parse(fs.readFileSync(file, "utf8")) as { config: Record<string, Record<string, any>> }).config["classroom:services"]["room-api"];
-}
-
-interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; child: ChildProcess }
-
-/** The release CLI as one node process (tsx as a loader, not tsx's CLI, whose child would outlive a SIGKILL). */
-function release(args: string[], onLine?: (line: string, run: Run) => void): Promise<Run> {
-  const child = spawn(process.execPath, ["--import", "tsx", "tools/release/cli.ts", ...args], { cwd: PROJECT_ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  const run: Run = { code: null, signal: null, stdout: "", stderr: "", child };
-  let pending = "";
-  child.stdout!.on("data", (d: Buffer) => {
-    run.stdout += d;
-    pending += d;
-    const lines = pending.split("\n");
-    pending = lines.pop()!;
-    for (const line of lines) onLine?.(line, run);
-  });
-  child.stderr!.on("data", (d: Buffer) => (run.stderr += d));
-  return new Promise((resolve) => child.on("close", (code, signal) => resolve({ ...run, code, signal })));
+  return rolloutStackFile(dir, "[{ weight: 10, pause: 6s }, { weight: 25, pause: 6s }, { weight: 50, pause: 6s }]", `{ prometheus: "${prometheus.url}", interval: ${INTERVAL_S}s, window: 10s }`);
 }
 
 const analysisLines = (stdout: string, step: number) => stdout.split("\n").filter((l) => new RegExp(`analysis #\\d+ step ${step}: success-rate`).test(l));
