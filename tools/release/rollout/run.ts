@@ -54,7 +54,9 @@ export async function executeRollout(service: string, deps: RolloutDeps, options
     if (stopped) return { result: "stopped", step: i, why: stopped };
     const replicas = kind === "consumer" || kind === "worker" ? replicasFor(entries, step.weight) : undefined;
     const current = entries.canary!;
-    if (current.step !== i || current.weight !== step.weight || (replicas !== undefined && current.replicas !== replicas)) {
+    // The first step of a run is applied even when the file already says it: after a failed deploy the
+    // file is ahead of the cluster, and the release path asks the engine whether the stack runs it.
+    if (i === start || current.step !== i || current.weight !== step.weight || (replicas !== undefined && current.replicas !== replicas)) {
       await deps.apply({ action: "weight", weight: step.weight, replicas, rolloutStep: i });
     }
     deps.log(`step ${i} of ${steps.length}: canary weight ${step.weight}${replicas !== undefined ? `, ${replicas} canary replicas` : ""}, pause ${step.pause}`);
