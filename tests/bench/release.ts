@@ -42,12 +42,15 @@ async function main(): Promise<void> {
       let flippedAt = 0;
       let rolledBackAt = 0;
       let evaluations = 0;
+      let aborting = false;
       const run = await release(["dev", "room-api", "run", "--stack-file", file, "--no-deploy"], (line) => {
         if (/analysis #\d+ step 1: success-rate ok/.test(line) && !flippedAt) {
           canary.errorRate = 0.3;
           flippedAt = Date.now();
         } else if (flippedAt && /analysis #\d+ step 1: success-rate/.test(line)) evaluations++;
-        if (/aborted \(analysis failed/.test(line)) rolledBackAt = Date.now();
+        // The abort's summary is printed when the edit is planned; the rollback is applied when the file is written.
+        if (/aborted \(analysis failed/.test(line)) aborting = true;
+        else if (aborting && !rolledBackAt && /^wrote /.test(line)) rolledBackAt = Date.now();
       });
       if (run.code !== 1 || !rolledBackAt) throw new Error(`the run did not roll back (exit ${run.code}): ${run.stderr}`);
       detections.push({ flipToRollbackMs: rolledBackAt - flippedAt, evaluationsAfterFlip: evaluations });

@@ -77,12 +77,14 @@ describe("release run against a real Prometheus", () => {
     const file = stackFile();
     let flippedAt = 0;
     let rolledBackAt = 0;
+    let aborting = false;
     const run = await release(["dev", "room-api", "run", "--stack-file", file, "--no-deploy"], (line) => {
       if (line.includes("step 2 of 3: canary weight 25") && !flippedAt) {
         canary.errorRate = 0.3;
         flippedAt = Date.now();
       }
-      if (/canary .* aborted \(analysis failed at step 2/.test(line)) rolledBackAt = Date.now();
+      if (/canary .* aborted \(analysis failed at step 2/.test(line)) aborting = true;
+      else if (aborting && !rolledBackAt && /^wrote /.test(line)) rolledBackAt = Date.now();
     });
     expect(run.code).toBe(1);
     expect(flippedAt).toBeGreaterThan(0);
