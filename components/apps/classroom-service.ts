@@ -173,7 +173,7 @@ export class ClassroomService extends pulumi.ComponentResource {
     if (args.legacy) legacyBackend({ namespace: ns, name, labels: { ...labels, "classroom.io/track": "legacy" }, port, endpoints: args.legacy.endpoints }, child);
 
     if (args.kind === "http" && args.route) {
-      const routeArgs = { namespace: ns, name, labels, port, split, backends: { canary: !!args.canary, legacy: !!args.legacy }, pathPrefix: args.route.pathPrefix, hostnames: args.route.hostnames };
+      const routeArgs = { namespace: ns, name, labels, port, split, backends: { canary: !!args.canary, legacy: !!args.legacy }, pathPrefix: args.route.pathPrefix, hostnames: args.route.hostnames, canaryMatch: args.canary?.match };
       if (args.route.mode === "gateway-api") weightedHttpRoute({ ...routeArgs, gateway: args.route.gateway }, child);
       else nginxCanaryIngresses({ ...routeArgs, ingressClassName: args.route.ingressClassName }, child);
       if (args.route.eastWest === "gamma") eastWestHttpRoute(routeArgs, child);

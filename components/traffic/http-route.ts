@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { httpRouteMatches } from "./request-match";
 import { HttpExposure } from "./weights";
 
 export interface WeightedHttpRouteArgs extends HttpExposure {
@@ -23,10 +24,18 @@ export function weightedHttpRoute(args: WeightedHttpRouteArgs, opts: pulumi.Cust
         ...(args.gateway.sectionName ? { sectionName: args.gateway.sectionName } : {}),
       }],
       ...(args.hostnames.length ? { hostnames: args.hostnames } : {}),
-      rules: [{
-        matches: [{ path: { type: "PathPrefix", value: args.pathPrefix } }],
-        backendRefs,
-      }],
+      rules: [
+        // Gateway API gives a rule with header or query matches precedence over a path-only rule, so
+        // matching requests reach the canary before the weighted split is consulted.
+        ...(args.backends.canary && args.canaryMatch?.length ? [{
+          matches: httpRouteMatches(args.pathPrefix, args.canaryMatch),
+          backendRefs: [{ group: "", kind: "Service", name: `${args.name}-canary`, port: args.port }],
+        }] : []),
+        {
+          matches: [{ path: { type: "PathPrefix", value: args.pathPrefix } }],
+          backendRefs,
+        },
+      ],
     },
   }, opts);
 }

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { nginxCanaryMatchAnnotations } from "./request-match";
 import { HttpExposure } from "./weights";
 
 export interface NginxCanaryIngressArgs extends HttpExposure {
@@ -27,7 +28,10 @@ export function nginxCanaryIngresses(args: NginxCanaryIngressArgs, opts: pulumi.
   const canary = new k8s.networking.v1.Ingress(`${args.name}-ingress-${second}`, {
     metadata: {
       name: `${args.name}-${second}`, namespace: args.namespace, labels: args.labels,
-      annotations: { "nginx.ingress.kubernetes.io/canary": "true", "nginx.ingress.kubernetes.io/canary-weight": String(weight) },
+      annotations: {
+        "nginx.ingress.kubernetes.io/canary": "true", "nginx.ingress.kubernetes.io/canary-weight": String(weight),
+        ...(second === "canary" && args.canaryMatch ? nginxCanaryMatchAnnotations(args.canaryMatch) : {}),
+      },
     },
     spec: { ingressClassName: args.ingressClassName, rules: rules(`${args.name}-${second}`) },
   }, opts);

@@ -1,3 +1,5 @@
+import type { CanaryMatch } from "./request-match";
+
 /** How one service's traffic splits between its backends, in percent. */
 export interface TrafficSplit {
   stable: number;
@@ -26,4 +28,6 @@ export interface HttpExposure {
   backends: { canary: boolean; legacy: boolean };
   pathPrefix: string;
   hostnames: string[];
+  /** Requests that go to the canary whatever the weight (`canary.match`). Default: none. */
+  canaryMatch?: CanaryMatch[];
 }

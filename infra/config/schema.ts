@@ -82,6 +82,15 @@ export const platformConfigSchema = z.strictObject({
       ctx.addIssue({ code: "custom", path: ["services", name, "legacy"], input: undefined, message: "cannot be combined with a canary when routing.mode is nginx-ingress (ingress-nginx honours one canary Ingress per path); use routing.mode gateway-api or drop one of them" });
     }
   }
+  for (const [name, svc] of Object.entries(c.services)) {
+    if (c.routing.mode !== "nginx-ingress" || !svc.canary?.match) continue;
+    const m = svc.canary.match;
+    const problem = m.some((x) => x.query) ? "cannot match a query parameter when routing.mode is nginx-ingress (ingress-nginx routes canaries by one header and one cookie only)"
+      : m.filter((x) => x.header).length > 1 || m.filter((x) => x.cookie).length > 1 ? "may list at most one header and one cookie match when routing.mode is nginx-ingress (canary-by-header, canary-by-cookie)"
+        : m.some((x) => x.cookie && x.value !== "always") ? "must have cookie value always when routing.mode is nginx-ingress (ingress-nginx sends a request to the canary when the cookie says always)"
+          : undefined;
+    if (problem) ctx.addIssue({ code: "custom", path: ["services", name, "canary", "match"], input: undefined, message: problem });
+  }
   for (const [job, spec] of Object.entries(c.scheduler.jobs)) {
     const target = (spec.target as { http?: { service: string } }).http;
     if (target && !(target.service in c.services)) {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { dnsLabel, imageRef, percent, port, positiveInt, quantity, resources } from "./primitives";
+import { rolloutConfig } from "./rollout";
 
 export const SERVICE_KINDS = ["http", "rpc", "consumer", "worker"] as const;
 
@@ -40,6 +41,18 @@ const ipv4Endpoint = z.string().regex(/^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5
   error: "must be an IPv4 address with a port, such as 10.20.0.11:8080",
 }).refine((e) => { const p = Number(e.split(":")[1]); return p >= 1 && p <= 65535; }, { error: "must have a port between 1 and 65535" });
 
+export const MATCH_TYPES = ["header", "cookie", "query"] as const;
+const matchName = z.string().regex(/^[A-Za-z0-9][-_.A-Za-z0-9]*$/, { error: "must be a name of letters, digits, '-', '_' and '.'" });
+
+/** One request-based canary rule: requests with this header, cookie or query parameter value go to the canary. */
+export const requestMatch = z.strictObject({
+  header: matchName.optional().describe("HTTP header name whose value sends the request to the canary"),
+  cookie: matchName.optional().describe("cookie name whose value sends the request to the canary"),
+  query: matchName.optional().describe("query parameter name whose value sends the request to the canary"),
+  value: z.string().min(1, { error: "must be a non-empty string" }).regex(/^[^;\s]+$/, { error: "must have no spaces or ';'" })
+    .describe("the exact value that matches"),
+}).refine((m) => MATCH_TYPES.filter((t) => m[t] !== undefined).length === 1, { error: `must name exactly one of ${MATCH_TYPES.join(", ")}` });
+
 /** One service as a stack declares it. The release CLI edits `stable`, `canary` and `history`. */
 export const serviceConfig = z.strictObject({
   kind: z.enum(SERVICE_KINDS, { error: `must be one of ${SERVICE_KINDS.join(", ")}` })
@@ -49,8 +62,14 @@ export const serviceConfig = z.strictObject({
     .describe("Data systems the service uses; each becomes env vars, a credentials file and a NetworkPolicy path"),
   calls: z.array(dnsLabel).default([]).describe("Other classroom services and declared externals (classroom:externals) this one calls; each opens NetworkPolicy egress to exactly that peer."),
   stable: track.describe("The stable track; written by the release CLI"),
-  canary: track.extend({ weight: percent.describe("Share of traffic the canary gets, 0-100") }).optional()
-    .describe("A canary track beside stable; written by the release CLI"),
+  canary: track.extend({
+    weight: percent.describe("Share of traffic the canary gets, 0-100"),
+    step: z.number().int().min(1, { error: "must be a whole number >= 1" }).optional()
+      .describe("Written by `release ... run`: the rollout step (1-based) this canary is at; a new run resumes there"),
+    match: z.array(requestMatch).min(1, { error: "must list at least one match" }).optional()
+      .describe("Requests sent to the canary whatever the weight (kind http): a list of {header|cookie|query, value}, any one matching"),
+  }).optional().describe("A canary track beside stable; written by the release CLI"),
+  rollout: rolloutConfig.optional().describe("Progressive delivery plan for `release ... run`: steps and analysis (unset parts take the kind's defaults, infra/config/rollout-defaults.ts)"),
   legacy: z.strictObject({
     endpoints: z.array(ipv4Endpoint).min(1, { error: "must list at least one VM endpoint" }).describe("The VMs as ip:port"),
     weight: percent.describe("Share of traffic the VMs get, 0-100"),
@@ -90,6 +109,9 @@ export const serviceConfig = z.strictObject({
   if (s.kind !== "http" && s.route) ctx.addIssue({ code: "custom", path: ["route"], input: s.route, message: "is only for kind http" });
   const weights = (s.canary?.weight ?? 0) + (s.legacy?.weight ?? 0);
   if (s.canary && s.legacy && weights > 100) ctx.addIssue({ code: "custom", path: ["canary", "weight"], input: weights, message: "plus legacy.weight must be <= 100 (stable gets the rest)" });
+  if (s.canary?.match && s.kind !== "http") {
+    ctx.addIssue({ code: "custom", path: ["canary", "match"], input: s.canary.match, message: `is only for kind http${s.kind === "rpc" ? " (rpc callers pass a track or a key to the discovery picker instead)" : ` (a ${s.kind} receives no requests)`}` });
+  }
   if (s.kind === "rpc" && !s.uses.includes("zookeeper")) {
     ctx.addIssue({ code: "custom", path: ["uses"], input: s.uses, message: "must include zookeeper for kind rpc (instances register there)" });
   }

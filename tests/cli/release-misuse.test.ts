@@ -52,7 +52,7 @@ interface Case {
 const cases: Case[] = [
   // Arguments
   { name: "missing action", args: ["dev", "room-api"], error: /missing required argument 'action'/ },
-  { name: "unknown action", args: ["dev", "room-api", "frobnicate"], error: /action 'frobnicate' is unknown \(actions: canary, weight, promote, rollback, status\)/ },
+  { name: "unknown action", args: ["dev", "room-api", "frobnicate"], error: /action 'frobnicate' is unknown \(actions: canary, weight, promote, rollback, status, run, abort\)/ },
   { name: "misspelled option", args: ["dev", "room-api", "weight", "20", "--wieght", "20"], error: /unknown option '--wieght'/ },
   { name: "weight above 100", args: ["dev", "room-api", "weight", "150"], error: /^release: weight must be a whole number between 0 and 100, got '150'$/ },
   { name: "weight not a number", args: ["dev", "room-api", "weight", "ten"], error: /weight must be a whole number between 0 and 100, got 'ten'/ },
@@ -110,6 +110,13 @@ const cases: Case[] = [
   { name: "a problem already in the file is not blamed on the step", args: ["evenzk", "room-api", "canary", "--image", IMAGE, "--weight", "10"], error: /Pulumi\.evenzk\.yaml already has a problem \(not caused by this command; fix it first\), nothing written: classroom:zookeeper\.replicas/, not: /after this edit/ },
   { name: "a problem already in the file, status", args: ["evenzk", "room-api", "status"], error: /already has a problem .*classroom:zookeeper\.replicas/ },
   { name: "an image the schema rejects is the edit's problem", args: ["dev", "room-api", "canary", "--image", "Not An Image", "--weight", "5"], error: /invalid stack configuration after this edit, nothing written: classroom:services\.room-api\.canary\.image must be an image reference/ },
+  // run and abort
+  { name: "--continue on a step other than run", args: ["dev", "room-api", "weight", "20", "--continue"], error: /--continue applies only to run, not weight/ },
+  { name: "run with --dry-run", args: ["dev", "room-api", "run", "--dry-run"], error: /--dry-run applies to one step, not to run .*use --no-deploy/ },
+  { name: "run with no canary", args: ["dev", "room-api", "run", "--no-deploy"], error: /service 'room-api' has no canary to roll out: start one with `canary --image <ref> --weight <n>`/ },
+  { name: "abort with no canary", args: ["dev", "room-api", "abort", "--no-deploy"], error: /nothing to abort for 'room-api': it has no canary/ },
+  { name: "abort of a rolled-back canary", args: ["rolledback", "room-api", "abort", "--no-deploy"], error: /nothing to abort for 'room-api': its canary is already rolled back/ },
+  { name: "run of a rolled-back canary", args: ["rolledback", "room-api", "run", "--no-deploy"], error: /the canary of 'room-api' was rolled back \(weight 0, 0 replicas\): start a new one/ },
   // The deploy's confirmation rule
   { name: "a deploy without --yes and without a terminal is refused before anything else", args: ["dev", "room-api", "canary", "--image", IMAGE, "--weight", "10"], error: /^release: no terminal to confirm the deploy on: pass --yes .*or --no-deploy/, pulumi: true },
 ];

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Real servers for the integration tests come from Debian: ZooKeeper 3.8 and Redis 7.0; shellcheck for
-# the workflow lint; promtool (package prometheus) for the alert rules' unit tests.
+# Real servers for the integration tests come from Debian: ZooKeeper 3.8, Redis 7.0 and Prometheus 2.42
+# (its promtool runs the alert rules' unit tests and checks the rollout analysis queries of the stack
+# files); shellcheck for the workflow lint.
 # Java and Maven (for the Kafka broker) and Go (for the engine and the API server) ship with the machine.
 set -euo pipefail
 need=()
@@ -8,7 +9,7 @@ need=()
 [ -f /usr/share/zookeeper/bin/zkServer.sh ] || need+=(zookeeper)
 # actionlint runs shellcheck over workflow `run:` scripts when it is on PATH, as it is on CI runners.
 command -v shellcheck >/dev/null || need+=(shellcheck)
-[ -x /usr/bin/promtool ] || need+=(prometheus)
+{ [ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ]; } || need+=(prometheus)
 for tool in java mvn go openssl; do
   command -v "$tool" >/dev/null || { echo "provision: '$tool' is not on PATH; install it first" >&2; exit 1; }
 done

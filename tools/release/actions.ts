@@ -2,19 +2,21 @@ import { ReleaseError } from "./errors";
 import { ServiceEntries, ServicePatch } from "./stack-file";
 
 /** The actions `npm run release -- <stack> <service> <action>` accepts. */
-export const ACTIONS = ["canary", "weight", "promote", "rollback", "status"] as const;
+export const ACTIONS = ["canary", "weight", "promote", "rollback", "status", "run", "abort"] as const;
 export type ActionName = (typeof ACTIONS)[number];
 
 /** A release step that edits the stack file. */
 export type ReleaseStep =
   /** Start (or replace) the canary track. `replicas` default: the canary's current count if > 0, else weight% of stable, at least 1. */
   | { action: "canary"; image: string; weight: number; replicas?: number }
-  /** Move the canary's weight; `replicas` default: unchanged. */
-  | { action: "weight"; weight: number; replicas?: number }
+  /** Move the canary's weight; `replicas` default: unchanged. `rolloutStep`: the plan step `run` is at, recorded with the weight. */
+  | { action: "weight"; weight: number; replicas?: number; rolloutStep?: number }
   /** The canary image becomes stable; the previous stable image goes to `history`. */
   | { action: "promote" }
   /** During a canary: weight 0 and 0 canary replicas. Without one: the last `history` image back to stable. */
-  | { action: "rollback" };
+  | { action: "rollback" }
+  /** Rollback of a running canary only (never of a promoted stable image): what `abort` and a failed analysis do. */
+  | { action: "abort"; reason?: string };
 
 export interface PlannedStep {
   patch: ServicePatch;
@@ -46,8 +48,10 @@ export function planStep(service: string, entries: ServiceEntries, step: Release
       if (!canary) throw new ReleaseError(`service '${service}' has no canary: 'weight' moves a running canary's weight (start one with \`canary --image <ref> --weight <n>\`)`);
       const replicas = step.replicas ?? canary.replicas;
       checkReplicasForWeight(service, replicas, step.weight, step.replicas !== undefined);
+      const next = { ...canary, replicas, weight: step.weight };
+      if (step.rolloutStep !== undefined) next.step = step.rolloutStep;
       return {
-        patch: { canary: { ...canary, replicas, weight: step.weight } },
+        patch: { canary: next },
         summary: `${service}: canary weight ${canary.weight} -> ${step.weight}${replicas !== canary.replicas ? `, canary replicas ${canary.replicas} -> ${replicas}` : ""}${split(entries, step.weight, replicas)}`,
       };
     }
@@ -60,14 +64,20 @@ export function planStep(service: string, entries: ServiceEntries, step: Release
         summary: `${service}: stable ${stable.image} -> ${canary.image} (canary removed; ${stable.image} recorded in history for rollback)`,
       };
     }
+    case "abort":
     case "rollback": {
+      if (step.action === "abort" && (!canary || (canary.weight === 0 && canary.replicas === 0))) {
+        throw new ReleaseError(`nothing to abort for '${service}': ${canary ? "its canary is already rolled back (weight 0, 0 replicas)" : "it has no canary"}`);
+      }
       if (canary) {
         if (canary.weight === 0 && canary.replicas === 0) {
           throw new ReleaseError(`nothing to roll back for '${service}': its canary is already at weight 0 with 0 replicas (start a new one with \`canary --image <ref> --weight <n>\`)`);
         }
+        // The rollout step goes with the traffic: a rolled-back canary is at no step, so no run resumes it.
+        const { step: _step, ...rest } = canary;
         return {
-          patch: { canary: { ...canary, weight: 0, replicas: 0 } },
-          summary: `${service}: canary ${canary.image} rolled back (weight ${canary.weight} -> 0, replicas ${canary.replicas} -> 0); stable untouched`,
+          patch: { canary: { ...rest, weight: 0, replicas: 0 } },
+          summary: `${service}: canary ${canary.image} ${step.action === "abort" ? `aborted${step.reason ? ` (${step.reason})` : ""}` : "rolled back"} (weight ${canary.weight} -> 0, replicas ${canary.replicas} -> 0); stable untouched`,
         };
       }
       const previous = history[history.length - 1];
@@ -116,7 +126,7 @@ function plural(n: number, word: string): string {
 }
 
 /** What `status` prints: each track with image, replicas and weight, legacy VMs, and the release history. */
-export function formatStatus(stack: string, service: string, entries: ServiceEntries): string {
+export function formatStatus(stack: string, service: string, entries: ServiceEntries, steps?: Array<{ weight: number; pause: string }>): string {
   const canaryWeight = entries.canary?.weight ?? 0;
   const legacyWeight = entries.legacy?.weight ?? 0;
   const kind = entries.kind ?? "?";
@@ -130,6 +140,11 @@ export function formatStatus(stack: string, service: string, entries: ServiceEnt
     const rolledBack = entries.canary.weight === 0 && entries.canary.replicas === 0 ? "  (rolled back)" : "";
     lines.push(`  canary   ${entries.canary.image}  replicas ${entries.canary.replicas}  ${weightText(canaryWeight)}${rolledBack}`);
   } else lines.push("  canary   (none)");
+  if (entries.canary?.step !== undefined && steps) {
+    const at = steps[entries.canary.step - 1];
+    lines.push(`  rollout  step ${entries.canary.step} of ${steps.length}${at ? ` (weight ${at.weight}, pause ${at.pause})` : ""}: \`release ${stack} ${service} run\` resumes here, \`abort\` rolls back`);
+  }
+  if (entries.canary?.match) lines.push(`  match    ${entries.canary.match.map((m) => `${m.header ? `header ${m.header}` : m.cookie ? `cookie ${m.cookie}` : `query ${m.query}`}=${m.value}`).join(" or ")} -> canary`);
   if (entries.legacy) lines.push(`  legacy   ${entries.legacy.endpoints.length} VM endpoint(s) ${entries.legacy.endpoints.join(", ")}  weight ${legacyWeight}`);
   if (kind === "http") lines.push("  routing  HTTPRoute backendRefs weighted as above");
   else if (kind === "rpc") lines.push("  routing  discovery clients split calls by the registered track weights above");

@@ -1,17 +1,16 @@
 import { Command, Option } from "commander";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { ConfigError } from "../../infra/config";
+import { rolloutPlan } from "../../infra/config/rollout-defaults";
 import { PolicyConfigError } from "../../policies/policy-config";
 import { projectVersion, runCli } from "../cli/run";
-import { DataLossRefused, formatDiff, PROJECT_ROOT, StackFileError } from "../synth";
+import { DataLossRefused, StackFileError } from "../synth";
 import { ACTIONS, ActionName, formatStatus, ReleaseStep } from "./actions";
+import { applyStep } from "./apply-step";
 import { checkStackFile } from "./diff";
-import { askToDeploy, confirmationRule, DeployTarget, findOnPath, policyConfigFor, pulumiPreviewArgs, pulumiUpArgs, runPulumi, shellCommand } from "./deploy";
-import { ReleaseError, ReleaseRefused } from "./errors";
-import { replaceRefusal } from "./replace-file";
-import { DEFAULT_STACKS_DIR, displayPath, explicitStackFile, StackFile, stackFilePath } from "./stack-file";
+import { ReleaseError } from "./errors";
+import { DEFAULT_STACKS_DIR, explicitStackFile, StackFile, stackFilePath } from "./stack-file";
 
 interface CliOptions {
   image?: string;
@@ -25,6 +24,7 @@ interface CliOptions {
   stackFile?: string;
   baseline?: string;
   baselineFile?: string;
+  continue?: boolean;
 }
 
 const program = new Command("release")
@@ -44,6 +44,7 @@ const program = new Command("release")
   .option("--stack-file <path>", "edit this stack file instead of <stacks-dir>/Pulumi.<stack>.yaml")
   .option("--baseline <git-ref>", "check upgrade safety against the stack file at this git ref (default: the file before the edit)")
   .option("--baseline-file <path>", "check upgrade safety against this stack file (for example the last deployed one)")
+  .option("--continue", "run: go on past the manual pause the rollout is stopped at")
   .option("--debug", "print the stack trace of any error")
   .version(projectVersion(), "--version", "print the version and exit")
   .addHelpText("after", `
@@ -59,7 +60,9 @@ Examples:
   npm run release -- prod room-api weight 50
   npm run release -- prod room-api promote
   npm run release -- prod room-api rollback
-  npm run release -- prod room-api status`)
+  npm run release -- prod room-api status
+  npm run release -- prod room-api run --yes     # the service's rollout plan: steps, analysis, promote or roll back
+  npm run release -- prod room-api abort --yes   # roll the canary back now (a run in progress stops)`)
   .showHelpAfterError("(run with --help for usage)")
   .exitOverride();
 
@@ -70,7 +73,7 @@ async function main(): Promise<number> {
 
   // Every mistake in the request is reported in one run, not one per attempt.
   const problems = requestProblems(action, opts, value);
-  const step = (ACTIONS as readonly string[]).includes(action) && action !== "status" ? parseStep(action as Exclude<ActionName, "status">, opts, value, problems) : undefined;
+  const step = (ACTIONS as readonly string[]).includes(action) && action !== "status" && action !== "run" ? parseStep(action as Exclude<ActionName, "status" | "run">, opts, value, problems) : undefined;
   let stackFile: StackFile | undefined;
   try {
     const file = stackFileOf(stack, opts);
@@ -82,103 +85,19 @@ async function main(): Promise<number> {
   }
   if (problems.length > 0) throw problems.length === 1 ? new ReleaseError(problems[0]) : new ReleaseError(`${problems.length} problems, nothing written:`, problems);
   const file = stackFile!.file;
-  const shownFile = displayPath(file);
 
   if (action === "status") {
-    checkStackFile(stack, file);
-    console.log(formatStatus(stack, service, stackFile!.service(service)));
+    const config = checkStackFile(stack, file);
+    const svc = config.services[service];
+    console.log(formatStatus(stack, service, stackFile!.service(service), svc ? rolloutPlan(svc.kind, svc.rollout).steps : undefined));
     return 0;
   }
 
-  // Refusals that need no rendering come before the seconds of planning.
-  const pulumi = opts.dryRun || !opts.deploy ? undefined : findOnPath("pulumi");
-  const target: DeployTarget | undefined = pulumi ? { stack, stackFile: file, root: PROJECT_ROOT, policyConfig: policyConfigFor(stack, stackFile!.environment()) } : undefined;
-  if (target && confirmationRule(!!opts.yes, !!process.stdin.isTTY) === "refuse") {
-    throw new ReleaseError("no terminal to confirm the deploy on: pass --yes to deploy without asking (as CI does), or --no-deploy to only write the stack file");
+  if (action === "run") {
+    const { runRollout } = await import("./rollout/run");
+    return runRollout({ stack, service, file, opts }, { continueManual: !!opts.continue });
   }
-  if (!opts.dryRun) {
-    const refusal = replaceRefusal(file);
-    if (refusal) throw new ReleaseError(refusal);
-  }
-
-  // Loaded only now: rendering pulls in the Pulumi SDK, seconds of start-up that bad requests should not wait for.
-  const { planRelease, writeRelease } = await import("./release");
-  const plan = await planRelease({
-    stack, service, step: step!, stackFile: file, baselineFile: opts.baselineFile, baselineRef: opts.baseline,
-    onStepPlanned: (summary) => console.log(summary),
-  });
-  console.log(formatDiff(plan.diff, { title: `synth diff ${stack}` }));
-  if (plan.hazards.length > 0) {
-    if (!opts.allowDataLoss) throw new ReleaseRefused(`${new DataLossRefused(plan.hazards, `this ${action} of ${service} in ${stack}`).message}\nnothing written`);
-    console.log(`upgrade hazards accepted with --allow-data-loss: ${plan.hazards.map((h) => `${h.resource} ${h.field}`).join(", ")}`);
-  }
-  const unchanged = plan.editedText === plan.currentText;
-  if (opts.dryRun) {
-    console.log(`dry run: ${shownFile} ${unchanged ? "already says so" : "not written"}, nothing deployed`);
-    return 0;
-  }
-
-  if (!pulumi || !target) {
-    const policyConfig = policyConfigFor(stack, stackFile!.environment());
-    if (unchanged) console.log(`no change to ${shownFile}: it already says so (whether the stack runs it was not checked: ${!opts.deploy ? "--no-deploy given" : "no pulumi CLI on PATH"})`);
-    else {
-      writeRelease(plan);
-      console.log(`wrote ${shownFile}`);
-    }
-    console.log(`${!opts.deploy ? "--no-deploy given" : "pulumi CLI not found on PATH"}; deploy with:\n  ${shellCommand(["pulumi", ...pulumiUpArgs({ stack, stackFile: file, root: PROJECT_ROOT, policyConfig })])}`);
-    return 0;
-  }
-
-  if (unchanged) {
-    // The file alone cannot say whether it was deployed (a deploy may have failed after the write):
-    // the engine's preview against the stack's state can.
-    const check = pulumiPreviewArgs(target, { expectNoChanges: true });
-    console.log(`${shownFile} already says so; checking that the stack runs it:\n  ${shellCommand(["pulumi", ...check])}`);
-    if (runPulumi(pulumi, check) === 0) {
-      console.log(`no change: ${shownFile} already says so and the stack runs it (the preview plans no changes)`);
-      return 0;
-    }
-    console.log(`the stack does not run what ${shownFile} says (the preview above plans changes or failed, for example after a failed deploy)`);
-    await confirmDeploy(opts, `Deploy ${shownFile} to stack ${stack}?`, "nothing deployed");
-    return deploy(pulumi, target, shownFile);
-  }
-
-  const previewCode = previewEdit(pulumi, target, plan.editedText);
-  if (previewCode !== 0) throw new ReleaseRefused(`pulumi preview of the edit exited with ${previewCode}; nothing written, nothing deployed`);
-  await confirmDeploy(opts, `Write ${shownFile} and deploy stack ${stack}?`, "nothing written, nothing deployed");
-  writeRelease(plan);
-  console.log(`wrote ${shownFile}`);
-  return deploy(pulumi, target, shownFile);
-}
-
-/** Previews the edited text from a temporary copy: the stack file is written only once the deploy is confirmed. */
-function previewEdit(pulumi: string, target: DeployTarget, editedText: string): number {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "classroom-release-preview-"));
-  try {
-    const edited = path.join(dir, path.basename(target.stackFile));
-    fs.writeFileSync(edited, editedText, { mode: 0o600 });
-    const args = pulumiPreviewArgs(target, { stackFile: edited });
-    console.log(`previewing the edit: ${shellCommand(["pulumi", ...args])}`);
-    return runPulumi(pulumi, args);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-async function confirmDeploy(opts: CliOptions, question: string, outcome: string): Promise<void> {
-  if (confirmationRule(!!opts.yes, !!process.stdin.isTTY) === "go") return;
-  if (!(await askToDeploy(question))) throw new ReleaseRefused(`deploy not confirmed; ${outcome}`);
-}
-
-function deploy(pulumi: string, target: DeployTarget, shownFile: string): number {
-  const args = pulumiUpArgs(target);
-  console.log(`running: ${shellCommand(["pulumi", ...args])}`);
-  const code = runPulumi(pulumi, args);
-  if (code !== 0) {
-    throw new ReleaseRefused(`pulumi up exited with ${code}; ${shownFile} is written but not deployed: run the same release command again to deploy it (or \`rollback\`)`);
-  }
-  console.log(`deployed ${shownFile} to stack ${target.stack}`);
-  return 0;
+  return applyStep({ stack, service, file, opts }, step!);
 }
 
 /** The stack file the request names, or a one-line error naming the option, folder or file at fault. */
@@ -203,6 +122,8 @@ function requestProblems(action: string, opts: CliOptions, value: string | undef
   if (opts.image !== undefined && action !== "canary") problems.push(`--image applies only to canary, not ${action}`);
   if (opts.weight !== undefined && action !== "canary") problems.push(`--weight applies only to canary, not ${action}${action === "weight" ? " (write `weight <n>`)" : ""}`);
   if (opts.replicas !== undefined && action !== "canary" && action !== "weight") problems.push(`--replicas applies only to canary and weight, not ${action}`);
+  if (opts.continue && action !== "run") problems.push(`--continue applies only to run, not ${action}`);
+  if (action === "run" && opts.dryRun) problems.push("--dry-run applies to one step, not to run (a rollout waits for real metrics): use --no-deploy to only write the stack file at each step");
   if (action === "status") {
     const edits = { "--dry-run": opts.dryRun, "--no-deploy": !opts.deploy, "--yes": opts.yes, "--allow-data-loss": opts.allowDataLoss, "--baseline": opts.baseline, "--baseline-file": opts.baselineFile };
     for (const [option, given] of Object.entries(edits)) if (given) problems.push(`${option} applies only to steps that edit the stack file, not status`);
@@ -216,7 +137,7 @@ function requestProblems(action: string, opts: CliOptions, value: string | undef
 }
 
 /** The step the arguments ask for; adds each missing or out-of-range argument to `problems`. */
-function parseStep(action: Exclude<ActionName, "status">, opts: CliOptions, value: string | undefined, problems: string[]): ReleaseStep | undefined {
+function parseStep(action: Exclude<ActionName, "status" | "run">, opts: CliOptions, value: string | undefined, problems: string[]): ReleaseStep | undefined {
   const replicas = opts.replicas === undefined ? undefined : wholeNumber("--replicas", opts.replicas, 0, 1000, problems);
   switch (action) {
     case "canary": {
@@ -232,6 +153,7 @@ function parseStep(action: Exclude<ActionName, "status">, opts: CliOptions, valu
     }
     case "promote":
     case "rollback":
+    case "abort":
       return { action };
   }
 }

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ConfigError, parsePlatformConfig } from "../../infra/config";
+import { ConfigError, parsePlatformConfig, PlatformConfig } from "../../infra/config";
 import { diffRenders, findUpgradeHazards, loadStackConfig, stackFileAtRef, SynthDiff, type SynthResult, UpgradeHazard } from "../synth";
 import { ReleaseError, ReleaseRefused } from "./errors";
 
@@ -75,10 +75,10 @@ export async function releaseDiff(args: ReleaseDiffArgs): Promise<ReleaseDiff> {
  * Checks the stack file as it is, before any edit, with the parse the program runs, so that problems
  * already in the file are reported as such and never blamed on the release step.
  */
-export function checkStackFile(stack: string, file: string): void {
+export function checkStackFile(stack: string, file: string): PlatformConfig {
   try {
     const raw = loadStackConfig(stack, { stackFile: file });
-    parsePlatformConfig(raw.config, raw.secretKeys);
+    return parsePlatformConfig(raw.config, raw.secretKeys);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     throw oneOrMore(`${file} already has ${err.problems.length === 1 ? "a problem" : `${err.problems.length} problems`} (not caused by this command; fix ${err.problems.length === 1 ? "it" : "them"} first), nothing written:`, err.problems, ReleaseError);

@@ -40,11 +40,20 @@ export function explicitStackFile(file: string): string {
   return file;
 }
 
+/** The canary track entry; `step` is written by `release ... run`, `match` by hand. */
+export interface CanaryEntry {
+  image: string;
+  replicas: number;
+  weight: number;
+  step?: number;
+  match?: Array<{ header?: string; cookie?: string; query?: string; value: string }>;
+}
+
 /** A service's release-relevant entries as the stack file spells them (before schema defaults). */
 export interface ServiceEntries {
   kind?: string;
   stable?: { image: string; replicas: number };
-  canary?: { image: string; replicas: number; weight: number };
+  canary?: CanaryEntry;
   legacy?: { endpoints: string[]; weight: number };
   autoscaling?: { minReplicas: number; maxReplicas: number };
   history?: Array<{ image: string; promotedAt?: string }>;
@@ -53,7 +62,7 @@ export interface ServiceEntries {
 /** New values for a service's `stable`, `canary` and `history` entries; `null` removes the entry. */
 export interface ServicePatch {
   stable?: { image: string; replicas: number };
-  canary?: { image: string; replicas: number; weight: number } | null;
+  canary?: CanaryEntry | null;
   history?: Array<{ image: string; promotedAt?: string }> | null;
 }
 
@@ -229,7 +238,8 @@ function blockListOfFlowMaps(items: object[], indent: number): string {
 function scalar(key: string, value: unknown): string {
   // Timestamps are quoted so that no YAML reader takes them for a date type.
   if (key === "promotedAt" && typeof value === "string") return JSON.stringify(value);
-  const text = stringify(value, { lineWidth: 0 }).trimEnd();
+  // Lists and mappings inside a flow mapping (canary.match) must themselves be in flow style.
+  const text = stringify(value, { lineWidth: 0, collectionStyle: typeof value === "object" && value !== null ? "flow" : "any" }).trimEnd();
   // Flow context forbids some plain scalars that block context allows (a `,` or `{`, for example).
   return typeof value === "string" && /[,[\]{}]/.test(value) && !/^["']/.test(text) ? JSON.stringify(value) : text;
 }
