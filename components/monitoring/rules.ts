@@ -267,6 +267,15 @@ export function runtimeRules(input: RulesInput): AlertRule[] {
   ];
 }
 
+/** The golden-signal series the recording rules produce; canary analysis checks may query them. */
+export const GOLDEN_SIGNAL_RECORDS = [
+  "classroom:http_requests:rate5m",
+  "classroom:http_errors:rate5m",
+  "classroom:http_errors:ratio_rate5m",
+  "classroom:http_request_duration_seconds:p50_5m",
+  "classroom:http_request_duration_seconds:p99_5m",
+] as const;
+
 /**
  * Golden signals per service and track under one label set (`namespace`, `service`, `track`), the
  * names the release tooling's canary analysis queries. Services expose the OpenTelemetry HTTP server

@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { GOLDEN_SIGNAL_RECORDS } from "../../components/monitoring/rules";
 
 /**
  * Placeholders an analysis query may use. `release ... run` replaces them before every query:
@@ -21,12 +22,12 @@ export function unknownPlaceholders(template: string): string[] {
   return [...template.matchAll(/\$\{?([A-Za-z_]+)\}?/g)].map((m) => m[1]).filter((n) => !(QUERY_PLACEHOLDERS as readonly string[]).includes(n));
 }
 
-/** Metric names analysis checks may use: the conventional HTTP golden-signal series (issue 19 adds its recording rules here). */
+/** Metric names analysis checks may use: the services' HTTP server histogram and the golden-signal recording rules built from it. */
 export const ANALYSIS_METRICS = [
-  "http_requests_total",
-  "http_request_duration_seconds_bucket",
-  "http_request_duration_seconds_sum",
-  "http_request_duration_seconds_count",
+  "http_server_request_duration_seconds_bucket",
+  "http_server_request_duration_seconds_sum",
+  "http_server_request_duration_seconds_count",
+  ...GOLDEN_SIGNAL_RECORDS,
 ] as const;
 
 const KEYWORDS = new Set(["and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right", "offset", "bool", "inf", "nan", "atan2", "start", "end"]);

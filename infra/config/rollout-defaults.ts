@@ -3,25 +3,28 @@ import { AnalysisCheck, durationMs, RolloutConfig, RolloutStep } from "./rollout
 type Kind = "http" | "rpc" | "consumer" | "worker";
 
 /**
- * The golden-signal checks of a request-serving track, against the conventional raw metric names
- * (http_requests_total{service,track,code}, http_request_duration_seconds_bucket{service,track,le}).
+ * The golden-signal checks of a request-serving track. They read the series the golden-signal recording
+ * rules are built from (components/monitoring/rules.ts): the OpenTelemetry HTTP server histogram
+ * `http_server_request_duration_seconds` under the target labels the platform's scrape attaches
+ * (`app_kubernetes_io_name` = service, `classroom_io_track` = track), over the analysis window rather than
+ * the rules' fixed 5m, so a step is judged on its own traffic.
  * Error budget burn assumes a 99.9% availability objective: 14.4 is the classic fast-burn alert rate
  * (2% of a 30-day budget in an hour).
  */
 export const REQUEST_CHECKS: AnalysisCheck[] = [
   {
     name: "success-rate",
-    query: 'sum(rate(http_requests_total{service="$service",track="$track",code!~"5.."}[$window])) / sum(rate(http_requests_total{service="$service",track="$track"}[$window]))',
+    query: 'sum(rate(http_server_request_duration_seconds_count{app_kubernetes_io_name="$service",classroom_io_track="$track",http_response_status_code!~"5.."}[$window])) / sum(rate(http_server_request_duration_seconds_count{app_kubernetes_io_name="$service",classroom_io_track="$track"}[$window]))',
     threshold: 0.01, direction: "min", baseline: "stable", failureLimit: 1,
   },
   {
     name: "latency-p99",
-    query: 'histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{service="$service",track="$track"}[$window])))',
+    query: 'histogram_quantile(0.99, sum by (le) (rate(http_server_request_duration_seconds_bucket{app_kubernetes_io_name="$service",classroom_io_track="$track"}[$window])))',
     threshold: 0.25, direction: "max", baseline: "stable", failureLimit: 1,
   },
   {
     name: "error-budget-burn",
-    query: '(sum(rate(http_requests_total{service="$service",track="$track",code=~"5.."}[$window])) or vector(0)) / sum(rate(http_requests_total{service="$service",track="$track"}[$window])) / (1 - 0.999)',
+    query: '(sum(rate(http_server_request_duration_seconds_count{app_kubernetes_io_name="$service",classroom_io_track="$track",http_response_status_code=~"5.."}[$window])) or vector(0)) / sum(rate(http_server_request_duration_seconds_count{app_kubernetes_io_name="$service",classroom_io_track="$track"}[$window])) / (1 - 0.999)',
     threshold: 14.4, direction: "max", baseline: "absolute", failureLimit: 1,
   },
 ];

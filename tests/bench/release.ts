@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const load = startLoad([stable, canary], 20);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-release-"));
   try {
-    while ((await prometheus.value('sum(rate(http_requests_total{track="canary"}[10s]))')) === undefined) await new Promise((r) => setTimeout(r, 500));
+    while ((await prometheus.value('sum(rate(http_server_request_duration_seconds_count{classroom_io_track="canary"}[10s]))')) === undefined) await new Promise((r) => setTimeout(r, 500));
     const plan = `{ prometheus: "${prometheus.url}", interval: ${INTERVAL_S}s, window: 10s }`;
     const detections: Array<{ flipToRollbackMs: number; evaluationsAfterFlip: number }> = [];
     const applyMs: number[] = [];

@@ -26,7 +26,7 @@ beforeAll(async () => {
   load = startLoad([stable, canary], 20);
   // The analysis compares rates, which need two scrapes with traffic in the window.
   const deadline = Date.now() + 60_000;
-  while ((await prometheus.value('sum(rate(http_requests_total{track="canary"}[10s]))')) === undefined) {
+  while ((await prometheus.value('sum(rate(http_server_request_duration_seconds_count{classroom_io_track="canary"}[10s]))')) === undefined) {
     if (Date.now() > deadline) throw new Error("Prometheus has no canary request rate after 60 s");
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -94,7 +94,7 @@ describe("release run against a real Prometheus", () => {
     expect(afterFlip.at(-1)).toMatch(/success-rate FAIL: canary 0\.\d+ is below stable 1 - 0\.01 \(failure 2, 1 tolerated\)/);
     expect(run.stdout).not.toContain("step 3 of 3");
     expect(run.stderr).toContain("rollout of room-api rolled back at step 2: success-rate failed more than 1 time(s)");
-    expect(run.stderr).toMatch(/canary: sum\(rate\(http_requests_total\{service="room-api",track="canary",code!~"5\.\."\}\[10s\]\)\) \/ .* = 0\.\d+/);
+    expect(run.stderr).toMatch(/canary: sum\(rate\(http_server_request_duration_seconds_count\{app_kubernetes_io_name="room-api",classroom_io_track="canary",http_response_status_code!~"5\.\."\}\[10s\]\)\) \/ .* = 0\.\d+/);
     expect(run.stderr).toMatch(/stable: .*track="stable".* = 1\b/);
     const after = roomApi(file);
     expect(after.stable.image).toBe(STABLE);

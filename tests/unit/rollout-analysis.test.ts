@@ -31,10 +31,10 @@ describe("analysis verdicts", () => {
     const results = await evaluate([successRate, burn], { service: "room-api", window: "2m" }, async (q) => {
       asked.push(q);
       if (q.includes("(1 - 0.999)")) throw new Error("connection refused");
-      return q.includes('track="canary"') ? 0.5 : 1;
+      return q.includes('classroom_io_track="canary"') ? 0.5 : 1;
     });
-    expect(asked.filter((q) => q.includes('service="room-api",track="canary"') && q.includes("[2m]"))).toHaveLength(2);
-    expect(asked.filter((q) => q.includes('track="stable"'))).toHaveLength(1);
+    expect(asked.filter((q) => q.includes('app_kubernetes_io_name="room-api",classroom_io_track="canary"') && q.includes("[2m]"))).toHaveLength(2);
+    expect(asked.filter((q) => q.includes('classroom_io_track="stable"'))).toHaveLength(1);
     expect(results.map((r) => [r.check.name, r.failed, r.reason])).toEqual([
       ["success-rate", true, "canary 0.5 is below stable 1 - 0.01"],
       ["error-budget-burn", true, "query failed: connection refused"],

@@ -17,7 +17,7 @@ function problems(raw: Record<string, string>): string[] {
 }
 
 const rollout = (r: object) => ({ "classroom:services": services({ rollout: r }) });
-const check = (over: object) => ({ name: "errors", query: 'sum(rate(http_requests_total{service="$service",track="$track"}[$window]))', threshold: 0.1, ...over });
+const check = (over: object) => ({ name: "errors", query: 'sum(rate(http_server_request_duration_seconds_count{app_kubernetes_io_name="$service",classroom_io_track="$track"}[$window]))', threshold: 0.1, ...over });
 
 describe("rollout plan in the stack file", () => {
   it("accepts a plan and keeps what it says", () => {
@@ -45,12 +45,12 @@ describe("rollout plan in the stack file", () => {
       "classroom:services.room-api.rollout.steps[0].pause must be a duration such as 30s, 5m or 1h, or manual, got -1"],
     ["a pause of 0s", { steps: [{ weight: 10, pause: "0s" }] },
       'classroom:services.room-api.rollout.steps[0].pause must be a duration such as 30s, 5m or 1h, or manual, got "0s"'],
-    ["a query that is not PromQL", { analysis: { checks: [check({ query: 'sum(rate(http_requests_total{service="$service"}[$window])' })] } },
-      'classroom:services.room-api.rollout.analysis.checks[0].query must be PromQL: could not parse expression: 1:49: parse error: unclosed left parenthesis, got "sum(rate(http_requests_total{service=\\"$service\\"}[$window])"'],
-    ["a threshold on an unknown metric", { analysis: { checks: [check({ query: 'rate(http_requets_total{service="$service"}[$window])' })] } },
-      "classroom:services.room-api.rollout.analysis.checks[0].threshold is set on unknown metric(s) http_requets_total (known: http_requests_total, http_request_duration_seconds_bucket, http_request_duration_seconds_sum, http_request_duration_seconds_count), got 0.1"],
-    ["an unknown placeholder", { analysis: { checks: [check({ query: 'rate(http_requests_total{service="$svc"}[$window])' })] } },
-      'classroom:services.room-api.rollout.analysis.checks[0].query must use only known placeholders, not $svc (known: $service, $track, $window), got "rate(http_requests_total{service=\\"$svc\\"}[$window])"'],
+    ["a query that is not PromQL", { analysis: { checks: [check({ query: 'sum(rate(http_server_request_duration_seconds_count{app_kubernetes_io_name="$service"}[$window])' })] } },
+      'classroom:services.room-api.rollout.analysis.checks[0].query must be PromQL: could not parse expression: 1:87: parse error: unclosed left parenthesis, got "sum(rate(http_server_request_duration_seconds_count{app_kubernetes_io_name=\\...'],
+    ["a threshold on an unknown metric", { analysis: { checks: [check({ query: 'rate(http_requets_total{app_kubernetes_io_name="$service"}[$window])' })] } },
+      "classroom:services.room-api.rollout.analysis.checks[0].threshold is set on unknown metric(s) http_requets_total (known: http_server_request_duration_seconds_bucket, http_server_request_duration_seconds_sum, http_server_request_duration_seconds_count, classroom:http_requests:rate5m, classroom:http_errors:rate5m, classroom:http_errors:ratio_rate5m, classroom:http_request_duration_seconds:p50_5m, classroom:http_request_duration_seconds:p99_5m), got 0.1"],
+    ["an unknown placeholder", { analysis: { checks: [check({ query: 'rate(http_server_request_duration_seconds_count{app_kubernetes_io_name="$svc"}[$window])' })] } },
+      'classroom:services.room-api.rollout.analysis.checks[0].query must use only known placeholders, not $svc (known: $service, $track, $window), got "rate(http_server_request_duration_seconds_count{app_kubernetes_io_name=\\"$sv...'],
     ["a Prometheus address that is not a URL", { analysis: { prometheus: "prom:9090" } },
       'classroom:services.room-api.rollout.analysis.prometheus must be an http(s) URL such as http://prometheus.monitoring:9090, got "prom:9090"'],
     ["an unknown direction", { analysis: { checks: [check({ direction: "up" })] } },

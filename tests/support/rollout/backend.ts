@@ -5,16 +5,16 @@ const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 /**
  * A small HTTP service standing in for one track: it answers `/` with 200 or 500 at the error rate the
- * test sets, after the latency the test sets, and exposes the conventional golden-signal series on
- * `/metrics` (http_requests_total{service,track,code}, http_request_duration_seconds{service,track}).
+ * test sets, after the latency the test sets, and exposes on `/metrics` the series a scraped classroom
+ * pod has: the OpenTelemetry HTTP server histogram `http_server_request_duration_seconds` per
+ * `http_response_status_code`, under the target labels the platform's PodMonitor and annotation scrape
+ * attach from the pod labels (`app_kubernetes_io_name`, `classroom_io_track`).
  */
 export class TrackBackend {
   errorRate = 0;
   latencyMs = 0;
-  private readonly counts = new Map<string, number>();
-  private readonly buckets = BUCKETS.map(() => 0);
-  private observations = 0;
-  private sum = 0;
+  /** Per status code: bucket counts, observations and their sum. */
+  private readonly byCode = new Map(["200", "500"].map((code) => [code, { buckets: BUCKETS.map(() => 0), count: 0, sum: 0 }]));
   private served = 0;
 
   private constructor(readonly service: string, readonly track: string, private readonly server: http.Server) {}
@@ -42,24 +42,25 @@ export class TrackBackend {
       const code = fail ? 500 : 200;
       res.writeHead(code).end(fail ? "injected failure\n" : "ok\n");
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      this.counts.set(String(code), (this.counts.get(String(code)) ?? 0) + 1);
-      BUCKETS.forEach((b, i) => { if (seconds <= b) this.buckets[i]++; });
-      this.observations++;
-      this.sum += seconds;
+      const stats = this.byCode.get(String(code))!;
+      BUCKETS.forEach((b, i) => { if (seconds <= b) stats.buckets[i]++; });
+      stats.count++;
+      stats.sum += seconds;
     }, this.latencyMs);
   }
 
   private exposition(): string {
-    const l = `service="${this.service}",track="${this.track}"`;
-    const lines = ["# TYPE http_requests_total counter"];
+    const name = "http_server_request_duration_seconds";
+    const lines = [`# TYPE ${name} histogram`];
     // Both codes always exist, so a rate over them is 0 rather than absent before the first failure.
-    for (const code of ["200", "500"]) lines.push(`http_requests_total{${l},code="${code}"} ${this.counts.get(code) ?? 0}`);
-    lines.push("# TYPE http_request_duration_seconds histogram");
-    BUCKETS.forEach((b, i) => lines.push(`http_request_duration_seconds_bucket{${l},le="${b}"} ${this.buckets[i]}`));
-    lines.push(`http_request_duration_seconds_bucket{${l},le="+Inf"} ${this.observations}`);
-    lines.push(`http_request_duration_seconds_sum{${l}} ${this.sum}`, `http_request_duration_seconds_count{${l}} ${this.observations}`);
+    for (const [code, stats] of this.byCode) {
+      const l = `app_kubernetes_io_name="${this.service}",classroom_io_track="${this.track}",http_response_status_code="${code}"`;
+      BUCKETS.forEach((b, i) => lines.push(`${name}_bucket{${l},le="${b}"} ${stats.buckets[i]}`));
+      lines.push(`${name}_bucket{${l},le="+Inf"} ${stats.count}`, `${name}_sum{${l}} ${stats.sum}`, `${name}_count{${l}} ${stats.count}`);
+    }
     return `${lines.join("\n")}\n`;
   }
+
 
   async stop(): Promise<void> {
     this.server.closeAllConnections();

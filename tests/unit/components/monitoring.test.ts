@@ -1,5 +1,8 @@
 import { ConfigError, parsePlatformConfig } from "../../../infra/config";
 import { monitoringConfig } from "../../../infra/config/monitoring";
+import { GOLDEN_SIGNAL_RECORDS, goldenSignalRules } from "../../../components/monitoring/rules";
+import { ANALYSIS_METRICS, metricNames } from "../../../infra/config/promql";
+import { REQUEST_CHECKS } from "../../../infra/config/rollout-defaults";
 import { findObject, K8sObject, objectsOf, renderStack } from "../../support/render";
 
 const podOf = (o: K8sObject) => o.spec.template;
@@ -88,5 +91,33 @@ describe("scraping and alerting in the rendered stack", () => {
     const mysqlExporter = podOf(findObject(result, "StatefulSet", "mysql")).spec.containers.find((c: K8sObject) => c.name === "exporter");
     expect(mysqlExporter.args).toContain("--mysqld.username=exporter");
     expect(findObject(result, "ConfigMap", "mysql-init").data["10-classroom.sh"]).toMatch(/GRANT PROCESS, REPLICATION CLIENT, SELECT ON \*\.\* TO 'exporter'/);
+  });
+});
+
+describe("golden signals, the contract with canary analysis", () => {
+  it("records exactly the series canary analysis checks may name, labelled by namespace, service and track", () => {
+    const input = {
+      namespaces: { data: "d", apps: "a" }, zookeeper: { replicas: 3 }, redis: { sentinel: false, sentinelQuorum: 2 },
+      mysql: { replicas: 1 }, backlogGrowingMinutes: 10, mysqlReplicaLagSeconds: 30,
+    };
+    const rules = goldenSignalRules(input);
+    expect(rules.map((r) => r.record)).toEqual([...GOLDEN_SIGNAL_RECORDS]);
+    for (const record of GOLDEN_SIGNAL_RECORDS) expect(ANALYSIS_METRICS).toContain(record);
+    for (const rule of rules.filter((r) => r.expr.includes("sum by"))) expect(rule.expr).toMatch(/sum by \(namespace, service, track/);
+  });
+
+  it("the default analysis checks read the histogram the recording rules are built from, under the same pod labels", () => {
+    const source = goldenSignalRules({
+      namespaces: { data: "d", apps: "a" }, zookeeper: { replicas: 1 }, redis: { sentinel: false, sentinelQuorum: 2 },
+      mysql: { replicas: 1 }, backlogGrowingMinutes: 10, mysqlReplicaLagSeconds: 30,
+    })[0].expr;
+    for (const check of REQUEST_CHECKS) {
+      for (const name of metricNames(check.query)) {
+        expect(source).toContain(name.replace(/_(count|bucket|sum)$/, "_"));
+      }
+      expect(check.query).toContain('app_kubernetes_io_name="$service",classroom_io_track="$track"');
+    }
+    expect(source).toContain('"service", "$1", "app_kubernetes_io_name"');
+    expect(source).toContain('"track", "$1", "classroom_io_track"');
   });
 });
