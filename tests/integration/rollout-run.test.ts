@@ -40,9 +40,16 @@ afterAll(async () => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-beforeEach(() => {
+beforeEach(async () => {
   canary.errorRate = 0;
   canary.latencyMs = 0;
+  // A test that turned the canary bad leaves failures in the analysis window (10 s); the next test starts
+  // from a healthy window, however fast the previous one finished.
+  const deadline = Date.now() + 60_000;
+  while ((await prometheus.value('sum(rate(http_server_request_duration_seconds_count{classroom_io_track="canary",http_response_status_code=~"5.."}[10s]))')) !== 0) {
+    if (Date.now() > deadline) throw new Error("the canary's failures did not leave the 10 s window within 60 s");
+    await new Promise((r) => setTimeout(r, 500));
+  }
 });
 
 /** A copy of the dev stack with a canary of room-api at weight 5 and a fast plan against the test's Prometheus. */
