@@ -18,7 +18,12 @@ module.exports = {
   reporters: ["default", "<rootDir>/tests/summary-reporter.js"],
   projects: [
     // Pure logic, rules and single components under mocks: no servers, no spawned processes, seconds.
-    { ...common, displayName: "unit", testMatch: ["<rootDir>/tests/{unit,policies,tools}/**/*.test.ts"], testPathIgnorePatterns: [...WHOLE_STACK_SUITES, ...SPAWNING_SUITES] },
+    {
+      ...common,
+      displayName: "unit",
+      testMatch: ["<rootDir>/tests/{unit,policies,tools}/**/*.test.ts"],
+      testPathIgnorePatterns: [...WHOLE_STACK_SUITES, ...SPAWNING_SUITES],
+    },
     // Whole stacks rendered under mocks (several seconds per render): every stack, policies over them, release plans.
     { ...common, displayName: "stacks", testMatch: ["<rootDir>/tests/stacks/**/*.test.ts", ...WHOLE_STACK_SUITES] },
     // The CLIs as a user runs them (spawned processes): misuse cases, exit codes, files left untouched;

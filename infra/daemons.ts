@@ -24,11 +24,19 @@ export function daemonServices(config: PlatformConfig, connections: Record<DataS
   const jobs = config.scheduler.jobs;
   if (Object.keys(jobs).length > 0) {
     // A job that names a service without a port calls it on the port the service declares.
-    const resolved = Object.fromEntries(Object.entries(jobs).map(([name, job]) => {
-      const http = (job.target as { http?: { service: string; port?: number } }).http;
-      return [name, http ? { ...job, target: { http: { ...http, port: http.port ?? config.services[http.service].port } } } : job];
-    }));
-    const targets = [...new Set(Object.values(jobs).flatMap((j) => ((j.target as { http?: { service: string } }).http ? [(j.target as { http: { service: string } }).http.service] : [])))].sort();
+    const resolved = Object.fromEntries(
+      Object.entries(jobs).map(([name, job]) => {
+        const http = (job.target as { http?: { service: string; port?: number } }).http;
+        return [name, http ? { ...job, target: { http: { ...http, port: http.port ?? config.services[http.service].port } } } : job];
+      }),
+    );
+    const targets = [
+      ...new Set(
+        Object.values(jobs).flatMap((j) =>
+          (j.target as { http?: { service: string } }).http ? [(j.target as { http: { service: string } }).http.service] : [],
+        ),
+      ),
+    ].sort();
     daemons.scheduler = {
       // Bin names of the runtime package, on PATH in the runtime image (runtime/Dockerfile).
       service: worker(config, ["classroom-scheduler"], config.scheduler.replicas, ["redis"], targets),
@@ -96,7 +104,11 @@ export function usesRegistrar(config: PlatformConfig): boolean {
  */
 export function declareRegistrarAccess(config: PlatformConfig, opts: pulumi.ComponentResourceOptions): RegistrarAccess | undefined {
   if (!usesRegistrar(config)) return undefined;
-  return new RegistrarAccess(REGISTRAR.name, { namespace: config.namespaces.apps, apiServer: config.registrar.apiServer, apiServerPorts: config.registrar.apiServerPorts }, opts);
+  return new RegistrarAccess(
+    REGISTRAR.name,
+    { namespace: config.namespaces.apps, apiServer: config.registrar.apiServer, apiServerPorts: config.registrar.apiServerPorts },
+    opts,
+  );
 }
 
 export interface RegistrarAccessArgs {
@@ -125,44 +137,77 @@ export function apiServerEgress(apiServer: string[], ports: number[]): k8s.types
 }
 
 function declareAccess({ namespace, apiServer, apiServerPorts }: RegistrarAccessArgs, opts: pulumi.CustomResourceOptions): void {
-  const labels = { "app.kubernetes.io/name": REGISTRAR.name, "app.kubernetes.io/instance": REGISTRAR.name, "app.kubernetes.io/part-of": "classroom-platform", "app.kubernetes.io/managed-by": "pulumi" };
-  const account = new k8s.core.v1.ServiceAccount(`${REGISTRAR.name}-sa`, {
-    metadata: { name: REGISTRAR.serviceAccount, namespace, labels },
-    automountServiceAccountToken: false,
-  }, opts);
-  const role = new k8s.rbac.v1.Role(`${REGISTRAR.name}-role`, {
-    metadata: { name: REGISTRAR.serviceAccount, namespace, labels },
-    rules: [
-      { apiGroups: [""], resources: ["services"], verbs: ["list", "watch"] },
-      { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["list", "watch"] },
-      { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: [REGISTRAR.leaseName], verbs: ["get", "update"] },
-    ],
-  }, opts);
-  new k8s.rbac.v1.RoleBinding(`${REGISTRAR.name}-rolebinding`, {
-    metadata: { name: REGISTRAR.serviceAccount, namespace, labels },
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
-    subjects: [{ kind: "ServiceAccount", name: account.metadata.name, namespace }],
-  }, opts);
-  new k8s.coordination.v1.Lease(`${REGISTRAR.name}-lease`, {
-    metadata: { name: REGISTRAR.leaseName, namespace, labels },
-    spec: {},
-  }, { ...opts, ignoreChanges: ["spec"] });
-  new k8s.networking.v1.NetworkPolicy(`${REGISTRAR.name}-apiserver-netpol`, {
-    metadata: { name: `${REGISTRAR.name}-apiserver`, namespace, labels },
-    spec: {
-      podSelector: { matchLabels: { "app.kubernetes.io/name": REGISTRAR.name, "classroom.io/tier": "service" } },
-      policyTypes: ["Egress"],
-      egress: [apiServerEgress(apiServer, apiServerPorts)],
+  const labels = {
+    "app.kubernetes.io/name": REGISTRAR.name,
+    "app.kubernetes.io/instance": REGISTRAR.name,
+    "app.kubernetes.io/part-of": "classroom-platform",
+    "app.kubernetes.io/managed-by": "pulumi",
+  };
+  const account = new k8s.core.v1.ServiceAccount(
+    `${REGISTRAR.name}-sa`,
+    {
+      metadata: { name: REGISTRAR.serviceAccount, namespace, labels },
+      automountServiceAccountToken: false,
     },
-  }, opts);
+    opts,
+  );
+  const role = new k8s.rbac.v1.Role(
+    `${REGISTRAR.name}-role`,
+    {
+      metadata: { name: REGISTRAR.serviceAccount, namespace, labels },
+      rules: [
+        { apiGroups: [""], resources: ["services"], verbs: ["list", "watch"] },
+        { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["list", "watch"] },
+        { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: [REGISTRAR.leaseName], verbs: ["get", "update"] },
+      ],
+    },
+    opts,
+  );
+  new k8s.rbac.v1.RoleBinding(
+    `${REGISTRAR.name}-rolebinding`,
+    {
+      metadata: { name: REGISTRAR.serviceAccount, namespace, labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+      subjects: [{ kind: "ServiceAccount", name: account.metadata.name, namespace }],
+    },
+    opts,
+  );
+  new k8s.coordination.v1.Lease(
+    `${REGISTRAR.name}-lease`,
+    {
+      metadata: { name: REGISTRAR.leaseName, namespace, labels },
+      spec: {},
+    },
+    { ...opts, ignoreChanges: ["spec"] },
+  );
+  new k8s.networking.v1.NetworkPolicy(
+    `${REGISTRAR.name}-apiserver-netpol`,
+    {
+      metadata: { name: `${REGISTRAR.name}-apiserver`, namespace, labels },
+      spec: {
+        podSelector: { matchLabels: { "app.kubernetes.io/name": REGISTRAR.name, "classroom.io/tier": "service" } },
+        policyTypes: ["Egress"],
+        egress: [apiServerEgress(apiServer, apiServerPorts)],
+      },
+    },
+    opts,
+  );
 }
 
 function worker(config: PlatformConfig, command: string[], replicas: number, uses: DataSystem[], calls: string[]): ServiceConfig & { command: string[] } {
   return {
-    kind: "worker", port: 8080, uses, calls, registration: "self",
+    kind: "worker",
+    port: 8080,
+    uses,
+    calls,
+    registration: "self",
     stable: { image: config.runtimeImage, replicas },
-    healthPath: "/healthz", configFiles: {}, scratch: { sizeLimit: "64Mi", memory: false },
-    terminationGraceSeconds: 30, history: [], command,
+    healthPath: "/healthz",
+    configFiles: {},
+    scratch: { sizeLimit: "64Mi", memory: false },
+    terminationGraceSeconds: 30,
+    history: [],
+    command,
   } as ServiceConfig & { command: string[] };
 }
 
@@ -174,7 +219,11 @@ function worker(config: PlatformConfig, command: string[], replicas: number, use
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value && typeof value === "object") {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+    );
   }
   return value;
 }

@@ -20,9 +20,16 @@ export function declareGateway(config: PlatformConfig, opts: pulumi.CustomResour
   const created: pulumi.Resource[] = [];
   let inNamespace = opts;
   if (!own) {
-    const namespace = new k8s.core.v1.Namespace(`${ns}-gateway-namespace`, {
-      metadata: { name: ns, labels: { ...platformObjectLabels("classroom-platform", ns), "classroom.io/environment": config.environment, "classroom.io/role": "gateway" } },
-    }, opts);
+    const namespace = new k8s.core.v1.Namespace(
+      `${ns}-gateway-namespace`,
+      {
+        metadata: {
+          name: ns,
+          labels: { ...platformObjectLabels("classroom-platform", ns), "classroom.io/environment": config.environment, "classroom.io/role": "gateway" },
+        },
+      },
+      opts,
+    );
     inNamespace = { ...opts, dependsOn: [namespace] };
     const http = Object.entries(config.services).filter(([, s]) => s.kind === "http");
     const legacy = http.flatMap(([, s]) => s.legacy?.endpoints ?? []);
@@ -30,20 +37,34 @@ export function declareGateway(config: PlatformConfig, opts: pulumi.CustomResour
     for (const e of legacy) byPort.set(Number(e.split(":")[1]), [...new Set([...(byPort.get(Number(e.split(":")[1])) ?? []), `${e.split(":")[0]}/32`])]);
     const labels = platformObjectLabels("gateway", `${ns}-gateway`);
     created.push(namespace, defaultDenyPolicy(ns, platformObjectLabels("default-deny", `${ns}-default-deny`), inNamespace));
-    created.push(new k8s.networking.v1.NetworkPolicy(`${ns}-gateway-netpol`, {
-      metadata: { name: "gateway", namespace: ns, labels },
-      spec: {
-        podSelector: {},
-        policyTypes: ["Ingress", "Egress"],
-        ingress: [{}],
-        egress: [
-          ...http.map(([name, s]) => ({ to: [podsIn(config.namespaces.apps, { "app.kubernetes.io/name": name, "classroom.io/tier": "service" })], ports: tcp(s.port) })),
-          ...[...byPort].map(([port, cidrs]) => ({ to: cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: tcp(port) })),
-          { to: clusterDns.peers, ports: clusterDns.ports },
-        ],
-      },
-    }, inNamespace));
+    created.push(
+      new k8s.networking.v1.NetworkPolicy(
+        `${ns}-gateway-netpol`,
+        {
+          metadata: { name: "gateway", namespace: ns, labels },
+          spec: {
+            podSelector: {},
+            policyTypes: ["Ingress", "Egress"],
+            ingress: [{}],
+            egress: [
+              ...http.map(([name, s]) => ({
+                to: [podsIn(config.namespaces.apps, { "app.kubernetes.io/name": name, "classroom.io/tier": "service" })],
+                ports: tcp(s.port),
+              })),
+              ...[...byPort].map(([port, cidrs]) => ({ to: cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: tcp(port) })),
+              { to: clusterDns.peers, ports: clusterDns.ports },
+            ],
+          },
+        },
+        inNamespace,
+      ),
+    );
   }
-  created.push(platformGateway({ name: g.name, namespace: ns, className: g.className!, certificateSecret: g.tls!.certificateSecret, routesNamespace: config.namespaces.apps }, inNamespace));
+  created.push(
+    platformGateway(
+      { name: g.name, namespace: ns, className: g.className!, certificateSecret: g.tls!.certificateSecret, routesNamespace: config.namespaces.apps },
+      inNamespace,
+    ),
+  );
   return created;
 }

@@ -37,19 +37,33 @@ export function declareMonitoring(config: PlatformConfig, opts: pulumi.CustomRes
   const { data, apps } = config.namespaces;
   const labels = (name: string, instance: string) => ({ ...platformObjectLabels(name, instance), ...m.selectorLabels });
   if (!m.operator) {
-    new k8s.core.v1.ConfigMap("prometheus-rules", {
-      metadata: { name: "classroom-prometheus-rules", namespace: data, labels: platformObjectLabels("prometheus-rules", `${data}-rules`) },
-      data: { "classroom.rules.yml": rulesFileYaml(groups) },
-    }, opts);
+    new k8s.core.v1.ConfigMap(
+      "prometheus-rules",
+      {
+        metadata: { name: "classroom-prometheus-rules", namespace: data, labels: platformObjectLabels("prometheus-rules", `${data}-rules`) },
+        data: { "classroom.rules.yml": rulesFileYaml(groups) },
+      },
+      opts,
+    );
     return;
   }
-  const monitors: Array<[string, string[]]> = [[data, [METRICS_PORT_NAME]], [apps, [METRICS_PORT_NAME, "http"]]];
+  const monitors: Array<[string, string[]]> = [
+    [data, [METRICS_PORT_NAME]],
+    [apps, [METRICS_PORT_NAME, "http"]],
+  ];
   for (const [namespace, ports] of monitors) {
     const manifest = podMonitorManifest({
-      name: "classroom", namespace, labels: labels("pod-monitor", `${namespace}-classroom`),
-      podSelector: { "app.kubernetes.io/part-of": PART_OF }, ports,
+      name: "classroom",
+      namespace,
+      labels: labels("pod-monitor", `${namespace}-classroom`),
+      podSelector: { "app.kubernetes.io/part-of": PART_OF },
+      ports,
     });
     new k8s.apiextensions.CustomResource(`${namespace}-pod-monitor`, manifest, opts);
   }
-  new k8s.apiextensions.CustomResource("prometheus-rules", prometheusRuleManifest("classroom", data, labels("prometheus-rules", `${data}-classroom`), groups), opts);
+  new k8s.apiextensions.CustomResource(
+    "prometheus-rules",
+    prometheusRuleManifest("classroom", data, labels("prometheus-rules", `${data}-classroom`), groups),
+    opts,
+  );
 }

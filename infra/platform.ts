@@ -84,9 +84,13 @@ export function declareNamespaces(config: PlatformConfig, opts: pulumi.CustomRes
   return [ns.data, ns.apps].map((name, i) => {
     // The log root is stated on the namespaces so that the policy pack's hostpath-log-root-only reads it
     // from the stack (policies/rules/platform-volumes.ts): classroom:logRoot is its only source.
-    const namespace = new k8s.core.v1.Namespace(name, {
-      metadata: { name, labels: nsLabels(name, i === 0 ? "data" : "apps"), annotations: { "classroom.io/log-root": config.logRoot } },
-    }, opts);
+    const namespace = new k8s.core.v1.Namespace(
+      name,
+      {
+        metadata: { name, labels: nsLabels(name, i === 0 ? "data" : "apps"), annotations: { "classroom.io/log-root": config.logRoot } },
+      },
+      opts,
+    );
     defaultDenyPolicy(name, platformObjectLabels("default-deny", `${name}-default-deny`), { ...opts, dependsOn: [namespace] });
     return namespace;
   });
@@ -117,18 +121,23 @@ export function declareDataLayer(config: PlatformConfig, opts: pulumi.ComponentR
  */
 export function declareLogAgent(config: PlatformConfig, kafka: DataConnection, opts: pulumi.ComponentResourceOptions): LogAgent {
   const logs = config.logs;
-  const destination = logs.destination === "otlp"
-    ? { kind: "otlp" as const, endpoint: logs.otlpEndpoint!, insecure: logs.otlpInsecure }
-    : { kind: "kafka" as const, brokers: [`${kafka.host}:${kafka.port}`], topic: LOGS_TOPIC };
-  return new LogAgent("log-agent", {
-    namespace: config.namespaces.apps,
-    logRoot: config.logRoot,
-    image: logs.agentImage,
-    destination,
-    kafka: { namespace: kafka.namespace, selector: kafka.serverSelector, port: kafka.port },
-    retentionDays: logs.retentionDays,
-    scrape: scrapeSettings(config),
-  }, opts);
+  const destination =
+    logs.destination === "otlp"
+      ? { kind: "otlp" as const, endpoint: logs.otlpEndpoint!, insecure: logs.otlpInsecure }
+      : { kind: "kafka" as const, brokers: [`${kafka.host}:${kafka.port}`], topic: LOGS_TOPIC };
+  return new LogAgent(
+    "log-agent",
+    {
+      namespace: config.namespaces.apps,
+      logRoot: config.logRoot,
+      image: logs.agentImage,
+      destination,
+      kafka: { namespace: kafka.namespace, selector: kafka.serverSelector, port: kafka.port },
+      retentionDays: logs.retentionDays,
+      scrape: scrapeSettings(config),
+    },
+    opts,
+  );
 }
 
 /**
@@ -140,6 +149,9 @@ function skipAwaitEverywhere(): void {
     if (!args.type.startsWith("kubernetes:") || args.type.startsWith("pulumi:providers")) return undefined;
     const props = args.props as { metadata?: { annotations?: Record<string, string> } };
     if (!props.metadata) return undefined;
-    return { props: { ...props, metadata: { ...props.metadata, annotations: { ...props.metadata.annotations, "pulumi.com/skipAwait": "true" } } }, opts: args.opts };
+    return {
+      props: { ...props, metadata: { ...props.metadata, annotations: { ...props.metadata.annotations, "pulumi.com/skipAwait": "true" } } },
+      opts: args.opts,
+    };
   });
 }

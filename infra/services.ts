@@ -25,50 +25,81 @@ export function declareServices(
   declareExternals(config, opts);
   const all: Array<[string, ServiceConfig, { env?: Record<string, string>; command?: string[]; serviceAccountName?: string }]> = [
     ...Object.entries(config.services).map(([name, svc]) => [name, svc, {}] as [string, ServiceConfig, object]),
-    ...Object.entries(daemons).map(([name, d]) => [name, { ...d.service, configFiles: d.configFiles }, { env: d.env, command: (d.service as { command?: string[] }).command, serviceAccountName: d.serviceAccountName }] as [string, ServiceConfig, { env: Record<string, string>; command?: string[]; serviceAccountName?: string }]),
+    ...Object.entries(daemons).map(
+      ([name, d]) =>
+        [
+          name,
+          { ...d.service, configFiles: d.configFiles },
+          { env: d.env, command: (d.service as { command?: string[] }).command, serviceAccountName: d.serviceAccountName },
+        ] as [string, ServiceConfig, { env: Record<string, string>; command?: string[]; serviceAccountName?: string }],
+    ),
   ];
   const ports = new Map(all.map(([name, svc]) => [name, svc.port]));
   const callers = new Map<string, string[]>();
   for (const [name, svc] of all) {
     for (const callee of svc.calls.filter((c) => ports.has(c))) callers.set(callee, [...(callers.get(callee) ?? []), name]);
   }
-  return Object.fromEntries(all.map(([name, svc, extra]) => [name, new ClassroomService(name, {
-    namespace: config.namespaces.apps,
-    kind: svc.kind,
-    port: svc.port,
-    stable: svc.stable,
-    canary: svc.canary,
-    legacy: svc.legacy,
-    connections: svc.uses.map((system) => connections[system]),
-    // `calls` names services and externals (the schema refuses anything else); a service is reached on its
-    // pods and on the legacy VMs that take a share of its traffic.
-    calls: svc.calls.filter((c) => ports.has(c)).map((callee) => ({ name: callee, port: ports.get(callee)!, legacyEndpoints: config.services[callee]?.legacy?.endpoints })),
-    externals: externalPeers(config, svc.calls),
-    callers: callers.get(name) ?? [],
-    resources: svc.resources,
-    autoscaling: svc.autoscaling,
-    healthPath: svc.healthPath,
-    configFiles: svc.configFiles,
-    scratch: svc.scratch,
-    logRoot: config.logRoot,
-    terminationGraceSeconds: svc.terminationGraceSeconds,
-    registry: { connect: connections.zookeeper.settings.ZOOKEEPER_CONNECT, mode: svc.registration },
-    route: svc.route ? { mode: config.routing.mode, pathPrefix: svc.route.pathPrefix, hostnames: svc.route.hostnames, gateway: config.routing.gateway, ingressClassName: config.routing.ingressClassName, eastWest: config.routing.eastWest } : undefined,
-    imagePullSecret,
-    // Producers that use Kafka and Redis buffer outages in Redis; they must agree with the replayer on the shard count.
-    env: { ...(svc.uses.includes("kafka") && svc.uses.includes("redis") ? { [MQ_ENV.shards]: String(config.mq.shards) } : {}), ...extra.env },
-    command: extra.command,
-    serviceAccountName: extra.serviceAccountName,
-    scrape: scrapeSettings(config),
-  }, opts)]));
+  return Object.fromEntries(
+    all.map(([name, svc, extra]) => [
+      name,
+      new ClassroomService(
+        name,
+        {
+          namespace: config.namespaces.apps,
+          kind: svc.kind,
+          port: svc.port,
+          stable: svc.stable,
+          canary: svc.canary,
+          legacy: svc.legacy,
+          connections: svc.uses.map((system) => connections[system]),
+          // `calls` names services and externals (the schema refuses anything else); a service is reached on its
+          // pods and on the legacy VMs that take a share of its traffic.
+          calls: svc.calls
+            .filter((c) => ports.has(c))
+            .map((callee) => ({ name: callee, port: ports.get(callee)!, legacyEndpoints: config.services[callee]?.legacy?.endpoints })),
+          externals: externalPeers(config, svc.calls),
+          callers: callers.get(name) ?? [],
+          resources: svc.resources,
+          autoscaling: svc.autoscaling,
+          healthPath: svc.healthPath,
+          configFiles: svc.configFiles,
+          scratch: svc.scratch,
+          logRoot: config.logRoot,
+          terminationGraceSeconds: svc.terminationGraceSeconds,
+          registry: { connect: connections.zookeeper.settings.ZOOKEEPER_CONNECT, mode: svc.registration },
+          route: svc.route
+            ? {
+                mode: config.routing.mode,
+                pathPrefix: svc.route.pathPrefix,
+                hostnames: svc.route.hostnames,
+                gateway: config.routing.gateway,
+                ingressClassName: config.routing.ingressClassName,
+                eastWest: config.routing.eastWest,
+              }
+            : undefined,
+          imagePullSecret,
+          // Producers that use Kafka and Redis buffer outages in Redis; they must agree with the replayer on the shard count.
+          env: { ...(svc.uses.includes("kafka") && svc.uses.includes("redis") ? { [MQ_ENV.shards]: String(config.mq.shards) } : {}), ...extra.env },
+          command: extra.command,
+          serviceAccountName: extra.serviceAccountName,
+          scrape: scrapeSettings(config),
+        },
+        opts,
+      ),
+    ]),
+  );
 }
 
 /** The pull secret for private images, from the stack's secret config. */
 export function imagePullSecret(config: PlatformConfig, opts: pulumi.CustomResourceOptions): k8s.core.v1.Secret | undefined {
   if (!config.imagePullSecret) return undefined;
-  return new k8s.core.v1.Secret("image-pull-secret", {
-    metadata: { name: "image-pull", namespace: config.namespaces.apps, labels: platformObjectLabels("image-pull", `${config.namespaces.apps}-image-pull`) },
-    type: "kubernetes.io/dockerconfigjson",
-    stringData: { ".dockerconfigjson": pulumi.secret(config.imagePullSecret) },
-  }, { ...opts, additionalSecretOutputs: ["stringData", "data"] });
+  return new k8s.core.v1.Secret(
+    "image-pull-secret",
+    {
+      metadata: { name: "image-pull", namespace: config.namespaces.apps, labels: platformObjectLabels("image-pull", `${config.namespaces.apps}-image-pull`) },
+      type: "kubernetes.io/dockerconfigjson",
+      stringData: { ".dockerconfigjson": pulumi.secret(config.imagePullSecret) },
+    },
+    { ...opts, additionalSecretOutputs: ["stringData", "data"] },
+  );
 }

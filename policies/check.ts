@@ -7,7 +7,15 @@ import { Command } from "commander";
 import * as fs from "node:fs";
 import { parseAllDocuments } from "yaml";
 import { oneLineCommanderErrors, projectVersion, runCli, UserError } from "../tools/cli/run";
-import { evaluatePolicies, formatViolations, loadPolicyConfig, mandatoryViolations, PolicyConfigError, resolvePolicyConfig, resourcesFromManifests } from "./evaluate";
+import {
+  evaluatePolicies,
+  formatViolations,
+  loadPolicyConfig,
+  mandatoryViolations,
+  PolicyConfigError,
+  resolvePolicyConfig,
+  resourcesFromManifests,
+} from "./evaluate";
 import { allRules } from "./rules";
 
 class InputError extends Error {}
@@ -28,7 +36,8 @@ function readManifests(file: string): Array<Record<string, any>> {
     if (value === null || value === undefined) continue;
     const items = value.kind?.endsWith?.("List") && Array.isArray(value.items) ? value.items : [value];
     for (const item of items) {
-      if (typeof item !== "object" || item === null || !item.apiVersion || !item.kind) throw new InputError(`${file}: document ${i + 1} is not a Kubernetes object (needs apiVersion and kind)`);
+      if (typeof item !== "object" || item === null || !item.apiVersion || !item.kind)
+        throw new InputError(`${file}: document ${i + 1} is not a Kubernetes object (needs apiVersion and kind)`);
       out.push(item);
     }
   }
@@ -70,6 +79,8 @@ runCli("policy:check", () => {
   const violations = evaluatePolicies(resourcesFromManifests(manifests), config!);
   const mandatory = mandatoryViolations(violations);
   if (violations.length) console.log(formatViolations(violations));
-  console.log(`policy:check ${stack}: ${manifests.length} objects, ${mandatory.length} mandatory and ${violations.length - mandatory.length} advisory violations`);
+  console.log(
+    `policy:check ${stack}: ${manifests.length} objects, ${mandatory.length} mandatory and ${violations.length - mandatory.length} advisory violations`,
+  );
   return mandatory.length ? 1 : 0;
 });

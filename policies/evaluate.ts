@@ -45,7 +45,13 @@ export interface Violation {
 
 class NotApplicable extends Error {}
 
-const NO_OPTS = { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] };
+const NO_OPTS = {
+  protect: false,
+  ignoreChanges: [],
+  aliases: [],
+  customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+  additionalSecretOutputs: [],
+};
 
 function label(r: RenderedResource): string {
   const kube = toKube(r.type, r.props);
@@ -128,8 +134,14 @@ function runResourcePolicy(run: PolicyRun, policy: ResourceValidationPolicy, sta
     const report: ReportViolation = (message) => run.violations.push({ policy: policy.name, enforcementLevel: run.level, resource, urn: r.urn, message });
     // isType/asType compare Pulumi resource classes; the pack's rules read `type` and `props` instead.
     const args: ResourceValidationArgs = {
-      ...commonArgs(run), type: r.type, props: unknownCheckingProxy(r.props ?? {}), urn: r.urn, name: r.name, opts: NO_OPTS,
-      isType: () => false, asType: () => undefined,
+      ...commonArgs(run),
+      type: r.type,
+      props: unknownCheckingProxy(r.props ?? {}),
+      urn: r.urn,
+      name: r.name,
+      opts: NO_OPTS,
+      isType: () => false,
+      asType: () => undefined,
     };
     for (const validate of validations) {
       try {
@@ -144,8 +156,15 @@ function runResourcePolicy(run: PolicyRun, policy: ResourceValidationPolicy, sta
 function runStackPolicy(run: PolicyRun, policy: StackValidationPolicy, stack: Located[]): void {
   const byUrn = new Map(stack.map((r) => [r.urn, r]));
   const resources: PolicyResource[] = stack.map((r) => ({
-    type: r.type, props: unknownCheckingProxy(r.props ?? {}), urn: r.urn, name: r.name, opts: NO_OPTS,
-    dependencies: [], propertyDependencies: {}, isType: () => false, asType: () => undefined,
+    type: r.type,
+    props: unknownCheckingProxy(r.props ?? {}),
+    urn: r.urn,
+    name: r.name,
+    opts: NO_OPTS,
+    dependencies: [],
+    propertyDependencies: {},
+    isType: () => false,
+    asType: () => undefined,
   }));
   const report: ReportViolation = (message, urn) => {
     const r = urn ? byUrn.get(urn) : undefined;

@@ -15,7 +15,10 @@ const LEVELS: EnforcementLevel[] = ["advisory", "mandatory", "remediate", "disab
 
 /** A config file or object that does not fit the pack; `problems` has one line per mistake. */
 export class PolicyConfigError extends Error {
-  constructor(readonly source: string, readonly problems: string[]) {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
     super(`${source}: ${problems.length} problem(s) in policy config:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
     this.name = "PolicyConfigError";
   }
@@ -133,7 +136,11 @@ export function resolvePolicyConfig(config: unknown, policies: Policies, source 
 
 /** Stacks that have a config file, from the file names in `dir`. */
 export function policyConfigNames(dir = POLICY_CONFIG_DIR): string[] {
-  return fs.readdirSync(dir).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -".json".length)).sort();
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(".json"))
+    .map((f) => f.slice(0, -".json".length))
+    .sort();
 }
 
 /** Reads policies/config/<stack>.json (validate it with resolvePolicyConfig). Throws PolicyConfigError when missing or not JSON. */

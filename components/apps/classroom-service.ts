@@ -26,8 +26,10 @@ export type TrackArgs = TrackConfig;
  * checks that combine them included: a route for http, legacy backends only for http and rpc, weights
  * summing to at most 100), plus what infra derives from the rest of the stack.
  */
-export type ClassroomServiceArgs = Pick<ServiceConfig,
-  "kind" | "port" | "stable" | "canary" | "legacy" | "resources" | "autoscaling" | "healthPath" | "configFiles" | "scratch" | "terminationGraceSeconds"> & {
+export type ClassroomServiceArgs = Pick<
+  ServiceConfig,
+  "kind" | "port" | "stable" | "canary" | "legacy" | "resources" | "autoscaling" | "healthPath" | "configFiles" | "scratch" | "terminationGraceSeconds"
+> & {
   /** Namespace of the service (the stack's apps namespace). */
   namespace: string;
   /** Data systems the service uses; each becomes env vars, credential files and a NetworkPolicy path. */
@@ -92,17 +94,32 @@ export class ClassroomService extends pulumi.ComponentResource {
 
     const configData = { ...args.configFiles };
     const config = new k8s.core.v1.ConfigMap(`${name}-config`, { metadata: { name: `${name}-config`, namespace: ns, labels }, data: configData }, child);
-    const secret = Object.keys(wiring.secretData).length === 0 ? undefined : new k8s.core.v1.Secret(`${name}-credentials`, {
-      metadata: { name: `${name}-credentials`, namespace: ns, labels },
-      type: "Opaque",
-      stringData: wiring.secretData,
-    }, { ...child, additionalSecretOutputs: ["stringData", "data"] });
+    const secret =
+      Object.keys(wiring.secretData).length === 0
+        ? undefined
+        : new k8s.core.v1.Secret(
+            `${name}-credentials`,
+            {
+              metadata: { name: `${name}-credentials`, namespace: ns, labels },
+              type: "Opaque",
+              stringData: wiring.secretData,
+            },
+            { ...child, additionalSecretOutputs: ["stringData", "data"] },
+          );
 
     // The umbrella Service: both tracks, for in-cluster callers and the discovery runtime's DNS fallback.
-    new k8s.core.v1.Service(`${name}-svc`, {
-      metadata: { name, namespace: ns, labels },
-      spec: { type: "ClusterIP", selector: { "app.kubernetes.io/name": name, "classroom.io/tier": "service" }, ports: [{ name: "app", port, targetPort: port }] },
-    }, child);
+    new k8s.core.v1.Service(
+      `${name}-svc`,
+      {
+        metadata: { name, namespace: ns, labels },
+        spec: {
+          type: "ClusterIP",
+          selector: { "app.kubernetes.io/name": name, "classroom.io/tier": "service" },
+          ports: [{ name: "app", port, targetPort: port }],
+        },
+      },
+      child,
+    );
 
     const tracks: Array<{ track: "stable" | "canary"; spec: TrackArgs; weight?: number }> = [
       { track: "stable", spec: args.stable },
@@ -120,44 +137,76 @@ export class ClassroomService extends pulumi.ComponentResource {
         ...(args.kind === "rpc" ? registrationEnv(args.registry, { service: name, namespace: ns, port, track: t.track, canaryWeight: t.weight }) : []),
       ];
       const hpa = t.track === "stable" ? args.autoscaling : undefined;
-      new k8s.apps.v1.Deployment(`${name}-${t.track}`, {
-        metadata: { name: `${name}-${t.track}`, namespace: ns, labels: trackLabels, ...(t.weight !== undefined ? { annotations: { "classroom.io/canary-weight": String(t.weight) } } : {}) },
-        spec: {
-          // With an HPA the replica count is the HPA's; setting it here would reset it on every update.
-          ...(hpa ? {} : { replicas: t.spec.replicas }),
-          revisionHistoryLimit: 5,
-          strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: "25%" } },
-          selector: { matchLabels: selector },
-          template: servicePodTemplate({
-            service: name, kind: args.kind, image: t.spec.image, port,
-            labels: { ...trackLabels, ...wiring.clientLabels, ...callLabels },
-            annotations: { "classroom.io/config-checksum": contentChecksum(configData), ...scrapeAnnotations(args.scrape, { port: metricsPort }) },
-            metricsPort: args.kind === "rpc" ? RPC_METRICS_PORT : undefined,
-            env, resources: args.resources ?? DEFAULT_RESOURCES,
-            healthPath: args.healthPath, logRoot: args.logRoot,
-            configMapName: config.metadata.name, secretName: secret?.metadata.name,
-            scratch: args.scratch,
-            terminationGraceSeconds: args.terminationGraceSeconds,
-            imagePullSecret: args.imagePullSecret, selector, command: args.command, serviceAccountName: args.serviceAccountName,
-          }),
+      new k8s.apps.v1.Deployment(
+        `${name}-${t.track}`,
+        {
+          metadata: {
+            name: `${name}-${t.track}`,
+            namespace: ns,
+            labels: trackLabels,
+            ...(t.weight !== undefined ? { annotations: { "classroom.io/canary-weight": String(t.weight) } } : {}),
+          },
+          spec: {
+            // With an HPA the replica count is the HPA's; setting it here would reset it on every update.
+            ...(hpa ? {} : { replicas: t.spec.replicas }),
+            revisionHistoryLimit: 5,
+            strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: "25%" } },
+            selector: { matchLabels: selector },
+            template: servicePodTemplate({
+              service: name,
+              kind: args.kind,
+              image: t.spec.image,
+              port,
+              labels: { ...trackLabels, ...wiring.clientLabels, ...callLabels },
+              annotations: { "classroom.io/config-checksum": contentChecksum(configData), ...scrapeAnnotations(args.scrape, { port: metricsPort }) },
+              metricsPort: args.kind === "rpc" ? RPC_METRICS_PORT : undefined,
+              env,
+              resources: args.resources ?? DEFAULT_RESOURCES,
+              healthPath: args.healthPath,
+              logRoot: args.logRoot,
+              configMapName: config.metadata.name,
+              secretName: secret?.metadata.name,
+              scratch: args.scratch,
+              terminationGraceSeconds: args.terminationGraceSeconds,
+              imagePullSecret: args.imagePullSecret,
+              selector,
+              command: args.command,
+              serviceAccountName: args.serviceAccountName,
+            }),
+          },
         },
-      }, child);
+        child,
+      );
       const registration = trackServiceRegistration(args.kind === "rpc" ? args.registry : undefined, t.track, t.weight);
-      new k8s.core.v1.Service(`${name}-${t.track}-svc`, {
-        metadata: { name: `${name}-${t.track}`, namespace: ns, labels: { ...trackLabels, ...registration.labels }, ...(registration.annotations ? { annotations: registration.annotations } : {}) },
-        spec: { type: "ClusterIP", selector, ports: [{ name: "app", port, targetPort: port }] },
-      }, child);
+      new k8s.core.v1.Service(
+        `${name}-${t.track}-svc`,
+        {
+          metadata: {
+            name: `${name}-${t.track}`,
+            namespace: ns,
+            labels: { ...trackLabels, ...registration.labels },
+            ...(registration.annotations ? { annotations: registration.annotations } : {}),
+          },
+          spec: { type: "ClusterIP", selector, ports: [{ name: "app", port, targetPort: port }] },
+        },
+        child,
+      );
       const replicas = hpa ? hpa.minReplicas : t.spec.replicas;
       disruptionBudget({ namespace: ns, name: `${name}-${t.track}`, labels: trackLabels, selector, replicas, maxUnavailable: 1 }, child);
       if (hpa) {
-        new k8s.autoscaling.v2.HorizontalPodAutoscaler(`${name}-${t.track}-hpa`, {
-          metadata: { name: `${name}-${t.track}`, namespace: ns, labels: trackLabels },
-          spec: {
-            scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: `${name}-${t.track}` },
-            minReplicas: hpa.minReplicas, maxReplicas: hpa.maxReplicas,
-            metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: hpa.cpuUtilization } } }],
+        new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+          `${name}-${t.track}-hpa`,
+          {
+            metadata: { name: `${name}-${t.track}`, namespace: ns, labels: trackLabels },
+            spec: {
+              scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: `${name}-${t.track}` },
+              minReplicas: hpa.minReplicas,
+              maxReplicas: hpa.maxReplicas,
+              metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: hpa.cpuUtilization } } }],
+            },
           },
-        }, child);
+          child,
+        );
       }
     }
 
@@ -165,15 +214,31 @@ export class ClassroomService extends pulumi.ComponentResource {
       kind: args.kind,
       tracks: tracks.map((t) => {
         const hpa = t.track === "stable" ? args.autoscaling : undefined;
-        return { track: t.track, image: t.spec.image, replicas: hpa ? hpa.minReplicas : t.spec.replicas, ...(hpa ? { autoscaling: { minReplicas: hpa.minReplicas, maxReplicas: hpa.maxReplicas } } : {}) };
+        return {
+          track: t.track,
+          image: t.spec.image,
+          replicas: hpa ? hpa.minReplicas : t.spec.replicas,
+          ...(hpa ? { autoscaling: { minReplicas: hpa.minReplicas, maxReplicas: hpa.maxReplicas } } : {}),
+        };
       }),
       traffic: trafficTopology(args, split),
     };
 
-    if (args.legacy) legacyBackend({ namespace: ns, name, labels: { ...labels, "classroom.io/track": "legacy" }, port, endpoints: args.legacy.endpoints }, child);
+    if (args.legacy)
+      legacyBackend({ namespace: ns, name, labels: { ...labels, "classroom.io/track": "legacy" }, port, endpoints: args.legacy.endpoints }, child);
 
     if (args.kind === "http" && args.route) {
-      const routeArgs = { namespace: ns, name, labels, port, split, backends: { canary: !!args.canary, legacy: !!args.legacy }, pathPrefix: args.route.pathPrefix, hostnames: args.route.hostnames, canaryMatch: args.canary?.match };
+      const routeArgs = {
+        namespace: ns,
+        name,
+        labels,
+        port,
+        split,
+        backends: { canary: !!args.canary, legacy: !!args.legacy },
+        pathPrefix: args.route.pathPrefix,
+        hostnames: args.route.hostnames,
+        canaryMatch: args.canary?.match,
+      };
       if (args.route.mode === "gateway-api") weightedHttpRoute({ ...routeArgs, gateway: args.route.gateway }, child);
       else nginxCanaryIngresses({ ...routeArgs, ingressClassName: args.route.ingressClassName }, child);
       if (args.route.eastWest === "gamma") eastWestHttpRoute(routeArgs, child);
@@ -181,15 +246,25 @@ export class ClassroomService extends pulumi.ComponentResource {
 
     const podSelector = { "app.kubernetes.io/name": name, "classroom.io/tier": "service" };
     const ingressPeers = [
-      ...(args.kind === "http" && args.route?.mode === "gateway-api" ? [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.route.gateway.namespace } } }] : []),
-      ...(args.kind === "http" && args.route?.mode === "nginx-ingress" ? [{ namespaceSelector: {}, podSelector: { matchLabels: { "app.kubernetes.io/name": "ingress-nginx" } } }] : []),
+      ...(args.kind === "http" && args.route?.mode === "gateway-api"
+        ? [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.route.gateway.namespace } } }]
+        : []),
+      ...(args.kind === "http" && args.route?.mode === "nginx-ingress"
+        ? [{ namespaceSelector: {}, podSelector: { matchLabels: { "app.kubernetes.io/name": "ingress-nginx" } } }]
+        : []),
       ...args.callers.map((caller) => podsIn(ns, { "app.kubernetes.io/name": caller, [`classroom.io/calls-${name}`]: "true" })),
     ];
-    workloadNetworkPolicy({
-      namespace: ns, name, labels, podSelector,
-      ingress: [...(ingressPeers.length ? [{ peers: ingressPeers, ports: tcp(port) }] : []), ...scrapeIngress(args.scrape, metricsPort)],
-      egress: serviceEgressRules({ namespace: ns, connections: args.connections, calls: args.calls, externals: args.externals ?? [] }),
-    }, child);
+    workloadNetworkPolicy(
+      {
+        namespace: ns,
+        name,
+        labels,
+        podSelector,
+        ingress: [...(ingressPeers.length ? [{ peers: ingressPeers, ports: tcp(port) }] : []), ...scrapeIngress(args.scrape, metricsPort)],
+        egress: serviceEgressRules({ namespace: ns, connections: args.connections, calls: args.calls, externals: args.externals ?? [] }),
+      },
+      child,
+    );
     this.registerOutputs({});
   }
 }

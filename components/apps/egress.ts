@@ -30,12 +30,7 @@ export const ANY_ADDRESS = ["0.0.0.0/0", "::/0"];
  * calls. Nothing else: the namespace's default deny covers the rest. The order is stable (uses, calls,
  * legacy VMs, externals), so a stack that adds nothing renders the policies it rendered before.
  */
-export function serviceEgressRules(args: {
-  namespace: string;
-  connections: DataConnection[];
-  calls: CalleePeer[];
-  externals: ExternalPeer[];
-}): NetworkRule[] {
+export function serviceEgressRules(args: { namespace: string; connections: DataConnection[]; calls: CalleePeer[]; externals: ExternalPeer[] }): NetworkRule[] {
   const legacy = args.calls.filter((c) => c.legacyEndpoints?.length).flatMap((c) => legacyRules(c.legacyEndpoints!));
   return [
     ...args.connections.map((c) => ({ peers: [podsIn(c.namespace, c.serverSelector)], ports: tcp(...c.ports) })),

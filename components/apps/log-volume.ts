@@ -16,7 +16,10 @@ export const LOG_MOUNT = "/var/log/classroom";
  * O_APPEND) instead of starting a second one or truncating the first: the history of one pod stays in
  * one file.
  */
-export function logVolume(logRoot: string, service: string): {
+export function logVolume(
+  logRoot: string,
+  service: string,
+): {
   volume: k8s.types.input.core.v1.Volume;
   mount: k8s.types.input.core.v1.VolumeMount;
   env: k8s.types.input.core.v1.EnvVar[];

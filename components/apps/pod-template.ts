@@ -45,11 +45,11 @@ export interface PodTemplateArgs {
  */
 export function servicePodTemplate(a: PodTemplateArgs): k8s.types.input.core.v1.PodTemplateSpec {
   const logs = logVolume(a.logRoot, a.service);
-  const scratch = scratchVolumes([{ name: "scratch", mountPath: SCRATCH_MOUNT, sizeLimit: a.scratch.sizeLimit, ...(a.scratch.memory ? { medium: "Memory" as const } : {}) }]);
+  const scratch = scratchVolumes([
+    { name: "scratch", mountPath: SCRATCH_MOUNT, sizeLimit: a.scratch.sizeLimit, ...(a.scratch.memory ? { medium: "Memory" as const } : {}) },
+  ]);
   const tmp = scratchVolumes([{ name: "tmp", mountPath: "/tmp", sizeLimit: "64Mi" }]);
-  const probe = a.kind === "rpc"
-    ? { tcpSocket: { port: a.port } }
-    : { httpGet: { path: a.healthPath, port: a.port } };
+  const probe = a.kind === "rpc" ? { tcpSocket: { port: a.port } } : { httpGet: { path: a.healthPath, port: a.port } };
   // HTTP: the gateway needs a few seconds to drop the endpoint after the pod is marked terminating; keep
   // serving meanwhile. RPC: the process deregisters from ZooKeeper on SIGTERM and drains (contract in
   // runtime/discovery/README.md), so it gets no extra delay before SIGTERM.
@@ -67,26 +67,31 @@ export function servicePodTemplate(a: PodTemplateArgs): k8s.types.input.core.v1.
         { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: a.selector } },
         { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: a.selector } },
       ],
-      containers: [{
-        name: a.service,
-        image: a.image,
-        ...(a.command ? { command: a.command } : {}),
-        ports: [{ name: a.kind === "rpc" ? "rpc" : "http", containerPort: a.port }, ...(a.metricsPort ? [{ name: METRICS_PORT_NAME, containerPort: a.metricsPort }] : [])],
-        env: [...logs.env, ...a.env, { name: "CLASSROOM_DRAIN_SECONDS", value: String(Math.max(1, a.terminationGraceSeconds - preStopSeconds - 10)) }],
-        resources: a.resources,
-        securityContext: restrictedContainerSecurity(SERVICE_USER),
-        readinessProbe: { ...probe, periodSeconds: 5, failureThreshold: 3 },
-        livenessProbe: { ...probe, periodSeconds: 15, failureThreshold: 4 },
-        startupProbe: { ...probe, periodSeconds: 3, failureThreshold: 40 },
-        ...(preStopSeconds ? { lifecycle: { preStop: { sleep: { seconds: preStopSeconds } } } } : {}),
-        volumeMounts: [
-          logs.mount,
-          { name: "config", mountPath: CONFIG_MOUNT, readOnly: true },
-          ...(a.secretName ? [{ name: "credentials", mountPath: SECRETS_MOUNT, readOnly: true }] : []),
-          ...scratch.mounts,
-          ...tmp.mounts,
-        ],
-      }],
+      containers: [
+        {
+          name: a.service,
+          image: a.image,
+          ...(a.command ? { command: a.command } : {}),
+          ports: [
+            { name: a.kind === "rpc" ? "rpc" : "http", containerPort: a.port },
+            ...(a.metricsPort ? [{ name: METRICS_PORT_NAME, containerPort: a.metricsPort }] : []),
+          ],
+          env: [...logs.env, ...a.env, { name: "CLASSROOM_DRAIN_SECONDS", value: String(Math.max(1, a.terminationGraceSeconds - preStopSeconds - 10)) }],
+          resources: a.resources,
+          securityContext: restrictedContainerSecurity(SERVICE_USER),
+          readinessProbe: { ...probe, periodSeconds: 5, failureThreshold: 3 },
+          livenessProbe: { ...probe, periodSeconds: 15, failureThreshold: 4 },
+          startupProbe: { ...probe, periodSeconds: 3, failureThreshold: 40 },
+          ...(preStopSeconds ? { lifecycle: { preStop: { sleep: { seconds: preStopSeconds } } } } : {}),
+          volumeMounts: [
+            logs.mount,
+            { name: "config", mountPath: CONFIG_MOUNT, readOnly: true },
+            ...(a.secretName ? [{ name: "credentials", mountPath: SECRETS_MOUNT, readOnly: true }] : []),
+            ...scratch.mounts,
+            ...tmp.mounts,
+          ],
+        },
+      ],
       volumes: [
         logs.volume,
         { name: "config", configMap: { name: a.configMapName } },

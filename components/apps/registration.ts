@@ -32,7 +32,7 @@ export function registrationEnv(
     { name: "CLASSROOM_REGISTRY_ROOT", value: registry.root ?? "/classroom/services" },
     { name: "CLASSROOM_NAMESPACE", value: instance.namespace },
     { name: "CLASSROOM_SERVICE_PORT", value: String(instance.port) },
-    { name: "CLASSROOM_TRACK_WEIGHT", value: String(instance.track === "canary" ? instance.canaryWeight ?? 0 : 100) },
+    { name: "CLASSROOM_TRACK_WEIGHT", value: String(instance.track === "canary" ? (instance.canaryWeight ?? 0) : 100) },
     { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
   ];
 }
@@ -52,7 +52,7 @@ export function trackServiceRegistration(
     labels: { [REGISTRAR_LABEL.key]: REGISTRAR_LABEL.value },
     annotations: {
       [REGISTRAR_ANNOTATIONS.track]: track,
-      [REGISTRAR_ANNOTATIONS.weight]: String(track === "canary" ? canaryWeight ?? 0 : 100),
+      [REGISTRAR_ANNOTATIONS.weight]: String(track === "canary" ? (canaryWeight ?? 0) : 100),
     },
   };
 }

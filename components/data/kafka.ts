@@ -37,7 +37,10 @@ export class Kafka extends pulumi.ComponentResource {
     const mode = args.mode;
     const sizing = { image: IMAGES.kafka.image, storage: { size: "10Gi" } };
     const brokers = withWorkloadDefaults(args.brokers, { ...sizing, resources: { requests: { cpu: "250m", memory: "1Gi" }, limits: { memory: "1536Mi" } } });
-    const controllers = withWorkloadDefaults({ replicas: 3, ...args.controllers }, { ...sizing, storage: { size: "2Gi" }, resources: { requests: { cpu: "100m", memory: "512Mi" }, limits: { memory: "768Mi" } } });
+    const controllers = withWorkloadDefaults(
+      { replicas: 3, ...args.controllers },
+      { ...sizing, storage: { size: "2Gi" }, resources: { requests: { cpu: "100m", memory: "512Mi" }, limits: { memory: "768Mi" } } },
+    );
     const { replicationFactor: rf, minInsyncReplicas: minIsr } = args;
 
     // 16 random bytes in URL-safe base64: exactly the shape of a Kafka cluster id, generated once and kept in state.
@@ -47,8 +50,10 @@ export class Kafka extends pulumi.ComponentResource {
     const controllerName = mode === "combined" ? name : `${name}-controller`;
     const voterCount = mode === "combined" ? brokers.replicas : controllers.replicas;
     const voterBase = mode === "combined" ? BROKER_NODE_ID_BASE : 0;
-    const voters = Array.from({ length: voterCount }, (_, i) =>
-      `${voterBase + i}@${podHost(controllerName, i, headlessServiceName(controllerName), ns)}:${CONTROLLER_PORT}`).join(",");
+    const voters = Array.from(
+      { length: voterCount },
+      (_, i) => `${voterBase + i}@${podHost(controllerName, i, headlessServiceName(controllerName), ns)}:${CONTROLLER_PORT}`,
+    ).join(",");
 
     const shared = [
       `controller.quorum.voters=${voters}`,
@@ -68,24 +73,58 @@ export class Kafka extends pulumi.ComponentResource {
       "auto.create.topics.enable=true",
       "group.initial.rebalance.delay.ms=3000",
     ];
-    const pools: Pool[] = mode === "combined"
-      ? [{ name, role: "broker,controller", w: brokers, nodeIdBase: BROKER_NODE_ID_BASE, component: "broker",
-          properties: ["process.roles=broker,controller", `listeners=CLIENT://:${CLIENT_PORT},CONTROLLER://:${CONTROLLER_PORT}`, ...shared, ...brokerSettings] }]
-      : [
-          { name: controllerName, role: "controller", w: controllers, nodeIdBase: 0, component: "controller",
-            properties: ["process.roles=controller", `listeners=CONTROLLER://:${CONTROLLER_PORT}`, ...shared] },
-          { name: brokerName, role: "broker", w: brokers, nodeIdBase: BROKER_NODE_ID_BASE, component: "broker",
-            properties: ["process.roles=broker", `listeners=CLIENT://:${CLIENT_PORT}`, ...shared, ...brokerSettings] },
-        ];
+    const pools: Pool[] =
+      mode === "combined"
+        ? [
+            {
+              name,
+              role: "broker,controller",
+              w: brokers,
+              nodeIdBase: BROKER_NODE_ID_BASE,
+              component: "broker",
+              properties: [
+                "process.roles=broker,controller",
+                `listeners=CLIENT://:${CLIENT_PORT},CONTROLLER://:${CONTROLLER_PORT}`,
+                ...shared,
+                ...brokerSettings,
+              ],
+            },
+          ]
+        : [
+            {
+              name: controllerName,
+              role: "controller",
+              w: controllers,
+              nodeIdBase: 0,
+              component: "controller",
+              properties: ["process.roles=controller", `listeners=CONTROLLER://:${CONTROLLER_PORT}`, ...shared],
+            },
+            {
+              name: brokerName,
+              role: "broker",
+              w: brokers,
+              nodeIdBase: BROKER_NODE_ID_BASE,
+              component: "broker",
+              properties: ["process.roles=broker", `listeners=CLIENT://:${CLIENT_PORT}`, ...shared, ...brokerSettings],
+            },
+          ];
 
     const ids = pools.map((pool) => this.pool(pool, ns, args.clientNamespaces, clusterId.b64Url, pools));
     const brokerId = ids[ids.length - 1];
     const brokerSelector = selectorLabels(brokerId);
     const brokerHeadless = headlessServiceName(brokerName);
 
-    this.topology = mode === "combined"
-      ? { system: "kafka", mode, nodes: brokers.replicas, replicationFactor: rf, minInsyncReplicas: minIsr }
-      : { system: "kafka", mode: "dedicated", controllers: controllers.replicas, brokers: brokers.replicas, replicationFactor: rf, minInsyncReplicas: minIsr };
+    this.topology =
+      mode === "combined"
+        ? { system: "kafka", mode, nodes: brokers.replicas, replicationFactor: rf, minInsyncReplicas: minIsr }
+        : {
+            system: "kafka",
+            mode: "dedicated",
+            controllers: controllers.replicas,
+            brokers: brokers.replicas,
+            replicationFactor: rf,
+            minInsyncReplicas: minIsr,
+          };
     this.connection = {
       system: "kafka",
       namespace: ns,
@@ -112,10 +151,14 @@ export class Kafka extends pulumi.ComponentResource {
     // The policy pack reads replication settings from `server.properties`; a controller-only pool has none.
     const configKey = isBroker ? "server.properties" : "controller.properties";
     const configData = { [configKey]: pool.properties.join("\n") + "\n" };
-    const config = new k8s.core.v1.ConfigMap(`${pool.name}-config`, {
-      metadata: { name: `${pool.name}-config`, namespace: ns, labels },
-      data: configData,
-    }, child);
+    const config = new k8s.core.v1.ConfigMap(
+      `${pool.name}-config`,
+      {
+        metadata: { name: `${pool.name}-config`, namespace: ns, labels },
+        data: configData,
+      },
+      child,
+    );
 
     const ports = [
       ...(isBroker ? [{ name: "client", port: CLIENT_PORT, targetPort: CLIENT_PORT }] : []),
@@ -140,38 +183,50 @@ export class Kafka extends pulumi.ComponentResource {
 
     // Every pool talks to every other pool (controllers to controllers, brokers to controllers and brokers).
     const kafkaPods = podsIn(ns, { "app.kubernetes.io/name": "kafka" });
-    const allPorts = [...new Set(all.flatMap((p) => [...(p.role.includes("broker") ? [CLIENT_PORT] : []), ...(p.role.includes("controller") ? [CONTROLLER_PORT] : [])]))];
-    dataWorkload({
-      namespace: ns, name: pool.name, identity: id, placement: w, user: IMAGES.kafka.user, terminationGracePeriodSeconds: 60,
-      podManagementPolicy: "Parallel",
-      configFiles: configData,
-      containers: [{
-        name: "kafka",
-        image: w.image,
-        command: ["bash", "-c", start],
-        env: [
-          { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
-          { name: "KAFKA_CLUSTER_ID", value: clusterId },
-          { name: "KAFKA_HEAP_OPTS", value: "-XX:MaxRAMPercentage=70 -XX:+ExitOnOutOfMemoryError" },
-          { name: "LOG_DIR", value: "/opt/kafka/logs" },
+    const allPorts = [
+      ...new Set(all.flatMap((p) => [...(p.role.includes("broker") ? [CLIENT_PORT] : []), ...(p.role.includes("controller") ? [CONTROLLER_PORT] : [])])),
+    ];
+    dataWorkload(
+      {
+        namespace: ns,
+        name: pool.name,
+        identity: id,
+        placement: w,
+        user: IMAGES.kafka.user,
+        terminationGracePeriodSeconds: 60,
+        podManagementPolicy: "Parallel",
+        configFiles: configData,
+        containers: [
+          {
+            name: "kafka",
+            image: w.image,
+            command: ["bash", "-c", start],
+            env: [
+              { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+              { name: "KAFKA_CLUSTER_ID", value: clusterId },
+              { name: "KAFKA_HEAP_OPTS", value: "-XX:MaxRAMPercentage=70 -XX:+ExitOnOutOfMemoryError" },
+              { name: "LOG_DIR", value: "/opt/kafka/logs" },
+            ],
+            ports: ports.map((p) => ({ name: p.name, containerPort: p.port })),
+            resources: w.resources,
+            securityContext: restrictedContainerSecurity(IMAGES.kafka.user),
+            // The JVM tools (kafka-broker-api-versions.sh) take seconds and hundreds of MB per probe; a TCP check on the listener is what the Kafka docs and Bitnami use.
+            readinessProbe: { tcpSocket: { port: probePort }, periodSeconds: 10, failureThreshold: 3 },
+            livenessProbe: { tcpSocket: { port: probePort }, periodSeconds: 20, failureThreshold: 6 },
+            startupProbe: { tcpSocket: { port: probePort }, periodSeconds: 5, failureThreshold: 60 },
+            volumeMounts: [{ name: "data", mountPath: "/var/lib/kafka/data" }, { name: "config", mountPath: "/opt/kafka/config-base" }, ...scratch.mounts],
+          },
         ],
-        ports: ports.map((p) => ({ name: p.name, containerPort: p.port })),
-        resources: w.resources,
-        securityContext: restrictedContainerSecurity(IMAGES.kafka.user),
-        // The JVM tools (kafka-broker-api-versions.sh) take seconds and hundreds of MB per probe; a TCP check on the listener is what the Kafka docs and Bitnami use.
-        readinessProbe: { tcpSocket: { port: probePort }, periodSeconds: 10, failureThreshold: 3 },
-        livenessProbe: { tcpSocket: { port: probePort }, periodSeconds: 20, failureThreshold: 6 },
-        startupProbe: { tcpSocket: { port: probePort }, periodSeconds: 5, failureThreshold: 60 },
-        volumeMounts: [{ name: "data", mountPath: "/var/lib/kafka/data" }, { name: "config", mountPath: "/opt/kafka/config-base" }, ...scratch.mounts],
-      }],
-      volumes: [{ name: "config", configMap: { name: config.metadata.name } }, ...scratch.volumes],
-      clientPorts: ports,
-      ingress: [
-        ...(isBroker ? [{ peers: [podsLabelled(clientLabel("kafka"), clientNamespaces)], ports: tcp(CLIENT_PORT) }] : []),
-        { peers: [kafkaPods], ports: tcp(...ports.map((p) => p.port)) },
-      ],
-      egress: [{ peers: [kafkaPods], ports: tcp(...allPorts) }],
-    }, child);
+        volumes: [{ name: "config", configMap: { name: config.metadata.name } }, ...scratch.volumes],
+        clientPorts: ports,
+        ingress: [
+          ...(isBroker ? [{ peers: [podsLabelled(clientLabel("kafka"), clientNamespaces)], ports: tcp(CLIENT_PORT) }] : []),
+          { peers: [kafkaPods], ports: tcp(...ports.map((p) => p.port)) },
+        ],
+        egress: [{ peers: [kafkaPods], ports: tcp(...allPorts) }],
+      },
+      child,
+    );
     return id;
   }
 }

@@ -33,10 +33,12 @@ secure-file-priv = /var/lib/mysql-files
  */
 export function initScript(database: string, users: MySqlUser[], primaryHost: string): string {
   const secret = (file: string) => `$(cat /etc/mysql/secret/${file})`;
-  const grants = users.map((u) => {
-    const privileges = u.access === "readwrite" ? "ALL PRIVILEGES" : "SELECT";
-    return `CREATE USER IF NOT EXISTS '${u.name}'@'%' IDENTIFIED BY '${secret(`${u.name}-password`)}';\nGRANT ${privileges} ON \\\`${database}\\\`.* TO '${u.name}'@'%';`;
-  }).join("\n");
+  const grants = users
+    .map((u) => {
+      const privileges = u.access === "readwrite" ? "ALL PRIVILEGES" : "SELECT";
+      return `CREATE USER IF NOT EXISTS '${u.name}'@'%' IDENTIFIED BY '${secret(`${u.name}-password`)}';\nGRANT ${privileges} ON \\\`${database}\\\`.* TO '${u.name}'@'%';`;
+    })
+    .join("\n");
   return `#!/bin/bash
 # Sourced by docker-entrypoint.sh on first initialisation only.
 ordinal="\${HOSTNAME##*-}"

@@ -54,11 +54,15 @@ export class MySql extends pulumi.ComponentResource {
       "exporter-password": password("exporter"),
     };
     for (const u of users) passwords[`${u.name}-password`] = password(u.name);
-    const secret = new k8s.core.v1.Secret(`${name}-credentials`, {
-      metadata: { name: `${name}-credentials`, namespace: ns, labels },
-      type: "Opaque",
-      stringData: passwords,
-    }, { ...child, additionalSecretOutputs: ["stringData", "data"] });
+    const secret = new k8s.core.v1.Secret(
+      `${name}-credentials`,
+      {
+        metadata: { name: `${name}-credentials`, namespace: ns, labels },
+        type: "Opaque",
+        stringData: passwords,
+      },
+      { ...child, additionalSecretOutputs: ["stringData", "data"] },
+    );
 
     const configData = {
       "classroom.cnf": myCnf(args.innodbBufferPool, args.maxConnections),
@@ -69,15 +73,23 @@ export class MySql extends pulumi.ComponentResource {
 
     const mysqlPort = [{ name: "mysql", port: MYSQL_PORT, targetPort: MYSQL_PORT }];
     // Readers may use any ready server.
-    new k8s.core.v1.Service(`${name}-read`, {
-      metadata: { name: `${name}-read`, namespace: ns, labels },
-      spec: { type: "ClusterIP", selector, ports: mysqlPort },
-    }, child);
+    new k8s.core.v1.Service(
+      `${name}-read`,
+      {
+        metadata: { name: `${name}-read`, namespace: ns, labels },
+        spec: { type: "ClusterIP", selector, ports: mysqlPort },
+      },
+      child,
+    );
     // Writers must reach the primary only: this Service selects pod 0 by the name the StatefulSet controller labels it with.
-    new k8s.core.v1.Service(`${name}-primary`, {
-      metadata: { name, namespace: ns, labels },
-      spec: { type: "ClusterIP", selector: { ...selector, "statefulset.kubernetes.io/pod-name": `${name}-0` }, ports: mysqlPort },
-    }, child);
+    new k8s.core.v1.Service(
+      `${name}-primary`,
+      {
+        metadata: { name, namespace: ns, labels },
+        spec: { type: "ClusterIP", selector: { ...selector, "statefulset.kubernetes.io/pod-name": `${name}-0` }, ports: mysqlPort },
+      },
+      child,
+    );
     const scratch = scratchVolumes([
       { name: "run", mountPath: "/var/run/mysqld", sizeLimit: "1Mi" },
       { name: "tmp", mountPath: "/tmp", sizeLimit: "1Gi" },
@@ -85,70 +97,86 @@ export class MySql extends pulumi.ComponentResource {
     ]);
     const sh = (script: string) => ["bash", "-c", script];
 
-    dataWorkload({
-      namespace: ns, name, identity: id, placement: w, user: IMAGES.mysql.user, terminationGracePeriodSeconds: 60,
-      // The primary (ordinal 0) must be up before a replica can clone its position.
-      podManagementPolicy: "OrderedReady",
-      configFiles: { ...configData, ...initData },
-      containers: [{
-        name: "mysql",
-        image: w.image,
-        command: sh(MYSQL_START),
-        env: [
-          { name: "MYSQL_ROOT_PASSWORD_FILE", value: "/etc/mysql/secret/root-password" },
-          { name: "MYSQL_ROOT_HOST", value: "localhost" },
+    dataWorkload(
+      {
+        namespace: ns,
+        name,
+        identity: id,
+        placement: w,
+        user: IMAGES.mysql.user,
+        terminationGracePeriodSeconds: 60,
+        // The primary (ordinal 0) must be up before a replica can clone its position.
+        podManagementPolicy: "OrderedReady",
+        configFiles: { ...configData, ...initData },
+        containers: [
+          {
+            name: "mysql",
+            image: w.image,
+            command: sh(MYSQL_START),
+            env: [
+              { name: "MYSQL_ROOT_PASSWORD_FILE", value: "/etc/mysql/secret/root-password" },
+              { name: "MYSQL_ROOT_HOST", value: "localhost" },
+            ],
+            ports: [{ name: "mysql", containerPort: MYSQL_PORT }],
+            resources: w.resources,
+            securityContext: restrictedContainerSecurity(IMAGES.mysql.user),
+            readinessProbe: { exec: { command: sh(MYSQL_READY) }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+            livenessProbe: { exec: { command: sh(MYSQL_ALIVE) }, periodSeconds: 15, timeoutSeconds: 5, failureThreshold: 6 },
+            // First initialisation (system tables, init script) takes a minute or more on small volumes.
+            startupProbe: { exec: { command: sh(MYSQL_ALIVE) }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 60 },
+            volumeMounts: [
+              { name: "data", mountPath: "/var/lib/mysql" },
+              { name: "config", mountPath: "/etc/mysql/conf.d", readOnly: true },
+              { name: "init", mountPath: "/docker-entrypoint-initdb.d", readOnly: true },
+              { name: "secret", mountPath: "/etc/mysql/secret", readOnly: true },
+              ...scratch.mounts,
+            ],
+          },
+          {
+            // prom/mysqld-exporter on localhost: mysql_up, and SHOW REPLICA STATUS as mysql_slave_status_*.
+            name: "exporter",
+            image: IMAGES.mysqldExporter.image,
+            args: [`--mysqld.address=127.0.0.1:${MYSQL_PORT}`, "--mysqld.username=exporter", `--web.listen-address=:${EXPORTER_PORT}`],
+            env: [{ name: "MYSQLD_EXPORTER_PASSWORD", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "exporter-password" } } }],
+            ports: [{ name: METRICS_PORT_NAME, containerPort: EXPORTER_PORT }],
+            resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
+            securityContext: restrictedContainerSecurity(IMAGES.mysqldExporter.user),
+            readinessProbe: { httpGet: { path: "/", port: EXPORTER_PORT }, periodSeconds: 10, timeoutSeconds: 3 },
+            livenessProbe: { httpGet: { path: "/", port: EXPORTER_PORT }, periodSeconds: 20, timeoutSeconds: 3, failureThreshold: 6 },
+            startupProbe: { httpGet: { path: "/", port: EXPORTER_PORT }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 24 },
+          },
         ],
-        ports: [{ name: "mysql", containerPort: MYSQL_PORT }],
-        resources: w.resources,
-        securityContext: restrictedContainerSecurity(IMAGES.mysql.user),
-        readinessProbe: { exec: { command: sh(MYSQL_READY) }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
-        livenessProbe: { exec: { command: sh(MYSQL_ALIVE) }, periodSeconds: 15, timeoutSeconds: 5, failureThreshold: 6 },
-        // First initialisation (system tables, init script) takes a minute or more on small volumes.
-        startupProbe: { exec: { command: sh(MYSQL_ALIVE) }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 60 },
-        volumeMounts: [
-          { name: "data", mountPath: "/var/lib/mysql" },
-          { name: "config", mountPath: "/etc/mysql/conf.d", readOnly: true },
-          { name: "init", mountPath: "/docker-entrypoint-initdb.d", readOnly: true },
-          { name: "secret", mountPath: "/etc/mysql/secret", readOnly: true },
-          ...scratch.mounts,
+        metrics: { port: EXPORTER_PORT, scrape: args.scrape },
+        volumes: [
+          { name: "config", configMap: { name: config.metadata.name } },
+          { name: "init", configMap: { name: init.metadata.name } },
+          { name: "secret", secret: { secretName: secret.metadata.name, defaultMode: 0o400 } },
+          ...scratch.volumes,
         ],
-      }, {
-        // prom/mysqld-exporter on localhost: mysql_up, and SHOW REPLICA STATUS as mysql_slave_status_*.
-        name: "exporter",
-        image: IMAGES.mysqldExporter.image,
-        args: [`--mysqld.address=127.0.0.1:${MYSQL_PORT}`, "--mysqld.username=exporter", `--web.listen-address=:${EXPORTER_PORT}`],
-        env: [{ name: "MYSQLD_EXPORTER_PASSWORD", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "exporter-password" } } }],
-        ports: [{ name: METRICS_PORT_NAME, containerPort: EXPORTER_PORT }],
-        resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
-        securityContext: restrictedContainerSecurity(IMAGES.mysqldExporter.user),
-        readinessProbe: { httpGet: { path: "/", port: EXPORTER_PORT }, periodSeconds: 10, timeoutSeconds: 3 },
-        livenessProbe: { httpGet: { path: "/", port: EXPORTER_PORT }, periodSeconds: 20, timeoutSeconds: 3, failureThreshold: 6 },
-        startupProbe: { httpGet: { path: "/", port: EXPORTER_PORT }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 24 },
-      }],
-      metrics: { port: EXPORTER_PORT, scrape: args.scrape },
-      volumes: [
-        { name: "config", configMap: { name: config.metadata.name } },
-        { name: "init", configMap: { name: init.metadata.name } },
-        { name: "secret", secret: { secretName: secret.metadata.name, defaultMode: 0o400 } },
-        ...scratch.volumes,
-      ],
-      // Peers need stable per-pod names before any pod is ready (the headless Service); clients get the primary and read Services above.
-      clientPorts: mysqlPort,
-      clientService: false,
-      ingress: [
-        { peers: [podsLabelled(clientLabel("mysql"), args.clientNamespaces)], ports: tcp(MYSQL_PORT) },
-        { peers: [podsIn(ns, selector)], ports: tcp(MYSQL_PORT) },
-      ],
-      egress: [{ peers: [podsIn(ns, selector)], ports: tcp(MYSQL_PORT) }],
-    }, child);
+        // Peers need stable per-pod names before any pod is ready (the headless Service); clients get the primary and read Services above.
+        clientPorts: mysqlPort,
+        clientService: false,
+        ingress: [
+          { peers: [podsLabelled(clientLabel("mysql"), args.clientNamespaces)], ports: tcp(MYSQL_PORT) },
+          { peers: [podsIn(ns, selector)], ports: tcp(MYSQL_PORT) },
+        ],
+        egress: [{ peers: [podsIn(ns, selector)], ports: tcp(MYSQL_PORT) }],
+      },
+      child,
+    );
 
     const credentials: Record<string, pulumi.Output<string>> = {};
     for (const u of users) credentials[`${u.name}-password`] = pulumi.secret(passwords[`${u.name}-password`]);
     this.topology = { system: "mysql", primary: 1, replicas: w.replicas - 1 };
     this.connection = {
-      system: "mysql", namespace: ns, host: serviceHost(name, ns), port: MYSQL_PORT,
+      system: "mysql",
+      namespace: ns,
+      host: serviceHost(name, ns),
+      port: MYSQL_PORT,
       endpoints: Array.from({ length: w.replicas }, (_, i) => `${podHost(name, i, headless, ns)}:${MYSQL_PORT}`),
-      clientLabel: clientLabel("mysql"), serverSelector: selector, ports: [MYSQL_PORT],
+      clientLabel: clientLabel("mysql"),
+      serverSelector: selector,
+      ports: [MYSQL_PORT],
       settings: {
         MYSQL_HOST: serviceHost(name, ns),
         MYSQL_READ_HOST: serviceHost(`${name}-read`, ns),

@@ -51,7 +51,9 @@ cp /etc/redis/config/redis.conf "$conf"
 echo "masterauth $(cat /etc/redis/secret/replication-password)" >> "$conf"
 self="$HOSTNAME.${o.headlessDomain}"
 echo "replica-announce-ip $self" >> "$conf"
-${o.sentinel ? `master=""
+${
+  o.sentinel
+    ? `master=""
 for attempt in 1 2 3 4 5; do
   master="$(redis-cli -h ${o.sentinelHost} -p ${SENTINEL_PORT} --raw sentinel get-master-addr-by-name ${MASTER_NAME} 2>/dev/null | head -n 1 || true)"
   [ -n "$master" ] && break
@@ -60,7 +62,9 @@ done
 # No Sentinel has an opinion yet (first start of the whole set): ordinal 0 starts as master.
 [ -n "$master" ] || master="${o.initialMaster}"
 [ "$master" = "$self" ] || echo "replicaof $master ${REDIS_PORT}" >> "$conf"
-` : ""}exec redis-server "$conf"
+`
+    : ""
+}exec redis-server "$conf"
 `;
 }
 

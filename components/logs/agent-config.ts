@@ -4,9 +4,7 @@ import { stringify } from "yaml";
 export const LOGS_TOPIC = "classroom.logs";
 
 /** Where the agent sends what it reads. */
-export type LogDestination =
-  | { kind: "kafka"; brokers: string[]; topic: string }
-  | { kind: "otlp"; endpoint: string; insecure: boolean };
+export type LogDestination = { kind: "kafka"; brokers: string[]; topic: string } | { kind: "otlp"; endpoint: string; insecure: boolean };
 
 export interface LogAgentConfigInput {
   /** The log root as the collector sees it (the DaemonSet mounts the node's log root at the same path). */
@@ -70,29 +68,35 @@ export function logAgentConfig(input: LogAgentConfigInput): Record<string, unkno
   // Kafka message outgrows the broker's 1 MB limit (the size is the protobuf size; otlp_json is at most
   // about twice that).
   const queue = {
-    enabled: true, wait_for_result: true, block_on_overflow: true, sizer: "bytes", queue_size: 64 * 1024 * 1024, num_consumers: 8,
+    enabled: true,
+    wait_for_result: true,
+    block_on_overflow: true,
+    sizer: "bytes",
+    queue_size: 64 * 1024 * 1024,
+    num_consumers: 8,
     batch: { sizer: "bytes", min_size: 1, max_size: MAX_EXPORT_BYTES, flush_timeout: "200ms" },
   };
   const retry = { enabled: true, initial_interval: "1s", max_interval: "30s", max_elapsed_time: "0s" };
-  const exporter = input.destination.kind === "kafka"
-    ? {
-        brokers: input.destination.brokers,
-        logs: { topic: input.destination.topic, encoding: "otlp_json" },
-        // One pod's lines share a key, so they land on one partition in the order they were written.
-        partition_logs_by_resource_attributes: true,
-        producer: { required_acks: -1, compression: "lz4", max_message_bytes: 1_000_000 },
-        timeout: "30s",
-        retry_on_failure: retry,
-        sending_queue: queue,
-      }
-    : {
-        endpoint: input.destination.endpoint,
-        tls: { insecure: input.destination.insecure },
-        compression: "gzip",
-        timeout: "30s",
-        retry_on_failure: retry,
-        sending_queue: queue,
-      };
+  const exporter =
+    input.destination.kind === "kafka"
+      ? {
+          brokers: input.destination.brokers,
+          logs: { topic: input.destination.topic, encoding: "otlp_json" },
+          // One pod's lines share a key, so they land on one partition in the order they were written.
+          partition_logs_by_resource_attributes: true,
+          producer: { required_acks: -1, compression: "lz4", max_message_bytes: 1_000_000 },
+          timeout: "30s",
+          retry_on_failure: retry,
+          sending_queue: queue,
+        }
+      : {
+          endpoint: input.destination.endpoint,
+          tls: { insecure: input.destination.insecure },
+          compression: "gzip",
+          timeout: "30s",
+          retry_on_failure: retry,
+          sending_queue: queue,
+        };
   return {
     extensions: {
       "file_storage/checkpoints": {
@@ -122,9 +126,21 @@ export function logAgentConfig(input: LogAgentConfigInput): Record<string, unkno
         // A truncated file (copytruncate rotation) is read again from its start.
         on_truncate: "read_whole_file",
         operators: [
-          { type: "regex_parser", id: "file-name", parse_from: 'attributes["log.file.path"]', parse_to: "attributes", regex: LOG_FILE_REGEX, on_error: "send_quiet" },
-          ...Object.entries(RESOURCE_ATTRIBUTES).map(([from, to]) => (
-            { type: "move", id: `resource-${from}`, if: `attributes.${from} != nil`, from: `attributes.${from}`, to: `resource["${to}"]` })),
+          {
+            type: "regex_parser",
+            id: "file-name",
+            parse_from: 'attributes["log.file.path"]',
+            parse_to: "attributes",
+            regex: LOG_FILE_REGEX,
+            on_error: "send_quiet",
+          },
+          ...Object.entries(RESOURCE_ATTRIBUTES).map(([from, to]) => ({
+            type: "move",
+            id: `resource-${from}`,
+            if: `attributes.${from} != nil`,
+            from: `attributes.${from}`,
+            to: `resource["${to}"]`,
+          })),
         ],
       },
     },

@@ -57,8 +57,13 @@ export function logAgentSpecs(args: LogAgentArgs): {
   const config = renderLogAgentConfig({ logRoot: root, checkpointDir: state, destination: args.destination, metricsPort: LOG_AGENT_METRICS_PORT });
   const configName = `log-agent-${contentChecksum(config).slice(0, 10)}`;
   const rootless = {
-    runAsUser: 0, runAsGroup: 0, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false,
-    capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" },
+    runAsUser: 0,
+    runAsGroup: 0,
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    privileged: false,
+    capabilities: { drop: ["ALL"] },
+    seccompProfile: { type: "RuntimeDefault" },
   };
   const metricsEndpoint = { port: LOG_AGENT_METRICS_PORT };
   const metricsProbe = { httpGet: { path: "/metrics", port: LOG_AGENT_METRICS_PORT }, timeoutSeconds: 5 };
@@ -121,13 +126,21 @@ export function logAgentSpecs(args: LogAgentArgs): {
   };
 
   const d = args.destination;
-  const egress = d.kind === "kafka"
-    ? [{
-        to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.kafka!.namespace } }, podSelector: { matchLabels: args.kafka!.selector } }],
-        ports: [{ protocol: "TCP", port: args.kafka!.port }],
-      }]
-    // An OTLP endpoint is a name, not an address: egress opens to its port only, at any address.
-    : [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }, { ipBlock: { cidr: "::/0" } }], ports: [{ protocol: "TCP", port: Number(d.endpoint.split(":").pop()) }] }];
+  const egress =
+    d.kind === "kafka"
+      ? [
+          {
+            to: [
+              {
+                namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.kafka!.namespace } },
+                podSelector: { matchLabels: args.kafka!.selector },
+              },
+            ],
+            ports: [{ protocol: "TCP", port: args.kafka!.port }],
+          },
+        ]
+      : // An OTLP endpoint is a name, not an address: egress opens to its port only, at any address.
+        [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }, { ipBlock: { cidr: "::/0" } }], ports: [{ protocol: "TCP", port: Number(d.endpoint.split(":").pop()) }] }];
   const networkPolicy: k8s.types.input.networking.v1.NetworkPolicy = {
     metadata: { name: "log-agent", namespace: args.namespace, labels },
     spec: {

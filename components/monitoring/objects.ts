@@ -19,7 +19,12 @@ export interface PodMonitorInput {
   ports: string[];
 }
 
-export function podMonitorManifest(input: PodMonitorInput): { apiVersion: string; kind: string; metadata: Record<string, unknown>; spec: Record<string, unknown> } {
+export function podMonitorManifest(input: PodMonitorInput): {
+  apiVersion: string;
+  kind: string;
+  metadata: Record<string, unknown>;
+  spec: Record<string, unknown>;
+} {
   return {
     apiVersion: "monitoring.coreos.com/v1",
     kind: "PodMonitor",
@@ -33,7 +38,12 @@ export function podMonitorManifest(input: PodMonitorInput): { apiVersion: string
   };
 }
 
-export function prometheusRuleManifest(name: string, namespace: string, labels: Record<string, string>, groups: RuleGroup[]): { apiVersion: string; kind: string; metadata: Record<string, unknown>; spec: { groups: RuleGroup[] } } {
+export function prometheusRuleManifest(
+  name: string,
+  namespace: string,
+  labels: Record<string, string>,
+  groups: RuleGroup[],
+): { apiVersion: string; kind: string; metadata: Record<string, unknown>; spec: { groups: RuleGroup[] } } {
   return {
     apiVersion: "monitoring.coreos.com/v1",
     kind: "PrometheusRule",

@@ -66,7 +66,8 @@ export function zookeeperRules(input: RulesInput): AlertRule[] {
       labels: { severity: "critical", system: "zookeeper" },
       annotations: {
         summary: `ZooKeeper in ${input.namespaces.data} has no quorum (needs ${q} of ${input.zookeeper.replicas} servers)`,
-        description: "Fewer than a majority of ZooKeeper servers are up, or no leader has a majority of synced followers. Registrations fail and every watcher serves its last known instances, then the DNS fallback.",
+        description:
+          "Fewer than a majority of ZooKeeper servers are up, or no leader has a majority of synced followers. Registrations fail and every watcher serves its last known instances, then the DNS fallback.",
         runbook: `kubectl -n ${input.namespaces.data} get pods -l app.kubernetes.io/name=zookeeper; check each server's 'srvr' (mode: leader/follower) and its log under the log root; a server that cannot rejoin usually has a full disk or a myid/data mismatch: fix it, never delete the data of more than a minority at once.`,
       },
     },
@@ -78,7 +79,8 @@ export function zookeeperRules(input: RulesInput): AlertRule[] {
       annotations: {
         summary: `ZooKeeper in ${input.namespaces.data} elected a leader more than once in the last hour`,
         description: "Repeated elections: each one pauses writes and may expire sessions (ephemeral registrations vanish and come back).",
-        runbook: "Look for servers restarting (OOM, liveness), long GC pauses or a slow disk (fsync warnings in the log), and network loss between zookeeper pods.",
+        runbook:
+          "Look for servers restarting (OOM, liveness), long GC pauses or a slow disk (fsync warnings in the log), and network loss between zookeeper pods.",
       },
     },
   ];
@@ -95,7 +97,8 @@ export function kafkaRules(input: RulesInput): AlertRule[] {
       annotations: {
         summary: `Kafka in ${input.namespaces.data} has {{ $value }} under-replicated partitions`,
         description: "Some partitions have fewer in-sync replicas than replicas; one more broker loss may make them unavailable or lose acknowledged writes.",
-        runbook: "kafka-topics.sh --describe --under-replicated-partitions; find the broker missing from the ISR (down, disk full, or too slow) and bring it back; do not reassign partitions while it is recovering.",
+        runbook:
+          "kafka-topics.sh --describe --under-replicated-partitions; find the broker missing from the ISR (down, disk full, or too slow) and bring it back; do not reassign partitions while it is recovering.",
       },
     },
     {
@@ -106,7 +109,8 @@ export function kafkaRules(input: RulesInput): AlertRule[] {
       annotations: {
         summary: `Kafka in ${input.namespaces.data} has {{ $value }} offline partitions`,
         description: "Partitions without a leader: producers fail over to the Redis outage buffer and consumers stall.",
-        runbook: "kafka-topics.sh --describe --unavailable-partitions; restart the brokers holding those replicas; never enable unclean leader election without deciding to lose data. Watch the buffer backlog (ClassroomBufferBacklogGrowing).",
+        runbook:
+          "kafka-topics.sh --describe --unavailable-partitions; restart the brokers holding those replicas; never enable unclean leader election without deciding to lose data. Watch the buffer backlog (ClassroomBufferBacklogGrowing).",
       },
     },
     {
@@ -116,8 +120,10 @@ export function kafkaRules(input: RulesInput): AlertRule[] {
       labels: { severity: "critical", system: "kafka" },
       annotations: {
         summary: `Kafka in ${input.namespaces.data} has {{ $value }} active controllers instead of one`,
-        description: "The KRaft quorum has no active controller (or reports several): no leader elections, no topic changes; brokers fence themselves once their lease runs out.",
-        runbook: "kafka-metadata-quorum.sh describe --status; bring a majority of controller voters back (their pods, disks, and the 9093 controller port between them).",
+        description:
+          "The KRaft quorum has no active controller (or reports several): no leader elections, no topic changes; brokers fence themselves once their lease runs out.",
+        runbook:
+          "kafka-metadata-quorum.sh describe --status; bring a majority of controller voters back (their pods, disks, and the 9093 controller port between them).",
       },
     },
   ];
@@ -126,17 +132,19 @@ export function kafkaRules(input: RulesInput): AlertRule[] {
 export function redisRules(input: RulesInput): AlertRule[] {
   if (!input.redis.sentinel) {
     const r = sel(input.namespaces.data, "redis");
-    return [{
-      alert: "RedisDown",
-      expr: `redis_up${r} == 0 or absent(redis_up${r})`,
-      for: "1m",
-      labels: { severity: "critical", system: "redis" },
-      annotations: {
-        summary: `Redis in ${input.namespaces.data} is not answering`,
-        description: "The scheduler stops claiming fires and the outage buffer cannot take messages while Kafka is down.",
-        runbook: `kubectl -n ${input.namespaces.data} describe pod -l app.kubernetes.io/name=redis; check memory (maxmemory, OOM kills) and the volume.`,
+    return [
+      {
+        alert: "RedisDown",
+        expr: `redis_up${r} == 0 or absent(redis_up${r})`,
+        for: "1m",
+        labels: { severity: "critical", system: "redis" },
+        annotations: {
+          summary: `Redis in ${input.namespaces.data} is not answering`,
+          description: "The scheduler stops claiming fires and the outage buffer cannot take messages while Kafka is down.",
+          runbook: `kubectl -n ${input.namespaces.data} describe pod -l app.kubernetes.io/name=redis; check memory (maxmemory, OOM kills) and the volume.`,
+        },
       },
-    }];
+    ];
   }
   const data = sel(input.namespaces.data, "redis", `app_kubernetes_io_instance="redis"`);
   const sentinels = sel(input.namespaces.data, "redis", `app_kubernetes_io_instance="redis-sentinel"`);
@@ -149,7 +157,8 @@ export function redisRules(input: RulesInput): AlertRule[] {
       annotations: {
         summary: "Redis replica {{ $labels.pod }} lost its link to the master",
         description: "The replica is not receiving writes; a failover to it now would lose them.",
-        runbook: "redis-cli INFO replication on the replica and the master; check the replication user's password in the credentials Secret and the network between the pods.",
+        runbook:
+          "redis-cli INFO replication on the replica and the master; check the replication user's password in the credentials Secret and the network between the pods.",
       },
     },
     {
@@ -161,7 +170,8 @@ export function redisRules(input: RulesInput): AlertRule[] {
       annotations: {
         summary: `Redis Sentinels in ${input.namespaces.data} disagree on the master or lack a quorum`,
         description: "Clients asking different sentinels reach different masters (split brain), or a failover cannot be authorised.",
-        runbook: "redis-cli -p 26379 SENTINEL masters on each sentinel pod; restart a sentinel that names an old master (it re-learns from the others); SENTINEL CKQUORUM <master> must say OK.",
+        runbook:
+          "redis-cli -p 26379 SENTINEL masters on each sentinel pod; restart a sentinel that names an old master (it re-learns from the others); SENTINEL CKQUORUM <master> must say OK.",
       },
     },
   ];
@@ -169,17 +179,19 @@ export function redisRules(input: RulesInput): AlertRule[] {
 
 export function mysqlRules(input: RulesInput): AlertRule[] {
   const m = sel(input.namespaces.data, "mysql");
-  const rules: AlertRule[] = [{
-    alert: "MySqlDown",
-    expr: `mysql_up${m} == 0`,
-    for: "1m",
-    labels: { severity: "critical", system: "mysql" },
-    annotations: {
-      summary: "MySQL {{ $labels.pod }} is not answering its exporter",
-      description: "The exporter cannot connect to the server in its pod.",
-      runbook: "kubectl logs the mysql container; check the volume (disk full) and the error log under the log root.",
+  const rules: AlertRule[] = [
+    {
+      alert: "MySqlDown",
+      expr: `mysql_up${m} == 0`,
+      for: "1m",
+      labels: { severity: "critical", system: "mysql" },
+      annotations: {
+        summary: "MySQL {{ $labels.pod }} is not answering its exporter",
+        description: "The exporter cannot connect to the server in its pod.",
+        runbook: "kubectl logs the mysql container; check the volume (disk full) and the error log under the log root.",
+      },
     },
-  }];
+  ];
   if (input.mysql.replicas > 1) {
     rules.push({
       alert: "MySqlReplicaLag",
@@ -190,7 +202,8 @@ export function mysqlRules(input: RulesInput): AlertRule[] {
       annotations: {
         summary: "MySQL replica {{ $labels.pod }} is {{ $value }} s behind its source",
         description: "Reads from this replica return stale data, and a failover to it would lose the difference.",
-        runbook: "SHOW REPLICA STATUS on the replica: an SQL thread error needs fixing by hand; a growing lag with no error means the replica cannot keep up (long transactions on the source, slow disk).",
+        runbook:
+          "SHOW REPLICA STATUS on the replica: an SQL thread error needs fixing by hand; a growing lag with no error means the replica cannot keep up (long transactions on the source, slow disk).",
       },
     });
   }
@@ -212,7 +225,8 @@ export function runtimeRules(input: RulesInput): AlertRule[] {
       labels: { severity: "warning", system: "mq" },
       annotations: {
         summary: `The Kafka outage buffer's shard {{ $labels.shard }} has grown for ${n} minutes`,
-        description: "Producers are writing to Redis because Kafka does not take their messages, and the replayer is not keeping up. Redis memory is the limit of this buffer.",
+        description:
+          "Producers are writing to Redis because Kafka does not take their messages, and the replayer is not keeping up. Redis memory is the limit of this buffer.",
         runbook: "Check Kafka (KafkaOfflinePartitions, KafkaNoActiveController) and the replayer's log; watch Redis memory (INFO memory) against maxmemory.",
       },
     },
@@ -223,8 +237,10 @@ export function runtimeRules(input: RulesInput): AlertRule[] {
       labels: { severity: "critical", system: "mq" },
       annotations: {
         summary: "Shard {{ $labels.shard }} of the outage buffer holds messages and none were replayed for 10 minutes",
-        description: "Nobody replays this shard: every replayer is down, holds no lease, or its Kafka sends keep failing (classroom_mq_replay_kafka_failures_total).",
-        runbook: "kubectl logs the replayer (lease-lost, kafka-error events); classroom_mq_replayer_held_shards shows who holds what; restart the replayer if its leases lapse; fix Kafka if sends fail.",
+        description:
+          "Nobody replays this shard: every replayer is down, holds no lease, or its Kafka sends keep failing (classroom_mq_replay_kafka_failures_total).",
+        runbook:
+          "kubectl logs the replayer (lease-lost, kafka-error events); classroom_mq_replayer_held_shards shows who holds what; restart the replayer if its leases lapse; fix Kafka if sends fail.",
       },
     },
     {
@@ -233,8 +249,10 @@ export function runtimeRules(input: RulesInput): AlertRule[] {
       labels: { severity: "warning", system: "scheduler" },
       annotations: {
         summary: "Scheduled job {{ $labels.scheduled_job }} missed fires ({{ $labels.reason }}) in the last 10 minutes",
-        description: "misfired: a fire could not start within its misfire threshold; discarded: the job was still running (block discard-later); claim-failed: Redis did not answer the claim.",
-        runbook: "npm run scheduler:status (or classroom-scheduler-status in a scheduler pod) shows the job's history; misfired means Redis or the replicas were away; discarded means runs outlast the schedule period.",
+        description:
+          "misfired: a fire could not start within its misfire threshold; discarded: the job was still running (block discard-later); claim-failed: Redis did not answer the claim.",
+        runbook:
+          "npm run scheduler:status (or classroom-scheduler-status in a scheduler pod) shows the job's history; misfired means Redis or the replicas were away; discarded means runs outlast the schedule period.",
       },
     },
     {
@@ -244,7 +262,8 @@ export function runtimeRules(input: RulesInput): AlertRule[] {
       labels: { severity: "warning", system: "discovery" },
       annotations: {
         summary: "{{ $labels.pod }} finds {{ $labels.watched_service }} through {{ $labels.source }}, not ZooKeeper",
-        description: "The discovery library lost ZooKeeper: it serves the last known instances, then the Kubernetes Service DNS name, which ignores canary weights.",
+        description:
+          "The discovery library lost ZooKeeper: it serves the last known instances, then the Kubernetes Service DNS name, which ignores canary weights.",
         runbook: "Check ZooKeeperQuorumLost and the pod's NetworkPolicy to zookeeper:2181; classroom_discovery_staleness_seconds shows for how long.",
       },
     },
@@ -260,8 +279,10 @@ export function runtimeRules(input: RulesInput): AlertRule[] {
       labels: { severity: "warning", system: "log-agent" },
       annotations: {
         summary: "The log agent on {{ $labels.pod }} is falling behind",
-        description: "Its export queue is over 80% full, or it refuses or fails to send log records. The files stay on the node (nothing is lost until retention deletes them), but logs arrive late.",
-        runbook: "Check the destination (Kafka classroom.logs topic or the OTLP endpoint) and the agent's log; the file_storage checkpoint lets a restarted agent resume.",
+        description:
+          "Its export queue is over 80% full, or it refuses or fails to send log records. The files stay on the node (nothing is lost until retention deletes them), but logs arrive late.",
+        runbook:
+          "Check the destination (Kafka classroom.logs topic or the OTLP endpoint) and the agent's log; the file_storage checkpoint lets a restarted agent resume.",
       },
     },
   ];
@@ -282,11 +303,15 @@ export const GOLDEN_SIGNAL_RECORDS = [
  * histogram `http_server_request_duration_seconds` (with `http_response_status_code`).
  */
 export function goldenSignalRules(input: RulesInput): RecordingRule[] {
-  const src = (suffix: string, extra = "") => `label_replace(label_replace(rate(http_server_request_duration_seconds_${suffix}{namespace="${input.namespaces.apps}"${extra}}[5m]), "service", "$1", "app_kubernetes_io_name", "(.+)"), "track", "$1", "classroom_io_track", "(.+)")`;
+  const src = (suffix: string, extra = "") =>
+    `label_replace(label_replace(rate(http_server_request_duration_seconds_${suffix}{namespace="${input.namespaces.apps}"${extra}}[5m]), "service", "$1", "app_kubernetes_io_name", "(.+)"), "track", "$1", "classroom_io_track", "(.+)")`;
   return [
     { record: "classroom:http_requests:rate5m", expr: `sum by (namespace, service, track) (${src("count")})` },
     // 0, not absent, for a service without errors: the ratio below must exist for every service that serves.
-    { record: "classroom:http_errors:rate5m", expr: `sum by (namespace, service, track) (${src("count", `,http_response_status_code=~"5.."`)}) or 0 * sum by (namespace, service, track) (${src("count")})` },
+    {
+      record: "classroom:http_errors:rate5m",
+      expr: `sum by (namespace, service, track) (${src("count", `,http_response_status_code=~"5.."`)}) or 0 * sum by (namespace, service, track) (${src("count")})`,
+    },
     { record: "classroom:http_errors:ratio_rate5m", expr: "classroom:http_errors:rate5m / classroom:http_requests:rate5m" },
     { record: "classroom:http_request_duration_seconds:p50_5m", expr: `histogram_quantile(0.5, sum by (namespace, service, track, le) (${src("bucket")}))` },
     { record: "classroom:http_request_duration_seconds:p99_5m", expr: `histogram_quantile(0.99, sum by (namespace, service, track, le) (${src("bucket")}))` },

@@ -62,13 +62,14 @@ export function dataStatefulSet(args: DataWorkloadArgs, serviceName: string): k8
   const selector = selectorLabels(args.identity);
   const p = args.placement;
   const scrape = args.metrics ? scrapeAnnotations(args.metrics.scrape, args.metrics) : {};
-  const annotations = args.configFiles || args.secretChecksum || Object.keys(scrape).length > 0
-    ? {
-        ...(args.configFiles ? { "classroom.io/config-checksum": contentChecksum(args.configFiles) } : {}),
-        ...(args.secretChecksum ? { "classroom.io/secret-checksum": args.secretChecksum } : {}),
-        ...scrape,
-      }
-    : undefined;
+  const annotations =
+    args.configFiles || args.secretChecksum || Object.keys(scrape).length > 0
+      ? {
+          ...(args.configFiles ? { "classroom.io/config-checksum": contentChecksum(args.configFiles) } : {}),
+          ...(args.secretChecksum ? { "classroom.io/secret-checksum": args.secretChecksum } : {}),
+          ...scrape,
+        }
+      : undefined;
   return {
     metadata: { name: args.name, namespace: args.namespace, labels },
     spec: {

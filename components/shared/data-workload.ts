@@ -17,7 +17,20 @@ export function dataWorkload(args: DataWorkloadArgs, opts: pulumi.CustomResource
   const service = { namespace: args.namespace, name: args.name, labels, selector, clientPorts: args.clientPorts, peerPorts: args.peerPorts };
   const { headless, headlessName } = args.clientService === false ? headlessService(service, opts) : peerServices(service, opts);
   new k8s.apps.v1.StatefulSet(args.name, dataStatefulSet(args, headlessName), { ...opts, dependsOn: [headless] });
-  disruptionBudget({ namespace: args.namespace, name: args.name, labels, selector, replicas: args.placement.replicas, maxUnavailable: args.placement.maxUnavailable }, opts);
-  workloadNetworkPolicy({ namespace: args.namespace, name: args.name, labels, podSelector: selector, ingress: [...args.ingress, ...(args.metrics ? scrapeIngress(args.metrics.scrape, args.metrics.port) : [])], egress: args.egress }, opts);
+  disruptionBudget(
+    { namespace: args.namespace, name: args.name, labels, selector, replicas: args.placement.replicas, maxUnavailable: args.placement.maxUnavailable },
+    opts,
+  );
+  workloadNetworkPolicy(
+    {
+      namespace: args.namespace,
+      name: args.name,
+      labels,
+      podSelector: selector,
+      ingress: [...args.ingress, ...(args.metrics ? scrapeIngress(args.metrics.scrape, args.metrics.port) : [])],
+      egress: args.egress,
+    },
+    opts,
+  );
   return { headlessName };
 }

@@ -18,8 +18,12 @@ export interface DisruptionBudgetArgs {
  */
 export function disruptionBudget(args: DisruptionBudgetArgs, opts: pulumi.CustomResourceOptions): k8s.policy.v1.PodDisruptionBudget | undefined {
   if (args.replicas <= 1) return undefined;
-  return new k8s.policy.v1.PodDisruptionBudget(`${args.name}-pdb`, {
-    metadata: { name: args.name, namespace: args.namespace, labels: args.labels },
-    spec: { maxUnavailable: args.maxUnavailable, selector: { matchLabels: args.selector } },
-  }, opts);
+  return new k8s.policy.v1.PodDisruptionBudget(
+    `${args.name}-pdb`,
+    {
+      metadata: { name: args.name, namespace: args.namespace, labels: args.labels },
+      spec: { maxUnavailable: args.maxUnavailable, selector: { matchLabels: args.selector } },
+    },
+    opts,
+  );
 }

@@ -25,7 +25,10 @@ export function podsIn(namespace: string, selector: Record<string, string>): Net
 /** Cluster DNS; every pod needs it once egress is denied by default. */
 export const clusterDns: NetworkRule = {
   peers: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
-  ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }],
+  ports: [
+    { protocol: "UDP", port: 53 },
+    { protocol: "TCP", port: 53 },
+  ],
 };
 
 export function tcp(...ports: number[]): NetworkPolicyPort[] {
@@ -50,21 +53,29 @@ export interface WorkloadNetworkPolicyArgs {
  */
 export function workloadNetworkPolicy(args: WorkloadNetworkPolicyArgs, opts: pulumi.CustomResourceOptions): k8s.networking.v1.NetworkPolicy {
   const toRule = (r: NetworkRule) => ({ ports: r.ports, peers: r.peers });
-  return new k8s.networking.v1.NetworkPolicy(`${args.name}-netpol`, {
-    metadata: { name: args.name, namespace: args.namespace, labels: args.labels },
-    spec: {
-      podSelector: { matchLabels: args.podSelector },
-      policyTypes: ["Ingress", "Egress"],
-      ingress: args.ingress.map(toRule).map((r) => ({ from: r.peers, ports: r.ports })),
-      egress: [...args.egress, clusterDns].map(toRule).map((r) => ({ to: r.peers, ports: r.ports })),
+  return new k8s.networking.v1.NetworkPolicy(
+    `${args.name}-netpol`,
+    {
+      metadata: { name: args.name, namespace: args.namespace, labels: args.labels },
+      spec: {
+        podSelector: { matchLabels: args.podSelector },
+        policyTypes: ["Ingress", "Egress"],
+        ingress: args.ingress.map(toRule).map((r) => ({ from: r.peers, ports: r.ports })),
+        egress: [...args.egress, clusterDns].map(toRule).map((r) => ({ to: r.peers, ports: r.ports })),
+      },
     },
-  }, opts);
+    opts,
+  );
 }
 
 /** Denies all ingress and egress for every pod in a namespace; workloads then open exactly their own paths. */
 export function defaultDenyPolicy(namespace: string, labels: Record<string, string>, opts: pulumi.CustomResourceOptions): k8s.networking.v1.NetworkPolicy {
-  return new k8s.networking.v1.NetworkPolicy(`${namespace}-default-deny`, {
-    metadata: { name: "default-deny", namespace, labels },
-    spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
-  }, opts);
+  return new k8s.networking.v1.NetworkPolicy(
+    `${namespace}-default-deny`,
+    {
+      metadata: { name: "default-deny", namespace, labels },
+      spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
+    },
+    opts,
+  );
 }

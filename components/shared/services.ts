@@ -22,25 +22,33 @@ export interface PeerServicesArgs {
  */
 export function peerServices(args: PeerServicesArgs, opts: pulumi.CustomResourceOptions) {
   const { headless, headlessName } = headlessService(args, opts);
-  const client = new k8s.core.v1.Service(`${args.name}-client`, {
-    metadata: { name: args.name, namespace: args.namespace, labels: args.labels },
-    spec: { type: "ClusterIP", selector: args.selector, ports: args.clientPorts },
-  }, opts);
+  const client = new k8s.core.v1.Service(
+    `${args.name}-client`,
+    {
+      metadata: { name: args.name, namespace: args.namespace, labels: args.labels },
+      spec: { type: "ClusterIP", selector: args.selector, ports: args.clientPorts },
+    },
+    opts,
+  );
   return { headless, headlessName, client };
 }
 
 /** The headless half of peerServices, for a system that declares its own client Services. */
 export function headlessService(args: PeerServicesArgs, opts: pulumi.CustomResourceOptions) {
   const headlessName = headlessServiceName(args.name);
-  const headless = new k8s.core.v1.Service(`${args.name}-headless`, {
-    metadata: { name: headlessName, namespace: args.namespace, labels: args.labels },
-    spec: {
-      clusterIP: "None",
-      publishNotReadyAddresses: true,
-      selector: args.selector,
-      ports: [...args.clientPorts, ...(args.peerPorts ?? [])],
+  const headless = new k8s.core.v1.Service(
+    `${args.name}-headless`,
+    {
+      metadata: { name: headlessName, namespace: args.namespace, labels: args.labels },
+      spec: {
+        clusterIP: "None",
+        publishNotReadyAddresses: true,
+        selector: args.selector,
+        ports: [...args.clientPorts, ...(args.peerPorts ?? [])],
+      },
     },
-  }, opts);
+    opts,
+  );
   return { headless, headlessName };
 }
 

@@ -23,7 +23,12 @@ export function scratchVolumes(dirs: ScratchDir[]): { volumes: Volume[]; mounts:
 }
 
 /** A volumeClaimTemplate for a StatefulSet's data. Its size is immutable after creation (see tools/synth upgrade checks). */
-export function dataClaimTemplate(name: string, size: string, labels: Record<string, string>, storageClass?: string): k8s.types.input.core.v1.PersistentVolumeClaim {
+export function dataClaimTemplate(
+  name: string,
+  size: string,
+  labels: Record<string, string>,
+  storageClass?: string,
+): k8s.types.input.core.v1.PersistentVolumeClaim {
   return {
     metadata: { name, labels },
     spec: {

@@ -22,12 +22,18 @@ export const EXTERNAL_LABEL = "classroom.io/external";
 type Metadata = { name: string; namespace: string; labels: Record<string, string> };
 type Port = { name: string; port: number; protocol: "TCP" | "UDP" };
 export interface ServiceManifest {
-  apiVersion: "v1"; kind: "Service"; metadata: Metadata;
+  apiVersion: "v1";
+  kind: "Service";
+  metadata: Metadata;
   spec: { type: "ExternalName" | "ClusterIP"; externalName?: string; ports: Array<Port & { targetPort?: number }> };
 }
 export interface EndpointSliceManifest {
-  apiVersion: "discovery.k8s.io/v1"; kind: "EndpointSlice"; metadata: Metadata;
-  addressType: "IPv4"; ports: Port[]; endpoints: Array<{ addresses: string[]; conditions: { ready: boolean } }>;
+  apiVersion: "discovery.k8s.io/v1";
+  kind: "EndpointSlice";
+  metadata: Metadata;
+  addressType: "IPv4";
+  ports: Port[];
+  endpoints: Array<{ addresses: string[]; conditions: { ready: boolean } }>;
 }
 
 /** Plain Kubernetes objects for one external system: a Service and, for addresses, its EndpointSlice. */
@@ -48,7 +54,8 @@ export function externalSystemObjects(name: string, args: ExternalSystemArgs): {
       apiVersion: "discovery.k8s.io/v1",
       kind: "EndpointSlice",
       metadata: {
-        name: `${name}-addresses`, namespace: args.namespace,
+        name: `${name}-addresses`,
+        namespace: args.namespace,
         // The service-name label binds the slice to the Service; the managed-by value keeps the EndpointSlice controller's hands off it.
         labels: { ...labels, "kubernetes.io/service-name": name, "endpointslice.kubernetes.io/managed-by": "pulumi.classroom.io" },
       },
@@ -70,9 +77,16 @@ export class ExternalSystem extends pulumi.ComponentResource {
     const { service, slice } = externalSystemObjects(name, args);
     new k8s.core.v1.Service(`${name}-external-svc`, { metadata: service.metadata, spec: service.spec }, { parent: this });
     if (slice) {
-      new k8s.discovery.v1.EndpointSlice(`${name}-external-endpoints`, {
-        metadata: slice.metadata, addressType: slice.addressType, ports: slice.ports, endpoints: slice.endpoints,
-      }, { parent: this });
+      new k8s.discovery.v1.EndpointSlice(
+        `${name}-external-endpoints`,
+        {
+          metadata: slice.metadata,
+          addressType: slice.addressType,
+          ports: slice.ports,
+          endpoints: slice.endpoints,
+        },
+        { parent: this },
+      );
     }
     this.registerOutputs({});
   }

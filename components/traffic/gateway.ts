@@ -22,21 +22,29 @@ export interface PlatformGatewayArgs {
  */
 export function gatewayObject(args: PlatformGatewayArgs) {
   const allowedRoutes = {
-    namespaces: args.routesNamespace === args.namespace
-      ? { from: "Same" as const }
-      : { from: "Selector" as const, selector: { matchLabels: { "kubernetes.io/metadata.name": args.routesNamespace } } },
+    namespaces:
+      args.routesNamespace === args.namespace
+        ? { from: "Same" as const }
+        : { from: "Selector" as const, selector: { matchLabels: { "kubernetes.io/metadata.name": args.routesNamespace } } },
     kinds: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute" }],
   };
   return {
     apiVersion: "gateway.networking.k8s.io/v1" as const,
     kind: "Gateway" as const,
-    metadata: { name: args.name, namespace: args.namespace, labels: { ...platformObjectLabels("gateway", args.name), "app.kubernetes.io/component": "gateway" } },
+    metadata: {
+      name: args.name,
+      namespace: args.namespace,
+      labels: { ...platformObjectLabels("gateway", args.name), "app.kubernetes.io/component": "gateway" },
+    },
     spec: {
       gatewayClassName: args.className,
       listeners: [
         { name: "http", protocol: "HTTP" as const, port: 80, allowedRoutes },
         {
-          name: "https", protocol: "HTTPS" as const, port: 443, allowedRoutes,
+          name: "https",
+          protocol: "HTTPS" as const,
+          port: 443,
+          allowedRoutes,
           tls: { mode: "Terminate" as const, certificateRefs: [{ group: "", kind: "Secret", name: args.certificateSecret }] },
         },
       ],

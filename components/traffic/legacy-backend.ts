@@ -18,21 +18,30 @@ export interface LegacyBackendArgs {
  */
 export function legacyBackend(args: LegacyBackendArgs, opts: pulumi.CustomResourceOptions) {
   const serviceName = `${args.name}-legacy`;
-  const service = new k8s.core.v1.Service(`${serviceName}-svc`, {
-    metadata: { name: serviceName, namespace: args.namespace, labels: args.labels },
-    spec: { type: "ClusterIP", ports: [{ name: "app", port: args.port, targetPort: args.port, protocol: "TCP" }] },
-  }, opts);
+  const service = new k8s.core.v1.Service(
+    `${serviceName}-svc`,
+    {
+      metadata: { name: serviceName, namespace: args.namespace, labels: args.labels },
+      spec: { type: "ClusterIP", ports: [{ name: "app", port: args.port, targetPort: args.port, protocol: "TCP" }] },
+    },
+    opts,
+  );
   const ports = [...new Set(args.endpoints.map((e) => Number(e.split(":")[1])))];
   if (ports.length !== 1) throw new Error(`legacy endpoints of ${args.name} must share one port, got ${ports.join(", ")}`);
-  const slice = new k8s.discovery.v1.EndpointSlice(`${serviceName}-endpoints`, {
-    metadata: {
-      name: `${serviceName}-vms`, namespace: args.namespace,
-      // This label binds the slice to the Service; the managed-by value keeps the EndpointSlice controller's hands off it.
-      labels: { ...args.labels, "kubernetes.io/service-name": serviceName, "endpointslice.kubernetes.io/managed-by": "pulumi.classroom.io" },
+  const slice = new k8s.discovery.v1.EndpointSlice(
+    `${serviceName}-endpoints`,
+    {
+      metadata: {
+        name: `${serviceName}-vms`,
+        namespace: args.namespace,
+        // This label binds the slice to the Service; the managed-by value keeps the EndpointSlice controller's hands off it.
+        labels: { ...args.labels, "kubernetes.io/service-name": serviceName, "endpointslice.kubernetes.io/managed-by": "pulumi.classroom.io" },
+      },
+      addressType: "IPv4",
+      ports: [{ name: "app", port: ports[0], protocol: "TCP" }],
+      endpoints: args.endpoints.map((e) => ({ addresses: [e.split(":")[0]], conditions: { ready: true } })),
     },
-    addressType: "IPv4",
-    ports: [{ name: "app", port: ports[0], protocol: "TCP" }],
-    endpoints: args.endpoints.map((e) => ({ addresses: [e.split(":")[0]], conditions: { ready: true } })),
-  }, opts);
+    opts,
+  );
   return { service, slice, serviceName };
 }

@@ -78,8 +78,14 @@ function bound(issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig): string
 
 function expected(type: string): string {
   const words: Record<string, string> = {
-    number: "a number", string: "a string", boolean: "true or false", object: "a mapping of keys to values",
-    record: "a mapping of names to values", map: "a mapping of names to values", array: "a list", int: "a whole number",
+    number: "a number",
+    string: "a string",
+    boolean: "true or false",
+    object: "a mapping of keys to values",
+    record: "a mapping of names to values",
+    map: "a mapping of names to values",
+    array: "a list",
+    int: "a whole number",
   };
   return words[type] ?? type;
 }

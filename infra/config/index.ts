@@ -43,7 +43,12 @@ export interface PlatformConfig extends ParsedPlatformConfig {
 export function parsePlatformConfig(raw: Record<string, string>, secretKeys: readonly string[] = []): PlatformConfig {
   const input: Record<string, unknown> = {};
   const problems: string[] = [];
-  const ours = new Set(Object.keys(raw).map(splitKey).filter(([ns]) => ns === CONFIG_NAMESPACE).map(([, key]) => key));
+  const ours = new Set(
+    Object.keys(raw)
+      .map(splitKey)
+      .filter(([ns]) => ns === CONFIG_NAMESPACE)
+      .map(([, key]) => key),
+  );
   for (const [fullKey, value] of Object.entries(raw)) {
     const [ns, key] = splitKey(fullKey);
     if (ns !== CONFIG_NAMESPACE) {
@@ -56,7 +61,9 @@ export function parsePlatformConfig(raw: Record<string, string>, secretKeys: rea
       if (closest(ns, KNOWN_NAMESPACES) !== CONFIG_NAMESPACE || ours.has(key)) continue;
     }
     if (SECRET_KEYS.includes(key) && !secretKeys.includes(fullKey)) {
-      problems.push(`${CONFIG_NAMESPACE}:${key} is a credential and must be set with \`pulumi config set --secret ${CONFIG_NAMESPACE}:${key}\`, got a plain-text value`);
+      problems.push(
+        `${CONFIG_NAMESPACE}:${key} is a credential and must be set with \`pulumi config set --secret ${CONFIG_NAMESPACE}:${key}\`, got a plain-text value`,
+      );
     }
     input[key] = isStructured(key) ? decode(value) : value;
   }
@@ -104,7 +111,11 @@ function isStructured(key: string): boolean {
 function decode(value: string): unknown {
   const trimmed = value.trim();
   if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
-    try { return JSON.parse(trimmed); } catch { return value; }
+    try {
+      return JSON.parse(trimmed);
+    } catch {
+      return value;
+    }
   }
   return value;
 }

@@ -30,7 +30,24 @@ export const ANALYSIS_METRICS = [
   ...GOLDEN_SIGNAL_RECORDS,
 ] as const;
 
-const KEYWORDS = new Set(["and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right", "offset", "bool", "inf", "nan", "atan2", "start", "end"]);
+const KEYWORDS = new Set([
+  "and",
+  "or",
+  "unless",
+  "by",
+  "without",
+  "on",
+  "ignoring",
+  "group_left",
+  "group_right",
+  "offset",
+  "bool",
+  "inf",
+  "nan",
+  "atan2",
+  "start",
+  "end",
+]);
 
 /**
  * Metric names a query selects. Only meaningful for a query promtool accepted: strings, label matchers,

@@ -14,24 +14,43 @@ type Kind = "http" | "rpc" | "consumer" | "worker";
 export const REQUEST_CHECKS: AnalysisCheck[] = [
   {
     name: "success-rate",
-    query: 'sum(rate(http_server_request_duration_seconds_count{app_kubernetes_io_name="$service",classroom_io_track="$track",http_response_status_code!~"5.."}[$window])) / sum(rate(http_server_request_duration_seconds_count{app_kubernetes_io_name="$service",classroom_io_track="$track"}[$window]))',
-    threshold: 0.01, direction: "min", baseline: "stable", failureLimit: 1,
+    query:
+      'sum(rate(http_server_request_duration_seconds_count{app_kubernetes_io_name="$service",classroom_io_track="$track",http_response_status_code!~"5.."}[$window])) / sum(rate(http_server_request_duration_seconds_count{app_kubernetes_io_name="$service",classroom_io_track="$track"}[$window]))',
+    threshold: 0.01,
+    direction: "min",
+    baseline: "stable",
+    failureLimit: 1,
   },
   {
     name: "latency-p99",
-    query: 'histogram_quantile(0.99, sum by (le) (rate(http_server_request_duration_seconds_bucket{app_kubernetes_io_name="$service",classroom_io_track="$track"}[$window])))',
-    threshold: 0.25, direction: "max", baseline: "stable", failureLimit: 1,
+    query:
+      'histogram_quantile(0.99, sum by (le) (rate(http_server_request_duration_seconds_bucket{app_kubernetes_io_name="$service",classroom_io_track="$track"}[$window])))',
+    threshold: 0.25,
+    direction: "max",
+    baseline: "stable",
+    failureLimit: 1,
   },
   {
     name: "error-budget-burn",
-    query: '(sum(rate(http_server_request_duration_seconds_count{app_kubernetes_io_name="$service",classroom_io_track="$track",http_response_status_code=~"5.."}[$window])) or vector(0)) / sum(rate(http_server_request_duration_seconds_count{app_kubernetes_io_name="$service",classroom_io_track="$track"}[$window])) / (1 - 0.999)',
-    threshold: 14.4, direction: "max", baseline: "absolute", failureLimit: 1,
+    query:
+      '(sum(rate(http_server_request_duration_seconds_count{app_kubernetes_io_name="$service",classroom_io_track="$track",http_response_status_code=~"5.."}[$window])) or vector(0)) / sum(rate(http_server_request_duration_seconds_count{app_kubernetes_io_name="$service",classroom_io_track="$track"}[$window])) / (1 - 0.999)',
+    threshold: 14.4,
+    direction: "max",
+    baseline: "absolute",
+    failureLimit: 1,
   },
 ];
 
-const REQUEST_STEPS: RolloutStep[] = [{ weight: 10, pause: "5m" }, { weight: 25, pause: "5m" }, { weight: 50, pause: "10m" }];
+const REQUEST_STEPS: RolloutStep[] = [
+  { weight: 10, pause: "5m" },
+  { weight: 25, pause: "5m" },
+  { weight: 50, pause: "10m" },
+];
 /** Consumers and workers step replicas, not traffic: fewer, longer steps (a rebalance per step). */
-const REPLICA_STEPS: RolloutStep[] = [{ weight: 25, pause: "10m" }, { weight: 50, pause: "10m" }];
+const REPLICA_STEPS: RolloutStep[] = [
+  { weight: 25, pause: "10m" },
+  { weight: 50, pause: "10m" },
+];
 
 export interface RolloutPlan {
   steps: RolloutStep[];
@@ -53,4 +72,3 @@ export function rolloutPlan(kind: Kind, config: RolloutConfig | undefined): Roll
     },
   };
 }
-

@@ -46,7 +46,11 @@ const DEPRECATED: Record<string, Deprecation[]> = {
   // Endpoints still works but is deprecated since 1.33 in favour of EndpointSlice (dual-stack, scale).
   v1: [{ kinds: ["Endpoints"], deprecatedIn: "1.33", use: "discovery.k8s.io/v1 EndpointSlice" }],
   "gateway.networking.k8s.io/v1alpha2": [
-    { kinds: ["HTTPRoute", "Gateway", "GatewayClass", "ReferenceGrant", "GRPCRoute"], deprecatedIn: "gateway-api 1.0", use: "gateway.networking.k8s.io/v1 (v1beta1 for ReferenceGrant)" },
+    {
+      kinds: ["HTTPRoute", "Gateway", "GatewayClass", "ReferenceGrant", "GRPCRoute"],
+      deprecatedIn: "gateway-api 1.0",
+      use: "gateway.networking.k8s.io/v1 (v1beta1 for ReferenceGrant)",
+    },
   ],
   "gateway.networking.k8s.io/v1beta1": [
     { kinds: ["HTTPRoute", "Gateway", "GatewayClass"], deprecatedIn: "gateway-api 1.0", use: "gateway.networking.k8s.io/v1" },
@@ -74,9 +78,11 @@ export const noDefaultNamespace = resourceRule({
   check(obj, _config, report) {
     if (isClusterScoped(obj.kind)) return;
     if (obj.namespace === "default") {
-      report(obj.raw.metadata && (obj.raw.metadata as Record<string, unknown>).namespace === "default"
-        ? "is placed in the default namespace; use the platform's namespaces"
-        : "sets no metadata.namespace, so it lands in the default namespace");
+      report(
+        obj.raw.metadata && (obj.raw.metadata as Record<string, unknown>).namespace === "default"
+          ? "is placed in the default namespace; use the platform's namespaces"
+          : "sets no metadata.namespace, so it lands in the default namespace",
+      );
     }
   },
 });

@@ -42,7 +42,8 @@ interface HaConfig {
 
 export const haReplicas = stackRule<HaConfig>({
   name: "ha-replicas",
-  description: "In highly available environments every workload runs at least minReplicas pods (HPA minimum counts), so losing one pod or node is not an outage.",
+  description:
+    "In highly available environments every workload runs at least minReplicas pods (HPA minimum counts), so losing one pod or node is not an outage.",
   enforcementLevel: "advisory",
   config: {
     minReplicas: { type: "integer", minimum: 1, default: 2, description: "Fewest replicas a workload may run (default 2)." },
@@ -136,7 +137,8 @@ export const pdbEffective = stackRule({
 
 export const spreadOrAntiAffinity = stackRule({
   name: "spread-or-anti-affinity",
-  description: "Workloads that can run more than one replica (spec.replicas or their HPA's maximum) spread their pods over nodes with topologySpreadConstraints or podAntiAffinity.",
+  description:
+    "Workloads that can run more than one replica (spec.replicas or their HPA's maximum) spread their pods over nodes with topologySpreadConstraints or podAntiAffinity.",
   enforcementLevel: "advisory",
   check(objects, _config, report) {
     for (const w of objects.filter((o) => SCALABLE.includes(o.kind))) {
@@ -234,12 +236,4 @@ export const hpaTargetExists = stackRule({
   },
 });
 
-export const availabilityRules = [
-  haReplicas,
-  podDisruptionBudget,
-  pdbEffective,
-  spreadOrAntiAffinity,
-  spreadSelectorsMatchPods,
-  hpaBounds,
-  hpaTargetExists,
-];
+export const availabilityRules = [haReplicas, podDisruptionBudget, pdbEffective, spreadOrAntiAffinity, spreadSelectorsMatchPods, hpaBounds, hpaTargetExists];

@@ -3,7 +3,6 @@ import { resourceRule } from "./define";
 import { asString } from "./k8s";
 import { containers, POD_KINDS } from "./workloads";
 
-
 export interface ImageRef {
   /** Registry host when the reference names one ("" for Docker Hub short names). */
   registry: string;
@@ -59,7 +58,8 @@ export const imageTagPinned = resourceRule({
 
 export const imageDigestRequired = resourceRule({
   name: "image-digest-required",
-  description: "Every image must be pinned by sha256 digest (tag@sha256:...), so what runs is exactly what was reviewed; enforced where config enables it (prod).",
+  description:
+    "Every image must be pinned by sha256 digest (tag@sha256:...), so what runs is exactly what was reviewed; enforced where config enables it (prod).",
   enforcementLevel: "advisory",
   kinds: POD_KINDS,
   check(obj, _config, report) {

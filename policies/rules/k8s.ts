@@ -72,11 +72,29 @@ export function stringMap(v: unknown): Record<string, string> {
 
 /** Kinds that live outside namespaces (checked by the namespace rules, skipped by the others). */
 const CLUSTER_SCOPED = new Set([
-  "Namespace", "Node", "PersistentVolume", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
-  "StorageClass", "PriorityClass", "IngressClass", "GatewayClass", "RuntimeClass", "CSIDriver", "CSINode",
-  "VolumeAttachment", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
-  "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "APIService", "CertificateSigningRequest",
-  "FlowSchema", "PriorityLevelConfiguration", "ClusterIssuer",
+  "Namespace",
+  "Node",
+  "PersistentVolume",
+  "ClusterRole",
+  "ClusterRoleBinding",
+  "CustomResourceDefinition",
+  "StorageClass",
+  "PriorityClass",
+  "IngressClass",
+  "GatewayClass",
+  "RuntimeClass",
+  "CSIDriver",
+  "CSINode",
+  "VolumeAttachment",
+  "MutatingWebhookConfiguration",
+  "ValidatingWebhookConfiguration",
+  "ValidatingAdmissionPolicy",
+  "ValidatingAdmissionPolicyBinding",
+  "APIService",
+  "CertificateSigningRequest",
+  "FlowSchema",
+  "PriorityLevelConfiguration",
+  "ClusterIssuer",
 ]);
 
 export function isClusterScoped(kind: string): boolean {
@@ -117,7 +135,7 @@ export function toKube(type: string, props: unknown, defaultNamespace?: string):
     apiVersion,
     kind,
     name: asString(metadata.name) ?? "",
-    namespace: isClusterScoped(kind) ? "" : ns ?? defaultNamespace ?? "default",
+    namespace: isClusterScoped(kind) ? "" : (ns ?? defaultNamespace ?? "default"),
     labels: stringMap(metadata.labels),
     annotations: stringMap(metadata.annotations),
     raw,

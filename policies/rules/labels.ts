@@ -10,7 +10,8 @@ interface RecommendedLabelsConfig {
 
 export const recommendedLabels = resourceRule<RecommendedLabelsConfig>({
   name: "recommended-labels",
-  description: "Every object carries the recommended app.kubernetes.io labels (name, instance, managed-by, part-of), with the platform's fixed values; pod templates carry name and instance.",
+  description:
+    "Every object carries the recommended app.kubernetes.io labels (name, instance, managed-by, part-of), with the platform's fixed values; pod templates carry name and instance.",
   enforcementLevel: "advisory",
   config: {
     requiredLabels: {
@@ -56,7 +57,8 @@ const TIERED_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"
 
 export const tierLabel = resourceRule<TierConfig>({
   name: "tier-label",
-  description: "Workloads and Services carry classroom.io/tier (data, service, or external for a system outside the cluster): the data-layer rules find data systems by it, so a missing tier hides them.",
+  description:
+    "Workloads and Services carry classroom.io/tier (data, service, or external for a system outside the cluster): the data-layer rules find data systems by it, so a missing tier hides them.",
   enforcementLevel: "mandatory",
   kinds: TIERED_KINDS,
   config: {

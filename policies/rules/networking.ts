@@ -45,7 +45,8 @@ function isDefaultDeny(np: StackObject, requireEgress: boolean): boolean | undef
 
 export const namespaceDefaultDeny = stackRule<DefaultDenyConfig>({
   name: "namespace-default-deny",
-  description: "Every namespace of the stack has a default-deny NetworkPolicy (podSelector {}, policyTypes Ingress, no rules), so traffic is allowed only where a policy says so.",
+  description:
+    "Every namespace of the stack has a default-deny NetworkPolicy (podSelector {}, policyTypes Ingress, no rules), so traffic is allowed only where a policy says so.",
   enforcementLevel: "mandatory",
   config: {
     requireEgress: {
@@ -75,7 +76,8 @@ interface ExposureConfig {
 
 export const serviceExposure = resourceRule<ExposureConfig>({
   name: "service-exposure",
-  description: "Services stay inside the cluster (no NodePort, LoadBalancer or externalIPs) unless listed in allowedExposedServices; traffic enters through the Gateway.",
+  description:
+    "Services stay inside the cluster (no NodePort, LoadBalancer or externalIPs) unless listed in allowedExposedServices; traffic enters through the Gateway.",
   enforcementLevel: "mandatory",
   kinds: ["Service"],
   config: {
@@ -99,7 +101,8 @@ export const serviceExposure = resourceRule<ExposureConfig>({
 
 export const serviceTargetsPods = stackRule({
   name: "service-targets-pods",
-  description: "A Service must reach something: its selector matches pods of a workload in the stack (and named targetPorts exist on them), or, selector-less, an EndpointSlice of the stack backs it.",
+  description:
+    "A Service must reach something: its selector matches pods of a workload in the stack (and named targetPorts exist on them), or, selector-less, an EndpointSlice of the stack backs it.",
   enforcementLevel: "mandatory",
   check(objects, _config, report) {
     const workloads = workloadsOf(objects);
@@ -111,13 +114,14 @@ export const serviceTargetsPods = stackRule({
         const backed = objects.some(
           (o) =>
             o.namespace === svc.namespace &&
-            ((o.kind === "EndpointSlice" && o.labels["kubernetes.io/service-name"] === svc.name) ||
-              (o.kind === "Endpoints" && o.name === svc.name)),
+            ((o.kind === "EndpointSlice" && o.labels["kubernetes.io/service-name"] === svc.name) || (o.kind === "Endpoints" && o.name === svc.name)),
         );
         if (!backed) report(svc, `has no selector and no EndpointSlice labelled kubernetes.io/service-name=${svc.name}, so it has no endpoints`);
         continue;
       }
-      const verdicts = workloads.filter((w) => w.namespace === svc.namespace).map((w) => ({ w, v: selectsAny(podLabelSets(w), (l) => mapMatches(selector, l)) }));
+      const verdicts = workloads
+        .filter((w) => w.namespace === svc.namespace)
+        .map((w) => ({ w, v: selectsAny(podLabelSets(w), (l) => mapMatches(selector, l)) }));
       if (verdicts.some(({ v }) => v === undefined)) continue;
       const targets = verdicts.filter(({ v }) => v).map(({ w }) => w);
       if (targets.length === 0) {

@@ -21,7 +21,8 @@ const DATA_APPS_SETTING: ConfigProperty<string[]> = {
 
 export const zookeeperOddEnsemble = resourceRule<ZooKeeperConfig>({
   name: "zookeeper-odd-ensemble",
-  description: "A ZooKeeper ensemble (StatefulSet, or any replicated workload, labelled app.kubernetes.io/name=zookeeper) has an odd number of servers: an even one tolerates no more failures than one server fewer.",
+  description:
+    "A ZooKeeper ensemble (StatefulSet, or any replicated workload, labelled app.kubernetes.io/name=zookeeper) has an odd number of servers: an even one tolerates no more failures than one server fewer.",
   enforcementLevel: "mandatory",
   kinds: ["StatefulSet", "Deployment", "ReplicaSet"],
   config: {
@@ -77,18 +78,30 @@ function setting(props: Map<string, string>, key: string): { value: number; expl
 /** Broker-role StatefulSets of Kafka (KRaft controllers hold no partitions), in one namespace or all. */
 function brokerSets(objects: StackObject[], appName: string, namespace: string | undefined): StackObject[] {
   return objects.filter(
-    (o) => o.kind === "StatefulSet" && (namespace === undefined || o.namespace === namespace) && o.labels[NAME] === appName && o.labels[COMPONENT] !== "controller",
+    (o) =>
+      o.kind === "StatefulSet" && (namespace === undefined || o.namespace === namespace) && o.labels[NAME] === appName && o.labels[COMPONENT] !== "controller",
   );
 }
 
 export const kafkaReplication = stackRule<KafkaConfig>({
   name: "kafka-replication",
-  description: "Kafka survives one broker loss: default.replication.factor >= 3, 2 <= min.insync.replicas < RF, offsets (and transaction) topics replicated 3 times, and at least RF brokers.",
+  description:
+    "Kafka survives one broker loss: default.replication.factor >= 3, 2 <= min.insync.replicas < RF, offsets (and transaction) topics replicated 3 times, and at least RF brokers.",
   enforcementLevel: "advisory",
   config: {
     appName: { type: "string", default: "kafka", description: "app.kubernetes.io/name of the Kafka ConfigMap and StatefulSets (default kafka)." },
-    minReplicationFactor: { type: "integer", minimum: 1, default: 3, description: "Lowest default.replication.factor and offsets.topic.replication.factor (default 3)." },
-    minInsyncReplicas: { type: "integer", minimum: 1, default: 2, description: "Lowest min.insync.replicas (default 2); it must also stay below the replication factor." },
+    minReplicationFactor: {
+      type: "integer",
+      minimum: 1,
+      default: 3,
+      description: "Lowest default.replication.factor and offsets.topic.replication.factor (default 3).",
+    },
+    minInsyncReplicas: {
+      type: "integer",
+      minimum: 1,
+      default: 2,
+      description: "Lowest min.insync.replicas (default 2); it must also stay below the replication factor.",
+    },
     configKeys: {
       type: "array",
       items: { type: "string" },
@@ -115,13 +128,16 @@ export const kafkaReplication = stackRule<KafkaConfig>({
         say(`default.replication.factor is ${rf}${origin("default.replication.factor")}; it must be >= ${config.minReplicationFactor}`);
       }
       if (isr !== undefined && isr < config.minInsyncReplicas) {
-        say(`min.insync.replicas is ${isr}${origin("min.insync.replicas")}; it must be >= ${config.minInsyncReplicas} so an acknowledged write is on two brokers`);
+        say(
+          `min.insync.replicas is ${isr}${origin("min.insync.replicas")}; it must be >= ${config.minInsyncReplicas} so an acknowledged write is on two brokers`,
+        );
       }
       if (isr !== undefined && rf !== undefined && isr >= rf) {
         say(`min.insync.replicas ${isr} is not below default.replication.factor ${rf}; losing one broker would stop acks=all writes`);
       }
       for (const k of ["offsets.topic.replication.factor", "transaction.state.log.replication.factor"]) {
-        if (values[k] !== undefined && values[k] < config.minReplicationFactor) say(`${k} is ${values[k]}${origin(k)}; it must be >= ${config.minReplicationFactor}`);
+        if (values[k] !== undefined && values[k] < config.minReplicationFactor)
+          say(`${k} is ${values[k]}${origin(k)}; it must be >= ${config.minReplicationFactor}`);
       }
       const brokers = brokerSets(objects, config.appName, target.namespace);
       const counts = brokers.map(replicas);
@@ -156,7 +172,10 @@ export const kafkaReplication = stackRule<KafkaConfig>({
       if (overrides.length) {
         judge(new Map(overrides.map(([k, v]) => [k, v])), new Map(overrides.map(([k, , w]) => [k, w])), sts, (msg) => report(sts, msg));
       } else {
-        report(sts, `no ConfigMap labelled ${NAME}=${config.appName} with ${config.configKeys.join(" or ")} in namespace ${sts.namespace}, and no KAFKA_* replication env, so its replication settings cannot be checked`);
+        report(
+          sts,
+          `no ConfigMap labelled ${NAME}=${config.appName} with ${config.configKeys.join(" or ")} in namespace ${sts.namespace}, and no KAFKA_* replication env, so its replication settings cannot be checked`,
+        );
       }
     }
   },
@@ -185,7 +204,8 @@ interface DataServiceConfig {
 
 export const dataServicesInternal = resourceRule<DataServiceConfig>({
   name: "data-services-internal",
-  description: "Data-layer Services (classroom.io/tier=data, or app.kubernetes.io/name of a data system) are never NodePort, LoadBalancer or given externalIPs: Redis, MySQL, ZooKeeper and Kafka are reached only inside the cluster.",
+  description:
+    "Data-layer Services (classroom.io/tier=data, or app.kubernetes.io/name of a data system) are never NodePort, LoadBalancer or given externalIPs: Redis, MySQL, ZooKeeper and Kafka are reached only inside the cluster.",
   enforcementLevel: "mandatory",
   kinds: ["Service"],
   config: {
@@ -234,8 +254,7 @@ export const dataServicesNotRouted = stackRule<DataServiceConfig>({
     dataApps: DATA_APPS_SETTING,
   },
   check(objects, config, report) {
-    const isData = (svc: StackObject) =>
-      svc.labels["classroom.io/tier"] === "data" || config.dataApps.includes(svc.labels[NAME] ?? "");
+    const isData = (svc: StackObject) => svc.labels["classroom.io/tier"] === "data" || config.dataApps.includes(svc.labels[NAME] ?? "");
     for (const o of objects) {
       for (const ref of routedServices(o)) {
         const svc = objects.find((s) => s.kind === "Service" && s.name === ref.name && s.namespace === ref.namespace);

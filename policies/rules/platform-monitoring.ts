@@ -16,7 +16,9 @@ function containsUnknown(v: unknown): boolean {
 }
 
 function containerPorts(obj: StackObject): Array<{ name?: string; port?: number }> {
-  return containers(obj, ["container"]).flatMap((c) => asArray(at(c.spec, "ports")).map((p) => ({ name: asString(at(p, "name")) || undefined, port: Number(at(p, "containerPort")) })));
+  return containers(obj, ["container"]).flatMap((c) =>
+    asArray(at(c.spec, "ports")).map((p) => ({ name: asString(at(p, "name")) || undefined, port: Number(at(p, "containerPort")) })),
+  );
 }
 
 /** Why the pods are not scraped by annotations; undefined when they are, or when preview cannot tell yet. */
@@ -28,7 +30,7 @@ function scrapedByAnnotations(obj: StackObject): string | undefined {
   const a = asObject(raw) ?? {};
   if (isUnknown(a["prometheus.io/scrape"]) || isUnknown(a["prometheus.io/port"])) return undefined;
   if (containsUnknown(at(template, "spec", "containers"))) return undefined;
-  if (a["prometheus.io/scrape"] !== "true") return "no prometheus.io/scrape: \"true\" annotation";
+  if (a["prometheus.io/scrape"] !== "true") return 'no prometheus.io/scrape: "true" annotation';
   const port = Number(a["prometheus.io/port"]);
   if (!containerPorts(obj).some((p) => p.port === port)) return `prometheus.io/port ${String(a["prometheus.io/port"])} is no container port of the pod`;
   return undefined;
@@ -47,7 +49,8 @@ function scrapedByPodMonitor(obj: StackObject, monitors: StackObject[]): boolean
 
 export const workloadsScraped = stackRule({
   name: "workloads-scraped",
-  description: "Every workload of the platform (app.kubernetes.io/part-of=classroom-platform) is scraped: a PodMonitor of its namespace selects its pods on a named container port, or its pods carry prometheus.io/scrape and a prometheus.io/port that is a container port.",
+  description:
+    "Every workload of the platform (app.kubernetes.io/part-of=classroom-platform) is scraped: a PodMonitor of its namespace selects its pods on a named container port, or its pods carry prometheus.io/scrape and a prometheus.io/port that is a container port.",
   enforcementLevel: "advisory",
   check(objects, _config, report) {
     const monitors = objects.filter((o) => o.kind === "PodMonitor");
@@ -55,7 +58,11 @@ export const workloadsScraped = stackRule({
       if (!hasPodTemplate(obj) || obj.kind === "Pod" || obj.labels[PART_OF] !== "classroom-platform") continue;
       if (scrapedByPodMonitor(obj, monitors)) continue;
       const why = scrapedByAnnotations(obj);
-      if (why) report(obj, `${obj.kind} ${obj.namespace}/${obj.name} is not scraped: no PodMonitor of ${obj.namespace} selects it on a named container port, and ${why}`);
+      if (why)
+        report(
+          obj,
+          `${obj.kind} ${obj.namespace}/${obj.name} is not scraped: no PodMonitor of ${obj.namespace} selects it on a named container port, and ${why}`,
+        );
     }
   },
 });
@@ -72,7 +79,11 @@ function alertSystems(obj: StackObject): string[] {
   if (obj.kind === "ConfigMap") {
     for (const text of Object.values(asObject(at(obj.raw, "data")) ?? {})) {
       if (typeof text !== "string" || !/^groups:/m.test(text)) continue;
-      try { rules.push(...groupsOf(parse(text))); } catch { /* not a rules file */ }
+      try {
+        rules.push(...groupsOf(parse(text)));
+      } catch {
+        /* not a rules file */
+      }
     }
   }
   return rules.filter((r) => asString(at(r, "alert"))).map((r) => asString(at(r, "labels", "system")) ?? "");
@@ -80,10 +91,16 @@ function alertSystems(obj: StackObject): string[] {
 
 export const dataSystemsAlerted = stackRule<AlertsConfig>({
   name: "data-systems-alerted",
-  description: "Every data system of the stack (a StatefulSet whose app.kubernetes.io/name is one of dataApps) has at least one alert labelled system=<name>, in a PrometheusRule or a rules-file ConfigMap of its namespace.",
+  description:
+    "Every data system of the stack (a StatefulSet whose app.kubernetes.io/name is one of dataApps) has at least one alert labelled system=<name>, in a PrometheusRule or a rules-file ConfigMap of its namespace.",
   enforcementLevel: "mandatory",
   config: {
-    dataApps: { type: "array", items: { type: "string" }, default: ["zookeeper", "kafka", "redis", "mysql"], description: "app.kubernetes.io/name values of the data systems that need alerts (default zookeeper, kafka, redis, mysql)." },
+    dataApps: {
+      type: "array",
+      items: { type: "string" },
+      default: ["zookeeper", "kafka", "redis", "mysql"],
+      description: "app.kubernetes.io/name values of the data systems that need alerts (default zookeeper, kafka, redis, mysql).",
+    },
   },
   check(objects, config, report) {
     const alerted = new Map<string, Set<string>>();
@@ -99,7 +116,10 @@ export const dataSystemsAlerted = stackRule<AlertsConfig>({
       if (obj.kind !== "StatefulSet" || !config.dataApps.includes(system) || reported.has(`${obj.namespace}/${system}`)) continue;
       if (alerted.get(obj.namespace)?.has(system)) continue;
       reported.add(`${obj.namespace}/${system}`);
-      report(obj, `${system} in ${obj.namespace} has no alerts: no PrometheusRule or rules ConfigMap of ${obj.namespace} holds an alert labelled system=${system}`);
+      report(
+        obj,
+        `${system} in ${obj.namespace} has no alerts: no PrometheusRule or rules ConfigMap of ${obj.namespace} holds an alert labelled system=${system}`,
+      );
     }
   },
 });

@@ -21,7 +21,8 @@ interface TrackConfig {
 
 export const canaryBesideStable = stackRule<TrackConfig>({
   name: "canary-beside-stable",
-  description: "Objects of the canary track (classroom.io/track=canary) exist only beside a stable-track workload of the same app.kubernetes.io/name; a canary Ingress only beside its primary Ingress.",
+  description:
+    "Objects of the canary track (classroom.io/track=canary) exist only beside a stable-track workload of the same app.kubernetes.io/name; a canary Ingress only beside its primary Ingress.",
   enforcementLevel: "mandatory",
   config: {
     tracks: {
@@ -50,7 +51,9 @@ export const canaryBesideStable = stackRule<TrackConfig>({
       const hosts = asArray(at(ing.raw, "spec", "rules")).map((r) => asString(at(r, "host")) ?? "");
       const primary = ingresses.some(
         (p) =>
-          p !== ing && p.namespace === ing.namespace && p.annotations[NGINX_CANARY] !== "true" &&
+          p !== ing &&
+          p.namespace === ing.namespace &&
+          p.annotations[NGINX_CANARY] !== "true" &&
           asArray(at(p.raw, "spec", "rules")).some((r) => hosts.includes(asString(at(r, "host")) ?? "")),
       );
       if (!primary) report(ing, `is a canary Ingress with no primary Ingress for host(s) ${hosts.join(", ") || "(any)"} in namespace ${ing.namespace}`);
@@ -74,7 +77,8 @@ function checkWeight(raw: unknown, max: number): string | undefined {
 
 export const canaryWeightRange = resourceRule<WeightConfig>({
   name: "canary-weight-range",
-  description: "Traffic weights are integer percentages within 0-100: HTTPRoute backendRef weights, NGINX canary-weight annotations, RPC registry weights (CLASSROOM_TRACK_WEIGHT) and classroom.io weight labels/annotations.",
+  description:
+    "Traffic weights are integer percentages within 0-100: HTTPRoute backendRef weights, NGINX canary-weight annotations, RPC registry weights (CLASSROOM_TRACK_WEIGHT) and classroom.io weight labels/annotations.",
   enforcementLevel: "mandatory",
   config: {
     maxWeight: { type: "integer", minimum: 1, default: 100, description: "Largest weight allowed (default 100: weights are percentages)." },
@@ -107,7 +111,10 @@ export const canaryWeightRange = resourceRule<WeightConfig>({
       if (problem) report(`annotation ${NGINX_WEIGHT} ${problem}`);
     }
     for (const key of WEIGHT_KEYS) {
-      for (const [where, map] of [["label", obj.labels], ["annotation", obj.annotations]] as const) {
+      for (const [where, map] of [
+        ["label", obj.labels],
+        ["annotation", obj.annotations],
+      ] as const) {
         const problem = checkWeight(map[key], config.maxWeight);
         if (problem) report(`${where} ${key} ${problem}`);
       }
@@ -125,9 +132,7 @@ function serves(svc: StackObject, objects: StackObject[]): boolean | undefined {
   if (isUnknown(selector)) return undefined;
   const sel = stringMap(selector);
   if (Object.keys(sel).length === 0) {
-    const slices = objects.filter(
-      (o) => o.kind === "EndpointSlice" && o.namespace === svc.namespace && o.labels["kubernetes.io/service-name"] === svc.name,
-    );
+    const slices = objects.filter((o) => o.kind === "EndpointSlice" && o.namespace === svc.namespace && o.labels["kubernetes.io/service-name"] === svc.name);
     if (slices.some((s) => isUnknown(s.raw.endpoints))) return undefined;
     return slices.some((s) => asArray(s.raw.endpoints).length > 0);
   }
@@ -139,7 +144,9 @@ function serves(svc: StackObject, objects: StackObject[]): boolean | undefined {
     if (matching === 0) continue;
     const n = w.kind === "DaemonSet" || w.kind === "Pod" ? 1 : replicas(w);
     if (n === undefined) return undefined;
-    const hpa = objects.some((h) => h.kind === "HorizontalPodAutoscaler" && h.namespace === w.namespace && asString(at(h.raw, "spec", "scaleTargetRef", "name")) === w.name);
+    const hpa = objects.some(
+      (h) => h.kind === "HorizontalPodAutoscaler" && h.namespace === w.namespace && asString(at(h.raw, "spec", "scaleTargetRef", "name")) === w.name,
+    );
     // A StatefulSet's label sets are its pods (a selector may pick single ordinals); others share one set.
     total += w.kind === "StatefulSet" ? matching : hpa ? Math.max(n, 1) : n;
   }
@@ -148,7 +155,8 @@ function serves(svc: StackObject, objects: StackObject[]): boolean | undefined {
 
 export const httprouteBackendsConsistent = stackRule<RouteConfig>({
   name: "httproute-backends-consistent",
-  description: "Every HTTPRoute backendRef names a Service of the stack (and one of its ports), the weights of each rule sum to 100, and no backend with weight gets traffic it cannot serve.",
+  description:
+    "Every HTTPRoute backendRef names a Service of the stack (and one of its ports), the weights of each rule sum to 100, and no backend with weight gets traffic it cannot serve.",
   enforcementLevel: "mandatory",
   config: {
     weightTotal: { type: "integer", minimum: 1, default: 100, description: "What the weights of each route rule must add up to (default 100)." },
@@ -162,7 +170,7 @@ export const httprouteBackendsConsistent = stackRule<RouteConfig>({
         refs.forEach((r, j) => {
           const ref = asObject(r) ?? {};
           const where = `rules[${i}].backendRefs[${j}]`;
-          const weight = ref.weight === undefined || ref.weight === null ? 1 : asNumber(ref.weight) ?? 0;
+          const weight = ref.weight === undefined || ref.weight === null ? 1 : (asNumber(ref.weight) ?? 0);
           sum += weight;
           const kind = asString(ref.kind) ?? "Service";
           const group = asString(ref.group) ?? "";
@@ -231,7 +239,7 @@ function weightsByBackend(route: StackObject): Map<string, number> | undefined {
       const name = asString(at(ref, "name"));
       const raw = at(ref, "weight");
       if (name === undefined || isUnknown(raw)) return undefined;
-      weights.set(name, raw === undefined || raw === null ? 1 : asNumber(raw) ?? 0);
+      weights.set(name, raw === undefined || raw === null ? 1 : (asNumber(raw) ?? 0));
     }
   }
   return weights;
@@ -241,7 +249,8 @@ const show = (w: Map<string, number>) => [...w].map(([n, x]) => `${n}=${x}`).joi
 
 export const eastWestWeightsMatch = stackRule({
   name: "east-west-weights-match",
-  description: "An HTTPRoute attached to a Service (Gateway API GAMMA, east-west) sits in that Service's namespace beside it, sends only to backends of the same app, and splits by the same weights as the app's north-south HTTPRoute, so a canary at 10% takes 10% of in-cluster calls too.",
+  description:
+    "An HTTPRoute attached to a Service (Gateway API GAMMA, east-west) sits in that Service's namespace beside it, sends only to backends of the same app, and splits by the same weights as the app's north-south HTTPRoute, so a canary at 10% takes 10% of in-cluster calls too.",
   enforcementLevel: "mandatory",
   check(objects, _config, report) {
     const routes = objects.filter(isRoute);
@@ -249,7 +258,10 @@ export const eastWestWeightsMatch = stackRule({
       const parent = serviceParent(route);
       if (!parent) continue;
       if (parent.namespace !== route.namespace) {
-        report(route, `is attached to Service ${parent.namespace}/${parent.name} in another namespace; a GAMMA route that splits a service's calls must sit in the Service's own namespace`);
+        report(
+          route,
+          `is attached to Service ${parent.namespace}/${parent.name} in another namespace; a GAMMA route that splits a service's calls must sit in the Service's own namespace`,
+        );
         continue;
       }
       const svc = objects.find((o) => o.kind === "Service" && o.namespace === parent.namespace && o.name === parent.name);
@@ -273,7 +285,10 @@ export const eastWestWeightsMatch = stackRule({
         if (!nsWeights) continue;
         const names = new Set([...weights.keys(), ...nsWeights.keys()]);
         if ([...names].some((n) => (weights.get(n) ?? 0) !== (nsWeights.get(n) ?? 0))) {
-          report(route, `splits east-west calls ${show(weights)}, but the north-south HTTPRoute ${ns.name} splits ${show(nsWeights)}; both must carry the same weights`);
+          report(
+            route,
+            `splits east-west calls ${show(weights)}, but the north-south HTTPRoute ${ns.name} splits ${show(nsWeights)}; both must carry the same weights`,
+          );
         }
       }
     }

@@ -22,7 +22,8 @@ export function hostPathProblem(volumeName: string, hostPath: Record<string, unk
   if (nameKnown && volumeName !== config.logVolumeName) {
     return `volume '${volumeName}' mounts host path ${where ?? "(none)"}; only the volume named '${config.logVolumeName}' may use hostPath, for logs under ${config.logRoot}`;
   }
-  if (where === undefined || !path.posix.isAbsolute(where)) return `volume '${volumeName}' has host path ${JSON.stringify(p)}; it must be an absolute path under ${config.logRoot}`;
+  if (where === undefined || !path.posix.isAbsolute(where))
+    return `volume '${volumeName}' has host path ${JSON.stringify(p)}; it must be an absolute path under ${config.logRoot}`;
   if (where.split("/").includes("..")) return `volume '${volumeName}' host path ${where} contains '..'; give the directory under ${config.logRoot} directly`;
   const root = path.posix.normalize(config.logRoot).replace(/\/+$/, "");
   const normalized = path.posix.normalize(where).replace(/\/+$/, "");
@@ -76,11 +77,14 @@ export const hostpathLogRootOnly = stackRule<HostPathConfig>({
       // Say where the root came from, so whoever has to change it knows which key to edit.
       const source = fromNamespace
         ? ` (log root from the ${LOG_ROOT_ANNOTATION} annotation of Namespace ${obj.namespace}, set by classroom:logRoot)`
-        : logRoot === config.logRoot ? " (log root from the logRoot setting of hostpath-log-root-only)" : ` (log root from the ${LOG_ROOT_ANNOTATION} annotation of the stack's Namespaces)`;
+        : logRoot === config.logRoot
+          ? " (log root from the logRoot setting of hostpath-log-root-only)"
+          : ` (log root from the ${LOG_ROOT_ANNOTATION} annotation of the stack's Namespaces)`;
       const objConfig = { ...config, logRoot };
       if (obj.kind === "PersistentVolume") {
         const hp = at(obj.raw, "spec", "hostPath");
-        if (!isAbsent(hp)) report(obj, `uses hostPath ${String(asString(at(hp, "path")) ?? "")}; hostPath is allowed only for pod log volumes under ${logRoot}${source}`);
+        if (!isAbsent(hp))
+          report(obj, `uses hostPath ${String(asString(at(hp, "path")) ?? "")}; hostPath is allowed only for pod log volumes under ${logRoot}${source}`);
         continue;
       }
       asArray(podSpec(obj)?.volumes).forEach((v, i) => {

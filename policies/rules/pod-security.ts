@@ -5,7 +5,6 @@ import { containers, effectiveSecurity, hasPodTemplate, podSpec, POD_KINDS } fro
 import type { KubeObject } from "./k8s";
 import { isLogAgent } from "./log-agent";
 
-
 export const noPrivilegedContainers = resourceRule({
   name: "no-privileged-containers",
   description: "Containers must not run privileged (full access to the node) nor with an unmasked /proc (procMount: Unmasked).",
@@ -43,7 +42,8 @@ export const noPrivilegeEscalation = resourceRule({
 
 export const runAsNonRoot = resourceRule({
   name: "run-as-non-root",
-  description: "Containers must run as a non-root user: runAsNonRoot: true (pod or container) and never runAsUser: 0. The one exception is the platform's log agent DaemonSet, whose containers must then drop ALL capabilities and add none (root-owned hostPath directories).",
+  description:
+    "Containers must run as a non-root user: runAsNonRoot: true (pod or container) and never runAsUser: 0. The one exception is the platform's log agent DaemonSet, whose containers must then drop ALL capabilities and add none (root-owned hostPath directories).",
   enforcementLevel: "mandatory",
   kinds: POD_KINDS,
   check(obj, _config, report) {

@@ -6,8 +6,22 @@ import { containers, POD_KINDS } from "./workloads";
 const RESOURCES = ["cpu", "memory"] as const;
 
 const SUFFIX: Record<string, number> = {
-  "": 1, n: 1e-9, u: 1e-6, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+  "": 1,
+  n: 1e-9,
+  u: 1e-6,
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
 };
 const QUANTITY = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:[eE]([+-]?\d+))?(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$/;
 
@@ -78,7 +92,10 @@ export const requestsWithinLimits = resourceRule({
         const rawLim = quantityField(c, "limits", res);
         const req = parseQuantity(rawReq);
         const lim = parseQuantity(rawLim);
-        for (const [section, raw, parsed] of [["requests", rawReq, req], ["limits", rawLim, lim]] as const) {
+        for (const [section, raw, parsed] of [
+          ["requests", rawReq, req],
+          ["limits", rawLim, lim],
+        ] as const) {
           if (!isAbsent(raw) && !isUnknown(raw) && parsed === undefined) {
             report(`${c.label} has an invalid ${res} quantity in resources.${section}: ${JSON.stringify(raw)}`);
           }

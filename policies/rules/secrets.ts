@@ -4,10 +4,10 @@ import { resourceRule } from "./define";
 import { asArray, asObject, asString, isUnknown } from "./k8s";
 import { containers, POD_KINDS } from "./workloads";
 
-
 const SECRET_WORDS = /(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|ACCESS_?KEY|REQUIREPASS|MASTERAUTH|AUTH_?PASS)/;
 /** Names that mention a secret but hold something else: where it is, how it is named, how long it lives. */
-const NOT_A_SECRET = /_(FILE|PATH|DIR|NAME|REF|URL|URI|ENDPOINT|HOST|PORT|TTL|TIMEOUT|EXPIRY|EXPIRES|LENGTH|ENABLED|HEADER|MS|SECONDS|TYPE|MODE|LOCATION|KEY_ID|ID|MECHANISM)$/;
+const NOT_A_SECRET =
+  /_(FILE|PATH|DIR|NAME|REF|URL|URI|ENDPOINT|HOST|PORT|TTL|TIMEOUT|EXPIRY|EXPIRES|LENGTH|ENABLED|HEADER|MS|SECONDS|TYPE|MODE|LOCATION|KEY_ID|ID|MECHANISM)$/;
 
 /** Whether a variable, file or config key name says it holds a credential. */
 export function looksLikeSecretName(name: string): boolean {
@@ -19,7 +19,10 @@ export function looksLikeSecretName(name: string): boolean {
 
 /** Values that point at a secret instead of being one: empty, $(VAR)/${VAR} expansions, file paths. */
 function isReference(value: string): boolean {
-  const v = value.trim().replace(/^["']|["']$/g, "").trim();
+  const v = value
+    .trim()
+    .replace(/^["']|["']$/g, "")
+    .trim();
   return v === "" || v.startsWith("$") || v.startsWith("%(") || v.startsWith("/") || v.startsWith("file:") || /^<.*>$/.test(v);
 }
 
@@ -57,7 +60,8 @@ export const noSecretEnvLiterals = resourceRule({
         }
         // Config passed whole through env (JAAS lines, key=value lists) can carry a password too.
         const assigned = secretAssignments(value);
-        if (assigned.length) report(`${c.label} sets env ${name} to text that assigns credentials (${[...new Set(assigned)].join(", ")}); take them from a Secret`);
+        if (assigned.length)
+          report(`${c.label} sets env ${name} to text that assigns credentials (${[...new Set(assigned)].join(", ")}); take them from a Secret`);
       }
       for (const field of ["command", "args"]) {
         for (const a of asArray(c.spec[field])) {
@@ -80,15 +84,30 @@ export function secretAssignments(text: string): string[] {
     const line = rawLine.trim().replace(/^(export|set|setenv)\s+/i, "");
     if (!line || /^(#|;|!|\/\/|--)/.test(line)) continue;
     const sentinel = /^sentinel\s+auth-pass\s+\S+\s+(\S+)/i.exec(line);
-    if (sentinel && !isReference(sentinel[1])) { found.push("sentinel auth-pass"); continue; }
+    if (sentinel && !isReference(sentinel[1])) {
+      found.push("sentinel auth-pass");
+      continue;
+    }
     const acl = /^user\s+\S+.*\s>(\S+)/i.exec(line);
-    if (acl && !isReference(acl[1])) { found.push("an ACL user password (>...)"); continue; }
+    if (acl && !isReference(acl[1])) {
+      found.push("an ACL user password (>...)");
+      continue;
+    }
     const sql = /IDENTIFIED\s+(?:WITH\s+\S+\s+)?BY\s+'([^']*)'/i.exec(line);
-    if (sql && !isReference(sql[1])) { found.push("IDENTIFIED BY '...'"); continue; }
+    if (sql && !isReference(sql[1])) {
+      found.push("IDENTIFIED BY '...'");
+      continue;
+    }
     const jaas = /\bpassword\s*=\s*"([^"]*)"/i.exec(line);
-    if (jaas && !isReference(jaas[1])) { found.push("password=\"...\""); continue; }
+    if (jaas && !isReference(jaas[1])) {
+      found.push('password="..."');
+      continue;
+    }
     const xml = /\bname\s*=\s*"([^"]+)"\s+value\s*=\s*"([^"]*)"/i.exec(line) ?? /<([A-Za-z0-9_.-]+)>([^<]*)<\/\1>/.exec(line);
-    if (xml && looksLikeSecretName(xml[1]) && !isReference(xml[2])) { found.push(xml[1]); continue; }
+    if (xml && looksLikeSecretName(xml[1]) && !isReference(xml[2])) {
+      found.push(xml[1]);
+      continue;
+    }
     const assign = /^"?([A-Za-z0-9_.-]+)"?\s*(?:=|:|\s)\s*(.*?)\s*,?$/.exec(line);
     if (assign && looksLikeSecretName(assign[1]) && !isReference(assign[2]) && !/^[{[|>]$/.test(assign[2])) {
       found.push(assign[1]);

@@ -82,7 +82,10 @@ export function formatSelector(selector: unknown): string {
 }
 
 /** Whether `test` selects at least one pod of `sets` (undefined when it cannot tell during preview). */
-export function selectsAny(sets: Array<Record<string, string>> | undefined, test: (labels: Record<string, string>) => boolean | undefined): boolean | undefined {
+export function selectsAny(
+  sets: Array<Record<string, string>> | undefined,
+  test: (labels: Record<string, string>) => boolean | undefined,
+): boolean | undefined {
   if (!sets) return undefined;
   let unknown = false;
   for (const labels of sets) {

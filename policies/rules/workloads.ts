@@ -130,9 +130,7 @@ export function containerPortsUnknown(obj: KubeObject): boolean {
  * whole life, so the long-running rules (probes) treat them like regular containers.
  */
 export function longRunningContainers(obj: KubeObject): ContainerRef[] {
-  return containers(obj, ["container", "initContainer"]).filter(
-    (c) => c.kind === "container" || asString(c.spec.restartPolicy) === "Always",
-  );
+  return containers(obj, ["container", "initContainer"]).filter((c) => c.kind === "container" || asString(c.spec.restartPolicy) === "Always");
 }
 
 /** A container's securityContext field, falling back to the pod's where Kubernetes does the same. */

@@ -53,8 +53,7 @@ type Env = Record<string, string | undefined>;
 
 /** Where a daemon's Redis is: a URL, or Sentinels and the master name they monitor. */
 export type RedisTarget =
-  | { url: string; password?: string }
-  | { sentinels: { host: string; port: number }[]; masterName: string; password?: string; sentinelPassword?: string };
+  { url: string; password?: string } | { sentinels: { host: string; port: number }[]; masterName: string; password?: string; sentinelPassword?: string };
 
 /**
  * Reads variables and collects every problem instead of stopping at the first, so one start of a

@@ -1,6 +1,14 @@
 import {
-  DEFAULT_ROOT, DiscoveryConfigError, InstanceRegistration, Track, TRACKS, show, validateConnectString,
-  validateInstanceId, validateRoot, validateServiceName,
+  DEFAULT_ROOT,
+  DiscoveryConfigError,
+  InstanceRegistration,
+  Track,
+  TRACKS,
+  show,
+  validateConnectString,
+  validateInstanceId,
+  validateRoot,
+  validateServiceName,
 } from "./contract";
 
 /** Everything a pod of the platform's `rpc` kind needs to register itself, read from its env. */
@@ -51,11 +59,13 @@ export function registrationFromEnv(env: Record<string, string | undefined> = pr
       return undefined;
     }
   };
-  const integer = (name: string, min: number, max: number) => (raw: string): number => {
-    const n = Number(raw);
-    if (!/^\d+$/.test(raw) || n < min || n > max) throw new DiscoveryConfigError(`${name} must be an integer ${min}-${max}, got ${show(raw)}`);
-    return n;
-  };
+  const integer =
+    (name: string, min: number, max: number) =>
+    (raw: string): number => {
+      const n = Number(raw);
+      if (!/^\d+$/.test(raw) || n < min || n > max) throw new DiscoveryConfigError(`${name} must be an integer ${min}-${max}, got ${show(raw)}`);
+      return n;
+    };
 
   const connect = take(ENV.connect, (raw) => validateConnectString(raw, ENV.connect));
   const root = take(ENV.root, (raw) => validateRoot(raw, ENV.root), DEFAULT_ROOT);
@@ -68,7 +78,8 @@ export function registrationFromEnv(env: Record<string, string | undefined> = pr
   });
   const weight = take(ENV.weight, integer(ENV.weight, 0, 100));
   const host = take(ENV.podIp, (raw) => {
-    if (!IPV4.test(raw) && !raw.includes(":")) throw new DiscoveryConfigError(`${ENV.podIp} must be an IPv4 or IPv6 address (downward API status.podIP), got ${show(raw)}`);
+    if (!IPV4.test(raw) && !raw.includes(":"))
+      throw new DiscoveryConfigError(`${ENV.podIp} must be an IPv4 or IPv6 address (downward API status.podIP), got ${show(raw)}`);
     return raw;
   });
   const pod = take(ENV.podName, (raw) => validateInstanceId(raw, ENV.podName));
@@ -77,7 +88,10 @@ export function registrationFromEnv(env: Record<string, string | undefined> = pr
     throw new DiscoveryConfigError(`service registration env is incomplete: ${problems.join("; ")}`);
   }
   return {
-    connect: connect!, root: root!, service: service!, namespace: namespace!,
+    connect: connect!,
+    root: root!,
+    service: service!,
+    namespace: namespace!,
     instance: { id: pod!, host: host!, port: port!, track: track!, weight: weight!, pod: pod! },
   };
 }

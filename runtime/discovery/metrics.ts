@@ -20,7 +20,8 @@ export function registerDiscoveryMetrics(registry: Registry, read: () => Discove
   new Gauge({
     name: "classroom_discovery_source",
     help: "1 for the source that answers a watched service right now (zookeeper, last-known: ZooKeeper lost and the grace period running, kubernetes-dns: the Service DNS fallback), 0 for the others.",
-    labelNames: ["watched_service", "source"], registers,
+    labelNames: ["watched_service", "source"],
+    registers,
     collect() {
       this.reset();
       // Several watches of one service report the least fresh source.
@@ -35,7 +36,8 @@ export function registerDiscoveryMetrics(registry: Registry, read: () => Discove
   new Gauge({
     name: "classroom_discovery_staleness_seconds",
     help: "How long a watched service's answer has not come from a live ZooKeeper listing (0 while it does).",
-    labelNames: ["watched_service"], registers,
+    labelNames: ["watched_service"],
+    registers,
     collect() {
       this.reset();
       const stalest = new Map<string, number>();
@@ -47,6 +49,8 @@ export function registerDiscoveryMetrics(registry: Registry, read: () => Discove
     name: "classroom_discovery_zookeeper_connected",
     help: "1 while this process' ZooKeeper session is connected.",
     registers,
-    collect() { this.set(read().connected ? 1 : 0); },
+    collect() {
+      this.set(read().connected ? 1 : 0);
+    },
   });
 }

@@ -1,6 +1,12 @@
 import {
-  DEFAULT_ROOT, DiscoveryConfigError, InstanceRegistration, normaliseRegistration, show, validateConnectString,
-  validateRoot, validateServiceName,
+  DEFAULT_ROOT,
+  DiscoveryConfigError,
+  InstanceRegistration,
+  normaliseRegistration,
+  show,
+  validateConnectString,
+  validateRoot,
+  validateServiceName,
 } from "./contract";
 import { DnsFallbackOptions } from "./fallback";
 import { defaultLogger, Logger } from "./logger";
@@ -57,7 +63,8 @@ export class ServiceRegistry {
   private closed = false;
 
   constructor(options: RegistryOptions) {
-    if (options === null || typeof options !== "object") throw new DiscoveryConfigError(`registry options must be an object with 'connect', got ${show(options)}`);
+    if (options === null || typeof options !== "object")
+      throw new DiscoveryConfigError(`registry options must be an object with 'connect', got ${show(options)}`);
     const connect = validateConnectString(options.connect, "connect");
     this.root = validateRoot(options.root ?? DEFAULT_ROOT, "root");
     const sessionTimeoutMs = positive(options.sessionTimeoutMs ?? 15_000, "sessionTimeoutMs");
@@ -69,7 +76,11 @@ export class ServiceRegistry {
     if (options.dnsFallback) validateServiceName(options.dnsFallback.namespace, "dnsFallback.namespace");
     this.logger = options.logger ?? defaultLogger;
     this.session = new SessionManager({
-      connect, sessionTimeoutMs, spinDelayMs: options.spinDelayMs, logger: this.logger, stats: this.counters,
+      connect,
+      sessionTimeoutMs,
+      spinDelayMs: options.spinDelayMs,
+      logger: this.logger,
+      stats: this.counters,
     });
     this.session.on("connected", (_conn, newSession) => {
       if (newSession) this.sessionsOpened++;
@@ -80,7 +91,9 @@ export class ServiceRegistry {
         if (newSession || !r.registered) r.ensure();
       }
     });
-    this.session.on("replaced", () => { for (const r of this.registrations.values()) r.sessionReplaced(); });
+    this.session.on("replaced", () => {
+      for (const r of this.registrations.values()) r.sessionReplaced();
+    });
     this.session.start();
     if (options.metrics) {
       registerDiscoveryMetrics(options.metrics, () => ({
@@ -138,7 +151,9 @@ export class ServiceRegistry {
   /** Counters for benches and health endpoints. */
   stats(): { reads: number; writes: number; sessionsOpened: number; connected: boolean; sessionId: string | undefined } {
     return {
-      ...this.counters, sessionsOpened: this.sessionsOpened, connected: this.session.isConnected,
+      ...this.counters,
+      sessionsOpened: this.sessionsOpened,
+      connected: this.session.isConnected,
       sessionId: this.session.current?.everConnected ? this.session.current.sessionId : undefined,
     };
   }

@@ -49,8 +49,12 @@ export class SessionManager extends EventEmitter<SessionEvents> {
   }
 
   /** The current client; it may be disconnected (calls then wait for the reconnection or fail). */
-  get current(): ZkConnection | undefined { return this.conn; }
-  get isConnected(): boolean { return this.connected && this.lostContactAt === undefined; }
+  get current(): ZkConnection | undefined {
+    return this.conn;
+  }
+  get isConnected(): boolean {
+    return this.connected && this.lostContactAt === undefined;
+  }
   /** Negotiated session timeout once connected, else the requested one. */
   get sessionTimeoutMs(): number {
     const negotiated = this.conn?.everConnected ? this.conn.client.getSessionTimeout() : 0;
@@ -92,7 +96,9 @@ export class SessionManager extends EventEmitter<SessionEvents> {
       this.connected = false;
       this.contactLost(Date.now());
     } else if (state === zookeeper.State.EXPIRED || state === zookeeper.State.AUTH_FAILED) {
-      logger.warn(`zookeeper session ${state === zookeeper.State.EXPIRED ? "expired" : "authentication failed"}; opening a new session`, { session: conn.sessionId });
+      logger.warn(`zookeeper session ${state === zookeeper.State.EXPIRED ? "expired" : "authentication failed"}; opening a new session`, {
+        session: conn.sessionId,
+      });
       this.replace(`session ${state.name}`);
     }
   }
@@ -121,17 +127,24 @@ export class SessionManager extends EventEmitter<SessionEvents> {
   private armExpiryTimer(): void {
     if (this.expiryTimer || this.lostContactAt === undefined || this.closed) return;
     const due = this.lostContactAt + this.sessionTimeoutMs - Date.now();
-    this.expiryTimer = setTimeout(() => {
-      this.expiryTimer = undefined;
-      if (this.lostContactAt === undefined || this.closed) return;
-      const hadSession = this.conn?.everConnected ?? false;
-      this.options.logger.warn(hadSession
-        ? "zookeeper unreachable for longer than the session timeout; treating the session as expired"
-        : "no zookeeper session within the session timeout; starting a fresh client", {
-        session: this.conn?.sessionId, downMs: Date.now() - this.lostContactAt,
-      });
-      this.replace(hadSession ? "disconnected longer than the session timeout" : "no session established in time");
-    }, Math.max(0, due));
+    this.expiryTimer = setTimeout(
+      () => {
+        this.expiryTimer = undefined;
+        if (this.lostContactAt === undefined || this.closed) return;
+        const hadSession = this.conn?.everConnected ?? false;
+        this.options.logger.warn(
+          hadSession
+            ? "zookeeper unreachable for longer than the session timeout; treating the session as expired"
+            : "no zookeeper session within the session timeout; starting a fresh client",
+          {
+            session: this.conn?.sessionId,
+            downMs: Date.now() - this.lostContactAt,
+          },
+        );
+        this.replace(hadSession ? "disconnected longer than the session timeout" : "no session established in time");
+      },
+      Math.max(0, due),
+    );
   }
 
   /**
@@ -168,7 +181,10 @@ export class SessionManager extends EventEmitter<SessionEvents> {
           this.emit("connected", conn, false);
         }
       },
-      () => { answered = true; clearTimeout(deadline); },
+      () => {
+        answered = true;
+        clearTimeout(deadline);
+      },
     );
   }
 
@@ -208,7 +224,10 @@ export class SessionManager extends EventEmitter<SessionEvents> {
       // Wait (briefly) for the close-session round trip so ephemeral nodes are gone when we resolve.
       const closedOnServer = new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 2_000);
-        conn.client.once("disconnected", () => { clearTimeout(timer); resolve(); });
+        conn.client.once("disconnected", () => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
       conn.closeSession();
       await closedOnServer;

@@ -30,8 +30,12 @@ export const isBadVersion = (err: unknown) => zkCode(err) === zookeeper.Exceptio
 /** Errors after which the right move is to wait for the next (re)connection rather than retry now. */
 export function isConnectionProblem(err: unknown): boolean {
   const code = zkCode(err);
-  return err instanceof ConnectionDisposedError || code === zookeeper.Exception.CONNECTION_LOSS
-    || code === zookeeper.Exception.SESSION_EXPIRED || code === zookeeper.Exception.OPERATION_TIMEOUT;
+  return (
+    err instanceof ConnectionDisposedError ||
+    code === zookeeper.Exception.CONNECTION_LOSS ||
+    code === zookeeper.Exception.SESSION_EXPIRED ||
+    code === zookeeper.Exception.OPERATION_TIMEOUT
+  );
 }
 
 /**
@@ -52,17 +56,25 @@ export class ZkConnection {
   private connectedNow = false;
   private corked = false;
 
-  constructor(readonly client: zookeeper.Client, readonly generation: number, private readonly stats: ZkStats) {
+  constructor(
+    readonly client: zookeeper.Client,
+    readonly generation: number,
+    private readonly stats: ZkStats,
+  ) {
     guardSocketParser(client);
     client.on("state", (state) => {
       this.connectedNow = state === zookeeper.State.SYNC_CONNECTED || state === zookeeper.State.CONNECTED_READ_ONLY;
     });
   }
 
-  get disposed(): boolean { return this.disposedReason !== undefined; }
+  get disposed(): boolean {
+    return this.disposedReason !== undefined;
+  }
 
   /** Session id as 16 hex digits; "0000000000000000" before the first connection. */
-  get sessionId(): string { return this.client.getSessionId().toString("hex"); }
+  get sessionId(): string {
+    return this.client.getSessionId().toString("hex");
+  }
 
   /**
    * `onReply` runs synchronously when the reply is parsed, before any notification that follows it
@@ -70,26 +82,30 @@ export class ZkConnection {
    */
   getChildren(path: string, watcher?: Watcher, onReply?: () => void): Promise<{ children: string[]; stat: zookeeper.Stat }> {
     this.stats.reads++;
-    const done = (cb: (err: Error | zookeeper.Exception | null, value: { children: string[]; stat: zookeeper.Stat }) => void) =>
-      (e: Error | zookeeper.Exception | null, children: string[], stat: zookeeper.Stat) => { onReply?.(); cb(e, { children, stat }); };
-    return this.call((cb) => watcher
-      ? this.client.getChildren(path, watcher, done(cb))
-      : this.client.getChildren(path, done(cb)));
+    const done =
+      (cb: (err: Error | zookeeper.Exception | null, value: { children: string[]; stat: zookeeper.Stat }) => void) =>
+      (e: Error | zookeeper.Exception | null, children: string[], stat: zookeeper.Stat) => {
+        onReply?.();
+        cb(e, { children, stat });
+      };
+    return this.call((cb) => (watcher ? this.client.getChildren(path, watcher, done(cb)) : this.client.getChildren(path, done(cb))));
   }
 
   getData(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: zookeeper.Stat }> {
     this.stats.reads++;
-    return this.call((cb) => watcher
-      ? this.client.getData(path, watcher, (e, data, stat) => cb(e, { data, stat }))
-      : this.client.getData(path, (e, data, stat) => cb(e, { data, stat })));
+    return this.call((cb) =>
+      watcher
+        ? this.client.getData(path, watcher, (e, data, stat) => cb(e, { data, stat }))
+        : this.client.getData(path, (e, data, stat) => cb(e, { data, stat })),
+    );
   }
 
   /** Resolves the node's stat, or undefined if it does not exist (the watch is set either way). */
   exists(path: string, watcher?: Watcher, countAsRead = true): Promise<zookeeper.Stat | undefined> {
     if (countAsRead) this.stats.reads++;
-    return this.call((cb) => watcher
-      ? this.client.exists(path, watcher, (e, stat) => cb(e, stat ?? undefined))
-      : this.client.exists(path, (e, stat) => cb(e, stat ?? undefined)));
+    return this.call((cb) =>
+      watcher ? this.client.exists(path, watcher, (e, stat) => cb(e, stat ?? undefined)) : this.client.exists(path, (e, stat) => cb(e, stat ?? undefined)),
+    );
   }
 
   create(path: string, data: Buffer, mode: number): Promise<string> {
@@ -114,7 +130,13 @@ export class ZkConnection {
    */
   replace(path: string, version: number, data: Buffer, mode: number): Promise<void> {
     this.stats.writes++;
-    return this.call((cb) => this.client.transaction().remove(path, version).create(path, data, mode).commit((e) => cb(e, undefined)));
+    return this.call((cb) =>
+      this.client
+        .transaction()
+        .remove(path, version)
+        .create(path, data, mode)
+        .commit((e) => cb(e, undefined)),
+    );
   }
 
   setData(path: string, data: Buffer, version = -1): Promise<zookeeper.Stat> {
@@ -169,7 +191,10 @@ export class ZkConnection {
     if (this.disposedReason !== undefined) return Promise.reject(new ConnectionDisposedError(this.disposedReason));
     this.coalesceWrites();
     return new Promise<T>((resolve, reject) => {
-      const fail = (err: Error) => { this.pending.delete(fail); reject(err); };
+      const fail = (err: Error) => {
+        this.pending.delete(fail);
+        reject(err);
+      };
       this.pending.add(fail);
       start((err, value) => {
         if (!this.pending.delete(fail)) return; // already rejected by dispose()

@@ -47,7 +47,7 @@ export function createLogger(options: LoggerOptions): Logger {
   const env = options.env ?? process.env;
   const envLevel = env[LOG_ENV.level];
   const threshold = LEVELS[options.level ?? (isLevel(envLevel) ? envLevel : "info")];
-  const file = options.file === undefined ? env[LOG_ENV.file] || undefined : options.file ?? undefined;
+  const file = options.file === undefined ? env[LOG_ENV.file] || undefined : (options.file ?? undefined);
   const stream = options.stream === undefined ? process.stdout : options.stream;
   const now = options.now ?? (() => new Date());
   // One descriptor for the process's life; appendFileSync per line keeps lines whole and ordered even
@@ -62,16 +62,20 @@ export function createLogger(options: LoggerOptions): Logger {
     } catch (err) {
       // Losing the file must not take the daemon down: say so once on stderr and keep logging to stdout.
       fileBroken = true;
-      process.stderr.write(`${JSON.stringify({ time: now().toISOString(), level: "error", component: options.component, event: "log file unwritable", file, error: (err as Error).message })}\n`);
+      process.stderr.write(
+        `${JSON.stringify({ time: now().toISOString(), level: "error", component: options.component, event: "log file unwritable", file, error: (err as Error).message })}\n`,
+      );
     }
   };
   const make = (bound: Record<string, unknown>): Logger => {
-    const emit = (level: Level) => (event: string, fields: Record<string, unknown> = {}) => {
-      if (LEVELS[level] < threshold) return;
-      const line = `${JSON.stringify({ time: now().toISOString(), level, component: options.component, event, ...bound, ...serializable(fields) })}\n`;
-      stream?.write(line);
-      writeFile(line);
-    };
+    const emit =
+      (level: Level) =>
+      (event: string, fields: Record<string, unknown> = {}) => {
+        if (LEVELS[level] < threshold) return;
+        const line = `${JSON.stringify({ time: now().toISOString(), level, component: options.component, event, ...bound, ...serializable(fields) })}\n`;
+        stream?.write(line);
+        writeFile(line);
+      };
     return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error"), child: (fields) => make({ ...bound, ...fields }) };
   };
   return make({});
@@ -81,7 +85,10 @@ export function createLogger(options: LoggerOptions): Logger {
 function serializable(fields: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(fields)) {
-    out[key] = value instanceof Error ? { message: value.message, ...((value as NodeJS.ErrnoException).code ? { code: (value as NodeJS.ErrnoException).code } : {}) } : value;
+    out[key] =
+      value instanceof Error
+        ? { message: value.message, ...((value as NodeJS.ErrnoException).code ? { code: (value as NodeJS.ErrnoException).code } : {}) }
+        : value;
   }
   return out;
 }

@@ -12,11 +12,19 @@ export interface StreamEntry {
 /** Redis key names; every key of one deployment shares `prefix` (default `classroom:mq`). */
 export class BufferKeys {
   constructor(readonly prefix: string) {}
-  stream(shard: number): string { return `${this.prefix}:stream:${shard}`; }
-  lease(shard: number): string { return `${this.prefix}:lease:${shard}`; }
-  fence(shard: number): string { return `${this.prefix}:fence:${shard}`; }
+  stream(shard: number): string {
+    return `${this.prefix}:stream:${shard}`;
+  }
+  lease(shard: number): string {
+    return `${this.prefix}:lease:${shard}`;
+  }
+  fence(shard: number): string {
+    return `${this.prefix}:fence:${shard}`;
+  }
   /** The shard count every producer and replayer of the deployment must agree on. */
-  shards(): string { return `${this.prefix}:shards`; }
+  shards(): string {
+    return `${this.prefix}:shards`;
+  }
 }
 
 /**
@@ -74,7 +82,11 @@ export class StreamBuffer {
   /** Redis' clock, for append deadlines; `sync()` it before the first append. */
   readonly clock: ServerClock;
 
-  constructor(private readonly redis: Redis, prefix: string, readonly shards: number) {
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+    readonly shards: number,
+  ) {
     if (!Number.isInteger(shards) || shards < 1 || shards > 1024) throw new Error(`shards must be an integer from 1 to 1024, got ${shards}`);
     this.keys = new BufferKeys(prefix);
     this.clock = new ServerClock(redis);
@@ -90,8 +102,10 @@ export class StreamBuffer {
     await this.redis.set(this.keys.shards(), String(this.shards), "NX");
     const stored = await this.redis.get(this.keys.shards());
     if (stored !== null && Number(stored) !== this.shards) {
-      throw new Error(`shard count mismatch: Redis key ${this.keys.shards()} says ${stored}, this process is configured with ${this.shards}; ` +
-        `drain every stream and delete that key before changing it`);
+      throw new Error(
+        `shard count mismatch: Redis key ${this.keys.shards()} says ${stored}, this process is configured with ${this.shards}; ` +
+          `drain every stream and delete that key before changing it`,
+      );
     }
   }
 
@@ -120,7 +134,8 @@ export class StreamBuffer {
     if (waitReplicas > 0) {
       const [waitError, acked] = results[1];
       if (waitError) throw waitError;
-      if (Number(acked) < waitReplicas) throw new Error(`only ${acked} of ${waitReplicas} Redis replica(s) acknowledged the buffered batch within ${waitTimeoutMs} ms`);
+      if (Number(acked) < waitReplicas)
+        throw new Error(`only ${acked} of ${waitReplicas} Redis replica(s) acknowledged the buffered batch within ${waitTimeoutMs} ms`);
     }
     return String(lastId);
   }
@@ -132,7 +147,9 @@ export class StreamBuffer {
   }
 
   /** Entries not yet replayed, oldest first. */
-  async length(shard: number): Promise<number> { return this.redis.xlen(this.keys.stream(shard)); }
+  async length(shard: number): Promise<number> {
+    return this.redis.xlen(this.keys.stream(shard));
+  }
 
   /**
    * Every shard's backlog in one round trip: entries not yet replayed, and the age of the oldest one
@@ -163,9 +180,10 @@ export class StreamBuffer {
    */
   async read(shard: number, count: number, blockMs?: number, connection: Redis = this.redis): Promise<StreamEntry[]> {
     const key = this.keys.stream(shard);
-    const reply = blockMs === undefined
-      ? await connection.xreadBuffer("COUNT", count, "STREAMS", key, "0-0")
-      : await connection.xreadBuffer("COUNT", count, "BLOCK", blockMs, "STREAMS", key, "0-0");
+    const reply =
+      blockMs === undefined
+        ? await connection.xreadBuffer("COUNT", count, "STREAMS", key, "0-0")
+        : await connection.xreadBuffer("COUNT", count, "BLOCK", blockMs, "STREAMS", key, "0-0");
     if (!reply || reply.length === 0) return [];
     return reply[0][1].map(([rawId, fields]) => {
       const map = new Map<string, Buffer>();
@@ -188,8 +206,12 @@ export class StreamBuffer {
   async trimThrough(shard: number, throughId: string, leaseToken: string): Promise<boolean> {
     const [ms, seq] = throughId.split("-");
     const firstKept = `${ms}-${BigInt(seq) + 1n}`;
-    const removed = await (this.redis as unknown as { mqTrimIfLeased(...args: string[]): Promise<number> })
-      .mqTrimIfLeased(this.keys.lease(shard), this.keys.stream(shard), leaseToken, firstKept);
+    const removed = await (this.redis as unknown as { mqTrimIfLeased(...args: string[]): Promise<number> }).mqTrimIfLeased(
+      this.keys.lease(shard),
+      this.keys.stream(shard),
+      leaseToken,
+      firstKept,
+    );
     return removed >= 0;
   }
 }

@@ -34,7 +34,11 @@ export class Deduplicator {
   /** True the first time a message is seen (process it); false for a copy (skip it). Messages without an id pass. */
   accept(topic: string, key: string, messageId: string | undefined): boolean {
     const parsed = messageId === undefined ? undefined : parseMessageId(messageId);
-    if (!parsed) { this.stats.accepted++; this.stats.withoutId++; return true; }
+    if (!parsed) {
+      this.stats.accepted++;
+      this.stats.withoutId++;
+      return true;
+    }
     const stateKey = `${topic}\u0000${key}`;
     let perInstance = this.lastSeen.get(stateKey);
     if (perInstance) {
@@ -48,7 +52,10 @@ export class Deduplicator {
       this.stats.evictedKeys++;
     }
     const last = perInstance.get(parsed.instance) ?? 0;
-    if (parsed.seq <= last) { this.stats.dropped++; return false; }
+    if (parsed.seq <= last) {
+      this.stats.dropped++;
+      return false;
+    }
     perInstance.set(parsed.instance, parsed.seq);
     this.stats.accepted++;
     return true;
@@ -58,7 +65,10 @@ export class Deduplicator {
   acceptMessage(message: { topic: string; key: Buffer | string | undefined | null; headers: Map<Buffer | string, Buffer | string> }): boolean {
     let id: string | undefined;
     for (const [k, v] of message.headers) {
-      if (k.toString() === MESSAGE_ID_HEADER) { id = v.toString(); break; }
+      if (k.toString() === MESSAGE_ID_HEADER) {
+        id = v.toString();
+        break;
+      }
     }
     return this.accept(message.topic, message.key?.toString() ?? "", id);
   }

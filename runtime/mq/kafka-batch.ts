@@ -1,7 +1,13 @@
 import { KafkaDeadlineError, KafkaSender } from "./kafka-send";
 import { Envelope } from "./message";
 
-interface Submission { envelopes: Envelope[]; deadlineAt: number; timer?: NodeJS.Timeout; resolve(): void; reject(err: unknown): void }
+interface Submission {
+  envelopes: Envelope[];
+  deadlineAt: number;
+  timer?: NodeJS.Timeout;
+  resolve(): void;
+  reject(err: unknown): void;
+}
 
 /**
  * Coalesces the live batches of every shard into one produce request at a time.
@@ -19,7 +25,10 @@ export class KafkaBatcher {
   /** Produce requests issued and messages they carried, since start. */
   readonly stats = { requests: 0, messages: 0 };
 
-  constructor(private readonly sender: KafkaSender, private readonly maxMessages: number) {}
+  constructor(
+    private readonly sender: KafkaSender,
+    private readonly maxMessages: number,
+  ) {}
 
   /**
    * Resolves once Kafka acknowledged `envelopes`. Rejects when the request carrying them failed, when
@@ -30,12 +39,15 @@ export class KafkaBatcher {
     return new Promise<void>((resolve, reject) => {
       const submission: Submission = { envelopes, deadlineAt, resolve, reject };
       // Waiting behind a slow request counts against the deadline too.
-      submission.timer = setTimeout(() => {
-        const at = this.waiting.indexOf(submission);
-        if (at < 0) return;
-        this.waiting.splice(at, 1);
-        reject(new KafkaDeadlineError(0, envelopes.length));
-      }, Math.max(0, deadlineAt - Date.now()));
+      submission.timer = setTimeout(
+        () => {
+          const at = this.waiting.indexOf(submission);
+          if (at < 0) return;
+          this.waiting.splice(at, 1);
+          reject(new KafkaDeadlineError(0, envelopes.length));
+        },
+        Math.max(0, deadlineAt - Date.now()),
+      );
       this.waiting.push(submission);
       this.schedule();
     });
@@ -46,7 +58,10 @@ export class KafkaBatcher {
     this.scheduled = true;
     // setImmediate, not a microtask: shards whose previous batch just completed hand over their next
     // batch in promise continuations, and those should make this request rather than the one after.
-    setImmediate(() => { this.scheduled = false; void this.flush(); });
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
   }
 
   private async flush(): Promise<void> {
@@ -65,7 +80,10 @@ export class KafkaBatcher {
       for (const s of taken) s.reject(err);
       const queued = this.waiting;
       this.waiting = [];
-      for (const s of queued) { clearTimeout(s.timer); s.reject(err); }
+      for (const s of queued) {
+        clearTimeout(s.timer);
+        s.reject(err);
+      }
     } finally {
       this.busy = false;
       this.schedule();

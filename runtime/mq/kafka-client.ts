@@ -11,7 +11,10 @@ let loaded: typeof PlatformaticKafka | undefined;
  * that relies on the private loader, and tests/unit/library-internals.test.ts fails if Node drops it.
  */
 export function kafkaClient(): typeof PlatformaticKafka {
-  loaded ??= (Module as unknown as { _load(request: string, parent: null, isMain: boolean): typeof PlatformaticKafka })
-    ._load(require.resolve("@platformatic/kafka"), null, false);
+  loaded ??= (Module as unknown as { _load(request: string, parent: null, isMain: boolean): typeof PlatformaticKafka })._load(
+    require.resolve("@platformatic/kafka"),
+    null,
+    false,
+  );
   return loaded;
 }

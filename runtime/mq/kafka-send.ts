@@ -15,7 +15,10 @@ export interface KafkaSenderOptions {
 
 /** A Kafka send that missed its deadline. The batch may or may not have reached Kafka. */
 export class KafkaDeadlineError extends Error {
-  constructor(readonly timeoutMs: number, readonly messages: number) {
+  constructor(
+    readonly timeoutMs: number,
+    readonly messages: number,
+  ) {
     super(`Kafka did not acknowledge ${messages} message(s) within ${timeoutMs} ms`);
   }
 }

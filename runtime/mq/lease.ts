@@ -30,22 +30,36 @@ export class ShardLease {
   private renewedAt = 0;
   private lost: LeaseLossReason | undefined;
 
-  constructor(private readonly redis: Redis, private readonly keys: BufferKeys, readonly shard: number, readonly ttlMs: number, private readonly owner: string) {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: BufferKeys,
+    readonly shard: number,
+    readonly ttlMs: number,
+    private readonly owner: string,
+  ) {
     redis.defineCommand("mqLeaseRenew", { numberOfKeys: 1, lua: RENEW });
     redis.defineCommand("mqLeaseRelease", { numberOfKeys: 1, lua: RELEASE });
   }
 
   /** The token while held (fence number first), else undefined. */
-  get token(): string | undefined { return this.tokenValue; }
+  get token(): string | undefined {
+    return this.tokenValue;
+  }
 
   /** True while held and last renewed within the TTL, with a margin for clock drift between renewals. */
-  get held(): boolean { return this.tokenValue !== undefined && !this.lapsed; }
+  get held(): boolean {
+    return this.tokenValue !== undefined && !this.lapsed;
+  }
 
   /** Held, but not renewed within 0.8 TTL: it may have expired in Redis; `renew()` tells. */
-  get lapsed(): boolean { return this.tokenValue !== undefined && Date.now() - this.renewedAt >= this.ttlMs * 0.8; }
+  get lapsed(): boolean {
+    return this.tokenValue !== undefined && Date.now() - this.renewedAt >= this.ttlMs * 0.8;
+  }
 
   /** Why the last acquisition ended, once it did without `release()`. */
-  get lossReason(): LeaseLossReason | undefined { return this.lost; }
+  get lossReason(): LeaseLossReason | undefined {
+    return this.lost;
+  }
 
   /** Tries once; true when this process now holds the lease. */
   async acquire(): Promise<boolean> {
@@ -65,10 +79,16 @@ export class ShardLease {
     const token = this.tokenValue;
     if (!token) return false;
     const started = Date.now();
-    const result = await (this.redis as unknown as { mqLeaseRenew(k: string, t: string, ttl: number): Promise<number> })
-      .mqLeaseRenew(this.keys.lease(this.shard), token, this.ttlMs);
+    const result = await (this.redis as unknown as { mqLeaseRenew(k: string, t: string, ttl: number): Promise<number> }).mqLeaseRenew(
+      this.keys.lease(this.shard),
+      token,
+      this.ttlMs,
+    );
     if (this.tokenValue !== token) return false; // released or re-acquired meanwhile
-    if (result === 1) { this.renewedAt = started; return true; }
+    if (result === 1) {
+      this.renewedAt = started;
+      return true;
+    }
     this.tokenValue = undefined;
     this.lost = result === -1 ? "taken" : "expired";
     return false;
@@ -86,8 +106,7 @@ export class ShardLease {
     const token = this.tokenValue;
     this.tokenValue = undefined;
     if (!token) return;
-    await (this.redis as unknown as { mqLeaseRelease(k: string, t: string): Promise<number> })
-      .mqLeaseRelease(this.keys.lease(this.shard), token);
+    await (this.redis as unknown as { mqLeaseRelease(k: string, t: string): Promise<number> }).mqLeaseRelease(this.keys.lease(this.shard), token);
   }
 }
 

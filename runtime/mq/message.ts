@@ -37,7 +37,9 @@ export class MessageIds {
     this.instance = instance;
   }
 
-  next(): string { return `${this.instance}.${++this.seq}`; }
+  next(): string {
+    return `${this.instance}.${++this.seq}`;
+  }
 }
 
 /** Splits a message id into its producer instance and sequence; undefined when it is not one of ours. */

@@ -57,7 +57,12 @@ export interface SendResult {
 
 /** A send that failed on both paths; `ids` lists the messages that may not have been stored. */
 export class MqSendError extends Error {
-  constructor(message: string, readonly ids: string[], readonly delivered: { kafka: number; redis: number }, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly ids: string[],
+    readonly delivered: { kafka: number; redis: number },
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -115,17 +120,32 @@ export class BufferedProducer {
     this.buffer = new StreamBuffer(options.redis, options.keyPrefix ?? "classroom:mq", options.shards ?? MQ_DEFAULTS.shards);
     this.kafkaTimeoutMs = options.kafkaSendTimeoutMs ?? 2_000;
     this.redisTimeoutMs = options.redisTimeoutMs ?? 5_000;
-    this.kafka = new KafkaSender({ bootstrap: options.kafkaBootstrap, clientId: options.clientId ?? "classroom-mq-producer", sendTimeoutMs: this.kafkaTimeoutMs });
+    this.kafka = new KafkaSender({
+      bootstrap: options.kafkaBootstrap,
+      clientId: options.clientId ?? "classroom-mq-producer",
+      sendTimeoutMs: this.kafkaTimeoutMs,
+    });
     this.batcher = new KafkaBatcher(this.kafka, options.maxBatchMessages ?? 1_000);
     this.ids = new MessageIds(options.instanceId);
-    this.states = Array.from({ length: this.buffer.shards }, () => ({ queue: [], running: false, mode: "live" as const, lastBufferedId: undefined, nextDrainCheck: 0, lastSeenHead: undefined }));
+    this.states = Array.from({ length: this.buffer.shards }, () => ({
+      queue: [],
+      running: false,
+      mode: "live" as const,
+      lastBufferedId: undefined,
+      nextDrainCheck: 0,
+      lastSeenHead: undefined,
+    }));
   }
 
   /** This producer's instance id (the part of each message id before the dot). */
-  get instanceId(): string { return this.ids.instance; }
+  get instanceId(): string {
+    return this.ids.instance;
+  }
 
   /** Which path a shard currently takes, for tests and health endpoints. */
-  shardMode(shard: number): "live" | "backlog" { return this.states[shard].mode; }
+  shardMode(shard: number): "live" | "backlog" {
+    return this.states[shard].mode;
+  }
 
   /** Checks the shard count against Redis and puts shards that already hold entries into buffering mode. */
   async start(): Promise<void> {
@@ -135,10 +155,15 @@ export class BufferedProducer {
     await this.buffer.checkShardCount();
     await this.buffer.clock.sync();
     const redis = this.options.redis;
-    await Promise.all(this.states.map(async (state, shard) => {
-      const newest = await redis.xrevrange(this.buffer.keys.stream(shard), "+", "-", "COUNT", 1);
-      if (newest.length > 0) { state.mode = "backlog"; state.lastBufferedId = newest[0][0]; }
-    }));
+    await Promise.all(
+      this.states.map(async (state, shard) => {
+        const newest = await redis.xrevrange(this.buffer.keys.stream(shard), "+", "-", "COUNT", 1);
+        if (newest.length > 0) {
+          state.mode = "backlog";
+          state.lastBufferedId = newest[0][0];
+        }
+      }),
+    );
     this.started = true;
   }
 
@@ -167,11 +192,19 @@ export class BufferedProducer {
     let firstError: unknown;
     settled.forEach((s, i) => {
       if (s.status === "fulfilled") delivered[s.value] += parts[i].envelopes.length;
-      else { firstError ??= s.reason; failed.push(...parts[i].envelopes.map((e) => e.id)); }
+      else {
+        firstError ??= s.reason;
+        failed.push(...parts[i].envelopes.map((e) => e.id));
+      }
     });
     if (failed.length > 0) {
       this.stats.failedMessages += failed.length;
-      throw new MqSendError(`${failed.length} of ${messages.length} message(s) reached neither Kafka nor Redis: ${(firstError as Error)?.message}`, failed, delivered, { cause: firstError });
+      throw new MqSendError(
+        `${failed.length} of ${messages.length} message(s) reached neither Kafka nor Redis: ${(firstError as Error)?.message}`,
+        failed,
+        delivered,
+        { cause: firstError },
+      );
     }
     const path = delivered.redis === 0 ? "kafka" : delivered.kafka === 0 ? "redis" : "mixed";
     return { path, ...delivered, ids };
@@ -250,10 +283,14 @@ export class BufferedProducer {
     try {
       // The append carries the deadline into Redis (a script checks it against the server clock), so an
       // append given up on here cannot take effect later, e.g. from ioredis' offline queue on reconnect.
-      state.lastBufferedId = await withDeadline(() => {
-        tried = true;
-        return this.buffer.append(shard, envelopes, { deadlineAt, waitReplicas: this.options.waitReplicas ?? 0 });
-      }, deadlineAt, `Redis did not acknowledge ${envelopes.length} buffered message(s)`);
+      state.lastBufferedId = await withDeadline(
+        () => {
+          tried = true;
+          return this.buffer.append(shard, envelopes, { deadlineAt, waitReplicas: this.options.waitReplicas ?? 0 });
+        },
+        deadlineAt,
+        `Redis did not acknowledge ${envelopes.length} buffered message(s)`,
+      );
     } catch (err) {
       // Not stored when the append was never tried or Redis refused it; otherwise the tail is unknown.
       if (tried && !(err instanceof AppendDeadlineError)) state.lastBufferedId = UNKNOWN_TAIL;
@@ -276,7 +313,11 @@ export class BufferedProducer {
       // Pause only while the replayer is visibly draining; during an outage pausing would only slow sends.
       const progressing = state.lastSeenHead !== undefined && head !== state.lastSeenHead;
       state.lastSeenHead = head;
-      if (!progressing || (await withDeadline(() => this.buffer.length(shard), deadlineAt, "Redis did not report the stream length")) > (this.options.catchUpBacklog ?? 2_000)) return;
+      if (
+        !progressing ||
+        (await withDeadline(() => this.buffer.length(shard), deadlineAt, "Redis did not report the stream length")) > (this.options.catchUpBacklog ?? 2_000)
+      )
+        return;
       const until = Math.min(Date.now() + (this.options.catchUpWaitMs ?? 500), deadlineAt);
       while (Date.now() < until) {
         await sleep(10);
@@ -307,9 +348,13 @@ export class BufferedProducer {
   }
 }
 
-function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
 
-function describe(err: unknown): string { return err instanceof Error ? err.message : String(err); }
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
 
 /** Starts `start()` only if `deadlineAt` (epoch ms) is still ahead, and stops waiting for it then. */
 async function withDeadline<T>(start: () => Promise<T>, deadlineAt: number, what: string): Promise<T> {
@@ -319,7 +364,12 @@ async function withDeadline<T>(start: () => Promise<T>, deadlineAt: number, what
   const work = start();
   work.catch(() => undefined);
   try {
-    return await Promise.race([work, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms); })]);
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+      }),
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -31,17 +31,18 @@ export function connectRedis(target: RedisTarget, name = "classroom-mq"): Redis 
     enableAutoPipelining: true,
     retryStrategy: (attempt: number) => Math.min(100 * attempt, 2_000),
   };
-  const redis = "url" in target
-    ? new Redis(target.url, { ...common, ...(target.password !== undefined ? { password: target.password } : {}) })
-    : new Redis({
-        ...common,
-        sentinels: target.sentinels,
-        name: target.masterName,
-        password: target.password,
-        sentinelPassword: target.sentinelPassword,
-        // After a failover the old master becomes a replica; reconnect instead of failing writes on it.
-        reconnectOnError: (err) => err.message.startsWith("READONLY"),
-      });
+  const redis =
+    "url" in target
+      ? new Redis(target.url, { ...common, ...(target.password !== undefined ? { password: target.password } : {}) })
+      : new Redis({
+          ...common,
+          sentinels: target.sentinels,
+          name: target.masterName,
+          password: target.password,
+          sentinelPassword: target.sentinelPassword,
+          // After a failover the old master becomes a replica; reconnect instead of failing writes on it.
+          reconnectOnError: (err) => err.message.startsWith("READONLY"),
+        });
   // Failures surface as rejected commands; without a listener ioredis logs every reconnect attempt.
   redis.on("error", () => undefined);
   return redis;

@@ -58,18 +58,26 @@ async function main(): Promise<void> {
     redis.disconnect();
     process.exit(1);
   }
-  log({ event: "started", shards: config.shards, keyPrefix: config.keyPrefix, kafka: config.kafkaBootstrap, redis: "url" in config.redis ? "url" : "sentinel" });
+  log({
+    event: "started",
+    shards: config.shards,
+    keyPrefix: config.keyPrefix,
+    kafka: config.kafkaBootstrap,
+    redis: "url" in config.redis ? "url" : "sentinel",
+  });
 
   let health: http.Server | undefined;
   if (config.healthPort > 0) {
     // /metrics: Prometheus. Anything else: ready when Redis is connected; the body says which shards
     // this replica replays.
-    health = http.createServer((req, res) => {
-      if (serveMetrics(registry, req, res)) return;
-      const ok = redis.status === "ready";
-      res.writeHead(ok ? 200 : 503, { "content-type": "application/json" });
-      res.end(JSON.stringify({ redis: redis.status, heldShards: replayer.heldShards, ...replayer.stats }));
-    }).listen(config.healthPort);
+    health = http
+      .createServer((req, res) => {
+        if (serveMetrics(registry, req, res)) return;
+        const ok = redis.status === "ready";
+        res.writeHead(ok ? 200 : 503, { "content-type": "application/json" });
+        res.end(JSON.stringify({ redis: redis.status, heldShards: replayer.heldShards, ...replayer.stats }));
+      })
+      .listen(config.healthPort);
   }
 
   let stopping = false;

@@ -42,7 +42,12 @@ export type ReplayerEvent =
   | { type: "kafka-error"; shard: number; error: string; retryInMs: number }
   | { type: "redis-error"; shard?: number; error: string };
 
-interface Worker { lease: ShardLease; blocking: Redis; kafka: KafkaSender; done: Promise<void> }
+interface Worker {
+  lease: ShardLease;
+  blocking: Redis;
+  kafka: KafkaSender;
+  done: Promise<void>;
+}
 
 /**
  * Drains shard streams into Kafka in order: per shard, read a batch from the head, send it with an
@@ -63,15 +68,21 @@ export class Replayer {
   constructor(private readonly options: ReplayerOptions) {
     this.buffer = new StreamBuffer(options.redis, options.keyPrefix ?? "classroom:mq", options.shards ?? MQ_DEFAULTS.shards);
     const owner = options.owner ?? defaultOwner();
-    this.leases = Array.from({ length: this.buffer.shards }, (_, shard) =>
-      new ShardLease(options.redis, this.buffer.keys, shard, options.leaseTtlMs ?? 10_000, owner));
+    this.leases = Array.from(
+      { length: this.buffer.shards },
+      (_, shard) => new ShardLease(options.redis, this.buffer.keys, shard, options.leaseTtlMs ?? 10_000, owner),
+    );
   }
 
   /** Every shard's backlog, read from Redis (see StreamBuffer.backlog); for metrics and health. */
-  backlog(): ReturnType<StreamBuffer["backlog"]> { return this.buffer.backlog(); }
+  backlog(): ReturnType<StreamBuffer["backlog"]> {
+    return this.buffer.backlog();
+  }
 
   /** Shards this replica currently replays. */
-  get heldShards(): number[] { return [...this.workers.keys()].sort((a, b) => a - b); }
+  get heldShards(): number[] {
+    return [...this.workers.keys()].sort((a, b) => a - b);
+  }
 
   /** Checks the shard count and starts competing for shard leases. */
   async start(): Promise<void> {
@@ -91,7 +102,9 @@ export class Replayer {
     await Promise.all([...this.workers.values()].map((w) => w.done));
   }
 
-  private emit(event: ReplayerEvent): void { this.options.onEvent?.(event); }
+  private emit(event: ReplayerEvent): void {
+    this.options.onEvent?.(event);
+  }
 
   /** Tries to take free shards every third of the TTL. */
   private async acquireLoop(): Promise<void> {
@@ -128,13 +141,15 @@ export class Replayer {
       if (this.stopping) break;
       const lateMs = Date.now() - due;
       if (lateMs > interval / 2) this.emit({ type: "lease-renewal-late", lateMs, heldShards: this.heldShards });
-      await Promise.all([...this.workers.values()].map(async ({ lease }) => {
-        try {
-          await lease.renew();
-        } catch (err) {
-          this.emit({ type: "redis-error", shard: lease.shard, error: (err as Error).message });
-        }
-      }));
+      await Promise.all(
+        [...this.workers.values()].map(async ({ lease }) => {
+          try {
+            await lease.renew();
+          } catch (err) {
+            this.emit({ type: "redis-error", shard: lease.shard, error: (err as Error).message });
+          }
+        }),
+      );
       due = Date.now() + interval;
     }
   }
@@ -142,7 +157,11 @@ export class Replayer {
   /** Waits `ms`, or less when stop() is called. */
   private pause(ms: number): Promise<void> {
     return new Promise<void>((resolve) => {
-      const done = () => { clearTimeout(timer); this.wakers.delete(done); resolve(); };
+      const done = () => {
+        clearTimeout(timer);
+        this.wakers.delete(done);
+        resolve();
+      };
       const timer = setTimeout(done, Math.max(0, ms));
       this.wakers.add(done);
     });
@@ -158,14 +177,16 @@ export class Replayer {
       clientId: this.options.clientId ?? "classroom-mq-replayer",
       sendTimeoutMs: this.options.kafkaSendTimeoutMs ?? 10_000,
     });
-    const done = this.replayShard(lease, blocking, kafka).then((lost) => {
-      if (lost) this.emit({ type: "lease-lost", shard: lease.shard, reason: lost });
-    }).finally(async () => {
-      this.workers.delete(lease.shard);
-      blocking.disconnect();
-      await kafka.close();
-      await lease.release().catch(() => undefined);
-    });
+    const done = this.replayShard(lease, blocking, kafka)
+      .then((lost) => {
+        if (lost) this.emit({ type: "lease-lost", shard: lease.shard, reason: lost });
+      })
+      .finally(async () => {
+        this.workers.delete(lease.shard);
+        blocking.disconnect();
+        await kafka.close();
+        await lease.release().catch(() => undefined);
+      });
     this.workers.set(lease.shard, { lease, blocking, kafka, done });
   }
 
@@ -240,4 +261,6 @@ export class Replayer {
   }
 }
 
-function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

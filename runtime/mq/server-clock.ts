@@ -45,7 +45,11 @@ export class ServerClock {
   serverDeadline(localDeadline: number): number {
     if (!Number.isFinite(this.uncertaintyMs)) throw new Error("ServerClock: sync() first");
     if (Date.now() - this.syncedAt > RESYNC_AFTER_MS && !this.syncing) {
-      this.syncing = this.sync().catch(() => undefined).finally(() => { this.syncing = undefined; });
+      this.syncing = this.sync()
+        .catch(() => undefined)
+        .finally(() => {
+          this.syncing = undefined;
+        });
     }
     return Math.floor(localDeadline + this.offsetMs - this.uncertaintyMs - REPLY_MARGIN_MS);
   }

@@ -38,7 +38,8 @@ export function registrarConfigFromEnv(env: Record<string, string | undefined> =
   const connect = rawConnect === "" ? "" : checked(() => validateConnectString(rawConnect, E.connect), "");
   const root = checked(() => validateRoot(r.raw(E.root) ?? DEFAULT_ROOT, E.root), DEFAULT_ROOT);
   const stateRoot = checked(() => validateRoot(r.raw(E.stateRoot) ?? REGISTRAR_DEFAULTS.stateRoot, E.stateRoot), REGISTRAR_DEFAULTS.stateRoot);
-  if (stateRoot === root || stateRoot.startsWith(`${root}/`)) r.problem(`${E.stateRoot} must not be inside ${E.root} ('${root}'): callers would see the ledger as a service`);
+  if (stateRoot === root || stateRoot.startsWith(`${root}/`))
+    r.problem(`${E.stateRoot} must not be inside ${E.root} ('${root}'): callers would see the ledger as a service`);
   const namespace = r.required(E.namespace, "the namespace whose track Services and EndpointSlices are mirrored");
   if (namespace && !DNS_LABEL.test(namespace)) r.problem(`${E.namespace} must be a DNS-1123 label, got '${namespace}'`);
   const leaseName = r.text(E.leaseName, REGISTRAR_DEFAULTS.leaseName, DNS_SUBDOMAIN, "a DNS-1123 subdomain");
@@ -52,5 +53,18 @@ export function registrarConfigFromEnv(env: Record<string, string | undefined> =
   const identity = r.raw(E.identity) ?? `${os.hostname()}_${process.pid}`;
   const healthPort = r.int(E.healthPort, 0, 0, 65_535);
   r.done();
-  return { connect, root, stateRoot, namespace, leaseName, leaseNamespace, leaseDurationMs, renewDeadlineMs, retryPeriodMs, recheckIntervalMs, identity, healthPort };
+  return {
+    connect,
+    root,
+    stateRoot,
+    namespace,
+    leaseName,
+    leaseNamespace,
+    leaseDurationMs,
+    renewDeadlineMs,
+    retryPeriodMs,
+    recheckIntervalMs,
+    identity,
+    healthPort,
+  };
 }

@@ -12,7 +12,9 @@ export interface ObjectMeta {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
 }
-export interface TrackServiceObject { metadata?: ObjectMeta }
+export interface TrackServiceObject {
+  metadata?: ObjectMeta;
+}
 export interface EndpointSliceObject {
   metadata?: ObjectMeta;
   addressType?: string;

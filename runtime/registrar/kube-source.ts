@@ -22,23 +22,43 @@ export class KubeSource {
   private readonly informers: Array<{ name: string; lw: ListWatch<KubernetesObject>; backoffMs: number; lastFailure: number; timer?: NodeJS.Timeout }> = [];
   private stopped = false;
 
-  constructor(kc: KubeConfig, private readonly namespace: string, sink: KubeSink, private readonly logger: Logger) {
+  constructor(
+    kc: KubeConfig,
+    private readonly namespace: string,
+    sink: KubeSink,
+    private readonly logger: Logger,
+  ) {
     const core = kc.makeApiClient(CoreV1Api);
     const discovery = kc.makeApiClient(DiscoveryV1Api);
     const watch = new Watch(kc);
-    const bookmarking = { watch: (path: string, query: Record<string, unknown>, cb: (phase: string, obj: any, watchObj?: any) => void, done: (err: any) => void) => watch.watch(path, { ...query, allowWatchBookmarks: true }, cb, done) } as Watch;
+    const bookmarking = {
+      watch: (path: string, query: Record<string, unknown>, cb: (phase: string, obj: any, watchObj?: any) => void, done: (err: any) => void) =>
+        watch.watch(path, { ...query, allowWatchBookmarks: true }, cb, done),
+    } as Watch;
     const labelSelector = `${REGISTRAR_LABEL.key}=${REGISTRAR_LABEL.value}`;
-    const services = new ListWatch<KubernetesObject>(`/api/v1/namespaces/${namespace}/services`, bookmarking,
-      () => core.listNamespacedService({ namespace, labelSelector }) as never, false, labelSelector);
-    const slices = new ListWatch<KubernetesObject>(`/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`, bookmarking,
-      () => discovery.listNamespacedEndpointSlice({ namespace }) as never, false);
+    const services = new ListWatch<KubernetesObject>(
+      `/api/v1/namespaces/${namespace}/services`,
+      bookmarking,
+      () => core.listNamespacedService({ namespace, labelSelector }) as never,
+      false,
+      labelSelector,
+    );
+    const slices = new ListWatch<KubernetesObject>(
+      `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`,
+      bookmarking,
+      () => discovery.listNamespacedEndpointSlice({ namespace }) as never,
+      false,
+    );
     services.on("add", (o) => sink.upsertService(o));
     services.on("update", (o) => sink.upsertService(o));
     services.on("delete", (o) => sink.deleteService(o));
     slices.on("add", (o) => sink.upsertSlice(o as EndpointSliceObject));
     slices.on("update", (o) => sink.upsertSlice(o as EndpointSliceObject));
     slices.on("delete", (o) => sink.deleteSlice(o as EndpointSliceObject));
-    for (const [name, lw] of [["services", services], ["endpointslices", slices]] as const) {
+    for (const [name, lw] of [
+      ["services", services],
+      ["endpointslices", slices],
+    ] as const) {
       const informer: (typeof this.informers)[number] = { name, lw, backoffMs: 500, lastFailure: 0 };
       lw.on("error", (err) => this.restartLater(informer, err));
       this.informers.push(informer);
@@ -52,14 +72,20 @@ export class KubeSource {
     while (!this.stopped && !this.synced) await new Promise((r) => setTimeout(r, 100));
   }
 
-  get synced(): boolean { return this.informers.every((i) => i.lw.latestResourceVersion() !== ""); }
+  get synced(): boolean {
+    return this.informers.every((i) => i.lw.latestResourceVersion() !== "");
+  }
 
   private restartLater(inf: (typeof this.informers)[number], err: unknown): void {
     if (this.stopped || inf.timer) return;
     // Backoff starts over once the watch has stayed up for a while.
     if (Date.now() - inf.lastFailure > 30_000) inf.backoffMs = 500;
     inf.lastFailure = Date.now();
-    this.logger.warn("watch failed; restarting it", { resource: `${this.namespace}/${inf.name}`, error: String((err as Error)?.message ?? err), retryInMs: inf.backoffMs });
+    this.logger.warn("watch failed; restarting it", {
+      resource: `${this.namespace}/${inf.name}`,
+      error: String((err as Error)?.message ?? err),
+      retryInMs: inf.backoffMs,
+    });
     inf.timer = setTimeout(() => {
       inf.timer = undefined;
       // Resumes from the last resourceVersion; a 410 Gone then relists.

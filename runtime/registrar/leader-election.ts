@@ -40,18 +40,25 @@ export class LeaderElector {
   private wake: (() => void) | undefined;
 
   constructor(private readonly o: LeaderElectionOptions) {
-    if (!(o.renewDeadlineMs < o.leaseDurationMs)) throw new Error(`the renew deadline (${o.renewDeadlineMs} ms) must be shorter than the lease duration (${o.leaseDurationMs} ms)`);
-    if (!(o.retryPeriodMs < o.renewDeadlineMs)) throw new Error(`the retry period (${o.retryPeriodMs} ms) must be shorter than the renew deadline (${o.renewDeadlineMs} ms)`);
+    if (!(o.renewDeadlineMs < o.leaseDurationMs))
+      throw new Error(`the renew deadline (${o.renewDeadlineMs} ms) must be shorter than the lease duration (${o.leaseDurationMs} ms)`);
+    if (!(o.retryPeriodMs < o.renewDeadlineMs))
+      throw new Error(`the retry period (${o.retryPeriodMs} ms) must be shorter than the renew deadline (${o.renewDeadlineMs} ms)`);
   }
 
-  get isLeader(): boolean { return this.leading; }
+  get isLeader(): boolean {
+    return this.leading;
+  }
 
   /** Runs until stop(): campaigns, leads while renewals succeed, campaigns again after losing. */
   async run(): Promise<void> {
     // A renewal that hangs (API server unreachable, not refusing) must not keep us leading past the deadline.
-    const watchdog = setInterval(() => {
-      if (this.leading && Date.now() - this.lastRenew >= this.o.renewDeadlineMs) this.loseLeadership("could not renew the lease within the renew deadline");
-    }, Math.max(50, Math.floor(this.o.retryPeriodMs / 2)));
+    const watchdog = setInterval(
+      () => {
+        if (this.leading && Date.now() - this.lastRenew >= this.o.renewDeadlineMs) this.loseLeadership("could not renew the lease within the renew deadline");
+      },
+      Math.max(50, Math.floor(this.o.retryPeriodMs / 2)),
+    );
     try {
       await this.loop();
     } finally {
@@ -123,7 +130,13 @@ export class LeaderElector {
 
   private observe(lease: V1Lease): void {
     const s = lease.spec ?? {};
-    const record = JSON.stringify([s.holderIdentity ?? "", String(s.renewTime ?? ""), String(s.acquireTime ?? ""), s.leaseDurationSeconds ?? 0, s.leaseTransitions ?? 0]);
+    const record = JSON.stringify([
+      s.holderIdentity ?? "",
+      String(s.renewTime ?? ""),
+      String(s.acquireTime ?? ""),
+      s.leaseDurationSeconds ?? 0,
+      s.leaseTransitions ?? 0,
+    ]);
     if (record !== this.observedRecord) {
       this.observedRecord = record;
       this.observedAt = Date.now();
@@ -141,10 +154,15 @@ export class LeaderElector {
     }
     if (!lease) {
       try {
-        const created = await api.createNamespacedLease({ namespace, body: {
-          apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name, namespace },
-          spec: { holderIdentity: identity, leaseDurationSeconds, acquireTime: micro(), renewTime: micro(), leaseTransitions: 0 },
-        } });
+        const created = await api.createNamespacedLease({
+          namespace,
+          body: {
+            apiVersion: "coordination.k8s.io/v1",
+            kind: "Lease",
+            metadata: { name, namespace },
+            spec: { holderIdentity: identity, leaseDurationSeconds, acquireTime: micro(), renewTime: micro(), leaseTransitions: 0 },
+          },
+        });
         this.observe(created);
         return true;
       } catch (err) {

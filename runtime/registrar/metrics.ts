@@ -10,7 +10,8 @@ export function registerRegistrarMetrics(registry: Registry, registrar: Registra
   new Counter({
     name: "classroom_registrar_writes_total",
     help: "ZooKeeper writes of this replica while leading, by operation (create, update, delete) and result (ok; conflict: the node changed under it and is read again; retry: a failed write that will be retried).",
-    labelNames: ["operation", "result"], registers,
+    labelNames: ["operation", "result"],
+    registers,
     collect() {
       const s = registrar.reconciler.stats;
       // The reconciler's stats are the source of truth and only grow: mirror them as they stand.
@@ -26,12 +27,16 @@ export function registerRegistrarMetrics(registry: Registry, registrar: Registra
     name: "classroom_registrar_leader",
     help: "1 while this replica holds the Lease and writes to ZooKeeper.",
     registers,
-    collect() { this.set(registrar.isLeading ? 1 : 0); },
+    collect() {
+      this.set(registrar.isLeading ? 1 : 0);
+    },
   });
   new Gauge({
     name: "classroom_registrar_zookeeper_connected",
     help: "1 while this replica's ZooKeeper session is connected.",
     registers,
-    collect() { this.set(registrar.session.isConnected ? 1 : 0); },
+    collect() {
+      this.set(registrar.session.isConnected ? 1 : 0);
+    },
   });
 }

@@ -74,7 +74,9 @@ export class Reconciler {
 
   constructor(private readonly options: ReconcilerOptions) {}
 
-  get active(): boolean { return this.running; }
+  get active(): boolean {
+    return this.running;
+  }
 
   /** Starts a leadership term: every service the ledger or Kubernetes knows is read and synced. */
   async start(): Promise<void> {
@@ -105,9 +107,12 @@ export class Reconciler {
     if (!this.running) return;
     const services = new Set([...this.views.keys(), ...this.options.knownServices()]);
     this.views.clear();
-    void this.options.store.ownedServices().then((owned) => {
-      for (const s of owned) this.markStale(s);
-    }, () => this.scheduleRetry());
+    void this.options.store.ownedServices().then(
+      (owned) => {
+        for (const s of owned) this.markStale(s);
+      },
+      () => this.scheduleRetry(),
+    );
     for (const s of services) this.markStale(s);
   }
 
@@ -209,14 +214,16 @@ export class Reconciler {
       busy.add(id);
       this.writesInFlight++;
       sent++;
-      void write().then(
-        () => this.written(service, id),
-        (err) => {
-          // Failure first: it drops the view and marks the service dirty, so `written` does not report it synced.
-          this.failed(service, err);
-          this.written(service, id);
-        },
-      ).finally(() => this.pump());
+      void write()
+        .then(
+          () => this.written(service, id),
+          (err) => {
+            // Failure first: it drops the view and marks the service dirty, so `written` does not report it synced.
+            this.failed(service, err);
+            this.written(service, id);
+          },
+        )
+        .finally(() => this.pump());
     };
     for (const [id, node] of desired) {
       if (busy?.has(id)) continue;
@@ -225,21 +232,40 @@ export class Reconciler {
         continue;
       }
       const have = view.owned.get(id);
-      const owned = (hash: string) => { view.owned.set(id, { hash, missing: false }); };
+      const owned = (hash: string) => {
+        view.owned.set(id, { hash, missing: false });
+      };
       if (!have) {
-        send(id, () => store.create(service, id, node).then((hash) => { this.stats.creates++; owned(hash); }));
+        send(id, () =>
+          store.create(service, id, node).then((hash) => {
+            this.stats.creates++;
+            owned(hash);
+          }),
+        );
       } else if (have.missing) {
-        send(id, () => store.recreate(service, id, node, have.hash).then((hash) => { this.stats.creates++; owned(hash); }));
+        send(id, () =>
+          store.recreate(service, id, node, have.hash).then((hash) => {
+            this.stats.creates++;
+            owned(hash);
+          }),
+        );
       } else if (have.hash !== nodeHash(node)) {
-        send(id, () => store.update(service, id, node, have.hash).then((hash) => { this.stats.updates++; owned(hash); }));
+        send(id, () =>
+          store.update(service, id, node, have.hash).then((hash) => {
+            this.stats.updates++;
+            owned(hash);
+          }),
+        );
       }
     }
     for (const [id, have] of view.owned) {
       if (desired.has(id) || busy?.has(id)) continue;
-      send(id, () => store.remove(service, id, have).then(() => {
-        this.stats.deletes++;
-        view.owned.delete(id);
-      }));
+      send(id, () =>
+        store.remove(service, id, have).then(() => {
+          this.stats.deletes++;
+          view.owned.delete(id);
+        }),
+      );
     }
     if (skipped) this.skippedBusy.add(service);
     if (sent === 0 && !skipped && !busy?.size && this.running) this.options.onSynced?.(service);

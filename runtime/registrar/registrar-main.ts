@@ -36,7 +36,11 @@ async function main(): Promise<number> {
   // Created once the informers have listed (below); the registrar's fence callback needs it before that.
   let elector: LeaderElector | undefined = undefined;
   const registrar = new Registrar({
-    connect: config.connect, root: config.root, stateRoot: config.stateRoot, logger: log, recheckIntervalMs: config.recheckIntervalMs,
+    connect: config.connect,
+    root: config.root,
+    stateRoot: config.stateRoot,
+    logger: log,
+    recheckIntervalMs: config.recheckIntervalMs,
     onFenced: () => elector?.demote("another replica fenced our ZooKeeper writes"),
     onSynced: (service) => log.debug("synced", { service }),
   });
@@ -45,15 +49,20 @@ async function main(): Promise<number> {
 
   const registry = daemonRegistry("registrar");
   registerRegistrarMetrics(registry, registrar);
-  const health = config.healthPort > 0 ? http.createServer((req, res) => {
-    // /healthz: the event loop answers. /readyz: caches listed and ZooKeeper connected (leader or standby).
-    // /metrics: Prometheus.
-    if (serveMetrics(registry, req, res)) return;
-    const ready = source.synced && registrar.session.isConnected;
-    const ok = req.url === "/healthz" || (req.url === "/readyz" && ready);
-    res.writeHead(ok ? 200 : req.url === "/readyz" ? 503 : 404, { "content-type": "application/json" });
-    res.end(JSON.stringify({ ready, leader: registrar.isLeading, zookeeper: registrar.zkStats, writes: registrar.reconciler.stats }));
-  }).listen(config.healthPort) : undefined;
+  const health =
+    config.healthPort > 0
+      ? http
+          .createServer((req, res) => {
+            // /healthz: the event loop answers. /readyz: caches listed and ZooKeeper connected (leader or standby).
+            // /metrics: Prometheus.
+            if (serveMetrics(registry, req, res)) return;
+            const ready = source.synced && registrar.session.isConnected;
+            const ok = req.url === "/healthz" || (req.url === "/readyz" && ready);
+            res.writeHead(ok ? 200 : req.url === "/readyz" ? 503 : 404, { "content-type": "application/json" });
+            res.end(JSON.stringify({ ready, leader: registrar.isLeading, zookeeper: registrar.zkStats, writes: registrar.reconciler.stats }));
+          })
+          .listen(config.healthPort)
+      : undefined;
 
   let stopping = false;
   const stopped = new Promise<void>((resolve) => {
@@ -81,8 +90,12 @@ async function main(): Promise<number> {
   log.info("caches synced; campaigning for the lease");
   elector = new LeaderElector({
     api: kc.makeApiClient(CoordinationV1Api),
-    namespace: config.leaseNamespace, name: config.leaseName, identity: config.identity,
-    leaseDurationMs: config.leaseDurationMs, renewDeadlineMs: config.renewDeadlineMs, retryPeriodMs: config.retryPeriodMs,
+    namespace: config.leaseNamespace,
+    name: config.leaseName,
+    identity: config.identity,
+    leaseDurationMs: config.leaseDurationMs,
+    renewDeadlineMs: config.renewDeadlineMs,
+    retryPeriodMs: config.retryPeriodMs,
     logger: log,
     onStartedLeading: () => void registrar.lead(config.identity),
     onStoppedLeading: () => registrar.standDown(),

@@ -40,7 +40,13 @@ export class Registrar {
     const { logger } = options;
     this.view = new KubeView(logger);
     this.session = new SessionManager({ connect: options.connect, sessionTimeoutMs: options.sessionTimeoutMs ?? 15_000, logger, stats: this.zkStats });
-    this.store = new RegistryStore({ session: this.session, root: options.root ?? DEFAULT_ROOT, stateRoot: options.stateRoot ?? REGISTRAR_DEFAULTS.stateRoot, logger, stats: this.zkStats });
+    this.store = new RegistryStore({
+      session: this.session,
+      root: options.root ?? DEFAULT_ROOT,
+      stateRoot: options.stateRoot ?? REGISTRAR_DEFAULTS.stateRoot,
+      logger,
+      stats: this.zkStats,
+    });
     this.reconciler = new Reconciler({
       store: this.store,
       desired: (s) => this.view.desired(s),
@@ -63,7 +69,9 @@ export class Registrar {
     });
   }
 
-  get isLeading(): boolean { return this.leading; }
+  get isLeading(): boolean {
+    return this.leading;
+  }
 
   start(): void {
     this.session.start();
@@ -73,8 +81,15 @@ export class Registrar {
   async connected(timeoutMs = 30_000): Promise<void> {
     if (this.session.isConnected) return;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => { this.session.off("connected", on); reject(new Error(`no ZooKeeper session within ${timeoutMs} ms`)); }, timeoutMs);
-      const on = () => { clearTimeout(timer); this.session.off("connected", on); resolve(); };
+      const timer = setTimeout(() => {
+        this.session.off("connected", on);
+        reject(new Error(`no ZooKeeper session within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const on = () => {
+        clearTimeout(timer);
+        this.session.off("connected", on);
+        resolve();
+      };
       this.session.on("connected", on);
     });
   }
@@ -108,10 +123,18 @@ export class Registrar {
     this.store.dropFence();
   }
 
-  upsertService(obj: TrackServiceObject): void { this.dirty(this.view.upsertService(obj)); }
-  deleteService(obj: TrackServiceObject): void { this.dirty(this.view.deleteService(obj)); }
-  upsertSlice(obj: EndpointSliceObject): void { this.dirty(this.view.upsertSlice(obj)); }
-  deleteSlice(obj: EndpointSliceObject): void { this.dirty(this.view.deleteSlice(obj)); }
+  upsertService(obj: TrackServiceObject): void {
+    this.dirty(this.view.upsertService(obj));
+  }
+  deleteService(obj: TrackServiceObject): void {
+    this.dirty(this.view.deleteService(obj));
+  }
+  upsertSlice(obj: EndpointSliceObject): void {
+    this.dirty(this.view.upsertSlice(obj));
+  }
+  deleteSlice(obj: EndpointSliceObject): void {
+    this.dirty(this.view.deleteSlice(obj));
+  }
 
   private dirty(services: string[]): void {
     for (const s of services) this.reconciler.markDirty(s);

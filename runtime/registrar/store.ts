@@ -38,7 +38,10 @@ const hashes = new WeakMap<DesiredNode, string>();
 export function nodeHash(node: DesiredNode): string {
   let hash = hashes.get(node);
   if (hash === undefined) {
-    hash = createHash("sha1").update(JSON.stringify([node.host, node.port, node.track, node.weight, node.pod])).digest("hex").slice(0, 12);
+    hash = createHash("sha1")
+      .update(JSON.stringify([node.host, node.port, node.track, node.weight, node.pod]))
+      .digest("hex")
+      .slice(0, 12);
     hashes.set(node, hash);
   }
   return hash;
@@ -61,7 +64,10 @@ export class FencedError extends Error {
 
 /** The node or its ledger entry is not as we believed (written by someone else meanwhile): re-read it. */
 export class ConflictError extends Error {
-  constructor(readonly path: string, readonly code: number | undefined) {
+  constructor(
+    readonly path: string,
+    readonly code: number | undefined,
+  ) {
     super(`${path}: not in the state the registrar expected (ZooKeeper code ${code})`);
     this.name = "ConflictError";
   }
@@ -94,9 +100,15 @@ export class RegistryStore {
     });
   }
 
-  get fencePath(): string { return `${this.stateRoot}/leader`; }
-  nodePath(service: string, id: string): string { return `${this.root}/${service}/${id}`; }
-  ledgerPath(service: string, id?: string): string { return `${this.stateRoot}/owned/${service}${id === undefined ? "" : `/${id}`}`; }
+  get fencePath(): string {
+    return `${this.stateRoot}/leader`;
+  }
+  nodePath(service: string, id: string): string {
+    return `${this.root}/${service}/${id}`;
+  }
+  ledgerPath(service: string, id?: string): string {
+    return `${this.stateRoot}/owned/${service}${id === undefined ? "" : `/${id}`}`;
+  }
 
   private conn(): ZkConnection {
     const conn = this.options.session.current;
@@ -120,7 +132,9 @@ export class RegistryStore {
         return stat.version;
       } catch (err) {
         if (!isNoNode(err)) throw err;
-        await conn.mkdirp(this.fencePath).catch((e) => { if (!isNodeExists(e)) throw e; });
+        await conn.mkdirp(this.fencePath).catch((e) => {
+          if (!isNodeExists(e)) throw e;
+        });
       }
     }
   }
@@ -163,46 +177,64 @@ export class RegistryStore {
     return { owned, foreign: new Set(present.filter((id) => !owned.has(id))) };
   }
 
-  private entry(service: string, id: string, hash: string): string { return this.ledgerPath(service, `${id}@${hash}`); }
+  private entry(service: string, id: string, hash: string): string {
+    return this.ledgerPath(service, `${id}@${hash}`);
+  }
 
   /** Creates a node and its ledger entry together. Returns the content hash. */
   async create(service: string, id: string, node: DesiredNode): Promise<string> {
     const hash = nodeHash(node);
-    await this.withDirs(service, () => this.multi([
-      (t) => t.create(this.nodePath(service, id), encodeNodeData({ ...node, registeredAt: new Date().toISOString() }), zookeeper.CreateMode.PERSISTENT),
-      (t) => t.create(this.entry(service, id, hash), Buffer.alloc(0), zookeeper.CreateMode.PERSISTENT),
-    ], this.nodePath(service, id)));
+    await this.withDirs(service, () =>
+      this.multi(
+        [
+          (t) => t.create(this.nodePath(service, id), encodeNodeData({ ...node, registeredAt: new Date().toISOString() }), zookeeper.CreateMode.PERSISTENT),
+          (t) => t.create(this.entry(service, id, hash), Buffer.alloc(0), zookeeper.CreateMode.PERSISTENT),
+        ],
+        this.nodePath(service, id),
+      ),
+    );
     return hash;
   }
 
   /** Re-creates the node of a ledger entry whose node someone deleted. */
   async recreate(service: string, id: string, node: DesiredNode, oldHash: string): Promise<string> {
     const hash = nodeHash(node);
-    await this.withDirs(service, () => this.multi([
-      (t) => t.remove(this.entry(service, id, oldHash), -1),
-      (t) => t.create(this.entry(service, id, hash), Buffer.alloc(0), zookeeper.CreateMode.PERSISTENT),
-      (t) => t.create(this.nodePath(service, id), encodeNodeData({ ...node, registeredAt: new Date().toISOString() }), zookeeper.CreateMode.PERSISTENT),
-    ], this.nodePath(service, id)));
+    await this.withDirs(service, () =>
+      this.multi(
+        [
+          (t) => t.remove(this.entry(service, id, oldHash), -1),
+          (t) => t.create(this.entry(service, id, hash), Buffer.alloc(0), zookeeper.CreateMode.PERSISTENT),
+          (t) => t.create(this.nodePath(service, id), encodeNodeData({ ...node, registeredAt: new Date().toISOString() }), zookeeper.CreateMode.PERSISTENT),
+        ],
+        this.nodePath(service, id),
+      ),
+    );
     return hash;
   }
 
   /** Rewrites an owned node; its ledger entry is renamed to the new hash in the same multi-op. */
   async update(service: string, id: string, node: DesiredNode, oldHash: string): Promise<string> {
     const hash = nodeHash(node);
-    await this.multi([
-      (t) => t.remove(this.entry(service, id, oldHash), -1),
-      (t) => t.create(this.entry(service, id, hash), Buffer.alloc(0), zookeeper.CreateMode.PERSISTENT),
-      (t) => t.setData(this.nodePath(service, id), encodeNodeData({ ...node, registeredAt: new Date().toISOString() }), -1),
-    ], this.nodePath(service, id));
+    await this.multi(
+      [
+        (t) => t.remove(this.entry(service, id, oldHash), -1),
+        (t) => t.create(this.entry(service, id, hash), Buffer.alloc(0), zookeeper.CreateMode.PERSISTENT),
+        (t) => t.setData(this.nodePath(service, id), encodeNodeData({ ...node, registeredAt: new Date().toISOString() }), -1),
+      ],
+      this.nodePath(service, id),
+    );
     return hash;
   }
 
   /** Deletes an owned node and its ledger entry together. */
   async remove(service: string, id: string, have: OwnedNode): Promise<void> {
-    await this.multi([
-      ...(have.missing ? [] : [(t: zookeeper.Transaction) => t.remove(this.nodePath(service, id), -1)]),
-      (t) => t.remove(this.entry(service, id, have.hash), -1),
-    ], this.nodePath(service, id));
+    await this.multi(
+      [
+        ...(have.missing ? [] : [(t: zookeeper.Transaction) => t.remove(this.nodePath(service, id), -1)]),
+        (t) => t.remove(this.entry(service, id, have.hash), -1),
+      ],
+      this.nodePath(service, id),
+    );
   }
 
   /**
@@ -221,7 +253,9 @@ export class RegistryStore {
       const conn = this.conn();
       making = (async () => {
         for (const dir of [`${this.root}/${service}`, this.ledgerPath(service)]) {
-          await conn.mkdirp(dir).catch((e) => { if (!isNodeExists(e)) throw e; });
+          await conn.mkdirp(dir).catch((e) => {
+            if (!isNodeExists(e)) throw e;
+          });
         }
       })().finally(() => this.makingDirs.delete(service));
       this.makingDirs.set(service, making);
@@ -241,7 +275,10 @@ export class RegistryStore {
     let t = conn.client.transaction().check(this.fencePath, fence);
     for (const op of ops) t = op(t);
     return new Promise((resolve, reject) => {
-      const fail = (err: Error) => { this.pending.delete(fail); reject(err); };
+      const fail = (err: Error) => {
+        this.pending.delete(fail);
+        reject(err);
+      };
       this.pending.add(fail);
       t.commit((error, results: Array<{ type: number; err?: number }> | undefined) => {
         if (!this.pending.delete(fail)) return;

@@ -98,7 +98,10 @@ type Reply = [string, string, number];
 export class Coordinator {
   readonly keys: SchedulerKeys;
 
-  constructor(private readonly redis: Redis, readonly options: CoordinatorOptions) {
+  constructor(
+    private readonly redis: Redis,
+    readonly options: CoordinatorOptions,
+  ) {
     this.keys = schedulerKeys(options.prefix);
     redis.defineCommand("schedulerAdmit", { numberOfKeys: 0, lua: admitScript });
     redis.defineCommand("schedulerClaimAhead", { numberOfKeys: 0, lua: claimAheadScript });
@@ -122,7 +125,18 @@ export class Coordinator {
   async claimAhead(fires: { job: string; fireMs: number }[], nowMs: number, mark?: HomeMark): Promise<ClaimAhead[]> {
     if (fires.length === 0) return [];
     const o = this.options;
-    const args: (string | number)[] = [o.prefix, this.deadline(), o.replicaId, nowMs, o.leaseMs, o.claimTtlMs, o.historyLimit, mark?.upTo ?? 0, mark?.digest ?? "", fires.length];
+    const args: (string | number)[] = [
+      o.prefix,
+      this.deadline(),
+      o.replicaId,
+      nowMs,
+      o.leaseMs,
+      o.claimTtlMs,
+      o.historyLimit,
+      mark?.upTo ?? 0,
+      mark?.digest ?? "",
+      fires.length,
+    ];
     for (const f of fires) args.push(f.job, f.fireMs);
     const replies = (await (this.redis as any).schedulerClaimAhead(...args)) as Reply[];
     return replies.map(([status, , token], i) => ({ job: fires[i].job, fireMs: fires[i].fireMs, status: status as ClaimAheadStatus, token: Number(token) }));
@@ -135,7 +149,13 @@ export class Coordinator {
     const args: (string | number)[] = [o.prefix, this.deadline(), o.replicaId, nowMs, o.leaseMs, o.historyLimit, fires.length];
     for (const f of fires) args.push(f.job, f.fireMs, f.block, f.misfire, f.misfireThresholdMs);
     const replies = (await (this.redis as any).schedulerDecide(...args)) as Reply[];
-    return replies.map(([status, fire, token], i) => ({ job: fires[i].job, claimedMs: fires[i].fireMs, status: status as AdmitStatus, runFireMs: Number(fire), token: Number(token) }));
+    return replies.map(([status, fire, token], i) => ({
+      job: fires[i].job,
+      claimedMs: fires[i].fireMs,
+      status: status as AdmitStatus,
+      runFireMs: Number(fire),
+      token: Number(token),
+    }));
   }
 
   /** Claims and decides fires whose instant has passed (late path), applying the misfire strategy. */
@@ -163,7 +183,18 @@ export class Coordinator {
   async finish(job: string, record: RunRecord, misfire: MisfireStrategy, misfireThresholdMs: number, takeNext = true): Promise<FinishResult> {
     const o = this.options;
     const [status, fire, token] = (await (this.redis as any).schedulerFinish(
-      o.prefix, this.deadline(), job, String(record.token), o.replicaId, Date.now(), o.leaseMs, o.historyLimit, misfire, misfireThresholdMs, JSON.stringify(record), takeNext ? "1" : "0",
+      o.prefix,
+      this.deadline(),
+      job,
+      String(record.token),
+      o.replicaId,
+      Date.now(),
+      o.leaseMs,
+      o.historyLimit,
+      misfire,
+      misfireThresholdMs,
+      JSON.stringify(record),
+      takeNext ? "1" : "0",
     )) as Reply;
     if (status === "run") return { status, fireMs: Number(fire), token: Number(token) };
     if (status === "handed") {
@@ -174,9 +205,23 @@ export class Coordinator {
   }
 
   /** Takes over a job whose run lock expired with fires queued behind it. */
-  async drain(job: string, misfire: MisfireStrategy, misfireThresholdMs: number): Promise<{ status: "busy"; pttl: number } | { status: "idle" } | { status: "run"; fireMs: number; token: number }> {
+  async drain(
+    job: string,
+    misfire: MisfireStrategy,
+    misfireThresholdMs: number,
+  ): Promise<{ status: "busy"; pttl: number } | { status: "idle" } | { status: "run"; fireMs: number; token: number }> {
     const o = this.options;
-    const [status, fire, value] = (await (this.redis as any).schedulerDrain(o.prefix, this.deadline(), o.replicaId, Date.now(), o.leaseMs, o.historyLimit, job, misfire, misfireThresholdMs)) as Reply;
+    const [status, fire, value] = (await (this.redis as any).schedulerDrain(
+      o.prefix,
+      this.deadline(),
+      o.replicaId,
+      Date.now(),
+      o.leaseMs,
+      o.historyLimit,
+      job,
+      misfire,
+      misfireThresholdMs,
+    )) as Reply;
     if (status === "busy") return { status, pttl: Number(value) };
     if (status === "run") return { status, fireMs: Number(fire), token: Number(value) };
     return { status: "idle" };

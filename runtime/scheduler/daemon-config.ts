@@ -96,7 +96,14 @@ export function redisFromEnv(env: Env): { options: RedisOptions; description: st
   }
   const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0;
   return {
-    options: { ...common, host: url.hostname, port: Number(url.port || 6379), db, password: target.password ?? (url.password ? decodeURIComponent(url.password) : undefined), tls: url.protocol === "rediss:" ? {} : undefined },
+    options: {
+      ...common,
+      host: url.hostname,
+      port: Number(url.port || 6379),
+      db,
+      password: target.password ?? (url.password ? decodeURIComponent(url.password) : undefined),
+      tls: url.protocol === "rediss:" ? {} : undefined,
+    },
     description,
   };
 }
@@ -125,7 +132,7 @@ export function loadJobsFile(file: string, variable = "CLASSROOM_SCHEDULER_JOBS_
 
 function parseEndpoints(raw: string | undefined): Record<string, string[]> | undefined {
   if (!raw) return undefined;
-  const problem = "CLASSROOM_SCHEDULER_ENDPOINTS: expected JSON {\"<service>\": [\"http://host:port\", ...]}";
+  const problem = 'CLASSROOM_SCHEDULER_ENDPOINTS: expected JSON {"<service>": ["http://host:port", ...]}';
   let value: unknown;
   try {
     value = JSON.parse(raw);

@@ -40,7 +40,10 @@ export type Counters = Partial<Record<Outcome, number>>;
 
 export class RunHistory {
   private readonly keys;
-  constructor(private readonly redis: Redis, prefix: string) {
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+  ) {
     this.keys = schedulerKeys(prefix);
   }
 

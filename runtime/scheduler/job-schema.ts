@@ -29,13 +29,24 @@ export const httpMethods = ["POST", "PUT", "GET"] as const;
 
 /** An HTTP trigger sent to a classroom service inside the cluster. */
 export const httpTargetSchema = z.strictObject({
-  http: z.strictObject({
-    service: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a Kubernetes Service name (lowercase letters, digits, '-')").describe("Kubernetes Service name of the classroom service, e.g. 'room-api'"),
-    path: z.string().startsWith("/", "must start with '/'").describe("Request path, e.g. '/internal/sweep'"),
-    port: z.number().int().min(1).max(65535).optional().describe("Port to call. Default: the port the stack declares for the service (80 when the scheduler runs without a stack)"),
-    method: z.enum(httpMethods).optional().describe("HTTP method. Default 'POST'"),
-    routing: z.enum(routingStrategies).optional().describe("How to pick among the service's endpoints. Default 'round-robin'"),
-  }).describe("A request to a classroom service inside the cluster"),
+  http: z
+    .strictObject({
+      service: z
+        .string()
+        .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a Kubernetes Service name (lowercase letters, digits, '-')")
+        .describe("Kubernetes Service name of the classroom service, e.g. 'room-api'"),
+      path: z.string().startsWith("/", "must start with '/'").describe("Request path, e.g. '/internal/sweep'"),
+      port: z
+        .number()
+        .int()
+        .min(1)
+        .max(65535)
+        .optional()
+        .describe("Port to call. Default: the port the stack declares for the service (80 when the scheduler runs without a stack)"),
+      method: z.enum(httpMethods).optional().describe("HTTP method. Default 'POST'"),
+      routing: z.enum(routingStrategies).optional().describe("How to pick among the service's endpoints. Default 'round-robin'"),
+    })
+    .describe("A request to a classroom service inside the cluster"),
 });
 
 /** An in-process handler registered with the scheduler daemon (see handlers.ts). */
@@ -57,8 +68,18 @@ export const jobSchema = z
     target: targetSchema.describe("What a fire runs: { http: { service, path, ... } } or { handler }"),
     block: z.enum(blockStrategies).optional().describe("What a fire does while the previous run of the job is still running anywhere. Default 'serial'"),
     misfire: z.enum(misfireStrategies).optional().describe("What happens to fires that could not start within misfireThresholdMs. Default 'skip'"),
-    misfireThresholdMs: z.number().int().min(100).optional().describe("How late a fire may start before it counts as misfired. Default 5000 (XXL-Job's pre-read window)"),
-    timeoutMs: z.number().int().min(1).optional().describe("Deadline of one attempt; the handler's AbortSignal fires and the HTTP request is aborted. Default 60000"),
+    misfireThresholdMs: z
+      .number()
+      .int()
+      .min(100)
+      .optional()
+      .describe("How late a fire may start before it counts as misfired. Default 5000 (XXL-Job's pre-read window)"),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe("Deadline of one attempt; the handler's AbortSignal fires and the HTTP request is aborted. Default 60000"),
     retries: z.number().int().min(0).max(10).optional().describe("Extra attempts after a failed or timed-out one. Default 0"),
     retryBackoffMs: z.number().int().min(0).optional().describe("Wait before the first retry; doubles per retry, capped at 60 s. Default 1000"),
     params: z.record(z.string(), jsonValue).optional().describe("Arbitrary JSON passed to the handler and sent as params in the HTTP body. Default {}"),
@@ -77,10 +98,17 @@ export const jobSchema = z
 export const jobNameRule = "1-63 lowercase letters, digits and '-', starting and ending with a letter or digit";
 
 /** All jobs of a stack: job name -> job. */
-export const jobsSchema = z.record(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).max(63), jobSchema, {
-  // zod's own words for a bad record key are "Invalid key in record": say which name and the rule.
-  error: (issue) => (issue.code === "invalid_key" ? `invalid job name ${JSON.stringify(issue.input)}: job names are ${jobNameRule}` : undefined),
-});
+export const jobsSchema = z.record(
+  z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
+    .max(63),
+  jobSchema,
+  {
+    // zod's own words for a bad record key are "Invalid key in record": say which name and the rule.
+    error: (issue) => (issue.code === "invalid_key" ? `invalid job name ${JSON.stringify(issue.input)}: job names are ${jobNameRule}` : undefined),
+  },
+);
 
 export type JobSpec = z.infer<typeof jobSchema>;
 export type JobsSpec = z.infer<typeof jobsSchema>;

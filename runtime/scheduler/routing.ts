@@ -23,7 +23,10 @@ export interface RouterOptions {
 const unreachableCodes = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_CONNECT_TIMEOUT"]);
 
 export class TriggerError extends Error {
-  constructor(message: string, readonly endpoint: string | undefined) {
+  constructor(
+    message: string,
+    readonly endpoint: string | undefined,
+  ) {
     super(message);
   }
 }
@@ -54,7 +57,10 @@ export class Router {
     const fixed = this.options.staticEndpoints?.[service];
     if (fixed) return fixed;
     if (!this.options.namespace) {
-      throw new TriggerError(`cannot address service '${service}': CLASSROOM_NAMESPACE is not set and CLASSROOM_SCHEDULER_ENDPOINTS has no entry for it`, undefined);
+      throw new TriggerError(
+        `cannot address service '${service}': CLASSROOM_NAMESPACE is not set and CLASSROOM_SCHEDULER_ENDPOINTS has no entry for it`,
+        undefined,
+      );
     }
     const host = `${service}.${this.options.namespace}.svc.${this.options.clusterDomain ?? "cluster.local"}`;
     const key = `${host}:${port}`;
@@ -62,9 +68,7 @@ export class Router {
     if (cached && Date.now() - cached.at < (this.options.dnsCacheMs ?? 5000)) return cached.endpoints;
     try {
       const addresses = await dns.lookup(host, { all: true });
-      const endpoints = addresses
-        .map((a) => (a.family === 6 ? `http://[${a.address}]:${port}` : `http://${a.address}:${port}`))
-        .sort();
+      const endpoints = addresses.map((a) => (a.family === 6 ? `http://[${a.address}]:${port}` : `http://${a.address}:${port}`)).sort();
       this.cache.set(key, { at: Date.now(), endpoints });
       return endpoints;
     } catch (err) {
@@ -86,7 +90,14 @@ export class Router {
     const body =
       target.method === "GET"
         ? undefined
-        : JSON.stringify({ job: job.name, fireTime: new Date(context.fireTime).toISOString(), fireTimeMs: context.fireTime, fencingToken: context.fencingToken, attempt: context.attempt, params: context.params });
+        : JSON.stringify({
+            job: job.name,
+            fireTime: new Date(context.fireTime).toISOString(),
+            fireTimeMs: context.fireTime,
+            fencingToken: context.fencingToken,
+            attempt: context.attempt,
+            params: context.params,
+          });
     let lastError: TriggerError | undefined;
     for (const endpoint of candidates) {
       const url = endpoint.replace(/\/$/, "") + target.path;

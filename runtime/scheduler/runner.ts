@@ -152,7 +152,12 @@ export class Runner {
       }
       const outcome = controller.signal.aborted
         ? { outcome: "cancelled" as const, attempts: 0, error: String((controller.signal.reason as Error).message) }
-        : await runAttempts(job, controller.signal, (attempt, signal) => this.attempt(job, fireMs, token, attempt, signal), () => this.renew(run));
+        : await runAttempts(
+            job,
+            controller.signal,
+            (attempt, signal) => this.attempt(job, fireMs, token, attempt, signal),
+            () => this.renew(run),
+          );
       this.options.metrics?.finished(job.name, outcome.outcome);
       return {
         fire: fireMs,

@@ -59,7 +59,10 @@ class CronSchedule implements Schedule {
   private lastAfter = Number.NaN;
   private lastNext: number | undefined;
 
-  private constructor(private readonly cron: Cron, readonly text: string) {}
+  private constructor(
+    private readonly cron: Cron,
+    readonly text: string,
+  ) {}
 
   static of(expression: string, timezone: string): CronSchedule {
     const key = `${expression}|${timezone}`;

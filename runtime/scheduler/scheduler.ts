@@ -84,7 +84,8 @@ export class Scheduler {
   private readonly log: NonNullable<SchedulerOptions["log"]>;
 
   constructor(private readonly options: SchedulerOptions) {
-    this.log = options.log ?? ((message, fields) => console.log(JSON.stringify({ time: new Date().toISOString(), replica: options.replicaId, message, ...fields })));
+    this.log =
+      options.log ?? ((message, fields) => console.log(JSON.stringify({ time: new Date().toISOString(), replica: options.replicaId, message, ...fields })));
     const leaseMs = options.leaseMs ?? 3000;
     this.lookaheadMs = options.lookaheadMs ?? 300;
     if (this.lookaheadMs * 3 > leaseMs) throw new Error(`lookaheadMs (${this.lookaheadMs}) must be at most a third of leaseMs (${leaseMs})`);
@@ -211,7 +212,11 @@ export class Scheduler {
       for (const run of work.start) this.runner.start(run.job, run.fireMs, run.token, run.grantedAt);
       decide.push(...work.decide);
     }
-    if (decide.length) void this.coordinator.decide(decide, now).then((a) => this.startAdmitted(a, now), (err) => this.claimFailed(err, decide));
+    if (decide.length)
+      void this.coordinator.decide(decide, now).then(
+        (a) => this.startAdmitted(a, now),
+        (err) => this.claimFailed(err, decide),
+      );
 
     const ahead: { job: string; fireMs: number }[] = [];
     const backup: { job: string; fireMs: number; home: string }[] = [];
@@ -256,7 +261,11 @@ export class Scheduler {
       this.claimsInFlight++;
       void this.claimAsBackup(backup, now).finally(() => this.claimsInFlight--);
     }
-    if (late.length) void this.coordinator.admit(late, now).then((a) => this.startAdmitted(a, now), (err) => this.claimFailed(err, late));
+    if (late.length)
+      void this.coordinator.admit(late, now).then(
+        (a) => this.startAdmitted(a, now),
+        (err) => this.claimFailed(err, late),
+      );
     // Cron arithmetic happens after the claims are on their way and well before the next instant.
     for (const [state, last] of handled) {
       state.cursor = last;
@@ -301,7 +310,12 @@ export class Scheduler {
     const overdue = claims.filter((c) => c.fireMs < answeredAt).length;
     if (overdue > 0) {
       // Redis (or this process) was slower than the lookahead: these start late. Worth knowing.
-      this.log("claims answered after their fire instant", { count: overdue, lateByMs: answeredAt - Math.min(...claims.map((c) => c.fireMs)), roundTripMs: answeredAt - grantedAt, lookaheadMs: this.lookaheadMs });
+      this.log("claims answered after their fire instant", {
+        count: overdue,
+        lateByMs: answeredAt - Math.min(...claims.map((c) => c.fireMs)),
+        roundTripMs: answeredAt - grantedAt,
+        lookaheadMs: this.lookaheadMs,
+      });
     }
     for (const claim of claims) {
       if (claim.status === "lost") this.options.metrics?.duplicateRefused(claim.job);
@@ -310,7 +324,16 @@ export class Scheduler {
       let work = this.instants.get(claim.fireMs);
       if (!work) this.instants.set(claim.fireMs, (work = { start: [], decide: [] }));
       if (claim.status === "granted") work.start.push({ job, fireMs: claim.fireMs, token: claim.token, grantedAt });
-      else work.decide.push({ job: job.name, fireMs: claim.fireMs, block: job.block, misfire: job.misfire, misfireThresholdMs: job.misfireThresholdMs, late: [], lateBeyondCap: 0 });
+      else
+        work.decide.push({
+          job: job.name,
+          fireMs: claim.fireMs,
+          block: job.block,
+          misfire: job.misfire,
+          misfireThresholdMs: job.misfireThresholdMs,
+          late: [],
+          lateBeyondCap: 0,
+        });
     }
     this.arm();
   }

@@ -30,7 +30,10 @@ async function main(argv: string[]): Promise<number> {
     .exitOverride();
   program.parse(argv);
   const opts = program.opts<{ jobsFile?: string; redisUrl?: string; keyPrefix?: string; runs: number; json?: boolean }>();
-  const env: Record<string, string | undefined> = { ...process.env, ...(opts.redisUrl ? { CLASSROOM_REDIS_URL: opts.redisUrl, CLASSROOM_REDIS_SENTINELS: undefined } : {}) };
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    ...(opts.redisUrl ? { CLASSROOM_REDIS_URL: opts.redisUrl, CLASSROOM_REDIS_SENTINELS: undefined } : {}),
+  };
   const file = opts.jobsFile ?? env.CLASSROOM_SCHEDULER_JOBS_FILE;
   if (!file) throw new UsageError("--jobs-file: required (or set CLASSROOM_SCHEDULER_JOBS_FILE)");
   const jobs = loadJobsFile(file, opts.jobsFile ? "--jobs-file" : "CLASSROOM_SCHEDULER_JOBS_FILE");

@@ -42,13 +42,26 @@ export async function readStatus(redis: Redis, jobs: Job[], prefix: string, last
         history.recent(job.name, lastRuns),
       ]);
       const schedule = scheduleOf(job.schedule);
-      const target = job.target.kind === "http" ? `${job.target.method} ${job.target.service}:${job.target.port}${job.target.path} (${job.target.routing})` : `handler ${job.target.handler}`;
+      const target =
+        job.target.kind === "http"
+          ? `${job.target.method} ${job.target.service}:${job.target.port}${job.target.path} (${job.target.routing})`
+          : `handler ${job.target.handler}`;
       let running: JobStatus["running"];
       if (holder) {
         const [token, fire, replica, grantedAt] = holder.split("|");
         running = { token: Number(token), fire: Number(fire), replica, grantedAt: Number(grantedAt) };
       }
-      return { name: job.name, schedule: schedule.text, enabled: job.enabled, target, nextFire: job.enabled ? schedule.nextAfter(now) : undefined, running, queued, counters, lastRuns: runs };
+      return {
+        name: job.name,
+        schedule: schedule.text,
+        enabled: job.enabled,
+        target,
+        nextFire: job.enabled ? schedule.nextAfter(now) : undefined,
+        running,
+        queued,
+        counters,
+        lastRuns: runs,
+      };
     }),
   );
   return { at: now, replicas, jobs: statuses };
@@ -66,11 +79,20 @@ export function formatStatus(status: SchedulerStatus): string {
     lines.push(`  next fire: ${iso(job.nextFire)}${job.nextFire !== undefined ? ` (in ${job.nextFire - status.at} ms)` : ""}`);
     if (job.running) lines.push(`  running:   fire ${iso(job.running.fire)} token ${job.running.token} on ${job.running.replica}`);
     if (job.queued) lines.push(`  queued:    ${job.queued} fire(s) waiting (serial)`);
-    const counts = Object.entries(job.counters).map(([k, v]) => `${k}=${v}`).join(" ");
+    const counts = Object.entries(job.counters)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ");
     lines.push(`  counters:  ${counts || "no fires yet"}`);
     for (const run of job.lastRuns) {
       const took = run.startedAt !== undefined && run.finishedAt !== undefined ? ` ${run.finishedAt - run.startedAt} ms` : "";
-      const extra = [run.count && run.count > 1 ? `x${run.count}` : "", run.attempts && run.attempts > 1 ? `attempts=${run.attempts}` : "", run.token ? `token=${run.token}` : "", run.replica, run.endpoint ?? "", run.error ?? run.reason ?? ""]
+      const extra = [
+        run.count && run.count > 1 ? `x${run.count}` : "",
+        run.attempts && run.attempts > 1 ? `attempts=${run.attempts}` : "",
+        run.token ? `token=${run.token}` : "",
+        run.replica,
+        run.endpoint ?? "",
+        run.error ?? run.reason ?? "",
+      ]
         .filter(Boolean)
         .join(" ");
       lines.push(`  - ${iso(run.fire)} ${run.outcome}${took} ${extra}`);

@@ -51,24 +51,28 @@ const ms = (ns: number) => Math.round(ns / 1e4) / 100;
 const lines = readline.createInterface({ input: process.stdin });
 let queue = Promise.resolve();
 lines.on("line", (line) => {
-  queue = queue.then(async () => {
-    switch (line.trim()) {
-      case "start":
-        await start();
-        break;
-      case "stats": {
-        const delay = { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) };
-        process.stdout.write(`stats ${registry?.stats().reads ?? 0} ${JSON.stringify({ eventLoopDelayMs: delay })}\n`);
-        break;
+  queue = queue
+    .then(async () => {
+      switch (line.trim()) {
+        case "start":
+          await start();
+          break;
+        case "stats": {
+          const delay = { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) };
+          process.stdout.write(`stats ${registry?.stats().reads ?? 0} ${JSON.stringify({ eventLoopDelayMs: delay })}\n`);
+          break;
+        }
+        case "stop":
+          watch?.close();
+          await registry?.close();
+          process.exit(0);
       }
-      case "stop":
-        watch?.close();
-        await registry?.close();
-        process.exit(0);
-    }
-  }).catch((err) => {
-    console.error(`discovery-observer: ${(err as Error).message}`);
-    process.exit(3);
-  });
+    })
+    .catch((err) => {
+      console.error(`discovery-observer: ${(err as Error).message}`);
+      process.exit(3);
+    });
 });
-lines.on("close", () => { void registry?.close().then(() => process.exit(0)); });
+lines.on("close", () => {
+  void registry?.close().then(() => process.exit(0));
+});

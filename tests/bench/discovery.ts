@@ -60,9 +60,14 @@ class ObserverProcess implements Observer {
   private waiting: { prefix: string; resolve: (rest: string) => void } | undefined;
   private stderr = "";
 
-  constructor(readonly name: string, private readonly child: ChildProcess) {
+  constructor(
+    readonly name: string,
+    private readonly child: ChildProcess,
+  ) {
     readline.createInterface({ input: child.stdout! }).on("line", (line) => this.line(line));
-    child.stderr!.on("data", (chunk: Buffer) => { this.stderr = (this.stderr + chunk.toString()).slice(-4_000); });
+    child.stderr!.on("data", (chunk: Buffer) => {
+      this.stderr = (this.stderr + chunk.toString()).slice(-4_000);
+    });
     child.once("exit", (code) => {
       if (this.waiting) this.fail(`exited with ${code}`);
     });
@@ -90,14 +95,26 @@ class ObserverProcess implements Observer {
   private ask(command: string, reply: string, timeoutMs = 60_000): Promise<string> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => this.fail(`did not answer '${command}' within ${timeoutMs} ms`), timeoutMs);
-      this.failure = (err) => { clearTimeout(timer); this.waiting = undefined; reject(err); };
-      this.waiting = { prefix: reply, resolve: (rest) => { clearTimeout(timer); resolve(rest); } };
+      this.failure = (err) => {
+        clearTimeout(timer);
+        this.waiting = undefined;
+        reject(err);
+      };
+      this.waiting = {
+        prefix: reply,
+        resolve: (rest) => {
+          clearTimeout(timer);
+          resolve(rest);
+        },
+      };
       this.child.stdin!.write(`${command}\n`);
     });
   }
 
   /** Opens a new session and watch; resolves once the observer has its first full view. */
-  async start(): Promise<void> { await this.ask("start", "ready"); }
+  async start(): Promise<void> {
+    await this.ask("start", "ready");
+  }
 
   async stats(): Promise<{ reads: number; detail: unknown }> {
     const rest = await this.ask("stats", "stats");
@@ -132,12 +149,19 @@ function curatorClasspath(): string {
 
 function spawnCurator(connect: string, classpath: string): ObserverProcess {
   // The JVM as the anchor runs it in production: server compiler, a modest heap.
-  const child = spawn("java", ["-Xmx256m", "-XX:+UseSerialGC", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", classpath, "CuratorCacheObserver", connect, SERVICE_PATH], { stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(
+    "java",
+    ["-Xmx256m", "-XX:+UseSerialGC", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", classpath, "CuratorCacheObserver", connect, SERVICE_PATH],
+    { stdio: ["pipe", "pipe", "pipe"] },
+  );
   return new ObserverProcess("curatorCache", child);
 }
 
 function spawnWatcher(connect: string): ObserverProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(REPO, "tests/bench/discovery-observer.ts"), connect, SERVICE], { cwd: REPO, stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(REPO, "tests/bench/discovery-observer.ts"), connect, SERVICE], {
+    cwd: REPO,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   return new ObserverProcess("watcher", child);
 }
 
@@ -154,17 +178,30 @@ class LegacyListThenWatchLoop implements Observer {
   reads = 0;
   private stopped = false;
 
-  constructor(private readonly client: zookeeper.Client, private readonly path: string) {}
+  constructor(
+    private readonly client: zookeeper.Client,
+    private readonly path: string,
+  ) {}
 
-  start(): void { void this.loop(); }
-  stop(): void { this.stopped = true; }
+  start(): void {
+    void this.loop();
+  }
+  stop(): void {
+    this.stopped = true;
+  }
 
   private async loop(): Promise<void> {
     if (this.stopped) return;
     try {
       const children = await this.call<string[]>((cb) => this.client.getChildren(this.path, cb));
-      const read = await Promise.all(children.map((id) =>
-        this.call<Buffer>((cb) => this.client.getData(`${this.path}/${id}`, cb)).then((data) => decodeNodeData(id, data), () => undefined)));
+      const read = await Promise.all(
+        children.map((id) =>
+          this.call<Buffer>((cb) => this.client.getData(`${this.path}/${id}`, cb)).then(
+            (data) => decodeNodeData(id, data),
+            () => undefined,
+          ),
+        ),
+      );
       const instances = read.filter((i): i is Instance => i !== undefined && !("error" in i));
       this.reports.push({ atMs: wallMs(), crc: viewCrc(instances) });
       this.onReport?.();
@@ -310,26 +347,40 @@ async function main(): Promise<void> {
 
     const watcherAll = pooled.get(watcher)!.summary(pooledReads.get(watcher)!, pooledChanges);
     const curatorAll = pooled.get(curator)!.summary(pooledReads.get(curator)!, pooledChanges);
-    console.log(JSON.stringify({
-      workload: {
-        rounds: ROUNDS, burstsPerRound: BURSTS, changesPerBurst: BURST_SIZE, warmupBursts: WARMUP_BURSTS, population: POPULATION,
-        driverSessions: 4, spreadMs: SPREAD_MS,
-        mix: "register, deregister, and deregister+re-register of the same pod name; no data-only updates (the old loop never watched data)",
-        convergence: "first report of each observer equal to ZooKeeper's truth, from the acknowledgement of the burst's last change (0 if before)",
-        staleMeans: `not equal to ZooKeeper's truth ${STALE_AFTER_MS} ms after the burst's last acknowledgement`,
-        anchor: "Apache Curator 5.9.0 CuratorCache (persistent recursive watch) in its own JVM, beside the watcher in its own Node process",
-        elapsedSeconds: Math.round((performance.now() - started) / 100) / 10,
-        loadAverage: { atStart: loadAtStart, atEnd: load(), cpus: os.cpus().length },
-      },
-      rounds,
-      allRounds: {
-        watcher: watcherAll,
-        curatorCache: curatorAll,
-        p99RatioToCurator: watcherAll.convergenceMs.p99 !== null && curatorAll.convergenceMs.p99 ? Math.round((watcherAll.convergenceMs.p99 / curatorAll.convergenceMs.p99) * 100) / 100 : null,
-      },
-      ...(legacy ? { legacyPhase: legacy } : {}),
-      targets: { staleBursts: 0, p99: "at or below curatorCache's in the same run", readsPerChange: 0.7 },
-    }, null, 2));
+    console.log(
+      JSON.stringify(
+        {
+          workload: {
+            rounds: ROUNDS,
+            burstsPerRound: BURSTS,
+            changesPerBurst: BURST_SIZE,
+            warmupBursts: WARMUP_BURSTS,
+            population: POPULATION,
+            driverSessions: 4,
+            spreadMs: SPREAD_MS,
+            mix: "register, deregister, and deregister+re-register of the same pod name; no data-only updates (the old loop never watched data)",
+            convergence: "first report of each observer equal to ZooKeeper's truth, from the acknowledgement of the burst's last change (0 if before)",
+            staleMeans: `not equal to ZooKeeper's truth ${STALE_AFTER_MS} ms after the burst's last acknowledgement`,
+            anchor: "Apache Curator 5.9.0 CuratorCache (persistent recursive watch) in its own JVM, beside the watcher in its own Node process",
+            elapsedSeconds: Math.round((performance.now() - started) / 100) / 10,
+            loadAverage: { atStart: loadAtStart, atEnd: load(), cpus: os.cpus().length },
+          },
+          rounds,
+          allRounds: {
+            watcher: watcherAll,
+            curatorCache: curatorAll,
+            p99RatioToCurator:
+              watcherAll.convergenceMs.p99 !== null && curatorAll.convergenceMs.p99
+                ? Math.round((watcherAll.convergenceMs.p99 / curatorAll.convergenceMs.p99) * 100) / 100
+                : null,
+          },
+          ...(legacy ? { legacyPhase: legacy } : {}),
+          targets: { staleBursts: 0, p99: "at or below curatorCache's in the same run", readsPerChange: 0.7 },
+        },
+        null,
+        2,
+      ),
+    );
   } finally {
     await Promise.all(processes.map((o) => o.stop().catch(() => undefined)));
     await churn.close();

@@ -68,20 +68,29 @@ async function main(): Promise<void> {
     const stacks: Record<string, StackNumbers> = {};
     for (const name of CLUSTER_STACKS) stacks[name] = await benchStack(project, name, SKIP_AWAIT, true);
     stacks.local = await benchStack(project, "local", { "classroom:renderYamlToDirectory": path.join(project.workDir, "render-local") }, false);
-    console.log(JSON.stringify({
-      bench: "engine",
-      note: "seconds on this machine, one run; baseline = synth under Pulumi's mocks of the same stack file in the same run",
-      controlPlaneStartSeconds: round(clusterSeconds),
-      stacks,
-      ratioUpToSynth: Object.fromEntries(Object.entries(stacks).map(([n, s]) => [n, round(s.upSeconds / s.synthSeconds)])),
-    }, null, 2));
+    console.log(
+      JSON.stringify(
+        {
+          bench: "engine",
+          note: "seconds on this machine, one run; baseline = synth under Pulumi's mocks of the same stack file in the same run",
+          controlPlaneStartSeconds: round(clusterSeconds),
+          stacks,
+          ratioUpToSynth: Object.fromEntries(Object.entries(stacks).map(([n, s]) => [n, round(s.upSeconds / s.synthSeconds)])),
+        },
+        null,
+        2,
+      ),
+    );
   } finally {
     project?.dispose();
     await cluster?.stop();
   }
 }
 
-main().then(() => process.exit(0), (err: Error) => {
-  console.error(`bench:engine: ${err.message}`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    console.error(`bench:engine: ${err.message}`);
+    process.exit(1);
+  },
+);

@@ -26,7 +26,17 @@ const IN_FLIGHT = 8;
 const TARGET = 0.5;
 
 function line(pod: string, seq: number): string {
-  return JSON.stringify({ time: new Date().toISOString(), level: "info", component: "room-api", event: "request.done", pod, seq, path: "/api/rooms/42", status: 200, ms: 12.5 });
+  return JSON.stringify({
+    time: new Date().toISOString(),
+    level: "info",
+    component: "room-api",
+    event: "request.done",
+    pod,
+    seq,
+    path: "/api/rooms/42",
+    status: 200,
+    ms: 12.5,
+  });
 }
 
 async function agentRound(kafka: KafkaBroker, binary: string, round: number): Promise<{ total: number; steady: number }> {
@@ -45,13 +55,18 @@ async function agentRound(kafka: KafkaBroker, binary: string, round: number): Pr
   let first = 0n;
   let last = 0n;
   const started = process.hrtime.bigint();
-  const reading = kafka.readTopic(topic, (m) => {
-    const now = process.hrtime.bigint();
-    if (count === 0) first = now;
-    // The last line of each file waits for a possible continuation (multi-line records); count the rest.
-    count += decodeOtlpJson(m).length;
-    last = now;
-  }, () => count >= LINES - FILES, 300_000);
+  const reading = kafka.readTopic(
+    topic,
+    (m) => {
+      const now = process.hrtime.bigint();
+      if (count === 0) first = now;
+      // The last line of each file waits for a possible continuation (multi-line records); count the rest.
+      count += decodeOtlpJson(m).length;
+      last = now;
+    },
+    () => count >= LINES - FILES,
+    300_000,
+  );
   try {
     await collector.start();
     await reading;
@@ -66,7 +81,12 @@ async function rawRound(kafka: KafkaBroker, round: number): Promise<number> {
   const { Producer } = kafkaClient();
   const topic = `bench.logs.raw${round}`;
   await kafka.createTopic(topic, 4);
-  const producer = new Producer<Buffer, Buffer, Buffer, Buffer>({ clientId: "bench-raw", bootstrapBrokers: [kafka.bootstrap], idempotent: true, autocreateTopics: false });
+  const producer = new Producer<Buffer, Buffer, Buffer, Buffer>({
+    clientId: "bench-raw",
+    bootstrapBrokers: [kafka.bootstrap],
+    idempotent: true,
+    autocreateTopics: false,
+  });
   try {
     await producer.send({ messages: [{ topic, key: Buffer.from("warm-up"), value: Buffer.from(line("warm-up", 0)) }] });
     const started = process.hrtime.bigint();
@@ -113,19 +133,31 @@ async function main(): Promise<void> {
     const agentLinesPerSec = median(agent.map((a) => a.total));
     const rawLinesPerSec = median(raw);
     const ratio = Number((agentLinesPerSec / rawLinesPerSec).toFixed(2));
-    console.log(JSON.stringify({
-      lines: LINES, files: FILES, rounds: ROUNDS,
-      agentLinesPerSec, agentSteadyPerSec: median(agent.map((a) => a.steady)), rawLinesPerSec,
-      ratio, target: TARGET, meetsTarget: ratio >= TARGET,
-      samples: { agent, raw },
-      loadAverage: os.loadavg().map((l) => Number(l.toFixed(1))), cpus: os.cpus().length,
-    }));
+    console.log(
+      JSON.stringify({
+        lines: LINES,
+        files: FILES,
+        rounds: ROUNDS,
+        agentLinesPerSec,
+        agentSteadyPerSec: median(agent.map((a) => a.steady)),
+        rawLinesPerSec,
+        ratio,
+        target: TARGET,
+        meetsTarget: ratio >= TARGET,
+        samples: { agent, raw },
+        loadAverage: os.loadavg().map((l) => Number(l.toFixed(1))),
+        cpus: os.cpus().length,
+      }),
+    );
   } finally {
     await kafka.destroy();
   }
 }
 
-main().then(() => process.exit(0), (err) => {
-  console.error(err);
-  process.exit(3);
-});
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(3);
+  },
+);

@@ -50,7 +50,11 @@ async function pump(producer: BufferedProducer, expectPath?: "kafka" | "redis", 
   for (let start = 0; start < count; start += BATCH) {
     const call = producer.send(TOPIC, batchAt(start));
     inFlight.add(call);
-    void call.then((r) => { if (expectPath && r.path !== expectPath) throw new Error(`bench: expected path ${expectPath}, got ${r.path}`); }).finally(() => inFlight.delete(call));
+    void call
+      .then((r) => {
+        if (expectPath && r.path !== expectPath) throw new Error(`bench: expected path ${expectPath}, got ${r.path}`);
+      })
+      .finally(() => inFlight.delete(call));
     if (inFlight.size >= calls) await Promise.race(inFlight);
   }
   await Promise.all(inFlight);
@@ -61,7 +65,10 @@ async function pump(producer: BufferedProducer, expectPath?: "kafka" | "redis", 
 async function pumpPlain(calls: number): Promise<number> {
   const { Producer, stringSerializer } = kafkaClient();
   const producer = new Producer<Buffer, Buffer, string, string>({
-    clientId: "bench-plain", bootstrapBrokers: [kafkaBootstrap], idempotent: true, autocreateTopics: false,
+    clientId: "bench-plain",
+    bootstrapBrokers: [kafkaBootstrap],
+    idempotent: true,
+    autocreateTopics: false,
     serializers: { headerKey: stringSerializer, headerValue: stringSerializer },
   });
   try {
@@ -69,7 +76,9 @@ async function pumpPlain(calls: number): Promise<number> {
     const started = process.hrtime.bigint();
     const inFlight = new Set<Promise<unknown>>();
     for (let start = 0; start < LIVE_N; start += BATCH) {
-      const call = producer.send({ messages: batchAt(start).map((m, i) => ({ topic: TOPIC, key: Buffer.from(m.key), value: m.value, headers: { "mq-id": `plain.${start + i}` } })) });
+      const call = producer.send({
+        messages: batchAt(start).map((m, i) => ({ topic: TOPIC, key: Buffer.from(m.key), value: m.value, headers: { "mq-id": `plain.${start + i}` } })),
+      });
       inFlight.add(call);
       void call.finally(() => inFlight.delete(call));
       if (inFlight.size >= calls) await Promise.race(inFlight);
@@ -109,7 +118,10 @@ async function main(): Promise<void> {
     }
     const healthy: Record<string, unknown> = {};
     let healthyTargetMet = true;
-    for (const [mode, calls] of [["sequential", 1], ["concurrent", IN_FLIGHT]] as const) {
+    for (const [mode, calls] of [
+      ["sequential", 1],
+      ["concurrent", IN_FLIGHT],
+    ] as const) {
       const plainRounds: number[] = [];
       const liveRounds = new Map<number, number[]>(LIVE_SHARD_COUNTS.map((s) => [s, []]));
       const requestsBefore = new Map([...liveProducers].map(([shards, p]) => [shards, p.stats.kafkaRequests]));
@@ -123,13 +135,15 @@ async function main(): Promise<void> {
         LIVE_SHARD_COUNTS.forEach((shards, i) => liveRounds.get(shards)!.push(rates[i]));
       }
       const plainPerSec = median(plainRounds);
-      const byShards = Object.fromEntries(LIVE_SHARD_COUNTS.map((shards) => {
-        const perSec = median(liveRounds.get(shards)!);
-        const liveVsPlain = Number((perSec / plainPerSec).toFixed(2));
-        if (!(liveVsPlain >= LIVE_TARGET)) healthyTargetMet = false;
-        const requests = liveProducers.get(shards)!.stats.kafkaRequests - requestsBefore.get(shards)!;
-        return [shards, { perSec, liveVsPlain, rounds: liveRounds.get(shards), messagesPerRequest: Math.round(((LIVE_ROUNDS + 1) * LIVE_N) / requests) }];
-      }));
+      const byShards = Object.fromEntries(
+        LIVE_SHARD_COUNTS.map((shards) => {
+          const perSec = median(liveRounds.get(shards)!);
+          const liveVsPlain = Number((perSec / plainPerSec).toFixed(2));
+          if (!(liveVsPlain >= LIVE_TARGET)) healthyTargetMet = false;
+          const requests = liveProducers.get(shards)!.stats.kafkaRequests - requestsBefore.get(shards)!;
+          return [shards, { perSec, liveVsPlain, rounds: liveRounds.get(shards), messagesPerRequest: Math.round(((LIVE_ROUNDS + 1) * LIVE_N) / requests) }];
+        }),
+      );
       healthy[mode] = { callsInFlight: calls, plainPerSec, plainRounds, ...byShards };
     }
     for (const producer of liveProducers.values()) await producer.close();
@@ -138,7 +152,10 @@ async function main(): Promise<void> {
     // into buffering mode, so the measurement is the buffered path alone.
     const down = new BufferedProducer({ kafkaBootstrap: [`127.0.0.1:${await freePort()}`], redis, shards: SHARDS, kafkaSendTimeoutMs: 1_000 });
     await down.start();
-    await down.send(TOPIC, Array.from({ length: 1_000 }, (_, i) => ({ key: `k${i}`, value })));
+    await down.send(
+      TOPIC,
+      Array.from({ length: 1_000 }, (_, i) => ({ key: `k${i}`, value })),
+    );
     // Raw baseline on the same server: the same fields, one XADD per message, auto-pipelined. The two
     // alternate for ROUNDS rounds and each reports its median, so load from other processes on the
     // machine hits both alike.
@@ -149,7 +166,8 @@ async function main(): Promise<void> {
       const started = process.hrtime.bigint();
       for (let start = 0; start < N; start += BATCH * IN_FLIGHT) {
         const writes = [];
-        for (let n = start; n < Math.min(N, start + BATCH * IN_FLIGHT); n++) writes.push(raw.xadd(`raw:stream:${n % SHARDS}`, "*", "id", `bench.${n}`, "t", TOPIC, "k", `k${n % 1_000}`, "v", value));
+        for (let n = start; n < Math.min(N, start + BATCH * IN_FLIGHT); n++)
+          writes.push(raw.xadd(`raw:stream:${n % SHARDS}`, "*", "id", `bench.${n}`, "t", TOPIC, "k", `k${n % 1_000}`, "v", value));
         await Promise.all(writes);
       }
       const rawRate = perSec(N, started);
@@ -166,7 +184,10 @@ async function main(): Promise<void> {
     const file = fs.openSync(path.join(tmp, "spill.log"), "a");
     let started = process.hrtime.bigint();
     for (let start = 0; start < N; start += BATCH) {
-      const lines = batchAt(start).map((m, i) => JSON.stringify({ id: `bench.${start + i}`, topic: TOPIC, key: m.key, value: m.value.toString("base64") })).join("\n") + "\n";
+      const lines =
+        batchAt(start)
+          .map((m, i) => JSON.stringify({ id: `bench.${start + i}`, topic: TOPIC, key: m.key, value: m.value.toString("base64") }))
+          .join("\n") + "\n";
       fs.writeSync(file, lines);
       fs.fsyncSync(file);
     }
@@ -198,7 +219,10 @@ async function main(): Promise<void> {
     const loop = (async () => {
       for (let start = 0; sending; start += BATCH) {
         const r = await live.send(TOPIC, batchAt(start));
-        if (r.redis > 0 && firstBufferedAt === 0) { firstBufferedAt = Date.now(); sending = false; }
+        if (r.redis > 0 && firstBufferedAt === 0) {
+          firstBufferedAt = Date.now();
+          sending = false;
+        }
       }
     })();
     await new Promise((r) => setTimeout(r, 500));
@@ -209,16 +233,31 @@ async function main(): Promise<void> {
     await live.close();
     await replayer.stop();
 
-    console.log(JSON.stringify({
-      messages: N, batch: BATCH, inFlight: IN_FLIGHT, shards: SHARDS, valueBytes: value.length, cpus: os.cpus().length,
-      bufferedPerSec, rawXaddPerSec, bufferedVsRaw: Number((bufferedPerSec / rawXaddPerSec).toFixed(2)),
-      bufferedRounds, rawRounds,
-      replayed: backlog, replayPerSec, livePerSec, brokerLossToFirstBufferedMs,
-      liveSendDeadlineMs: 2_000,
-      oldFileFsyncPerSec,
-      healthy, healthyTarget: LIVE_TARGET, healthyTargetMet,
-      loadAverage: os.loadavg().map((l) => Number(l.toFixed(1))),
-    }));
+    console.log(
+      JSON.stringify({
+        messages: N,
+        batch: BATCH,
+        inFlight: IN_FLIGHT,
+        shards: SHARDS,
+        valueBytes: value.length,
+        cpus: os.cpus().length,
+        bufferedPerSec,
+        rawXaddPerSec,
+        bufferedVsRaw: Number((bufferedPerSec / rawXaddPerSec).toFixed(2)),
+        bufferedRounds,
+        rawRounds,
+        replayed: backlog,
+        replayPerSec,
+        livePerSec,
+        brokerLossToFirstBufferedMs,
+        liveSendDeadlineMs: 2_000,
+        oldFileFsyncPerSec,
+        healthy,
+        healthyTarget: LIVE_TARGET,
+        healthyTargetMet,
+        loadAverage: os.loadavg().map((l) => Number(l.toFixed(1))),
+      }),
+    );
   } finally {
     raw.disconnect();
     redis.disconnect();
@@ -227,4 +266,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (err) => { console.error(`bench:mq failed: ${(err as Error).message}`); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(`bench:mq failed: ${(err as Error).message}`);
+    process.exit(1);
+  },
+);

@@ -49,16 +49,19 @@ const fullTimer = setInterval(() => {
   say({ ev: "full" });
 }, 50);
 
-readline.createInterface({ input: process.stdin }).on("line", (line) => {
-  const msg = JSON.parse(line);
-  if (msg.op === "measure") {
-    measuring = true;
-    probe.reset();
-  } else if (msg.op === "dump") {
-    say({ ev: "dump", ids: watches.map((w) => w.current().map((i) => i.id)) });
-  } else if (msg.op === "stats") {
-    say({ ev: "stats", eventLoop: probe.summary() });
-  }
-}).on("close", () => {
-  void registry.close().finally(() => process.exit(0));
-});
+readline
+  .createInterface({ input: process.stdin })
+  .on("line", (line) => {
+    const msg = JSON.parse(line);
+    if (msg.op === "measure") {
+      measuring = true;
+      probe.reset();
+    } else if (msg.op === "dump") {
+      say({ ev: "dump", ids: watches.map((w) => w.current().map((i) => i.id)) });
+    } else if (msg.op === "stats") {
+      say({ ev: "stats", eventLoop: probe.summary() });
+    }
+  })
+  .on("close", () => {
+    void registry.close().finally(() => process.exit(0));
+  });

@@ -55,19 +55,27 @@ function naiveReplica(): Replica {
     say({ ev: "ready" });
   });
   const pass = async (c: ZkConnection) => {
-    await Promise.all([...view.registryServices()].map(async (service) => {
-      const dir = `${root}/${service}`;
-      const desired: Map<string, DesiredNode> = view.desired(service);
-      let children: string[] = [];
-      try { children = (await c.getChildren(dir)).children; } catch { await c.mkdirp(dir).catch(() => undefined); }
-      await Promise.all([
-        ...[...desired].map(([id, node]) => {
-          const data = encodeNodeData({ ...node, registeredAt: new Date().toISOString() });
-          return children.includes(id) ? c.setData(`${dir}/${id}`, data) : c.create(`${dir}/${id}`, data, zookeeper.CreateMode.PERSISTENT);
-        }),
-        ...children.filter((id) => !desired.has(id)).map((id) => c.remove(`${dir}/${id}`)),
-      ].map((p) => p.catch(() => undefined)));
-    }));
+    await Promise.all(
+      [...view.registryServices()].map(async (service) => {
+        const dir = `${root}/${service}`;
+        const desired: Map<string, DesiredNode> = view.desired(service);
+        let children: string[] = [];
+        try {
+          children = (await c.getChildren(dir)).children;
+        } catch {
+          await c.mkdirp(dir).catch(() => undefined);
+        }
+        await Promise.all(
+          [
+            ...[...desired].map(([id, node]) => {
+              const data = encodeNodeData({ ...node, registeredAt: new Date().toISOString() });
+              return children.includes(id) ? c.setData(`${dir}/${id}`, data) : c.create(`${dir}/${id}`, data, zookeeper.CreateMode.PERSISTENT);
+            }),
+            ...children.filter((id) => !desired.has(id)).map((id) => c.remove(`${dir}/${id}`)),
+          ].map((p) => p.catch(() => undefined)),
+        );
+      }),
+    );
   };
   return {
     upsertService: (o) => view.upsertService(o),
@@ -92,8 +100,12 @@ const lines = readline.createInterface({ input: process.stdin });
 lines.on("line", (line) => {
   const msg = JSON.parse(line);
   switch (msg.op) {
-    case "service": replica.upsertService(msg.obj); break;
-    case "slice": replica.upsertSlice(msg.obj); break;
+    case "service":
+      replica.upsertService(msg.obj);
+      break;
+    case "slice":
+      replica.upsertSlice(msg.obj);
+      break;
     case "lead":
       probe.reset();
       void replica.lead(msg.identity).then(() => say({ ev: "leading" }));
@@ -102,13 +114,16 @@ lines.on("line", (line) => {
       probe.reset();
       say({ ev: "stats", ...replica.stats(), eventLoop: probe.summary() });
       break;
-    case "stats": say({ ev: "stats", ...replica.stats(), eventLoop: probe.summary() }); break;
+    case "stats":
+      say({ ev: "stats", ...replica.stats(), eventLoop: probe.summary() });
+      break;
     case "die":
       // stdout is a pipe: on Linux the write is synchronous, so the counters are out before the kill.
       say({ ev: "stats", ...replica.stats(), eventLoop: probe.summary() });
       process.kill(process.pid, "SIGKILL");
       break;
-    default: throw new Error(`unknown op ${msg.op}`);
+    default:
+      throw new Error(`unknown op ${msg.op}`);
   }
 });
 lines.on("close", () => process.exit(0));

@@ -58,7 +58,9 @@ class World {
   endpoints(s: number): TestEndpoint[] {
     return this.ready[s].map((ready, i) => ({ pod: `${serviceName(s)}-stable-${i}`, ip: `10.${1 + Math.floor(s / 250)}.${s % 250}.${i + 1}`, ready }));
   }
-  slice(s: number): any { return endpointSlice(`${serviceName(s)}-stable`, `${serviceName(s)}-stable-a`, this.endpoints(s)); }
+  slice(s: number): any {
+    return endpointSlice(`${serviceName(s)}-stable`, `${serviceName(s)}-stable-a`, this.endpoints(s));
+  }
 }
 
 /** A child process speaking JSON lines (and, for the observer, `c ...` change lines). */
@@ -67,14 +69,20 @@ class Child {
   exited = false;
   private stderr = "";
 
-  constructor(readonly name: string, private readonly proc: ChildProcess, onChange?: (line: string) => void) {
+  constructor(
+    readonly name: string,
+    private readonly proc: ChildProcess,
+    onChange?: (line: string) => void,
+  ) {
     readline.createInterface({ input: proc.stdout! }).on("line", (line) => {
       if (line.startsWith("c ")) return onChange?.(line);
       const msg = JSON.parse(line);
       const i = this.waiters.findIndex((w) => w.ev === msg.ev);
       if (i >= 0) this.waiters.splice(i, 1)[0].resolve(msg);
     });
-    proc.stderr!.on("data", (d) => { this.stderr = (this.stderr + String(d)).slice(-4000); });
+    proc.stderr!.on("data", (d) => {
+      this.stderr = (this.stderr + String(d)).slice(-4000);
+    });
     // A replica that SIGKILLed itself is written to until its exit is noticed: that write fails, harmlessly.
     proc.stdin!.on("error", () => undefined);
     proc.once("exit", (code, signal) => {
@@ -86,8 +94,14 @@ class Child {
 
   static spawn(name: string, script: string, env: Record<string, string>, onChange?: (line: string) => void): Child {
     // BENCH_PROFILE_DIR: each child that exits normally writes a CPU profile there (where a tail comes from).
-    const profile = process.env.BENCH_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
-    const proc = spawn(process.execPath, [...profile, "--import", "tsx", path.join(REPO, script)], { cwd: REPO, env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+    const profile = process.env.BENCH_PROFILE_DIR
+      ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`]
+      : [];
+    const proc = spawn(process.execPath, [...profile, "--import", "tsx", path.join(REPO, script)], {
+      cwd: REPO,
+      env: { ...process.env, ...env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     return new Child(name, proc, onChange);
   }
 
@@ -99,11 +113,14 @@ class Child {
   next(ev: string, timeoutMs = 300_000): Promise<any> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${this.name}: no '${ev}' within ${timeoutMs} ms; stderr: ${this.stderr}`)), timeoutMs);
-      this.waiters.push({ ev, resolve: (msg) => {
-        clearTimeout(timer);
-        if (msg.ev === "exited") reject(new Error(`${this.name} exited (${msg.code ?? msg.signal}) waiting for '${ev}': ${msg.stderr}`));
-        else resolve(msg);
-      } });
+      this.waiters.push({
+        ev,
+        resolve: (msg) => {
+          clearTimeout(timer);
+          if (msg.ev === "exited") reject(new Error(`${this.name} exited (${msg.code ?? msg.signal}) waiting for '${ev}': ${msg.stderr}`));
+          else resolve(msg);
+        },
+      });
     });
   }
 
@@ -142,7 +159,9 @@ async function run(mode: Mode, zk: ZooKeeperServer, tree: string) {
   const suspects = new Map<string, string>();
   let takingOver = 0;
 
-  const observer = Child.spawn("observer", "tests/bench/registrar-observer.ts",
+  const observer = Child.spawn(
+    "observer",
+    "tests/bench/registrar-observer.ts",
     { BENCH_CONNECT: zk.connectString, BENCH_ROOT: root, BENCH_SERVICES: String(SERVICES), BENCH_ENDPOINTS: String(ENDPOINTS), BENCH_PREFIX: PREFIX },
     (line) => {
       const [, at, sIdx, change, registeredAt] = line.split(" ");
@@ -157,7 +176,14 @@ async function run(mode: Mode, zk: ZooKeeperServer, tree: string) {
           spuriousDeletes++;
           suspects.set(key, registeredAt);
           // What it takes to tell a registrar bug from a bench artefact: when, how long after the last flip, which write.
-          if (spuriousDetail.length < 10) spuriousDetail.push({ key, atMs: Math.round(Number(at) - t0), lastFlipAgoMs: Math.round(Number(at) - (lastFlip.get(key) ?? t0)), removedRegisteredAt: registeredAt, duringFailover: takingOver > 0 });
+          if (spuriousDetail.length < 10)
+            spuriousDetail.push({
+              key,
+              atMs: Math.round(Number(at) - t0),
+              lastFlipAgoMs: Math.round(Number(at) - (lastFlip.get(key) ?? t0)),
+              removedRegisteredAt: registeredAt,
+              duringFailover: takingOver > 0,
+            });
         }
       } else if (suspects.has(key)) {
         // The same node back (same write time): ZooKeeper never lost it, the watcher's view did.
@@ -174,12 +200,18 @@ async function run(mode: Mode, zk: ZooKeeperServer, tree: string) {
         if (!p.inTakeover) outsideTakeover.push(ms);
         pending.delete(key);
       }
-    });
+    },
+  );
 
   let seq = 0;
   const retired: any[] = [];
   const startReplica = () => {
-    const r = Child.spawn(`${mode}-${seq++}`, "tests/bench/registrar-replica.ts", { BENCH_CONNECT: zk.connectString, BENCH_ROOT: root, BENCH_STATE_ROOT: stateRoot, BENCH_REPLICA_MODE: mode });
+    const r = Child.spawn(`${mode}-${seq++}`, "tests/bench/registrar-replica.ts", {
+      BENCH_CONNECT: zk.connectString,
+      BENCH_ROOT: root,
+      BENCH_STATE_ROOT: stateRoot,
+      BENCH_REPLICA_MODE: mode,
+    });
     // What the informers' initial list delivers.
     for (let s = 0; s < SERVICES; s++) {
       r.send({ op: "service", obj: trackService(serviceName(s), "stable", 100) });
@@ -250,7 +282,12 @@ async function run(mode: Mode, zk: ZooKeeperServer, tree: string) {
     const { ids } = await observer.ask({ op: "dump" }, "dump");
     staleKeys = [];
     for (let s = 0; s < SERVICES; s++) {
-      const want = new Set(world.endpoints(s).filter((e) => e.ready).map((e) => e.pod));
+      const want = new Set(
+        world
+          .endpoints(s)
+          .filter((e) => e.ready)
+          .map((e) => e.pod),
+      );
       const have = new Set<string>(ids[s]);
       for (const id of want) if (!have.has(id)) staleKeys.push(`${serviceName(s)}/${id} missing`);
       for (const id of have) if (!want.has(id)) staleKeys.push(`${serviceName(s)}/${id} extra`);
@@ -266,13 +303,15 @@ async function run(mode: Mode, zk: ZooKeeperServer, tree: string) {
   }
   const settleMs = performance.now() - started - streamMs;
   // Stale in the observer's view: is it ZooKeeper that is stale, or the watcher?
-  const staleDetail = await Promise.all(staleKeys.slice(0, 5).map(async (key) => {
-    const raw = await connectRawClient(zk.connectString);
-    const [service, id] = key.split(" ")[0].split("/");
-    const inZk = await zkCall<unknown>((cb) => raw.exists(`${root}/${service}/${id}`, cb));
-    await closeRawClient(raw);
-    return `${key} in the watcher; ${inZk ? "present" : "absent"} in ZooKeeper`;
-  }));
+  const staleDetail = await Promise.all(
+    staleKeys.slice(0, 5).map(async (key) => {
+      const raw = await connectRawClient(zk.connectString);
+      const [service, id] = key.split(" ")[0].split("/");
+      const inZk = await zkCall<unknown>((cb) => raw.exists(`${root}/${service}/${id}`, cb));
+      await closeRawClient(raw);
+      return `${key} in the watcher; ${inZk ? "present" : "absent"} in ZooKeeper`;
+    }),
+  );
   const live = [await leader.ask({ op: "stats" }, "stats"), ...(standby ? [await standby.ask({ op: "stats" }, "stats")] : [])];
   const observerStats = await observer.ask({ op: "stats" }, "stats");
   const loadEnd = loadavg();
@@ -321,24 +360,37 @@ async function main(): Promise<void> {
     const raw = await connectRawClient(zk.connectString);
     const leftovers = await zkCall<string[]>((cb) => raw.getChildren("/bench-0-registrar/state/owned", cb));
     await closeRawClient(raw);
-    console.log(JSON.stringify({
-      bench: "registrar",
-      workload: {
-        services: SERVICES, endpointsPerService: ENDPOINTS, changes: CHANGES, ratePerSecond: RATE, failovers: FAILOVERS,
-        processes: "driver, 2 registrar replicas and 1 discovery-watcher observer, each its own Node process",
-        kubernetesSide: "EndpointSlice updates fed to the replicas as informer events (API server watch latency excluded)",
-      },
-      targets: { staleAtEnd: 0, p99Ms: 250, zkWritesPerChange: 1.1, spuriousDeletes: 0 },
-      rounds,
-      ledgerServicesRound0: leftovers.length,
-      cpus: os.cpus().length,
-    }, null, 2));
+    console.log(
+      JSON.stringify(
+        {
+          bench: "registrar",
+          workload: {
+            services: SERVICES,
+            endpointsPerService: ENDPOINTS,
+            changes: CHANGES,
+            ratePerSecond: RATE,
+            failovers: FAILOVERS,
+            processes: "driver, 2 registrar replicas and 1 discovery-watcher observer, each its own Node process",
+            kubernetesSide: "EndpointSlice updates fed to the replicas as informer events (API server watch latency excluded)",
+          },
+          targets: { staleAtEnd: 0, p99Ms: 250, zkWritesPerChange: 1.1, spuriousDeletes: 0 },
+          rounds,
+          ledgerServicesRound0: leftovers.length,
+          cpus: os.cpus().length,
+        },
+        null,
+        2,
+      ),
+    );
   } finally {
     await zk.destroy();
   }
 }
 
-main().then(() => process.exit(0), (err) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

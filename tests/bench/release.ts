@@ -27,7 +27,8 @@ async function main(): Promise<void> {
   const load = startLoad([stable, canary], 20);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-release-"));
   try {
-    while ((await prometheus.value('sum(rate(http_server_request_duration_seconds_count{classroom_io_track="canary"}[10s]))')) === undefined) await new Promise((r) => setTimeout(r, 500));
+    while ((await prometheus.value('sum(rate(http_server_request_duration_seconds_count{classroom_io_track="canary"}[10s]))')) === undefined)
+      await new Promise((r) => setTimeout(r, 500));
     const plan = `{ prometheus: "${prometheus.url}", interval: ${INTERVAL_S}s, window: 10s }`;
     const detections: Array<{ flipToRollbackMs: number; evaluationsAfterFlip: number }> = [];
     const applyMs: number[] = [];
@@ -56,20 +57,29 @@ async function main(): Promise<void> {
       detections.push({ flipToRollbackMs: rolledBackAt - flippedAt, evaluationsAfterFlip: evaluations });
     }
     const flip = detections.map((d) => d.flipToRollbackMs);
-    console.log(JSON.stringify({
-      bench: "release",
-      what: "canary turned bad (30% errors) -> rollback written to the stack file by `release run`",
-      analysisIntervalMs: INTERVAL_S * 1000,
-      scrapeIntervalMs: SCRAPE_S * 1000,
-      failureLimit: 1,
-      runs: RUNS,
-      flipToRollbackMs: { median: median(flip), max: Math.max(...flip), each: flip },
-      inAnalysisIntervals: Math.round((median(flip) / (INTERVAL_S * 1000)) * 100) / 100,
-      evaluationsAfterFlip: detections.map((d) => d.evaluationsAfterFlip),
-      baseline: { what: "one `weight` step applied through the same path (--no-deploy), process start included", applyStepMs: { median: median(applyMs), each: applyMs } },
-      loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
-      cpus: os.cpus().length,
-    }, null, 2));
+    console.log(
+      JSON.stringify(
+        {
+          bench: "release",
+          what: "canary turned bad (30% errors) -> rollback written to the stack file by `release run`",
+          analysisIntervalMs: INTERVAL_S * 1000,
+          scrapeIntervalMs: SCRAPE_S * 1000,
+          failureLimit: 1,
+          runs: RUNS,
+          flipToRollbackMs: { median: median(flip), max: Math.max(...flip), each: flip },
+          inAnalysisIntervals: Math.round((median(flip) / (INTERVAL_S * 1000)) * 100) / 100,
+          evaluationsAfterFlip: detections.map((d) => d.evaluationsAfterFlip),
+          baseline: {
+            what: "one `weight` step applied through the same path (--no-deploy), process start included",
+            applyStepMs: { median: median(applyMs), each: applyMs },
+          },
+          loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
+          cpus: os.cpus().length,
+        },
+        null,
+        2,
+      ),
+    );
   } finally {
     load.stop();
     await prometheus.destroy();

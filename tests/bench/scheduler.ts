@@ -58,7 +58,14 @@ function account(starts: Start[], jobs: string[], from: number, to: number) {
     maxMissesPerJob = Math.max(maxMissesPerJob, missed);
   }
   const duplicates = [...perFire.values()].reduce((sum, n) => sum + (n - 1), 0);
-  return { fires: jobs.length * ((to - from) / 1000), runs: inWindow.length, duplicates, misses, maxMissesPerJob, jitterMs: percentiles(inWindow.map((s) => s.at - s.fire)) };
+  return {
+    fires: jobs.length * ((to - from) / 1000),
+    runs: inWindow.length,
+    duplicates,
+    misses,
+    maxMissesPerJob,
+    jitterMs: percentiles(inWindow.map((s) => s.at - s.fire)),
+  };
 }
 
 /** A naive scheduler: every second (at whatever phase it started), claim and run every job that came due. */
@@ -131,7 +138,11 @@ async function redisWork(redis: Redis): Promise<{ cpuSec: number; scriptUsec: nu
   const field = (text: string, name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, "m").exec(text)?.[1] ?? 0);
   const usec = (command: string) => Number(new RegExp(`^cmdstat_${command}:calls=\\d+,usec=(\\d+)`, "m").exec(stats)?.[1] ?? 0);
   const calls = (command: string) => Number(new RegExp(`^cmdstat_${command}:calls=(\\d+)`, "m").exec(stats)?.[1] ?? 0);
-  return { cpuSec: field(cpu, "used_cpu_sys") + field(cpu, "used_cpu_user"), scriptUsec: usec("evalsha") + usec("eval") + usec("mget"), setCalls: calls("set") };
+  return {
+    cpuSec: field(cpu, "used_cpu_sys") + field(cpu, "used_cpu_user"),
+    scriptUsec: usec("evalsha") + usec("eval") + usec("mget"),
+    setCalls: calls("set"),
+  };
 }
 
 /** CPU seconds a process has used (user + system), from /proc; the replicas' own cost per fire. */
@@ -162,7 +173,8 @@ async function counterTotals(redis: Redis, names: string[]): Promise<Record<stri
   const pipeline = redis.pipeline();
   for (const name of names) pipeline.hgetall(`classroom:scheduler:counters:${name}`);
   const totals: Record<string, number> = {};
-  for (const [, value] of (await pipeline.exec()) ?? []) for (const [k, v] of Object.entries(value as Record<string, string>)) totals[k] = (totals[k] ?? 0) + Number(v);
+  for (const [, value] of (await pipeline.exec()) ?? [])
+    for (const [k, v] of Object.entries(value as Record<string, string>)) totals[k] = (totals[k] ?? 0) + Number(v);
   return totals;
 }
 
@@ -240,7 +252,9 @@ async function failoverPhase(redis: Redis, replicas: SchedulerReplicas, names: s
   await sleep(to - Date.now() + 1500 + leaseMs);
   const starts = await readStarts(redis);
   const stats = account(starts, names, killedFire + 1000, to);
-  const gaps = names.map((job) => starts.filter((s) => s.job === job && s.replica !== "r3" && s.at >= killedAt).reduce((min, s) => Math.min(min, s.at), Infinity) - killedAt);
+  const gaps = names.map(
+    (job) => starts.filter((s) => s.job === job && s.replica !== "r3" && s.at >= killedAt).reduce((min, s) => Math.min(min, s.at), Infinity) - killedAt,
+  );
   const failoverGap = percentiles(gaps);
   const afterExpiry = [...deadLocks].map(([job, expiresAt]) => gaps[names.indexOf(job)] + killedAt - expiresAt);
   return {
@@ -303,7 +317,10 @@ async function main(): Promise<void> {
   const names = Array.from({ length: jobCount }, (_, i) => `bench-${String(i).padStart(4, "0")}`);
   // Half cron (six fields, every second), half fixed rate, so both schedule kinds are measured.
   const jobs: JobsSpec = Object.fromEntries(
-    names.map((name, i) => [name, { schedule: i % 2 ? { everyMs: 1000 } : { cron: "* * * * * *" }, target: { handler: "bench" }, params: { sleepMs: handlerSleepMs } }]),
+    names.map((name, i) => [
+      name,
+      { schedule: i % 2 ? { everyMs: 1000 } : { cron: "* * * * * *" }, target: { handler: "bench" }, params: { sleepMs: handlerSleepMs } },
+    ]),
   );
   const load = () => os.loadavg().map((l) => Number(l.toFixed(2)));
   const loadAtStart = load();
@@ -334,7 +351,15 @@ async function main(): Promise<void> {
       JSON.stringify(
         {
           bench: "scheduler",
-          setup: { jobs: jobCount, firesPerSecond: jobCount, schedule: "every 1 s (half cron '* * * * * *', half everyMs 1000)", handlerSleepMs, leaseMs, redis: "one redis-server, AOF everysec", cpus: os.cpus().length },
+          setup: {
+            jobs: jobCount,
+            firesPerSecond: jobCount,
+            schedule: "every 1 s (half cron '* * * * * *', half everyMs 1000)",
+            handlerSleepMs,
+            leaseMs,
+            redis: "one redis-server, AOF everysec",
+            cpus: os.cpus().length,
+          },
           loadAverage: { start: loadAtStart, afterReplicaPhases: loadAfterReplicas, end: load() },
           steady,
           replicaScaling: {
@@ -350,7 +375,15 @@ async function main(): Promise<void> {
             pollingLoop1s: { note: "naive scheduler: setInterval 1000 ms, then SET NX per due fire one after another, one process", ...polling },
             inProcessTimersNoRedis: { note: "one setTimeout per job per fire, no claims: this machine's timer floor", ...timerStats },
           },
-          targets: { firesPerSecond: 1000, replicas: 3, duplicates: 0, misses: 0, p99StartLagMsBelow: normalLagMs, redisCpuPerFire5to1AtMost: 1.5, normalLagAfterOutageWithinMs: leaseMs },
+          targets: {
+            firesPerSecond: 1000,
+            replicas: 3,
+            duplicates: 0,
+            misses: 0,
+            p99StartLagMsBelow: normalLagMs,
+            redisCpuPerFire5to1AtMost: 1.5,
+            normalLagAfterOutageWithinMs: leaseMs,
+          },
           met: {
             noDuplicates: steady.duplicates === 0 && failover.duplicates === 0 && outage.duplicates === 0,
             noMisses: steady.misses === 0,

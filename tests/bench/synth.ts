@@ -30,7 +30,11 @@ for (const stack of STACKS) {
   let objects = 0;
   for (let i = 0; i < RUNS; i++) {
     const started = process.hrtime.bigint();
-    const run = spawnSync(process.execPath, [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), "tools/synth/cli.ts", "--stack", stack, "-q", "--out", path.join(ROOT, "out", "bench", stack)], { cwd: ROOT, encoding: "utf8" });
+    const run = spawnSync(
+      process.execPath,
+      [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), "tools/synth/cli.ts", "--stack", stack, "-q", "--out", path.join(ROOT, "out", "bench", stack)],
+      { cwd: ROOT, encoding: "utf8" },
+    );
     samples.push(Number(process.hrtime.bigint() - started) / 1e6);
     if (run.status !== 0) throw new Error(`synth ${stack} failed:\n${run.stdout}${run.stderr}`);
     objects = Number(/: (\d+) objects/.exec(run.stdout)?.[1]);
@@ -40,11 +44,17 @@ for (const stack of STACKS) {
   // processMs: the whole command, including Node and tsx start-up and module loading.
   stacks[stack] = { objects, ms: Math.round(median(inProcess)), processMs: Math.round(median(samples)) };
 }
-console.log(JSON.stringify({
-  benchmark: "synth",
-  runs: RUNS,
-  baseline: { nodeStartMs: Math.round(nodeStart), loadPulumiKubernetesMs: Math.round(load) },
-  stacks,
-  loadAverage: os.loadavg()[0],
-  target: { prodMs: 3000, met: stacks.prod.ms < 3000, metIncludingStartup: stacks.prod.processMs < 3000 },
-}, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      benchmark: "synth",
+      runs: RUNS,
+      baseline: { nodeStartMs: Math.round(nodeStart), loadPulumiKubernetesMs: Math.round(load) },
+      stacks,
+      loadAverage: os.loadavg()[0],
+      target: { prodMs: 3000, met: stacks.prod.ms < 3000, metIncludingStartup: stacks.prod.processMs < 3000 },
+    },
+    null,
+    2,
+  ),
+);

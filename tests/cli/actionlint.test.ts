@@ -12,7 +12,7 @@ function actionlintPath(): string {
   if (process.env.ACTIONLINT) return process.env.ACTIONLINT;
   const script = fs.readFileSync(path.join(ROOT, "tools/provision/50-actionlint.sh"), "utf8");
   const version = /^version="(v[\d.]+)"$/m.exec(script)?.[1];
-  if (!version) throw new Error("tools/provision/50-actionlint.sh pins no version=\"vX.Y.Z\"");
+  if (!version) throw new Error('tools/provision/50-actionlint.sh pins no version="vX.Y.Z"');
   const cache = process.env.CLASSROOM_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "classroom-platform");
   return path.join(cache, "actionlint", version, "bin", "actionlint");
 }
@@ -20,7 +20,9 @@ function actionlintPath(): string {
 test("actionlint finds nothing in .github/workflows", () => {
   const bin = actionlintPath();
   if (!fs.existsSync(bin)) {
-    throw new Error(`actionlint is not installed at ${bin}; run \`bash tools/provision/50-actionlint.sh\` (or tools/provision/all.sh), or point ACTIONLINT at a binary`);
+    throw new Error(
+      `actionlint is not installed at ${bin}; run \`bash tools/provision/50-actionlint.sh\` (or tools/provision/all.sh), or point ACTIONLINT at a binary`,
+    );
   }
   const run = spawnSync(bin, ["-format", "{{json .}}"], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
   if (run.error) throw run.error;

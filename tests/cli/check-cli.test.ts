@@ -44,7 +44,10 @@ test("bad input is named, without a stack trace (exit 2)", () => {
   expect(missing.code).toBe(2);
   const notK8s = path.join(dir, "not-k8s.yaml");
   fs.writeFileSync(notK8s, "name: just data\n");
-  expect(check("--stack", "prod", notK8s)).toMatchObject({ code: 2, err: expect.stringMatching(/document 1 is not a Kubernetes object \(needs apiVersion and kind\)/) });
+  expect(check("--stack", "prod", notK8s)).toMatchObject({
+    code: 2,
+    err: expect.stringMatching(/document 1 is not a Kubernetes object \(needs apiVersion and kind\)/),
+  });
   const stack = check("--stack", "qa", notK8s);
   expect(stack.err).toMatch(/no policy config for stack "qa"; stacks with one: dev, local, prod, staging/);
   expect(stack.err).not.toMatch(/\n\s+at /);

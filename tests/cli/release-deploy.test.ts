@@ -67,13 +67,26 @@ test.concurrent("a failed deploy exits 1 with the file written; the same command
     expect(retry.code).toBe(0);
     expect(retry.stdout).not.toMatch(/^no change/m);
     expect(retry.stdout).toContain("the stack does not run what");
-    expect(t.standIn.calls().slice(2).map((c) => [c[0], c.includes("--expect-no-changes")])).toEqual([["preview", true], ["up", false]]);
+    expect(
+      t.standIn
+        .calls()
+        .slice(2)
+        .map((c) => [c[0], c.includes("--expect-no-changes")]),
+    ).toEqual([
+      ["preview", true],
+      ["up", false],
+    ]);
     expect(fs.readFileSync(t.file, "utf8")).toBe(written);
 
     const again = await t.run([...CANARY, "--yes"]);
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/^no change: \S+ already says so and the stack runs it/m);
-    expect(t.standIn.calls().slice(4).map((c) => c[0])).toEqual(["preview"]);
+    expect(
+      t.standIn
+        .calls()
+        .slice(4)
+        .map((c) => c[0]),
+    ).toEqual(["preview"]);
   } finally {
     t.cleanup();
   }
@@ -97,7 +110,8 @@ describe("on a terminal the release asks before it writes and deploys", () => {
   /** The CLI under a pseudo-terminal (util-linux `script`), answering `answer` to the question. */
   function onTerminal(t: ReturnType<typeof setup>, answer: string) {
     const command = [process.execPath, path.join(PROJECT_ROOT, "node_modules/tsx/dist/cli.mjs"), "tools/release/cli.ts", ...CANARY, "--stacks-dir", t.stacksDir]
-      .map((a) => `'${a}'`).join(" ");
+      .map((a) => `'${a}'`)
+      .join(" ");
     return runReleaseUnderScript(command, `${answer}\n`, t.standIn.binDir);
   }
 
@@ -133,7 +147,10 @@ describe("on a terminal the release asks before it writes and deploys", () => {
 function runReleaseUnderScript(command: string, input: string, binDir: string): Promise<{ code: number | null; stdout: string }> {
   return new Promise((resolve, reject) => {
     const withoutPulumi = (process.env.PATH ?? "").split(path.delimiter).filter((d) => d && !fs.existsSync(path.join(d, "pulumi")));
-    const child = spawn("script", ["-qec", command, "/dev/null"], { cwd: PROJECT_ROOT, env: { ...process.env, PATH: [binDir, ...withoutPulumi].join(path.delimiter) } });
+    const child = spawn("script", ["-qec", command, "/dev/null"], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, PATH: [binDir, ...withoutPulumi].join(path.delimiter) },
+    });
     let stdout = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stdout += d));

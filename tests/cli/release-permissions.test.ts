@@ -44,7 +44,10 @@ describe("refusals as an unprivileged user: one line, exit 2, file untouched", (
     const { dir, file } = track(stackCopy(NOBODY, 0o444));
     const before = checksums(dir);
     const run = await runRelease([...STEP, "--stacks-dir", dir], { user: NOBODY });
-    expect({ code: run.code, stderr: run.stderr.trim() }).toEqual({ code: 2, stderr: `release: ${file} is read-only (mode 0444); nothing written: make it writable first` });
+    expect({ code: run.code, stderr: run.stderr.trim() }).toEqual({
+      code: 2,
+      stderr: `release: ${file} is read-only (mode 0444); nothing written: make it writable first`,
+    });
     expect(checksums(dir)).toEqual(before);
     expect(mode(file)).toBe(0o444);
   });
@@ -55,7 +58,11 @@ describe("refusals as an unprivileged user: one line, exit 2, file untouched", (
     const before = checksums(dir);
     const run = await runRelease([...STEP, "--stacks-dir", dir], { user: NOBODY });
     expect(run.code).toBe(2);
-    expect(run.stderr.trim()).toMatch(new RegExp(`^release: the folder ${dir} is read-only; nothing written: the release writes Pulumi\\.dev\\.yaml as a new file there and renames it into place`));
+    expect(run.stderr.trim()).toMatch(
+      new RegExp(
+        `^release: the folder ${dir} is read-only; nothing written: the release writes Pulumi\\.dev\\.yaml as a new file there and renames it into place`,
+      ),
+    );
     expect(run.stderr).not.toMatch(TRACE);
     expect(run.stderr).not.toMatch(/errno|EACCES/);
     expect(checksums(dir)).toEqual(before);

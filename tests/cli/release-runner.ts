@@ -10,7 +10,11 @@ import { PROJECT_ROOT } from "../../tools/synth";
 // The child is the Node running jest plus tsx's CLI (what `npm run release` runs, without npm's start-up),
 // so a test can also run it as an unprivileged user (root ignores file permissions).
 
-export interface Run { code: number | null; stdout: string; stderr: string }
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 export interface RunOptions {
   /** Folder put first on PATH (a `pulumi` stand-in). Default: none, and no `pulumi` anywhere on PATH. */
@@ -40,7 +44,11 @@ export function runRelease(args: string[], options: RunOptions = {}): Promise<Ru
     Object.assign(env, options.env);
     if (options.user) env.HOME = os.tmpdir();
     const child = spawn(process.execPath, [TSX_CLI, options.script ?? "tools/release/cli.ts", ...args], {
-      cwd: PROJECT_ROOT, env, uid: options.user?.uid, gid: options.user?.gid, stdio: ["pipe", "pipe", "pipe"],
+      cwd: PROJECT_ROOT,
+      env,
+      uid: options.user?.uid,
+      gid: options.user?.gid,
+      stdio: ["pipe", "pipe", "pipe"],
     });
     let stdout = "";
     let stderr = "";
@@ -59,12 +67,14 @@ export function runRelease(args: string[], options: RunOptions = {}): Promise<Ru
 export async function runAll<T>(items: T[], run: (item: T) => Promise<Run>, concurrency = 3): Promise<Run[]> {
   const results: Run[] = new Array(items.length);
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await run(items[i]);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await run(items[i]);
+      }
+    }),
+  );
   return results;
 }
 
@@ -93,7 +103,10 @@ export function checksums(dir: string): Record<string, string> {
 
 /** stderr's lines without commander's hints (`(run with --help ...)`, `(Did you mean --weight?)`). */
 export function errorLines(stderr: string): string[] {
-  return stderr.trim().split("\n").filter((l) => l && !/^\((run with --help|Did you mean)/.test(l));
+  return stderr
+    .trim()
+    .split("\n")
+    .filter((l) => l && !/^\((run with --help|Did you mean)/.test(l));
 }
 
 /** A stack trace line (`    at fn (file:1:2)`). */
@@ -112,7 +125,9 @@ export function pulumiStandIn(): { binDir: string; calls: () => string[][]; clea
   fs.chmodSync(binDir, 0o755);
   const log = path.join(binDir, "calls");
   const deployed = path.join(binDir, "deployed");
-  fs.writeFileSync(path.join(binDir, "pulumi"), `#!/bin/sh
+  fs.writeFileSync(
+    path.join(binDir, "pulumi"),
+    `#!/bin/sh
 printf '%s\\t' "$@" >> '${log}'; printf '\\n' >> '${log}'
 cmd=$1; file=; expect=
 while [ $# -gt 0 ]; do
@@ -127,10 +142,20 @@ case "$cmd" in
     code=\${PULUMI_STANDIN_PREVIEW_EXIT:-0}; echo "stand-in: preview exits $code"; exit $code;;
 esac
 exit 99
-`, { mode: 0o755 });
+`,
+    { mode: 0o755 },
+  );
   return {
     binDir,
-    calls: () => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n").filter(Boolean).map((l) => l.replace(/\t$/, "").split("\t")) : []),
+    calls: () =>
+      fs.existsSync(log)
+        ? fs
+            .readFileSync(log, "utf8")
+            .trim()
+            .split("\n")
+            .filter(Boolean)
+            .map((l) => l.replace(/\t$/, "").split("\t"))
+        : [],
     cleanup: () => fs.rmSync(binDir, { recursive: true, force: true }),
   };
 }

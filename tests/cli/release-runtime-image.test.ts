@@ -20,7 +20,11 @@ describe("release:runtime-image refuses what is not a pin, naming the argument, 
 
   test.each([
     ["a tag without a digest", ["dev", "registry.classroom.internal/classroom-platform-runtime:0.2.0"], /has no digest: pin it as .*@sha256:<64 hex digits>/],
-    ["a digest that is not sha256 of 64 hex digits", ["dev", "registry.classroom.internal/classroom-platform-runtime:0.2.0@sha256:abc"], /the digest must be sha256:<64 hex digits>, got 'sha256:abc'/],
+    [
+      "a digest that is not sha256 of 64 hex digits",
+      ["dev", "registry.classroom.internal/classroom-platform-runtime:0.2.0@sha256:abc"],
+      /the digest must be sha256:<64 hex digits>, got 'sha256:abc'/,
+    ],
     ["an unknown stack", ["qa", PINNED], /Pulumi\.qa\.yaml/],
     ["no image at all", ["dev"], /missing required argument 'image'/],
   ])("%s", async (_case, args, message) => {

@@ -38,7 +38,9 @@ describe("release CLI: a step shows the synth diff, writes the stack file and pr
     const original = fs.readFileSync(file("dev"), "utf8");
     const run = await release(["dev", "room-api", "canary", "--image", IMAGE, "--weight", "10", "--no-deploy"]);
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain(`pulumi up --yes --stack dev --cwd ${PROJECT_ROOT} --config-file ${file("dev")} --policy-pack ${PROJECT_ROOT}/policies --policy-pack-config ${PROJECT_ROOT}/policies/config/dev.json`);
+    expect(run.stdout).toContain(
+      `pulumi up --yes --stack dev --cwd ${PROJECT_ROOT} --config-file ${file("dev")} --policy-pack ${PROJECT_ROOT}/policies --policy-pack-config ${PROJECT_ROOT}/policies/config/dev.json`,
+    );
     const written = fs.readFileSync(file("dev"), "utf8");
     const added = written.split("\n").filter((l) => !original.split("\n").includes(l));
     expect(added).toEqual([`      canary: { image: ${IMAGE}, replicas: 1, weight: 10 }`]);
@@ -62,7 +64,18 @@ describe("release CLI: upgrade safety", () => {
     fs.writeFileSync(file("dev"), doc.toString());
     const before = checksums();
 
-    const step = ["dev", "whiteboard-rpc", "canary", "--image", "registry.classroom.internal/whiteboard-rpc:1.13.0", "--weight", "20", "--baseline-file", baseline, "--no-deploy"];
+    const step = [
+      "dev",
+      "whiteboard-rpc",
+      "canary",
+      "--image",
+      "registry.classroom.internal/whiteboard-rpc:1.13.0",
+      "--weight",
+      "20",
+      "--baseline-file",
+      baseline,
+      "--no-deploy",
+    ];
     const refused = await release(step);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain("StatefulSet/classroom-dev-data/zookeeper: spec.volumeClaimTemplates[name=data].spec.resources.requests.storage");
@@ -79,10 +92,21 @@ describe("release CLI: upgrade safety", () => {
 
 describe("release CLI: what a step says and when it writes", () => {
   test("a consumer's canary is described by its replica ratio, the split that actually happens, not by a weight", async () => {
-    const run = await release(["dev", "attendance-consumer", "canary", "--image", "registry.classroom.internal/attendance-consumer:1.6.0", "--weight", "10", "--dry-run"]);
+    const run = await release([
+      "dev",
+      "attendance-consumer",
+      "canary",
+      "--image",
+      "registry.classroom.internal/attendance-consumer:1.6.0",
+      "--weight",
+      "10",
+      "--dry-run",
+    ]);
     expect(run.code).toBe(0);
     const summary = run.stdout.split("\n")[0];
-    expect(summary).toContain("the canary consumes about 50% of the messages (1 of 2 replicas; consumers split by replica ratio over the Kafka partitions, so the weight 10 does not route messages)");
+    expect(summary).toContain(
+      "the canary consumes about 50% of the messages (1 of 2 replicas; consumers split by replica ratio over the Kafka partitions, so the weight 10 does not route messages)",
+    );
     expect(summary).not.toMatch(/stable 90/);
   });
 
@@ -100,7 +124,9 @@ describe("release CLI: what a step says and when it writes", () => {
     });
     expect(edited).toBe(true);
     expect(run.code).toBe(2);
-    expect(run.stderr.trim()).toBe(`release: ${file("dev")} was changed by someone else while the release was being planned; nothing written: run the command again on the new content`);
+    expect(run.stderr.trim()).toBe(
+      `release: ${file("dev")} was changed by someone else while the release was being planned; nothing written: run the command again on the new content`,
+    );
     expect(run.stderr).not.toMatch(TRACE);
     expect(fs.readFileSync(file("dev"), "utf8").endsWith(theirs)).toBe(true);
     expect(fs.readFileSync(file("dev"), "utf8")).not.toContain("course-api:2.4.0");

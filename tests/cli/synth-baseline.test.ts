@@ -27,7 +27,8 @@ describe("synth --baseline <git-ref>", () => {
     return file;
   }
 
-  const synth = (args: string[]) => spawnSync("npx", ["tsx", "tools/synth/cli.ts", "--stack", "dev", "-q", "-o", path.join(dir, "out"), ...args], { cwd: PROJECT_ROOT, encoding: "utf8" });
+  const synth = (args: string[]) =>
+    spawnSync("npx", ["tsx", "tools/synth/cli.ts", "--stack", "dev", "-q", "-o", path.join(dir, "out"), ...args], { cwd: PROJECT_ROOT, encoding: "utf8" });
 
   test("refuses with exit 1 and names the StatefulSet and field, unless --allow-data-loss is given", () => {
     const file = grownStackFile();

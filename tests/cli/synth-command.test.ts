@@ -9,7 +9,10 @@ const ROOT = path.resolve(__dirname, "../..");
 /** Runs the synth CLI the way a user does, into a temp output directory. */
 function synthCli(args: string[]) {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "synth-"));
-  const run = spawnSync(process.execPath, [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), "tools/synth/cli.ts", "--out", out, ...args], { cwd: ROOT, encoding: "utf8" });
+  const run = spawnSync(process.execPath, [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), "tools/synth/cli.ts", "--out", out, ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
   fs.rmSync(out, { recursive: true, force: true });
   return run;
 }

@@ -18,10 +18,22 @@ const marker = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, OUT_MA
 
 test("a rerun replaces the files synth wrote, removes the ones it no longer writes, and keeps the user's", () => {
   const out = path.join(tmp, "out");
-  replaceOwnedFiles(checkOutDir(out, GUARD), new Map([["ns-a/configmap-a.yaml", "a: 1\n"], ["ns-b/service-b.yaml", "b: 1\n"]]));
+  replaceOwnedFiles(
+    checkOutDir(out, GUARD),
+    new Map([
+      ["ns-a/configmap-a.yaml", "a: 1\n"],
+      ["ns-b/service-b.yaml", "b: 1\n"],
+    ]),
+  );
   fs.writeFileSync(path.join(out, "NOTES.md"), "mine");
   fs.writeFileSync(path.join(out, "ns-b", "extra.yaml"), "also mine");
-  replaceOwnedFiles(checkOutDir(out, GUARD), new Map([["ns-a/configmap-a.yaml", "a: 2\n"], ["ns-c/secret-c.yaml", "c: 1\n"]]));
+  replaceOwnedFiles(
+    checkOutDir(out, GUARD),
+    new Map([
+      ["ns-a/configmap-a.yaml", "a: 2\n"],
+      ["ns-c/secret-c.yaml", "c: 1\n"],
+    ]),
+  );
   expect(fs.readFileSync(path.join(out, "ns-a/configmap-a.yaml"), "utf8")).toBe("a: 2\n");
   expect(fs.readFileSync(path.join(out, "ns-c/secret-c.yaml"), "utf8")).toBe("c: 1\n");
   expect(fs.existsSync(path.join(out, "ns-b/service-b.yaml"))).toBe(false);
@@ -32,7 +44,13 @@ test("a rerun replaces the files synth wrote, removes the ones it no longer writ
 
 test("folders left empty by removed files go; a folder still holding a user's file stays", () => {
   const out = path.join(tmp, "out");
-  replaceOwnedFiles(checkOutDir(out, GUARD), new Map([["gone/a.yaml", "a"], ["kept/b.yaml", "b"]]));
+  replaceOwnedFiles(
+    checkOutDir(out, GUARD),
+    new Map([
+      ["gone/a.yaml", "a"],
+      ["kept/b.yaml", "b"],
+    ]),
+  );
   fs.writeFileSync(path.join(out, "kept", "user.txt"), "u");
   replaceOwnedFiles(checkOutDir(out, GUARD), new Map([["other/c.yaml", "c"]]));
   expect(fs.existsSync(path.join(out, "gone"))).toBe(false);
@@ -70,7 +88,14 @@ test.each([
   ["inside stacks/", () => path.join(ROOT, "stacks", "x"), /refusing to write inside/],
   ["a file", () => path.join(ROOT, "package.json"), /is a file, not a folder/],
   ["a folder below a file", () => path.join(ROOT, "package.json", "x"), /is a file, so no folder can be made below it/],
-  ["a foreign non-empty folder", () => { fs.writeFileSync(path.join(tmp, "f.txt"), "x"); return tmp; }, /is not empty and was not written by synth/],
+  [
+    "a foreign non-empty folder",
+    () => {
+      fs.writeFileSync(path.join(tmp, "f.txt"), "x");
+      return tmp;
+    },
+    /is not empty and was not written by synth/,
+  ],
 ])("checkOutDir refuses %s with a UserError", (_what, dir, message) => {
   const target = dir();
   expect(() => checkOutDir(target, GUARD)).toThrow(UserError);
@@ -79,7 +104,12 @@ test.each([
 
 test("the real synth writes its marker, and a second run into the same folder succeeds and keeps a user's file", () => {
   const out = path.join(tmp, "dev");
-  const synth = () => spawnSync(process.execPath, [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), "tools/synth/cli.ts", "--stack", "dev", "-q", "--out", out], { cwd: ROOT, encoding: "utf8", timeout: 180_000 });
+  const synth = () =>
+    spawnSync(process.execPath, [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), "tools/synth/cli.ts", "--stack", "dev", "-q", "--out", out], {
+      cwd: ROOT,
+      encoding: "utf8",
+      timeout: 180_000,
+    });
   const first = synth();
   expect({ code: first.status, stderr: first.stderr }).toEqual({ code: 0, stderr: "" });
   const written = marker(out).files;

@@ -16,12 +16,32 @@ function renameStatefulSets(checkout: string, withAlias: boolean): void {
   const source = fs.readFileSync(file, "utf8");
   expect(source).toMatch(DECLARATION);
   const alias = withAlias ? ", aliases: [{ name: args.name }]" : "";
-  fs.writeFileSync(file, source.replace(DECLARATION, `new k8s.apps.v1.StatefulSet(\`\${args.name}-statefulset\`, dataStatefulSet(args, headlessName), { ...opts, dependsOn: [headless]${alias} })`));
+  fs.writeFileSync(
+    file,
+    source.replace(
+      DECLARATION,
+      `new k8s.apps.v1.StatefulSet(\`\${args.name}-statefulset\`, dataStatefulSet(args, headlessName), { ...opts, dependsOn: [headless]${alias} })`,
+    ),
+  );
 }
 
 /** synth of the dev stack in the checkout (its own tools/synth, so PROJECT_ROOT is the checkout) against HEAD. */
 function synthAgainstHead(checkout: string) {
-  return spawnSync(process.execPath, [path.join(PROJECT_ROOT, "node_modules/tsx/dist/cli.mjs"), "tools/synth/cli.ts", "--stack", "dev", "-q", "--out", path.join(checkout, "out", "dev"), "--baseline", "HEAD"], { cwd: checkout, encoding: "utf8" });
+  return spawnSync(
+    process.execPath,
+    [
+      path.join(PROJECT_ROOT, "node_modules/tsx/dist/cli.mjs"),
+      "tools/synth/cli.ts",
+      "--stack",
+      "dev",
+      "-q",
+      "--out",
+      path.join(checkout, "out", "dev"),
+      "--baseline",
+      "HEAD",
+    ],
+    { cwd: checkout, encoding: "utf8" },
+  );
 }
 
 const ZOOKEEPER_URN = "urn:pulumi:dev::classroom::classroom:data:ZooKeeper$kubernetes:apps/v1:StatefulSet::zookeeper";
@@ -54,10 +74,12 @@ describe("synth --baseline <ref> renders the ref's own code", () => {
 
   test("leaves no checkout behind: no registered worktree and no temporary folder of its own", async () => {
     let checkoutDir = "";
-    await expect(withCheckout("HEAD", PROJECT_ROOT, async (dir) => {
-      checkoutDir = dir;
-      throw new Error("failed while rendering");
-    })).rejects.toThrow("failed while rendering");
+    await expect(
+      withCheckout("HEAD", PROJECT_ROOT, async (dir) => {
+        checkoutDir = dir;
+        throw new Error("failed while rendering");
+      }),
+    ).rejects.toThrow("failed while rendering");
     expect(fs.existsSync(path.dirname(checkoutDir))).toBe(false);
     const worktrees = spawnSync("git", ["-C", PROJECT_ROOT, "worktree", "list", "--porcelain"], { encoding: "utf8" }).stdout;
     expect(worktrees).not.toContain(checkoutDir);

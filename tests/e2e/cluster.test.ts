@@ -24,9 +24,12 @@ const NS = "validate-e2e";
 
 function deployment(name: string, container: Record<string, unknown>): Record<string, any> {
   return {
-    apiVersion: "apps/v1", kind: "Deployment", metadata: { name, namespace: NS },
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name, namespace: NS },
     spec: {
-      replicas: 1, selector: { matchLabels: { app: name } },
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
       template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "app", image: "registry.example/app:1.0.0", ...container }] } },
     },
   };
@@ -34,18 +37,27 @@ function deployment(name: string, container: Record<string, unknown>): Record<st
 
 function httpRoute(name: string, weight: number): Record<string, any> {
   return {
-    apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", metadata: { name, namespace: NS },
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "HTTPRoute",
+    metadata: { name, namespace: NS },
     spec: { parentRefs: [{ name: "public" }], rules: [{ backendRefs: [{ name: "web", port: 80, weight }] }] },
   };
 }
 
 function service(name: string, port: number): Record<string, any> {
-  return { apiVersion: "v1", kind: "Service", metadata: { name, namespace: NS }, spec: { selector: { app: "web" }, ports: [{ name: "http", port, targetPort: 8080 }] } };
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name, namespace: NS },
+    spec: { selector: { app: "web" }, ports: [{ name: "http", port, targetPort: 8080 }] },
+  };
 }
 
 function networkPolicy(name: string, port: number): Record<string, any> {
   return {
-    apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name, namespace: NS },
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: { name, namespace: NS },
     spec: { podSelector: {}, policyTypes: ["Ingress"], ingress: [{ ports: [{ protocol: "TCP", port }] }] },
   };
 }
@@ -87,7 +99,9 @@ describe("npm run cluster", () => {
   const runtimeDir = fs.mkdtempSync(path.join(os.tmpdir(), "cluster-cli-"));
   const cli = (...args: string[]) => {
     const r = spawnSync(process.execPath, [path.resolve("node_modules/tsx/dist/cli.mjs"), "tools/cluster/cli.ts", ...args], {
-      encoding: "utf8", env: { ...process.env, XDG_RUNTIME_DIR: runtimeDir }, timeout: 180_000,
+      encoding: "utf8",
+      env: { ...process.env, XDG_RUNTIME_DIR: runtimeDir },
+      timeout: 180_000,
     });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr, last: r.stdout.trimEnd().split("\n").pop() ?? "" };
   };
@@ -148,7 +162,6 @@ describe("against a running control plane", () => {
   });
 
   describe("validateOnServer", () => {
-
     it("accepts well-formed objects, creating their namespace for real and storing nothing else", async () => {
       const good = [namespace, deployment("web", { ports: [{ containerPort: 8080 }] }), service("web", 80), networkPolicy("web", 8080), httpRoute("web", 100)];
       expect(await validateOnServer(good, cluster.kubeconfigPath)).toEqual([]);
@@ -217,9 +230,15 @@ describe("against a running control plane", () => {
       const pulumiCommand = await PulumiCommand.get({ root: path.dirname(path.dirname(engine.pulumi)) });
       // An explicit workDir inside the cluster's folder: without one the SDK leaves an automation-* folder in /tmp.
       const workDir = fs.mkdtempSync(path.join(cluster.state.dir, "project-"));
-      const stack = await LocalWorkspace.createOrSelectStack({ stackName: "engine-check", projectName: "engine-check", program }, {
-        workDir, envVars: { ...engine.env, PULUMI_BACKEND_URL: `file://${backend}` }, pulumiHome: engine.env.PULUMI_HOME, pulumiCommand,
-      });
+      const stack = await LocalWorkspace.createOrSelectStack(
+        { stackName: "engine-check", projectName: "engine-check", program },
+        {
+          workDir,
+          envVars: { ...engine.env, PULUMI_BACKEND_URL: `file://${backend}` },
+          pulumiHome: engine.env.PULUMI_HOME,
+          pulumiCommand,
+        },
+      );
       const output: string[] = [];
       const onOutput = (line: string) => output.push(line);
       const client = new KubeClient(readKubeconfig(cluster.kubeconfigPath));
@@ -234,7 +253,12 @@ describe("against a running control plane", () => {
         client.close();
         await stack.workspace.removeStack("engine-check", { force: true }).catch(() => undefined);
       }
-      expect(output.join("").split("\n").filter((line) => /warning/i.test(line))).toEqual([]);
+      expect(
+        output
+          .join("")
+          .split("\n")
+          .filter((line) => /warning/i.test(line)),
+      ).toEqual([]);
     });
   });
 });

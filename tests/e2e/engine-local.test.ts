@@ -37,7 +37,10 @@ function readManifests(dir: string): { file: string; text: string; object: Recor
   return files.flatMap((f) => {
     const file = path.join(f.parentPath, f.name);
     const text = fs.readFileSync(file, "utf8");
-    return parseAllDocuments(text).map((d) => d.toJS()).filter(Boolean).map((object) => ({ file, text, object }));
+    return parseAllDocuments(text)
+      .map((d) => d.toJS())
+      .filter(Boolean)
+      .map((object) => ({ file, text, object }));
   });
 }
 
@@ -49,7 +52,8 @@ describe("local stack rendered by the real engine", () => {
   it("writes the same specs as synth, apart from values generated at deploy time", () => {
     const bySynth = new Map(synth.objects.map((o) => [identity(o.object), o.object]));
     const differing = manifests.flatMap((m) =>
-      differences(comparableSpec(bySynth.get(identity(m.object))!), comparableSpec(m.object)).map((d) => `${identity(m.object)} ${d}`));
+      differences(comparableSpec(bySynth.get(identity(m.object))!), comparableSpec(m.object)).map((d) => `${identity(m.object)} ${d}`),
+    );
     expect(differing).toEqual([]);
   });
 
@@ -70,8 +74,13 @@ describe("local stack rendered by the real engine", () => {
 
   it("passwords reach the manifests only base64-encoded inside Secrets", async () => {
     const secrets = (await generatedSecrets(stack)).filter((s) => !s.startsWith("$2a$"));
-    const carriers = manifests.filter((m) => secrets.some((s) => JSON.stringify(m.object).includes(Buffer.from(s).toString("base64")) ||
-      Object.values<string>(m.object.data ?? {}).some((v) => Buffer.from(v, "base64").toString("utf8").includes(s))));
+    const carriers = manifests.filter((m) =>
+      secrets.some(
+        (s) =>
+          JSON.stringify(m.object).includes(Buffer.from(s).toString("base64")) ||
+          Object.values<string>(m.object.data ?? {}).some((v) => Buffer.from(v, "base64").toString("utf8").includes(s)),
+      ),
+    );
     expect(carriers.length).toBeGreaterThan(0);
     expect([...new Set(carriers.map((m) => m.object.kind))]).toEqual(["Secret"]);
   });

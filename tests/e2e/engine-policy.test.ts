@@ -55,20 +55,26 @@ describe("policy pack through the engine: a deliberately bad program fails", () 
   beforeAll(async () => {
     const program = async () => {
       const ns = new k8s.core.v1.Namespace("bad", { metadata: { name: "classroom-bad" } });
-      new k8s.apps.v1.Deployment("bad", {
-        metadata: { name: "bad", namespace: "classroom-bad", labels: { app: "bad" } },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: { app: "bad" } },
-          template: {
-            metadata: { labels: { app: "bad" } },
-            spec: {
-              containers: [{ name: "app", image: "nginx:latest", securityContext: { privileged: true }, volumeMounts: [{ name: "etc", mountPath: "/host-etc" }] }],
-              volumes: [{ name: "etc", hostPath: { path: "/etc" } }],
+      new k8s.apps.v1.Deployment(
+        "bad",
+        {
+          metadata: { name: "bad", namespace: "classroom-bad", labels: { app: "bad" } },
+          spec: {
+            replicas: 1,
+            selector: { matchLabels: { app: "bad" } },
+            template: {
+              metadata: { labels: { app: "bad" } },
+              spec: {
+                containers: [
+                  { name: "app", image: "nginx:latest", securityContext: { privileged: true }, volumeMounts: [{ name: "etc", mountPath: "/host-etc" }] },
+                ],
+                volumes: [{ name: "etc", hostPath: { path: "/etc" } }],
+              },
             },
           },
         },
-      }, { dependsOn: [ns] });
+        { dependsOn: [ns] },
+      );
     };
     project = await testProject({ kubeconfig: cluster.kubeconfigPath, program });
   });

@@ -23,9 +23,15 @@ const program = async () => {
   const strict = new random.RandomPassword("strict", declared.strict);
   const prefixed = new random.RandomId("prefixed", { byteLength: 4, prefix: "kafka-" });
   return {
-    password: password.result, bcryptHash: password.bcryptHash, strict: strict.result,
-    b64Url: clusterId.b64Url, hex: clusterId.hex, dec: clusterId.dec, b64Std: clusterId.b64Std,
-    prefixedHex: prefixed.hex, prefixedDec: prefixed.dec,
+    password: password.result,
+    bcryptHash: password.bcryptHash,
+    strict: strict.result,
+    b64Url: clusterId.b64Url,
+    hex: clusterId.hex,
+    dec: clusterId.dec,
+    b64Std: clusterId.b64Std,
+    prefixedHex: prefixed.hex,
+    prefixedDec: prefixed.dec,
   };
 };
 
@@ -56,7 +62,10 @@ describe("random stand-in under the real engine", () => {
   it("returns a bcrypt hash of the result that verifies against it", () => {
     const hash: string = firstOutputs.bcryptHash.value;
     expect(hash).toMatch(/^\$2a\$10\$[./A-Za-z0-9]{53}$/);
-    const again = execFileSync("perl", ["-e", "my $p = <STDIN>; chomp $p; print crypt($p, $ARGV[0])", hash], { input: `${firstOutputs.password.value}\n`, encoding: "utf8" });
+    const again = execFileSync("perl", ["-e", "my $p = <STDIN>; chomp $p; print crypt($p, $ARGV[0])", hash], {
+      input: `${firstOutputs.password.value}\n`,
+      encoding: "utf8",
+    });
     expect(again).toBe(hash);
   });
 
@@ -97,7 +106,9 @@ describe("random stand-in under the real engine", () => {
     const events = new RunLog();
     const preview = await stack.preview(events.capture());
     expect(plannedChanges(preview.changeSummary)).toEqual({ replace: 2 });
-    const replaced = stepsOf(events.events, "replace").map((s) => `${s.urn.split("::").pop()}: ${s.keys.join(",")}`).sort();
+    const replaced = stepsOf(events.events, "replace")
+      .map((s) => `${s.urn.split("::").pop()}: ${s.keys.join(",")}`)
+      .sort();
     expect(replaced).toEqual(["cluster-id: keepers", "password: length"]);
 
     const up = await stack.up(log.capture());

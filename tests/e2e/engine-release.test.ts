@@ -145,7 +145,14 @@ describe("upgrade safety: a StatefulSet storage change", () => {
       .map((e) => e.resourcePreEvent?.metadata)
       .filter((m): m is NonNullable<typeof m> => !!m && ["replace", "create-replacement", "delete-replaced"].includes(m.op))
       .map((m) => ({ op: m.op, resource: m.urn.split("::").slice(-2).join("::"), keys: m.keys, kind: m.detailedDiff?.[STORAGE_PATH]?.diffKind }));
-    expect(replacing).toEqual([{ op: "create-replacement", resource: "classroom:data:ZooKeeper$kubernetes:apps/v1:StatefulSet::zookeeper", keys: [STORAGE_PATH], kind: "update-replace" }]);
+    expect(replacing).toEqual([
+      {
+        op: "create-replacement",
+        resource: "classroom:data:ZooKeeper$kubernetes:apps/v1:StatefulSet::zookeeper",
+        keys: [STORAGE_PATH],
+        kind: "update-replace",
+      },
+    ]);
     expect(preview.ok).toBe(false);
     expect(preview.error).toMatch(/StatefulSet\.apps "zookeeper" is invalid: spec: Forbidden: updates to statefulset spec for fields other than/);
   });
@@ -160,7 +167,17 @@ describe("upgrade safety: a StatefulSet storage change", () => {
   });
 
   it("the release CLI goes ahead with --allow-data-loss", () => {
-    const run = runTool("release", [STACK, SERVICE, ...CANARY_STEP, "--stacks-dir", project.stacksDir, "--no-deploy", "--baseline-file", deployedFile, "--allow-data-loss"]);
+    const run = runTool("release", [
+      STACK,
+      SERVICE,
+      ...CANARY_STEP,
+      "--stacks-dir",
+      project.stacksDir,
+      "--no-deploy",
+      "--baseline-file",
+      deployedFile,
+      "--allow-data-loss",
+    ]);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/upgrade hazards accepted with --allow-data-loss: StatefulSet\/classroom-dev-data\/zookeeper/);
   });
@@ -169,7 +186,9 @@ describe("upgrade safety: a StatefulSet storage change", () => {
     const args = ["--stack", STACK, "--stack-file", project.stackFile(STACK), "--baseline", "HEAD", "--out", `${project.workDir}/synth-out`, "--quiet"];
     const refused = runTool("synth", args);
     expect(refused.code).toBe(1);
-    expect(`${refused.stdout}${refused.stderr}`).toMatch(/StatefulSet\/classroom-dev-data\/zookeeper: spec\.volumeClaimTemplates\[name=data\]\.spec\.resources\.requests\.storage/);
+    expect(`${refused.stdout}${refused.stderr}`).toMatch(
+      /StatefulSet\/classroom-dev-data\/zookeeper: spec\.volumeClaimTemplates\[name=data\]\.spec\.resources\.requests\.storage/,
+    );
     const allowed = runTool("synth", [...args, "--allow-data-loss"]);
     expect(`${allowed.stdout}${allowed.stderr}`).toMatch(/StatefulSet\/classroom-dev-data\/zookeeper/);
     expect(allowed.code).toBe(0);

@@ -44,14 +44,24 @@ async function previewRenamed(withAlias: boolean): Promise<{ changes: Record<str
     const source = fs.readFileSync(file, "utf8");
     expect(source).toMatch(DECLARATION);
     const alias = withAlias ? ", aliases: [{ name: args.name }]" : "";
-    fs.writeFileSync(file, source.replace(DECLARATION, `new k8s.apps.v1.StatefulSet(\`\${args.name}-statefulset\`, dataStatefulSet(args, headlessName), { ...opts, dependsOn: [headless]${alias} })`));
+    fs.writeFileSync(
+      file,
+      source.replace(
+        DECLARATION,
+        `new k8s.apps.v1.StatefulSet(\`\${args.name}-statefulset\`, dataStatefulSet(args, headlessName), { ...opts, dependsOn: [headless]${alias} })`,
+      ),
+    );
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { platformProgram } = require(path.join(checkout, "infra", "program.ts")) as { platformProgram: () => unknown };
     const renamed = await EngineProject.open(project.workDir, { program: platformProgram as PulumiFn });
     const stack: Stack = await renamed.stack(STACK, { "classroom:renderYamlToDirectory": renderDir });
     const previewLog = new RunLog();
     const preview = await stack.preview(previewLog.capture());
-    return { changes: plannedChanges(preview.changeSummary), created: stepsOf(previewLog.events, "create").map((s) => s.urn), deleted: stepsOf(previewLog.events, "delete").map((s) => s.urn) };
+    return {
+      changes: plannedChanges(preview.changeSummary),
+      created: stepsOf(previewLog.events, "create").map((s) => s.urn),
+      deleted: stepsOf(previewLog.events, "delete").map((s) => s.urn),
+    };
   });
 }
 

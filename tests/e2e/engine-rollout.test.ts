@@ -80,7 +80,8 @@ function addPlan(): void {
   const file = project.stackFile(STACK);
   const text = fs.readFileSync(file, "utf8");
   const route = /^( {6})route: .*\n/m.exec(text)!;
-  const plan = `${route[1]}rollout:\n${route[1]}  steps: [{ weight: 10, pause: manual }, { weight: 25, pause: manual }, { weight: 50, pause: manual }]\n` +
+  const plan =
+    `${route[1]}rollout:\n${route[1]}  steps: [{ weight: 10, pause: manual }, { weight: 25, pause: manual }, { weight: 50, pause: manual }]\n` +
     `${route[1]}  analysis: { prometheus: "${prometheus.url}", interval: 2s, window: 10s }\n`;
   fs.writeFileSync(file, text.slice(0, route.index + route[0].length) + plan + text.slice(route.index + route[0].length));
 }
@@ -92,7 +93,11 @@ describe("rollout through the real engine", () => {
     addPlan();
     await up();
     const before = await stableTrack();
-    for (const [i, weight] of [[1, 10], [2, 25], [3, 50]]) {
+    for (const [i, weight] of [
+      [1, 10],
+      [2, 25],
+      [3, 50],
+    ]) {
       const run = await release(i === 1 ? args("run") : args("run", "--continue"));
       expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: "" });
       expect(run.stdout).toContain(`rollout of ${SERVICE} paused at step ${i} (manual)`);

@@ -43,10 +43,12 @@ describe.each(["dev", "staging", "prod"])("stack %s on the real engine", (name) 
     const state = await stack.exportStack();
     const inState = state.deployment.resources
       .filter((r: any) => !r.type.startsWith("pulumi:providers:") && r.type !== "pulumi:pulumi:Stack")
-      .map((r: any) => `${r.type}::${r.urn.split("::").pop()}`).sort();
+      .map((r: any) => `${r.type}::${r.urn.split("::").pop()}`)
+      .sort();
     const declared = synth.resources
       .filter((r) => !r.type.startsWith("pulumi:providers:") && r.type !== "pulumi:pulumi:Stack")
-      .map((r) => `${r.type}::${r.name}`).sort();
+      .map((r) => `${r.type}::${r.name}`)
+      .sort();
     expect(inState).toEqual(declared);
   });
 

@@ -92,7 +92,10 @@ async function czxids(root: string, service: string): Promise<Map<string, string
 async function eventually(check: () => Promise<boolean>, describe: () => Promise<string>, timeoutMs = 30_000): Promise<number> {
   const start = Date.now();
   while (!(await check())) {
-    if (Date.now() - start > timeoutMs) throw new Error(`not true within ${timeoutMs} ms: ${await describe()}\n${[...daemons.values()].map((d) => `--- ${d.name}\n${d.log.slice(-3000)}`).join("\n")}`);
+    if (Date.now() - start > timeoutMs)
+      throw new Error(
+        `not true within ${timeoutMs} ms: ${await describe()}\n${[...daemons.values()].map((d) => `--- ${d.name}\n${d.log.slice(-3000)}`).join("\n")}`,
+      );
     await new Promise((r) => setTimeout(r, 50));
   }
   return Date.now() - start;
@@ -100,7 +103,11 @@ async function eventually(check: () => Promise<boolean>, describe: () => Promise
 
 /** A ledger entry is `<id>@<content hash>`. */
 const ledgerId = (entry: string) => entry.slice(0, entry.lastIndexOf("@"));
-const readyPods = (eps: TestEndpoint[]) => eps.filter((e) => (e.ready ?? true) && !e.terminating).map((e) => e.pod).sort();
+const readyPods = (eps: TestEndpoint[]) =>
+  eps
+    .filter((e) => (e.ready ?? true) && !e.terminating)
+    .map((e) => e.pod)
+    .sort();
 
 function roots() {
   const n = ++seq;
@@ -139,25 +146,44 @@ it("mirrors readiness flips, a scale burst, a weight step and a track removal wr
   const watcher = new ServiceRegistry({ connect: zk.connectString, root: r.root, sessionTimeoutMs: 10_000, logger: silentLogger });
   try {
     const watch = watcher.watch("flip-rpc");
-    const view = () => watch.current().map((i) => `${i.id}:${i.track}:${i.weight}`).sort();
+    const view = () =>
+      watch
+        .current()
+        .map((i) => `${i.id}:${i.track}:${i.weight}`)
+        .sort();
     const want = (w: number) => [...readyPods(stable).map((p) => `${p}:stable:100`), ...(w < 0 ? [] : readyPods(canary).map((p) => `${p}:canary:${w}`))].sort();
-    await eventually(async () => JSON.stringify(view()) === JSON.stringify(want(10)), async () => `${view()} vs ${want(10)}`);
+    await eventually(
+      async () => JSON.stringify(view()) === JSON.stringify(want(10)),
+      async () => `${view()} vs ${want(10)}`,
+    );
 
     stable = stable.map((e, i) => ({ ...e, ready: i !== 1 }));
     await apply(endpointSlice("flip-rpc-stable", "flip-rpc-stable-a", stable, { namespace: NS }));
-    await eventually(async () => JSON.stringify(view()) === JSON.stringify(want(10)), async () => `${view()} vs ${want(10)}`);
+    await eventually(
+      async () => JSON.stringify(view()) === JSON.stringify(want(10)),
+      async () => `${view()} vs ${want(10)}`,
+    );
 
     for (let n = 10; n <= 60; n += 10) {
       stable = endpoints("flip-rpc", "stable", n);
       await apply(endpointSlice("flip-rpc-stable", "flip-rpc-stable-a", stable, { namespace: NS }));
     }
-    await eventually(async () => JSON.stringify(view()) === JSON.stringify(want(10)), async () => `${view().length} vs ${want(10).length}`);
+    await eventually(
+      async () => JSON.stringify(view()) === JSON.stringify(want(10)),
+      async () => `${view().length} vs ${want(10).length}`,
+    );
 
     await apply(trackService("flip-rpc", "canary", 40, NS));
-    await eventually(async () => JSON.stringify(view()) === JSON.stringify(want(40)), async () => `${view()} vs ${want(40)}`);
+    await eventually(
+      async () => JSON.stringify(view()) === JSON.stringify(want(40)),
+      async () => `${view()} vs ${want(40)}`,
+    );
 
     await remove("Service", "flip-rpc-canary");
-    await eventually(async () => JSON.stringify(view()) === JSON.stringify(want(-1)), async () => `${view()} vs ${want(-1)}`);
+    await eventually(
+      async () => JSON.stringify(view()) === JSON.stringify(want(-1)),
+      async () => `${view()} vs ${want(-1)}`,
+    );
     expect((await children(`${r.stateRoot}/owned/flip-rpc`)).map(ledgerId).sort()).toEqual(readyPods(stable));
   } finally {
     await watcher.close();
@@ -171,9 +197,15 @@ it("SIGKILL of the leader: no node of a live endpoint is deleted, the standby ta
   await apply(endpointSlice("kill-rpc-stable", "kill-rpc-stable-a", eps, { namespace: NS }));
   startDaemon("kill-0", r.root, r.stateRoot);
   startDaemon("kill-1", r.root, r.stateRoot);
-  await eventually(async () => JSON.stringify(await children(`${r.root}/kill-rpc`)) === JSON.stringify(readyPods(eps)), async () => `${await children(`${r.root}/kill-rpc`)}`);
+  await eventually(
+    async () => JSON.stringify(await children(`${r.root}/kill-rpc`)) === JSON.stringify(readyPods(eps)),
+    async () => `${await children(`${r.root}/kill-rpc`)}`,
+  );
   let holder: string | undefined;
-  await eventually(async () => (holder = await leaseHolder(r.lease)) !== undefined, async () => "no lease holder");
+  await eventually(
+    async () => (holder = await leaseHolder(r.lease)) !== undefined,
+    async () => "no lease holder",
+  );
   const before = await czxids(r.root, "kill-rpc");
 
   const killedAt = Date.now();
@@ -182,11 +214,19 @@ it("SIGKILL of the leader: no node of a live endpoint is deleted, the standby ta
   eps = eps.slice(5);
   await apply(endpointSlice("kill-rpc-stable", "kill-rpc-stable-a", eps, { namespace: NS }));
   const standby = holder === "kill-0" ? "kill-1" : "kill-0";
-  await eventually(async () => (await leaseHolder(r.lease)) === standby, async () => `holder ${await leaseHolder(r.lease)}`, 20_000);
+  await eventually(
+    async () => (await leaseHolder(r.lease)) === standby,
+    async () => `holder ${await leaseHolder(r.lease)}`,
+    20_000,
+  );
   const takeoverMs = Date.now() - killedAt;
   // client-go semantics: the standby waits one lease duration from the last renewal it saw, plus a retry.
   expect(takeoverMs).toBeLessThan(LEASE_MS + 3 * RETRY_MS + 2_000);
-  await eventually(async () => JSON.stringify(await children(`${r.root}/kill-rpc`)) === JSON.stringify(readyPods(eps)), async () => `${await children(`${r.root}/kill-rpc`)}`, LEASE_MS + 10_000);
+  await eventually(
+    async () => JSON.stringify(await children(`${r.root}/kill-rpc`)) === JSON.stringify(readyPods(eps)),
+    async () => `${await children(`${r.root}/kill-rpc`)}`,
+    LEASE_MS + 10_000,
+  );
 
   // The killed process's ZooKeeper session expires one session timeout (15 s) after its death: an
   // ephemeral node would vanish only then, so look after that.
@@ -208,21 +248,36 @@ it("restarts of the API server and of ZooKeeper mid-stream converge with nothing
     startDaemon("churn-1", r.root, r.stateRoot);
     const nodes = () => children(`${r.root}/churn-rpc`);
     const want = () => [...readyPods(eps), "vm-agent-7"].sort();
-    await eventually(async () => JSON.stringify(await nodes()) === JSON.stringify(want()), async () => `${await nodes()}`);
+    await eventually(
+      async () => JSON.stringify(await nodes()) === JSON.stringify(want()),
+      async () => `${await nodes()}`,
+    );
 
     // The API server goes down and comes back on the same port and etcd; slices change around it.
     const apiserver = cluster.state.processes.find((p) => p.name === "kube-apiserver")!;
-    const args = fs.readFileSync(`/proc/${apiserver.pid}/cmdline`, "utf8").split("\0").filter((a) => a !== "").slice(1);
+    const args = fs
+      .readFileSync(`/proc/${apiserver.pid}/cmdline`, "utf8")
+      .split("\0")
+      .filter((a) => a !== "")
+      .slice(1);
     eps = eps.slice(0, 25);
     await apply(endpointSlice("churn-rpc-stable", "churn-rpc-stable-a", eps, { namespace: NS }));
     await stopProcess(apiserver, 5_000);
     const restarted = startDetached("kube-apiserver", apiserver.binary, args, apiserver.logFile);
     cluster.state.processes.splice(cluster.state.processes.indexOf(apiserver), 1, restarted);
     addToReaper(cluster.state.dir, restarted);
-    await eventually(async () => (await kube.request("GET", "/readyz").catch(() => undefined))?.status === 200, async () => "api server not ready", 90_000);
+    await eventually(
+      async () => (await kube.request("GET", "/readyz").catch(() => undefined))?.status === 200,
+      async () => "api server not ready",
+      90_000,
+    );
     eps = [...eps.slice(3), ...endpoints("churn-rpc", "stable", 5, 4, 100)];
     await apply(endpointSlice("churn-rpc-stable", "churn-rpc-stable-a", eps, { namespace: NS }));
-    await eventually(async () => JSON.stringify(await nodes()) === JSON.stringify(want()), async () => `${await nodes()} vs ${want()}`, 60_000);
+    await eventually(
+      async () => JSON.stringify(await nodes()) === JSON.stringify(want()),
+      async () => `${await nodes()} vs ${want()}`,
+      60_000,
+    );
 
     // ZooKeeper restarts while slices change.
     const restart = zk.restart();
@@ -231,7 +286,11 @@ it("restarts of the API server and of ZooKeeper mid-stream converge with nothing
     await restart;
     await closeRawClient(raw);
     raw = await connectRawClient(zk.connectString);
-    await eventually(async () => JSON.stringify(await nodes()) === JSON.stringify(want()), async () => `${await nodes()} vs ${want()}`, 60_000);
+    await eventually(
+      async () => JSON.stringify(await nodes()) === JSON.stringify(want()),
+      async () => `${await nodes()} vs ${want()}`,
+      60_000,
+    );
     expect((await children(`${r.stateRoot}/owned/churn-rpc`)).map(ledgerId).sort()).toEqual(readyPods(eps));
   } finally {
     await self.close();

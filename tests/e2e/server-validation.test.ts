@@ -9,7 +9,11 @@ import { startTestCluster, TestCluster } from "../harness/cluster";
 jest.setTimeout(300_000);
 
 const ROOT = path.resolve(__dirname, "../..");
-const STACKS = fs.readdirSync(path.join(ROOT, "stacks")).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter((s): s is string => !!s).sort();
+const STACKS = fs
+  .readdirSync(path.join(ROOT, "stacks"))
+  .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+  .filter((s): s is string => !!s)
+  .sort();
 
 describe("strict server-side validation of every stack (synth --server)", () => {
   let cluster: TestCluster;
@@ -25,9 +29,15 @@ describe("strict server-side validation of every stack (synth --server)", () => 
   });
 
   it.each(STACKS)("%s: the API server rejects no object", (stack) => {
-    const run = spawnSync(process.execPath, [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), "tools/synth/cli.ts", "--stack", stack, "--server", "-q", "--out", path.join(out, stack)], {
-      cwd: ROOT, encoding: "utf8", env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath },
-    });
+    const run = spawnSync(
+      process.execPath,
+      [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), "tools/synth/cli.ts", "--stack", stack, "--server", "-q", "--out", path.join(out, stack)],
+      {
+        cwd: ROOT,
+        encoding: "utf8",
+        env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath },
+      },
+    );
     expect(run.stderr).not.toMatch(/^server: /m);
     expect(run.stdout).toMatch(/server validation: \d+ objects, 0 rejected/);
     expect(run.status).toBe(0);

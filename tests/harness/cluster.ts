@@ -25,10 +25,18 @@ export async function startTestCluster(options: Omit<StartOptions, "stopOnExit">
 export class TestCluster {
   constructor(readonly state: ControlPlaneState) {}
 
-  get kubeconfigPath(): string { return this.state.kubeconfigPath; }
-  get server(): string { return this.state.server; }
-  get token(): string { return this.state.token; }
-  get pids(): number[] { return this.state.processes.map((p) => p.pid); }
+  get kubeconfigPath(): string {
+    return this.state.kubeconfigPath;
+  }
+  get server(): string {
+    return this.state.server;
+  }
+  get token(): string {
+    return this.state.token;
+  }
+  get pids(): number[] {
+    return this.state.processes.map((p) => p.pid);
+  }
 
   /** Stops every process of this control plane and removes its folder. Safe to call twice. */
   async stop(): Promise<void> {

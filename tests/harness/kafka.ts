@@ -36,11 +36,20 @@ export interface KafkaBrokerOptions {
 export class KafkaBroker {
   private proc: ManagedProcess | undefined;
 
-  private constructor(readonly port: number, readonly controllerPort: number, readonly dir: string, private readonly options: KafkaBrokerOptions) {}
+  private constructor(
+    readonly port: number,
+    readonly controllerPort: number,
+    readonly dir: string,
+    private readonly options: KafkaBrokerOptions,
+  ) {}
 
   /** `host:port` for `bootstrapBrokers`. */
-  get bootstrap(): string { return `127.0.0.1:${this.port}`; }
-  get running(): boolean { return this.proc?.running ?? false; }
+  get bootstrap(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+  get running(): boolean {
+    return this.proc?.running ?? false;
+  }
 
   static async start(options: KafkaBrokerOptions = {}): Promise<KafkaBroker> {
     const jars = kafkaJars();
@@ -58,7 +67,7 @@ export class KafkaBroker {
       "process.roles": "broker,controller",
       "node.id": "1",
       "controller.quorum.voters": `1@127.0.0.1:${this.controllerPort}`,
-      "listeners": `PLAINTEXT://127.0.0.1:${this.port},CONTROLLER://127.0.0.1:${this.controllerPort}`,
+      listeners: `PLAINTEXT://127.0.0.1:${this.port},CONTROLLER://127.0.0.1:${this.controllerPort}`,
       "advertised.listeners": `PLAINTEXT://127.0.0.1:${this.port}`,
       "controller.listener.names": "CONTROLLER",
       "inter.broker.listener.name": "PLAINTEXT",
@@ -74,16 +83,26 @@ export class KafkaBroker {
       "broker.session.timeout.ms": "2500",
       "broker.heartbeat.interval.ms": "500",
     };
-    fs.writeFileSync(path.join(this.dir, "server.properties"), Object.entries(props).map(([k, v]) => `${k}=${v}`).join("\n") + "\n");
+    fs.writeFileSync(
+      path.join(this.dir, "server.properties"),
+      Object.entries(props)
+        .map(([k, v]) => `${k}=${v}`)
+        .join("\n") + "\n",
+    );
     fs.writeFileSync(path.join(this.dir, "log4j2.properties"), LOG4J2);
   }
 
   private async launch(): Promise<void> {
     const jars = kafkaJars();
     this.proc = ManagedProcess.start("kafka", "java", [
-      "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+      "-Xmx512m",
+      "-XX:+UseSerialGC",
+      "-XX:TieredStopAtLevel=1",
       `-Dlog4j2.configurationFile=${path.join(this.dir, "log4j2.properties")}`,
-      "-cp", `${jars}/*`, "kafka.Kafka", path.join(this.dir, "server.properties"),
+      "-cp",
+      `${jars}/*`,
+      "kafka.Kafka",
+      path.join(this.dir, "server.properties"),
     ]);
     try {
       await waitForPort(this.port, this.options.readyTimeoutMs ?? 60_000);
@@ -99,7 +118,14 @@ export class KafkaBroker {
   private async waitUntilProducible(): Promise<void> {
     const { Producer } = kafkaClient();
     const deadline = Date.now() + (this.options.readyTimeoutMs ?? 60_000);
-    const producer = new Producer({ clientId: "harness-ready", bootstrapBrokers: [this.bootstrap], autocreateTopics: true, retries: 2, retryDelay: 200, timeout: 5_000 });
+    const producer = new Producer({
+      clientId: "harness-ready",
+      bootstrapBrokers: [this.bootstrap],
+      autocreateTopics: true,
+      retries: 2,
+      retryDelay: 200,
+      timeout: 5_000,
+    });
     try {
       for (;;) {
         try {
@@ -146,7 +172,9 @@ export class KafkaBroker {
           }
           throw new Error(`readTopic(${topic}): the consumer stream ended before the reader was done`);
         })(),
-        new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`readTopic(${topic}): not done after ${timeoutMs} ms`)), timeoutMs); }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`readTopic(${topic}): not done after ${timeoutMs} ms`)), timeoutMs);
+        }),
       ]);
     } finally {
       clearTimeout(timer);
@@ -156,9 +184,13 @@ export class KafkaBroker {
   }
 
   /** Graceful shutdown (controlled shutdown, flushes logs). */
-  async stop(): Promise<void> { await this.proc?.stop(15_000); }
+  async stop(): Promise<void> {
+    await this.proc?.stop(15_000);
+  }
   /** SIGKILL: a crashed broker. */
-  async kill(): Promise<void> { await this.proc?.kill(); }
+  async kill(): Promise<void> {
+    await this.proc?.kill();
+  }
   /** Starts again on the same ports and data dir; resolves once it accepts produce requests. */
   async restart(): Promise<void> {
     await this.proc?.stop(15_000);
@@ -207,13 +239,24 @@ function storageTemplate(jars: string): string {
   if (fs.existsSync(path.join(template, "meta.properties"))) return template;
   const work = fs.mkdtempSync(path.join(base, "format-"));
   const config = path.join(work, "server.properties");
-  fs.writeFileSync(config, [
-    "process.roles=broker,controller", "node.id=1", "controller.quorum.voters=1@127.0.0.1:9093",
-    "listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093", "controller.listener.names=CONTROLLER",
-    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT", `log.dirs=${path.join(work, "data")}`, "",
-  ].join("\n"));
+  fs.writeFileSync(
+    config,
+    [
+      "process.roles=broker,controller",
+      "node.id=1",
+      "controller.quorum.voters=1@127.0.0.1:9093",
+      "listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093",
+      "controller.listener.names=CONTROLLER",
+      "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+      `log.dirs=${path.join(work, "data")}`,
+      "",
+    ].join("\n"),
+  );
   const java = (mainClass: string, args: string[]) =>
-    execFileSync("java", ["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", `${jars}/*`, mainClass, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    execFileSync("java", ["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", `${jars}/*`, mainClass, ...args], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
   const clusterId = java("kafka.tools.StorageTool", ["random-uuid"]).trim().split("\n").pop()!;
   java("kafka.tools.StorageTool", ["format", "-t", clusterId, "-c", config]);
   // Rename into place last, so a concurrent or interrupted format never leaves a half-written template.

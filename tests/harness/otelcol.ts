@@ -27,7 +27,11 @@ export class Collector {
   private proc: ManagedProcess | undefined;
   readonly configFile: string;
 
-  private constructor(readonly binary: string, readonly dir: string, readonly input: LogAgentConfigInput) {
+  private constructor(
+    readonly binary: string,
+    readonly dir: string,
+    readonly input: LogAgentConfigInput,
+  ) {
     this.configFile = path.join(dir, "config.yaml");
     fs.writeFileSync(this.configFile, renderLogAgentConfig(input));
   }
@@ -40,8 +44,12 @@ export class Collector {
     return new Collector(binary, dir, { logRoot, checkpointDir, destination, metricsPort: await freePort(), metricsHost: "127.0.0.1" });
   }
 
-  get log(): string { return this.proc?.log ?? ""; }
-  get running(): boolean { return this.proc?.running ?? false; }
+  get log(): string {
+    return this.proc?.log ?? "";
+  }
+  get running(): boolean {
+    return this.proc?.running ?? false;
+  }
 
   /** Starts the collector; resolves once its metrics endpoint answers (the pipeline is built by then). */
   async start(): Promise<void> {
@@ -54,8 +62,12 @@ export class Collector {
   }
 
   /** SIGKILL: a crashed agent (no shutdown, no final checkpoint). */
-  async kill(): Promise<void> { await this.proc?.kill(); }
-  async stop(): Promise<void> { await this.proc?.stop(15_000); }
+  async kill(): Promise<void> {
+    await this.proc?.kill();
+  }
+  async stop(): Promise<void> {
+    await this.proc?.stop(15_000);
+  }
   async destroy(): Promise<void> {
     await this.stop();
     fs.rmSync(this.dir, { recursive: true, force: true });

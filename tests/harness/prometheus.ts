@@ -15,9 +15,15 @@ export interface ScrapeTarget {
  * given targets every `scrapeIntervalS` seconds. Instant queries go through `url` like any client's.
  */
 export class PrometheusServer {
-  private constructor(readonly port: number, readonly dir: string, private readonly proc: ManagedProcess) {}
+  private constructor(
+    readonly port: number,
+    readonly dir: string,
+    private readonly proc: ManagedProcess,
+  ) {}
 
-  get url(): string { return `http://127.0.0.1:${this.port}`; }
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
 
   static async start(targets: ScrapeTarget[], scrapeIntervalS = 1): Promise<PrometheusServer> {
     const port = await freePort();
@@ -33,8 +39,11 @@ export class PrometheusServer {
     ].join("\n");
     fs.writeFileSync(path.join(dir, "prometheus.yml"), `${config}\n`);
     const proc = ManagedProcess.start("prometheus", "/usr/bin/prometheus", [
-      `--config.file=${path.join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${path.join(dir, "data")}`,
-      `--web.listen-address=127.0.0.1:${port}`, "--storage.tsdb.retention.time=1h", "--log.level=warn",
+      `--config.file=${path.join(dir, "prometheus.yml")}`,
+      `--storage.tsdb.path=${path.join(dir, "data")}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      "--storage.tsdb.retention.time=1h",
+      "--log.level=warn",
     ]);
     const server = new PrometheusServer(port, dir, proc);
     try {
@@ -50,7 +59,10 @@ export class PrometheusServer {
   private async waitReady(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const ok = await fetch(`${this.url}/-/ready`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${this.url}/-/ready`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) return;
       if (Date.now() > deadline) throw new Error(`not ready within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 200));

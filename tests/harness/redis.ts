@@ -15,9 +15,16 @@ export interface RedisServerOptions {
 
 /** A real Debian `redis-server` on a free loopback port with its data in a temp dir. */
 export class RedisServer {
-  private constructor(readonly port: number, readonly dir: string, private proc: ManagedProcess, private readonly options: RedisServerOptions) {}
+  private constructor(
+    readonly port: number,
+    readonly dir: string,
+    private proc: ManagedProcess,
+    private readonly options: RedisServerOptions,
+  ) {}
 
-  get url(): string { return `redis://127.0.0.1:${this.port}`; }
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
 
   static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
     const port = options.port ?? (await freePort());
@@ -28,9 +35,22 @@ export class RedisServer {
 
   private static async spawn(port: number, dir: string, options: RedisServerOptions): Promise<ManagedProcess> {
     const args = [
-      "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "",
-      "--appendonly", options.appendOnly === false ? "no" : "yes", "--appendfsync", "everysec",
-      "--protected-mode", "no", "--daemonize", "no",
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      dir,
+      "--save",
+      "",
+      "--appendonly",
+      options.appendOnly === false ? "no" : "yes",
+      "--appendfsync",
+      "everysec",
+      "--protected-mode",
+      "no",
+      "--daemonize",
+      "no",
     ];
     const proc = ManagedProcess.start("redis", redisServerBinary(), args);
     try {
@@ -43,9 +63,13 @@ export class RedisServer {
   }
 
   /** Stops gracefully (Redis flushes the AOF on SIGTERM). */
-  async stop(): Promise<void> { await this.proc.stop(); }
+  async stop(): Promise<void> {
+    await this.proc.stop();
+  }
   /** SIGKILL: loses whatever `appendfsync everysec` had not yet written. */
-  async kill(): Promise<void> { await this.proc.kill(); }
+  async kill(): Promise<void> {
+    await this.proc.kill();
+  }
   /** Starts again on the same port and data dir, after stop() or kill(). */
   async restart(): Promise<void> {
     await this.proc.stop();

@@ -24,7 +24,13 @@ export interface ZooKeeperServerOptions {
 }
 
 /** One member of a test ensemble: its ports and data dir (with myid). */
-interface Member { id: number; clientPort: number; peerPort: number; electionPort: number; dir: string }
+interface Member {
+  id: number;
+  clientPort: number;
+  peerPort: number;
+  electionPort: number;
+  dir: string;
+}
 
 const JARS = ["/usr/share/java/zookeeper.jar", "/usr/share/java/slf4j-simple.jar"];
 
@@ -36,12 +42,24 @@ const JARS = ["/usr/share/java/zookeeper.jar", "/usr/share/java/slf4j-simple.jar
 export class ZooKeeperServer {
   private proc: ManagedProcess | undefined;
 
-  private constructor(readonly port: number, readonly dir: string, private readonly config: string, private readonly label: string, private readonly fullJit = false) {}
+  private constructor(
+    readonly port: number,
+    readonly dir: string,
+    private readonly config: string,
+    private readonly label: string,
+    private readonly fullJit = false,
+  ) {}
 
   /** `127.0.0.1:<port>`. */
-  get connectString(): string { return `127.0.0.1:${this.port}`; }
-  get running(): boolean { return this.proc?.running ?? false; }
-  get pid(): number | undefined { return this.proc?.pid; }
+  get connectString(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+  get running(): boolean {
+    return this.proc?.running ?? false;
+  }
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
 
   /** Starts a standalone server and waits until it answers `ruok` and serves requests. */
   static async start(options: ZooKeeperServerOptions = {}): Promise<ZooKeeperServer> {
@@ -57,9 +75,16 @@ export class ZooKeeperServer {
     const cfg = path.join(this.dir, "zoo.cfg");
     fs.writeFileSync(cfg, this.config);
     this.proc = ManagedProcess.start(this.label, "java", [
-      `-Xmx${heap}`, "-XX:+UseSerialGC", ...(this.fullJit ? [] : ["-XX:TieredStopAtLevel=1"]), "-Xshare:auto",
-      "-Dzookeeper.admin.enableServer=false", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-      "-cp", JARS.join(":"), mainClass, cfg,
+      `-Xmx${heap}`,
+      "-XX:+UseSerialGC",
+      ...(this.fullJit ? [] : ["-XX:TieredStopAtLevel=1"]),
+      "-Xshare:auto",
+      "-Dzookeeper.admin.enableServer=false",
+      "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+      "-cp",
+      JARS.join(":"),
+      mainClass,
+      cfg,
     ]);
     if (!waitForMode) return;
     try {
@@ -141,12 +166,20 @@ export class ZooKeeperServer {
 export class ZooKeeperEnsemble {
   private constructor(readonly members: ZooKeeperServer[]) {}
 
-  get connectString(): string { return this.members.map((m) => m.connectString).join(","); }
+  get connectString(): string {
+    return this.members.map((m) => m.connectString).join(",");
+  }
 
   static async start(options: ZooKeeperServerOptions = {}): Promise<ZooKeeperEnsemble> {
     const specs: Member[] = [];
     for (let id = 1; id <= 3; id++) {
-      specs.push({ id, clientPort: await freePort(), peerPort: await freePort(), electionPort: await freePort(), dir: fs.mkdtempSync(path.join(os.tmpdir(), `zookeeper-${id}-`)) });
+      specs.push({
+        id,
+        clientPort: await freePort(),
+        peerPort: await freePort(),
+        electionPort: await freePort(),
+        dir: fs.mkdtempSync(path.join(os.tmpdir(), `zookeeper-${id}-`)),
+      });
     }
     const ensemble = new ZooKeeperEnsemble(specs.map((m) => ZooKeeperServer.member(m, specs, options)));
     try {
@@ -186,21 +219,45 @@ export function fourLetterWord(port: number, word: string, timeoutMs = 2_000): P
   return new Promise((resolve, reject) => {
     const socket = net.connect({ port, host: "127.0.0.1" });
     let reply = "";
-    const timer = setTimeout(() => { socket.destroy(); reject(new Error(`${word}: no reply within ${timeoutMs} ms`)); }, timeoutMs);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`${word}: no reply within ${timeoutMs} ms`));
+    }, timeoutMs);
     socket.on("connect", () => socket.write(word));
-    socket.on("data", (chunk) => { reply += chunk.toString(); });
-    socket.on("error", (err) => { clearTimeout(timer); reject(err); });
-    socket.on("close", () => { clearTimeout(timer); resolve(reply); });
+    socket.on("data", (chunk) => {
+      reply += chunk.toString();
+    });
+    socket.on("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    socket.on("close", () => {
+      clearTimeout(timer);
+      resolve(reply);
+    });
   });
 }
 
 /** A raw node-zookeeper-client session for tests: "another process" that writes or inspects nodes. */
-export async function connectRawClient(connect: string, options: Partial<zookeeper.Option> & { sessionId?: Buffer; sessionPassword?: Buffer } = {}): Promise<zookeeper.Client> {
+export async function connectRawClient(
+  connect: string,
+  options: Partial<zookeeper.Option> & { sessionId?: Buffer; sessionPassword?: Buffer } = {},
+): Promise<zookeeper.Client> {
   const client = zookeeper.createClient(connect, { sessionTimeout: 10_000, spinDelay: 100, ...options } as Partial<zookeeper.Option>);
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => { client.close(); reject(new Error(`no ZooKeeper session at ${connect} within 15 s`)); }, 15_000);
-    client.once("connected", () => { clearTimeout(timer); resolve(); });
-    client.once("expired", () => { clearTimeout(timer); client.close(); reject(new Error("the session to attach to has expired")); });
+    const timer = setTimeout(() => {
+      client.close();
+      reject(new Error(`no ZooKeeper session at ${connect} within 15 s`));
+    }, 15_000);
+    client.once("connected", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    client.once("expired", () => {
+      clearTimeout(timer);
+      client.close();
+      reject(new Error("the session to attach to has expired"));
+    });
     client.connect();
   });
   return client;
@@ -213,16 +270,29 @@ export function zkCall<T>(start: (cb: (err: Error | zookeeper.Exception | null, 
 
 /** Closes a raw client and resolves once the server has ended its session (its ephemeral nodes are gone). */
 export async function closeRawClient(client: zookeeper.Client): Promise<void> {
-  if (client.getState() !== zookeeper.State.SYNC_CONNECTED) { client.close(); return; }
+  if (client.getState() !== zookeeper.State.SYNC_CONNECTED) {
+    client.close();
+    return;
+  }
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, 3_000);
-    client.once("disconnected", () => { clearTimeout(timer); resolve(); });
+    client.once("disconnected", () => {
+      clearTimeout(timer);
+      resolve();
+    });
     client.close();
   });
 }
 
 /** What the churn writes into each instance node (the discovery node-data contract). */
-export interface ChurnInstance { host: string; port: number; track: "stable" | "canary"; weight: number; pod: string; registeredAt: string }
+export interface ChurnInstance {
+  host: string;
+  port: number;
+  track: "stable" | "canary";
+  weight: number;
+  pod: string;
+  registeredAt: string;
+}
 
 /**
  * Membership churn from several OTHER sessions, as pods scaling fast produce it. Each burst fires its
@@ -235,7 +305,13 @@ export class InstanceChurn {
   private next = 0;
   private rng: () => number;
 
-  private constructor(private readonly clients: zookeeper.Client[], readonly servicePath: string, private readonly population: number, seed: number, private readonly dataUpdates: boolean) {
+  private constructor(
+    private readonly clients: zookeeper.Client[],
+    readonly servicePath: string,
+    private readonly population: number,
+    seed: number,
+    private readonly dataUpdates: boolean,
+  ) {
     this.rng = mulberry32(seed);
   }
 
@@ -243,7 +319,11 @@ export class InstanceChurn {
    * `dataUpdates` (default true) mixes in weight changes (setData) besides register/deregister; the
    * bench turns it off to compare with the old loop on membership alone, the only thing it watched.
    */
-  static async start(connect: string, servicePath: string, options: { sessions?: number; population?: number; seed?: number; dataUpdates?: boolean } = {}): Promise<InstanceChurn> {
+  static async start(
+    connect: string,
+    servicePath: string,
+    options: { sessions?: number; population?: number; seed?: number; dataUpdates?: boolean } = {},
+  ): Promise<InstanceChurn> {
     const clients = await Promise.all(Array.from({ length: options.sessions ?? 4 }, () => connectRawClient(connect)));
     await zkCall((cb) => clients[0].mkdirp(servicePath, cb));
     return new InstanceChurn(clients, servicePath, options.population ?? 30, options.seed ?? 42, options.dataUpdates ?? true);
@@ -255,8 +335,7 @@ export class InstanceChurn {
    */
   async burst(size: number, spreadMs = 0): Promise<number> {
     const ops: Array<Promise<unknown>> = [];
-    const later = <T>(op: () => Promise<T>): Promise<T> =>
-      spreadMs > 0 ? new Promise((r) => setTimeout(r, this.rng() * spreadMs)).then(op) : op();
+    const later = <T>(op: () => Promise<T>): Promise<T> => (spreadMs > 0 ? new Promise((r) => setTimeout(r, this.rng() * spreadMs)).then(op) : op());
     const touched = new Set<string>();
     let changes = 0;
     while (changes < size) {
@@ -309,8 +388,12 @@ export class InstanceChurn {
   private create(id: string, client: zookeeper.Client): Promise<unknown> {
     const n = this.next;
     const data: ChurnInstance = {
-      host: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`, port: 9000 + (n % 3), track: this.rng() < 0.2 ? "canary" : "stable",
-      weight: Math.floor(this.rng() * 101), pod: id, registeredAt: new Date().toISOString(),
+      host: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`,
+      port: 9000 + (n % 3),
+      track: this.rng() < 0.2 ? "canary" : "stable",
+      weight: Math.floor(this.rng() * 101),
+      pod: id,
+      registeredAt: new Date().toISOString(),
     };
     this.truth.set(id, data);
     this.owner.set(id, client);

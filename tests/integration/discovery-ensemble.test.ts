@@ -22,7 +22,11 @@ async function eventually(check: () => boolean, describe: () => string, timeoutM
   }
 }
 
-const ids = (w: WatchHandle) => w.current().map((i) => i.id).join(",");
+const ids = (w: WatchHandle) =>
+  w
+    .current()
+    .map((i) => i.id)
+    .join(",");
 
 it("survives the loss of any one member: same sessions, registrations kept, later changes seen", async () => {
   ensemble = await ZooKeeperEnsemble.start();
@@ -35,16 +39,25 @@ it("survives the loss of any one member: same sessions, registrations kept, late
   const consumer = make();
   await provider.register("room-rpc", { id: "a", host: "10.0.0.1", port: 9090 });
   const watch = consumer.watch("room-rpc");
-  await eventually(() => ids(watch) === "a", () => ids(watch));
+  await eventually(
+    () => ids(watch) === "a",
+    () => ids(watch),
+  );
   const sessions = [provider.stats().sessionId, consumer.stats().sessionId];
 
   for (const member of ensemble.members) {
     await member.kill();
     const id = `after-${member.port}`;
     const handle = await provider.register("room-rpc", { id, host: "10.0.0.2", port: 9090 });
-    await eventually(() => ids(watch).includes(id) && watch.source === "zookeeper", () => `${watch.source} ${ids(watch)}`);
+    await eventually(
+      () => ids(watch).includes(id) && watch.source === "zookeeper",
+      () => `${watch.source} ${ids(watch)}`,
+    );
     await handle.deregister();
-    await eventually(() => ids(watch) === "a", () => ids(watch));
+    await eventually(
+      () => ids(watch) === "a",
+      () => ids(watch),
+    );
     await member.startNoWait();
     await member.waitServing(60_000);
   }

@@ -25,14 +25,19 @@ test("source and staleness follow ZooKeeper going away and coming back", async (
   const zk = await ZooKeeperServer.start();
   const metrics = new Registry();
   const registry = new ServiceRegistry({
-    connect: zk.connectString, sessionTimeoutMs: 4_000, logger: silentLogger, metrics,
-    fallbackGraceMs: 1_000, dnsFallback: { namespace: "classroom-test-apps", port: 9090 },
+    connect: zk.connectString,
+    sessionTimeoutMs: 4_000,
+    logger: silentLogger,
+    metrics,
+    fallbackGraceMs: 1_000,
+    dnsFallback: { namespace: "classroom-test-apps", port: 9090 },
   });
   try {
     const watch = registry.watch("grading-rpc");
     await watch.ready();
     const scrape = async () => parseExposition(await metrics.metrics());
-    const source = (m: Awaited<ReturnType<typeof scrape>>) => ["zookeeper", "last-known", "kubernetes-dns"].find((s) => total(m, "classroom_discovery_source", { watched_service: "grading-rpc", source: s }) === 1);
+    const source = (m: Awaited<ReturnType<typeof scrape>>) =>
+      ["zookeeper", "last-known", "kubernetes-dns"].find((s) => total(m, "classroom_discovery_source", { watched_service: "grading-rpc", source: s }) === 1);
 
     const live = await until("the zookeeper source", scrape, (m) => source(m) === "zookeeper");
     expect(total(live, "classroom_discovery_staleness_seconds", { watched_service: "grading-rpc" })).toBe(0);

@@ -22,7 +22,11 @@ async function eventually(check: () => boolean, describe: () => string, timeoutM
   }
 }
 
-const ids = (w: WatchHandle) => w.current().map((i) => i.id).join(",");
+const ids = (w: WatchHandle) =>
+  w
+    .current()
+    .map((i) => i.id)
+    .join(",");
 
 function put(id: string, data: string): Promise<string> {
   return zkCall((cb) => writer.create(`/classroom/services/grading-rpc/${id}`, Buffer.from(data), zookeeper.CreateMode.EPHEMERAL, cb));
@@ -48,10 +52,15 @@ it("skips a node whose data is a JSON array, warning that the data must be a JSO
   await put("good-2", JSON.stringify({ host: "10.0.0.3", port: 9090, track: "canary", weight: 10 }));
 
   const watch = registry.watch("grading-rpc");
-  await eventually(() => ids(watch) === "good-1,good-2" && watch.source === "zookeeper", () => `${watch.source} ${ids(watch)}`);
+  await eventually(
+    () => ids(watch) === "good-1,good-2" && watch.source === "zookeeper",
+    () => `${watch.source} ${ids(watch)}`,
+  );
   expect(watch.picker().pick()).toBeDefined();
 
   const aboutListed = warnings.filter((w) => w.includes("node listed"));
-  expect(aboutListed).toEqual(['ignoring instance node with invalid data node listed: data must be a JSON object with host and port, got an array ([{"host":"10.0.0.2","port":9090}])']);
+  expect(aboutListed).toEqual([
+    'ignoring instance node with invalid data node listed: data must be a JSON object with host and port, got an array ([{"host":"10.0.0.2","port":9090}])',
+  ]);
   watch.close();
 });

@@ -40,7 +40,10 @@ beforeAll(async () => {
   await zkCall((cb) => writer.create(`${DIR}/a`, node("10.0.0.1", 100), zookeeper.CreateMode.EPHEMERAL, cb));
   consumer = new ServiceRegistry({ connect: zk.connectString, sessionTimeoutMs: 10_000, logger: silentLogger });
   watch = consumer.watch("billing-rpc");
-  await eventually(() => watch.current().length === 1 && watch.source === "zookeeper", () => watch.source);
+  await eventually(
+    () => watch.current().length === 1 && watch.source === "zookeeper",
+    () => watch.source,
+  );
 });
 
 afterAll(async () => {
@@ -50,16 +53,25 @@ afterAll(async () => {
 });
 
 it("a weight change costs one read of that node, no listing", async () => {
-  const reads = await readsFor(() => zkCall((cb) => writer.setData(`${DIR}/a`, node("10.0.0.1", 40), -1, cb)), () => weightOf("a") === 40);
+  const reads = await readsFor(
+    () => zkCall((cb) => writer.setData(`${DIR}/a`, node("10.0.0.1", 40), -1, cb)),
+    () => weightOf("a") === 40,
+  );
   expect(reads).toBe(1);
 });
 
 it("a new instance costs one listing and one read of the new node", async () => {
-  const reads = await readsFor(() => zkCall((cb) => writer.create(`${DIR}/b`, node("10.0.0.2", 100), zookeeper.CreateMode.EPHEMERAL, cb)), () => weightOf("b") === 100);
+  const reads = await readsFor(
+    () => zkCall((cb) => writer.create(`${DIR}/b`, node("10.0.0.2", 100), zookeeper.CreateMode.EPHEMERAL, cb)),
+    () => weightOf("b") === 100,
+  );
   expect(reads).toBe(2);
 });
 
 it("a removed instance costs one listing", async () => {
-  const reads = await readsFor(() => zkCall<void>((cb) => writer.remove(`${DIR}/b`, -1, (e) => cb(e, undefined))), () => weightOf("b") === undefined);
+  const reads = await readsFor(
+    () => zkCall<void>((cb) => writer.remove(`${DIR}/b`, -1, (e) => cb(e, undefined))),
+    () => weightOf("b") === undefined,
+  );
   expect(reads).toBe(1);
 });

@@ -45,7 +45,9 @@ async function owners(ids: string[]): Promise<Record<string, string | undefined>
 function registrationLog(lines: string[]): Logger {
   return {
     ...silentLogger,
-    info: (message, fields) => { if (message === "registered") lines.push(`${fields?.path} ${fields?.session}`); },
+    info: (message, fields) => {
+      if (message === "registered") lines.push(`${fields?.path} ${fields?.session}`);
+    },
   };
 }
 
@@ -75,7 +77,10 @@ async function outageLongerThanTheSession(ids: string[]): Promise<void> {
   for (const id of ids) handles.push(await provider.register(SERVICE, { id, host: `10.0.0.${id.charCodeAt(0)}`, port: 9090 }));
   const watch = consumer.watch(SERVICE);
   const picker = watch.picker();
-  await eventually(() => watch.current().length === ids.length && watch.source === "zookeeper", () => `${watch.source} ${watch.current().length}`);
+  await eventually(
+    () => watch.current().length === ids.length && watch.source === "zookeeper",
+    () => `${watch.source} ${watch.current().length}`,
+  );
   const oldSession = provider.stats().sessionId!;
 
   // Everything the caller is told from here on, and whether pick() had an answer at that moment.
@@ -92,11 +97,17 @@ async function outageLongerThanTheSession(ids: string[]): Promise<void> {
     const writesBefore = provider.stats().writes;
     await zk!.restart();
 
-    await eventually(() => handles.every((h) => h.registered), () => JSON.stringify(provider.stats()));
+    await eventually(
+      () => handles.every((h) => h.registered),
+      () => JSON.stringify(provider.stats()),
+    );
     const newSession = provider.stats().sessionId!;
     expect(newSession).not.toBe(oldSession);
     expect(await owners(ids)).toEqual(Object.fromEntries(ids.map((id) => [id, newSession])));
-    await eventually(() => watch.source === "zookeeper" && watch.current().length === ids.length, () => `${watch.source} ${watch.current().length}`);
+    await eventually(
+      () => watch.source === "zookeeper" && watch.current().length === ids.length,
+      () => `${watch.source} ${watch.current().length}`,
+    );
     // Let the caller digest the events of the replacement (its data watches fire on each swap).
     await sleep(1_000);
 

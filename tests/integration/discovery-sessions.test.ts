@@ -15,8 +15,12 @@ let clients: zookeeper.Client[] = [];
 
 function registry(options: Partial<ConstructorParameters<typeof ServiceRegistry>[0]> = {}): ServiceRegistry {
   const r = new ServiceRegistry({
-    connect: zk!.connectString, sessionTimeoutMs: SESSION_MS, logger: silentLogger,
-    dnsFallback: { namespace: "classroom", port: 9090 }, fallbackGraceMs: 1_500, ...options,
+    connect: zk!.connectString,
+    sessionTimeoutMs: SESSION_MS,
+    logger: silentLogger,
+    dnsFallback: { namespace: "classroom", port: 9090 },
+    fallbackGraceMs: 1_500,
+    ...options,
   });
   registries.push(r);
   return r;
@@ -30,7 +34,11 @@ async function eventually(check: () => boolean | Promise<boolean>, describe: () 
   }
 }
 
-const ids = (w: WatchHandle) => w.current().map((i) => i.id).join(",");
+const ids = (w: WatchHandle) =>
+  w
+    .current()
+    .map((i) => i.id)
+    .join(",");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The session that owns a node according to ZooKeeper itself, read by an independent client. */
@@ -47,7 +55,9 @@ async function ownerOf(path: string): Promise<string | undefined> {
 /** Records every source the watch reports, in order, without repeats. */
 function sources(w: WatchHandle): Source[] {
   const seen: Source[] = [w.source];
-  w.on("change", (c) => { if (seen[seen.length - 1] !== c.source) seen.push(c.source); });
+  w.on("change", (c) => {
+    if (seen[seen.length - 1] !== c.source) seen.push(c.source);
+  });
   return seen;
 }
 
@@ -72,7 +82,10 @@ describe("server restart within the session timeout", () => {
     await provider.register("room-rpc", { id: "a", host: "10.0.0.1", port: 9090 });
     await provider.register("room-rpc", { id: "b", host: "10.0.0.2", port: 9090 });
     const watch = consumer.watch("room-rpc");
-    await eventually(() => ids(watch) === "a,b", () => ids(watch));
+    await eventually(
+      () => ids(watch) === "a,b",
+      () => ids(watch),
+    );
     const sessionBefore = provider.stats().sessionId;
 
     await zk!.kill();
@@ -80,9 +93,20 @@ describe("server restart within the session timeout", () => {
     // Changes land right after the restart, racing the watchers' reconnection.
     const other = await connectRawClient(zk!.connectString);
     clients.push(other);
-    await zkCall((cb) => other.create("/classroom/services/room-rpc/c", Buffer.from(JSON.stringify({ host: "10.0.0.3", port: 9090, track: "canary", weight: 5 })), zookeeper.CreateMode.EPHEMERAL, cb));
+    await zkCall((cb) =>
+      other.create(
+        "/classroom/services/room-rpc/c",
+        Buffer.from(JSON.stringify({ host: "10.0.0.3", port: 9090, track: "canary", weight: 5 })),
+        zookeeper.CreateMode.EPHEMERAL,
+        cb,
+      ),
+    );
 
-    await eventually(() => ids(watch) === "a,b,c" && watch.source === "zookeeper", () => `${watch.source} ${ids(watch)}`, 30_000);
+    await eventually(
+      () => ids(watch) === "a,b,c" && watch.source === "zookeeper",
+      () => `${watch.source} ${ids(watch)}`,
+      30_000,
+    );
     expect(provider.stats()).toMatchObject({ sessionId: sessionBefore, sessionsOpened: 1 });
   });
 });
@@ -94,7 +118,10 @@ describe("session expired behind the client's back", () => {
     const handle = await provider.register("room-rpc", { id: "a", host: "10.0.0.1", port: 9090 });
     const watch = provider.watch("room-rpc"); // a watch in the same (expiring) session
     const remote = consumer.watch("room-rpc");
-    await eventually(() => ids(watch) === "a" && ids(remote) === "a", () => `${ids(watch)} / ${ids(remote)}`);
+    await eventually(
+      () => ids(watch) === "a" && ids(remote) === "a",
+      () => `${ids(watch)} / ${ids(remote)}`,
+    );
     const oldSession = provider.stats().sessionId!;
 
     // Attach to the provider's session from a second client and close it: the server ends the session.
@@ -105,19 +132,32 @@ describe("session expired behind the client's back", () => {
     for (let attempt = 0; attempt < 5 && provider.stats().sessionsOpened === 1; attempt++) {
       const hijacker = await connectRawClient(zk!.connectString, { sessionId, sessionPassword, sessionTimeout: SESSION_MS }).catch(() => undefined);
       if (hijacker) await closeRawClient(hijacker);
-      await eventually(() => provider.stats().sessionsOpened === 2, () => "", 3_000).catch(() => undefined);
+      await eventually(
+        () => provider.stats().sessionsOpened === 2,
+        () => "",
+        3_000,
+      ).catch(() => undefined);
     }
 
-    await eventually(() => provider.stats().sessionsOpened === 2 && handle.registered, () => JSON.stringify(provider.stats()));
+    await eventually(
+      () => provider.stats().sessionsOpened === 2 && handle.registered,
+      () => JSON.stringify(provider.stats()),
+    );
     const newSession = provider.stats().sessionId!;
     expect(newSession).not.toBe(oldSession);
     expect(await ownerOf("/classroom/services/room-rpc/a")).toBe(newSession);
 
     // The rebuilt watches are live: a change after the new session shows up in both.
     const late = await provider.register("room-rpc", { id: "b", host: "10.0.0.2", port: 9090 });
-    await eventually(() => ids(watch) === "a,b" && ids(remote) === "a,b", () => `${ids(watch)} / ${ids(remote)}`);
+    await eventually(
+      () => ids(watch) === "a,b" && ids(remote) === "a,b",
+      () => `${ids(watch)} / ${ids(remote)}`,
+    );
     await late.deregister();
-    await eventually(() => ids(watch) === "a" && ids(remote) === "a", () => `${ids(watch)} / ${ids(remote)}`);
+    await eventually(
+      () => ids(watch) === "a" && ids(remote) === "a",
+      () => `${ids(watch)} / ${ids(remote)}`,
+    );
     expect(watch.source).toBe("zookeeper");
   });
 });
@@ -131,17 +171,30 @@ describe("ZooKeeper down longer than the session timeout", () => {
     handles.push(await provider.register("room-rpc", { id: "b", host: "10.0.0.2", port: 9090, track: "canary", weight: 10 }));
     // A process that dies for good during the outage: its node must not outlive its session.
     const doomed = await connectRawClient(zk!.connectString, { sessionTimeout: SESSION_MS });
-    await zkCall((cb) => doomed.create("/classroom/services/room-rpc/doomed", Buffer.from(JSON.stringify({ host: "10.0.0.9", port: 9090 })), zookeeper.CreateMode.EPHEMERAL, cb));
+    await zkCall((cb) =>
+      doomed.create("/classroom/services/room-rpc/doomed", Buffer.from(JSON.stringify({ host: "10.0.0.9", port: 9090 })), zookeeper.CreateMode.EPHEMERAL, cb),
+    );
     const watch = consumer.watch("room-rpc");
-    await eventually(() => ids(watch) === "a,b,doomed" && watch.source === "zookeeper", () => ids(watch));
+    await eventually(
+      () => ids(watch) === "a,b,doomed" && watch.source === "zookeeper",
+      () => ids(watch),
+    );
     const seen = sources(watch);
     const oldSession = provider.stats().sessionId!;
 
     await zk!.stop();
     doomed.close(); // never reaches the server: the session is left for the server to expire
-    await eventually(() => watch.source === "last-known", () => watch.source, 5_000);
+    await eventually(
+      () => watch.source === "last-known",
+      () => watch.source,
+      5_000,
+    );
     expect(ids(watch)).toBe("a,b,doomed");
-    await eventually(() => watch.source === "kubernetes-dns", () => watch.source, 5_000);
+    await eventually(
+      () => watch.source === "kubernetes-dns",
+      () => watch.source,
+      5_000,
+    );
     expect(watch.current()).toEqual([expect.objectContaining({ host: "room-rpc.classroom.svc.cluster.local", port: 9090, track: "stable", weight: 100 })]);
     expect(watch.picker().pick()?.host).toBe("room-rpc.classroom.svc.cluster.local");
 
@@ -149,15 +202,25 @@ describe("ZooKeeper down longer than the session timeout", () => {
     await sleep(SESSION_MS * 1.5);
     await zk!.restart();
 
-    await eventually(() => handles.every((h) => h.registered) && provider.stats().sessionsOpened === 2, () => JSON.stringify(provider.stats()));
+    await eventually(
+      () => handles.every((h) => h.registered) && provider.stats().sessionsOpened === 2,
+      () => JSON.stringify(provider.stats()),
+    );
     const newSession = provider.stats().sessionId!;
     expect(newSession).not.toBe(oldSession);
     // The server restored the old sessions from its log; our own old nodes were replaced at once,
     // the dead process's node goes when the server expires its session.
     expect(await ownerOf("/classroom/services/room-rpc/a")).toBe(newSession);
     expect(await ownerOf("/classroom/services/room-rpc/b")).toBe(newSession);
-    await eventually(() => ids(watch) === "a,b" && watch.source === "zookeeper", () => `${watch.source} ${ids(watch)}`, 20_000);
-    expect(watch.current().map((i) => [i.id, i.track, i.weight])).toEqual([["a", "stable", 90], ["b", "canary", 10]]);
+    await eventually(
+      () => ids(watch) === "a,b" && watch.source === "zookeeper",
+      () => `${watch.source} ${ids(watch)}`,
+      20_000,
+    );
+    expect(watch.current().map((i) => [i.id, i.track, i.weight])).toEqual([
+      ["a", "stable", 90],
+      ["b", "canary", 10],
+    ]);
     expect(seen).toEqual(["zookeeper", "last-known", "kubernetes-dns", "zookeeper"]);
   });
 
@@ -172,7 +235,10 @@ describe("ZooKeeper down longer than the session timeout", () => {
     await zk!.restart();
     const provider = registry();
     await provider.register("room-rpc", { id: "a", host: "10.0.0.1", port: 9090 });
-    await eventually(() => watch.source === "zookeeper" && ids(watch) === "a", () => `${watch.source} ${ids(watch)}`);
+    await eventually(
+      () => watch.source === "zookeeper" && ids(watch) === "a",
+      () => `${watch.source} ${ids(watch)}`,
+    );
   });
 });
 
@@ -182,17 +248,31 @@ describe("silent partition: the server freezes with its sockets open", () => {
     const consumer = registry();
     const handle = await provider.register("room-rpc", { id: "a", host: "10.0.0.1", port: 9090 });
     const watch = consumer.watch("room-rpc");
-    await eventually(() => ids(watch) === "a" && watch.source === "zookeeper", () => ids(watch));
+    await eventually(
+      () => ids(watch) === "a" && watch.source === "zookeeper",
+      () => ids(watch),
+    );
 
     zk!.pause();
     try {
-      await eventually(() => watch.source === "last-known", () => watch.source, SESSION_MS * 3);
+      await eventually(
+        () => watch.source === "last-known",
+        () => watch.source,
+        SESSION_MS * 3,
+      );
       await sleep(SESSION_MS * 1.5);
     } finally {
       zk!.resume();
     }
-    await eventually(() => provider.stats().sessionsOpened === 2 && handle.registered, () => JSON.stringify(provider.stats()), 20_000);
-    await eventually(() => ids(watch) === "a" && watch.source === "zookeeper", () => `${watch.source} ${ids(watch)}`);
+    await eventually(
+      () => provider.stats().sessionsOpened === 2 && handle.registered,
+      () => JSON.stringify(provider.stats()),
+      20_000,
+    );
+    await eventually(
+      () => ids(watch) === "a" && watch.source === "zookeeper",
+      () => `${watch.source} ${ids(watch)}`,
+    );
     expect(await ownerOf("/classroom/services/room-rpc/a")).toBe(provider.stats().sessionId);
   });
 });

@@ -19,12 +19,18 @@ class PodLog {
   private fd: number;
   seq = 0;
 
-  constructor(readonly root: string, readonly service: string, readonly pod: string) {
+  constructor(
+    readonly root: string,
+    readonly service: string,
+    readonly pod: string,
+  ) {
     fs.mkdirSync(path.join(root, service), { recursive: true });
     this.fd = fs.openSync(this.file, "a");
   }
 
-  get file(): string { return path.join(this.root, this.service, `${this.pod}_${this.uid}.log`); }
+  get file(): string {
+    return path.join(this.root, this.service, `${this.pod}_${this.uid}.log`);
+  }
 
   /** Appends `n` lines; returns their keys. */
   write(n: number): string[] {
@@ -52,7 +58,9 @@ class PodLog {
     this.fd = fs.openSync(this.file, "a");
   }
 
-  close(): void { fs.closeSync(this.fd); }
+  close(): void {
+    fs.closeSync(this.fd);
+  }
 }
 
 /** The key (`pod#seq`) of a shipped line, or undefined for a record that is not one of PodLog's lines. */
@@ -101,19 +109,32 @@ describeWithCollector("log agent: the real collector with the platform's config 
   }
 
   /** Reads the topic until every expected key has arrived; returns all records (duplicates included). */
-  async function readUntil(topic: string, expected: Set<string>, extra: (records: ShippedRecord[]) => boolean = () => true, timeoutMs = 180_000): Promise<ShippedRecord[]> {
+  async function readUntil(
+    topic: string,
+    expected: Set<string>,
+    extra: (records: ShippedRecord[]) => boolean = () => true,
+    timeoutMs = 180_000,
+  ): Promise<ShippedRecord[]> {
     const records: ShippedRecord[] = [];
     const missing = new Set(expected);
     try {
-      await kafka.readTopic(topic, (m) => {
-        for (const r of decodeOtlpJson(m)) {
-          records.push(r);
-          const k = keyOf(r);
-          if (k) missing.delete(k);
-        }
-      }, () => missing.size === 0 && extra(records), timeoutMs);
+      await kafka.readTopic(
+        topic,
+        (m) => {
+          for (const r of decodeOtlpJson(m)) {
+            records.push(r);
+            const k = keyOf(r);
+            if (k) missing.delete(k);
+          }
+        },
+        () => missing.size === 0 && extra(records),
+        timeoutMs,
+      );
     } catch (err) {
-      throw new Error(`${(err as Error).message}: ${missing.size} of ${expected.size} lines missing (e.g. ${[...missing].slice(0, 5).join(", ")}); collector log:\n${collector?.log.slice(-3000)}`, { cause: err });
+      throw new Error(
+        `${(err as Error).message}: ${missing.size} of ${expected.size} lines missing (e.g. ${[...missing].slice(0, 5).join(", ")}); collector log:\n${collector?.log.slice(-3000)}`,
+        { cause: err },
+      );
     }
     return records;
   }
@@ -259,14 +280,19 @@ describeWithCollector("log agent: the real collector with the platform's config 
     // The endpoint: an OTLP/gRPC receiver forwarding to Kafka, so the lines can be read back as above.
     const otlpPort = await freePort();
     const gatewayDir = fs.mkdtempSync(path.join(os.tmpdir(), "otlp-gateway-"));
-    fs.writeFileSync(path.join(gatewayDir, "config.yaml"), stringify({
-      receivers: { otlp: { protocols: { grpc: { endpoint: `127.0.0.1:${otlpPort}` } } } },
-      exporters: { kafka: { brokers: [kafka.bootstrap], logs: { topic, encoding: "otlp_json" } } },
-      service: { pipelines: { logs: { receivers: ["otlp"], exporters: ["kafka"] } }, telemetry: { metrics: { level: "none" } } },
-    }));
+    fs.writeFileSync(
+      path.join(gatewayDir, "config.yaml"),
+      stringify({
+        receivers: { otlp: { protocols: { grpc: { endpoint: `127.0.0.1:${otlpPort}` } } } },
+        exporters: { kafka: { brokers: [kafka.bootstrap], logs: { topic, encoding: "otlp_json" } } },
+        service: { pipelines: { logs: { receivers: ["otlp"], exporters: ["kafka"] } }, telemetry: { metrics: { level: "none" } } },
+      }),
+    );
     const gateway = ManagedProcess.start("otlp-gateway", binary, [`--config=file:${path.join(gatewayDir, "config.yaml")}`]);
     try {
-      await waitForPort(otlpPort, 60_000).catch((err) => { throw new Error(`gateway did not start: ${gateway.log}`, { cause: err }); });
+      await waitForPort(otlpPort, 60_000).catch((err) => {
+        throw new Error(`gateway did not start: ${gateway.log}`, { cause: err });
+      });
       const pod = new PodLog(root, "course-api", "course-api-5c8d-xk2lp");
       const expected = new Set(pod.write(2_000));
       pod.close();

@@ -27,7 +27,7 @@ describe("log retention on the node: deletes only idle files the agent checkpoin
   function file(rel: string, ageDays: number): string {
     const p = path.join(root, rel);
     fs.mkdirSync(path.dirname(p), { recursive: true });
-    fs.writeFileSync(p, "{\"event\":\"line\"}\n");
+    fs.writeFileSync(p, '{"event":"line"}\n');
     const t = new Date(Date.now() - ageDays * DAY);
     fs.utimesSync(p, t, t);
     return p;
@@ -42,7 +42,10 @@ describe("log retention on the node: deletes only idle files the agent checkpoin
   }
 
   function pass(retentionDays = 7): string {
-    const r = spawnSync("sh", ["-c", retentionScript({ logRoot: root, checkpointDir: state, retentionDays })], { env: { ...process.env, RETENTION_ONCE: "1" }, encoding: "utf8" });
+    const r = spawnSync("sh", ["-c", retentionScript({ logRoot: root, checkpointDir: state, retentionDays })], {
+      env: { ...process.env, RETENTION_ONCE: "1" },
+      encoding: "utf8",
+    });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     return r.stdout;

@@ -49,18 +49,23 @@ describe("daemon metrics", () => {
   }, 60_000);
 
   function startReplayer(prefix: string, kafkaBootstrap: string, healthPort: number): ManagedProcess {
-    return ManagedProcess.start("replayer", path.join(repoRoot, "node_modules/.bin/node"), ["--import", "tsx", path.join(repoRoot, "runtime/mq/replayer-main.ts")], {
-      cwd: repoRoot,
-      env: {
-        ...process.env,
-        CLASSROOM_REDIS_URL: redisServer.url,
-        CLASSROOM_KAFKA_BOOTSTRAP: kafkaBootstrap,
-        CLASSROOM_MQ_SHARDS: String(SHARDS),
-        CLASSROOM_MQ_KEY_PREFIX: prefix,
-        CLASSROOM_MQ_HEALTH_PORT: String(healthPort),
-        CLASSROOM_MQ_KAFKA_SEND_TIMEOUT_MS: "1000",
+    return ManagedProcess.start(
+      "replayer",
+      path.join(repoRoot, "node_modules/.bin/node"),
+      ["--import", "tsx", path.join(repoRoot, "runtime/mq/replayer-main.ts")],
+      {
+        cwd: repoRoot,
+        env: {
+          ...process.env,
+          CLASSROOM_REDIS_URL: redisServer.url,
+          CLASSROOM_KAFKA_BOOTSTRAP: kafkaBootstrap,
+          CLASSROOM_MQ_SHARDS: String(SHARDS),
+          CLASSROOM_MQ_KEY_PREFIX: prefix,
+          CLASSROOM_MQ_HEALTH_PORT: String(healthPort),
+          CLASSROOM_MQ_KAFKA_SEND_TIMEOUT_MS: "1000",
+        },
       },
-    });
+    );
   }
 
   test("the replayer reports the backlog and lag per shard while Kafka is down, and the replayed count once it is back", async () => {
@@ -69,7 +74,10 @@ describe("daemon metrics", () => {
     const deadKafka = `127.0.0.1:${await freePort()}`;
     const producer = new BufferedProducer({ kafkaBootstrap: [deadKafka], redis, shards: SHARDS, keyPrefix: prefix, kafkaSendTimeoutMs: 1_000 });
     await producer.start();
-    const sent = await producer.send(TOPIC, Array.from({ length: 400 }, (_, i) => ({ key: `k${i}`, value: String(i) })));
+    const sent = await producer.send(
+      TOPIC,
+      Array.from({ length: 400 }, (_, i) => ({ key: `k${i}`, value: String(i) })),
+    );
     expect(sent.path).toBe("redis");
     await producer.close();
     const perShard = await Promise.all(Array.from({ length: SHARDS }, (_, s) => redis.xlen(`${prefix}:stream:${s}`)));
@@ -79,8 +87,11 @@ describe("daemon metrics", () => {
     const port1 = await freePort();
     const stuck = startReplayer(prefix, deadKafka, port1);
     await sleep(1_500);
-    const during = await eventually("a scrape with the backlog and a kafka failure", () => scrape(port1),
-      (m) => select(m, "classroom_mq_buffer_backlog_messages").length === SHARDS && total(m, "classroom_mq_replay_kafka_failures_total") > 0);
+    const during = await eventually(
+      "a scrape with the backlog and a kafka failure",
+      () => scrape(port1),
+      (m) => select(m, "classroom_mq_buffer_backlog_messages").length === SHARDS && total(m, "classroom_mq_replay_kafka_failures_total") > 0,
+    );
     for (let s = 0; s < SHARDS; s++) {
       expect(total(during, "classroom_mq_buffer_backlog_messages", { shard: String(s) })).toBe(perShard[s]);
       if (perShard[s] > 0) expect(total(during, "classroom_mq_replay_lag_seconds", { shard: String(s) })).toBeGreaterThanOrEqual(1);
@@ -92,8 +103,14 @@ describe("daemon metrics", () => {
     // Phase 2: Kafka reachable. Everything is replayed, the backlog and the lag go to 0.
     const port2 = await freePort();
     const replayer = startReplayer(prefix, kafka.bootstrap, port2);
-    const after = await eventually("the backlog to drain", () => scrape(port2),
-      (m) => select(m, "classroom_mq_buffer_backlog_messages").length === SHARDS && total(m, "classroom_mq_buffer_backlog_messages") === 0 && total(m, "classroom_mq_replayed_messages_total") === 400);
+    const after = await eventually(
+      "the backlog to drain",
+      () => scrape(port2),
+      (m) =>
+        select(m, "classroom_mq_buffer_backlog_messages").length === SHARDS &&
+        total(m, "classroom_mq_buffer_backlog_messages") === 0 &&
+        total(m, "classroom_mq_replayed_messages_total") === 400,
+    );
     for (let s = 0; s < SHARDS; s++) {
       expect(total(after, "classroom_mq_replayed_messages_total", { shard: String(s) })).toBe(perShard[s]);
       expect(total(after, "classroom_mq_replay_lag_seconds", { shard: String(s) })).toBe(0);
@@ -110,13 +127,33 @@ describe("daemon metrics", () => {
   test("the replayer answers 500 on /metrics while Redis is unreachable, so Prometheus marks the target down instead of reading a stale 0", async () => {
     const down = await RedisServer.start();
     const port = await freePort();
-    const replayer = ManagedProcess.start("replayer-redis-down", path.join(repoRoot, "node_modules/.bin/node"), ["--import", "tsx", path.join(repoRoot, "runtime/mq/replayer-main.ts")], {
-      cwd: repoRoot,
-      env: { ...process.env, CLASSROOM_REDIS_URL: down.url, CLASSROOM_KAFKA_BOOTSTRAP: kafka.bootstrap, CLASSROOM_MQ_SHARDS: String(SHARDS), CLASSROOM_MQ_HEALTH_PORT: String(port) },
-    });
-    await eventually("the replayer to serve /metrics", () => scrape(port), (m) => select(m, "classroom_mq_buffer_backlog_messages").length === SHARDS);
+    const replayer = ManagedProcess.start(
+      "replayer-redis-down",
+      path.join(repoRoot, "node_modules/.bin/node"),
+      ["--import", "tsx", path.join(repoRoot, "runtime/mq/replayer-main.ts")],
+      {
+        cwd: repoRoot,
+        env: {
+          ...process.env,
+          CLASSROOM_REDIS_URL: down.url,
+          CLASSROOM_KAFKA_BOOTSTRAP: kafka.bootstrap,
+          CLASSROOM_MQ_SHARDS: String(SHARDS),
+          CLASSROOM_MQ_HEALTH_PORT: String(port),
+        },
+      },
+    );
+    await eventually(
+      "the replayer to serve /metrics",
+      () => scrape(port),
+      (m) => select(m, "classroom_mq_buffer_backlog_messages").length === SHARDS,
+    );
     await down.destroy();
-    const status = await eventually("a failed scrape", async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).status, (s) => s === 500, 60_000);
+    const status = await eventually(
+      "a failed scrape",
+      async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).status,
+      (s) => s === 500,
+      60_000,
+    );
     expect(status).toBe(500);
     await replayer.kill();
   }, 180_000);
@@ -146,7 +183,9 @@ describe("daemon metrics", () => {
       // Every run a handler saw was counted once, by the replica that ran it (the scrape came after).
       expect(both("classroom_scheduler_fires_total", { scheduled_job: "tick" })).toBeGreaterThanOrEqual(tickStarts - 1);
       expect(both("classroom_scheduler_fires_total", { scheduled_job: "tick" })).toBeGreaterThanOrEqual(8);
-      expect(both("classroom_scheduler_fire_lag_seconds_count", { scheduled_job: "tick" })).toBe(both("classroom_scheduler_fires_total", { scheduled_job: "tick" }));
+      expect(both("classroom_scheduler_fire_lag_seconds_count", { scheduled_job: "tick" })).toBe(
+        both("classroom_scheduler_fires_total", { scheduled_job: "tick" }),
+      );
       expect(both("classroom_scheduler_misses_total", { scheduled_job: "busy", reason: "discarded" })).toBeGreaterThanOrEqual(2);
       expect(both("classroom_scheduler_misses_total", { scheduled_job: "tick" })).toBe(0);
       expect(both("classroom_scheduler_runs_total", { scheduled_job: "tick", outcome: "succeeded" })).toBeGreaterThanOrEqual(6);

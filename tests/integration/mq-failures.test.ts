@@ -37,14 +37,19 @@ async function readBack(kafka: KafkaBroker, topic: string, enough: (unique: numb
   const dedupe = new Deduplicator();
   const seen = new Map<string, number[]>();
   let raw = 0;
-  await kafka.readTopic(topic, (m) => {
-    raw++;
-    if (!dedupe.acceptMessage(m)) return;
-    const key = m.key.toString();
-    let list = seen.get(key);
-    if (!list) seen.set(key, (list = []));
-    list.push(Number(m.value.toString()));
-  }, () => enough(dedupe.stats.accepted, raw), 60_000);
+  await kafka.readTopic(
+    topic,
+    (m) => {
+      raw++;
+      if (!dedupe.acceptMessage(m)) return;
+      const key = m.key.toString();
+      let list = seen.get(key);
+      if (!list) seen.set(key, (list = []));
+      list.push(Number(m.value.toString()));
+    },
+    () => enough(dedupe.stats.accepted, raw),
+    60_000,
+  );
   return { dedupe, seen, raw };
 }
 
@@ -90,19 +95,24 @@ describe("Kafka outage buffer: crashes while messages sit in Redis", () => {
       await sender.close();
 
       // node with the tsx loader, not the tsx CLI: the CLI forks a child that would survive the SIGKILL.
-      daemon = ManagedProcess.start("replayer", path.join(repoRoot, "node_modules/.bin/node"), ["--import", "tsx", path.join(repoRoot, "runtime/mq/replayer-main.ts")], {
-        cwd: repoRoot,
-        env: {
-          ...process.env,
-          CLASSROOM_REDIS_URL: redisServer.url,
-          CLASSROOM_KAFKA_BOOTSTRAP: kafka.bootstrap,
-          CLASSROOM_MQ_SHARDS: String(SHARDS),
-          CLASSROOM_MQ_KEY_PREFIX: prefix,
-          CLASSROOM_MQ_LEASE_TTL_MS: "2000",
-          CLASSROOM_MQ_BATCH_SIZE: "50",
-          CLASSROOM_MQ_LOG_BATCHES: "1",
+      daemon = ManagedProcess.start(
+        "replayer",
+        path.join(repoRoot, "node_modules/.bin/node"),
+        ["--import", "tsx", path.join(repoRoot, "runtime/mq/replayer-main.ts")],
+        {
+          cwd: repoRoot,
+          env: {
+            ...process.env,
+            CLASSROOM_REDIS_URL: redisServer.url,
+            CLASSROOM_KAFKA_BOOTSTRAP: kafka.bootstrap,
+            CLASSROOM_MQ_SHARDS: String(SHARDS),
+            CLASSROOM_MQ_KEY_PREFIX: prefix,
+            CLASSROOM_MQ_LEASE_TTL_MS: "2000",
+            CLASSROOM_MQ_BATCH_SIZE: "50",
+            CLASSROOM_MQ_LOG_BATCHES: "1",
+          },
         },
-      });
+      );
       await waitFor("the daemon to replay a few batches", () => (daemon!.log.match(/"event":"replayed"/g) ?? []).length >= 5, 60_000);
       await daemon.kill();
       const left = await backlog(redis, prefix);
@@ -130,7 +140,14 @@ describe("Kafka outage buffer: crashes while messages sit in Redis", () => {
   test("Redis restarted while buffering: a graceful restart loses nothing; a SIGKILL loses at most what was acknowledged within the fsync bound", async () => {
     const prefix = "restart-test";
     const redis = connectRedis({ url: redisServer.url });
-    const producer = new BufferedProducer({ kafkaBootstrap: [deadKafka], redis, shards: SHARDS, keyPrefix: prefix, kafkaSendTimeoutMs: 1_000, redisTimeoutMs: 1_000 });
+    const producer = new BufferedProducer({
+      kafkaBootstrap: [deadKafka],
+      redis,
+      shards: SHARDS,
+      keyPrefix: prefix,
+      kafkaSendTimeoutMs: 1_000,
+      redisTimeoutMs: 1_000,
+    });
     let replayer: Replayer | undefined;
     const KEYS = 100;
     const acked = new Map<string, number>(); // `${key}/${value}` -> when send resolved

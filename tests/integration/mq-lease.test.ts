@@ -24,7 +24,9 @@ async function waitFor(what: string, check: () => Promise<boolean> | boolean, ti
 /** Blocks the event loop, as loading a big module or a long GC pause does. */
 function stallEventLoop(ms: number): void {
   const until = Date.now() + ms;
-  while (Date.now() < until) { /* busy */ }
+  while (Date.now() < until) {
+    /* busy */
+  }
 }
 
 describe("Kafka outage buffer: replayer leases", () => {
@@ -43,11 +45,20 @@ describe("Kafka outage buffer: replayer leases", () => {
   /** Buffers `total` messages into every shard of `prefix` (Kafka unreachable for this producer). */
   async function fillBacklog(prefix: string, total: number): Promise<void> {
     const redis = connectRedis({ url: redisServer.url });
-    const producer = new BufferedProducer({ kafkaBootstrap: [`127.0.0.1:${await freePort()}`], redis, shards: SHARDS, keyPrefix: prefix, kafkaSendTimeoutMs: 1_000 });
+    const producer = new BufferedProducer({
+      kafkaBootstrap: [`127.0.0.1:${await freePort()}`],
+      redis,
+      shards: SHARDS,
+      keyPrefix: prefix,
+      kafkaSendTimeoutMs: 1_000,
+    });
     try {
       await producer.start();
       for (let start = 0; start < total; start += 1_000) {
-        const result = await producer.send(TOPIC, Array.from({ length: 1_000 }, (_, i) => ({ key: `k${(start + i) % 100}`, value: String(start + i) })));
+        const result = await producer.send(
+          TOPIC,
+          Array.from({ length: 1_000 }, (_, i) => ({ key: `k${(start + i) % 100}`, value: String(start + i) })),
+        );
         expect(result.path).toBe("redis");
       }
     } finally {
@@ -61,24 +72,39 @@ describe("Kafka outage buffer: replayer leases", () => {
     await fillBacklog(prefix, 20_000);
     const redis = connectRedis({ url: redisServer.url });
     // A fresh process loads @platformatic/kafka for the first time (seconds on a loaded machine, longer than this TTL).
-    const daemon = ManagedProcess.start("replayer", path.join(repoRoot, "node_modules/.bin/node"), ["--import", "tsx", path.join(repoRoot, "runtime/mq/replayer-main.ts")], {
-      cwd: repoRoot,
-      env: {
-        ...process.env,
-        CLASSROOM_REDIS_URL: redisServer.url,
-        CLASSROOM_KAFKA_BOOTSTRAP: kafka.bootstrap,
-        CLASSROOM_MQ_SHARDS: String(SHARDS),
-        CLASSROOM_MQ_KEY_PREFIX: prefix,
-        CLASSROOM_MQ_LEASE_TTL_MS: "2000",
-        CLASSROOM_MQ_BATCH_SIZE: "200",
+    const daemon = ManagedProcess.start(
+      "replayer",
+      path.join(repoRoot, "node_modules/.bin/node"),
+      ["--import", "tsx", path.join(repoRoot, "runtime/mq/replayer-main.ts")],
+      {
+        cwd: repoRoot,
+        env: {
+          ...process.env,
+          CLASSROOM_REDIS_URL: redisServer.url,
+          CLASSROOM_KAFKA_BOOTSTRAP: kafka.bootstrap,
+          CLASSROOM_MQ_SHARDS: String(SHARDS),
+          CLASSROOM_MQ_KEY_PREFIX: prefix,
+          CLASSROOM_MQ_LEASE_TTL_MS: "2000",
+          CLASSROOM_MQ_BATCH_SIZE: "200",
+        },
       },
-    });
+    );
     try {
-      const backlog = async () => { let n = 0; for (let s = 0; s < SHARDS; s++) n += await redis.xlen(`${prefix}:stream:${s}`); return n; };
+      const backlog = async () => {
+        let n = 0;
+        for (let s = 0; s < SHARDS; s++) n += await redis.xlen(`${prefix}:stream:${s}`);
+        return n;
+      };
       await waitFor("the daemon to drain every shard", async () => (await backlog()) === 0, 90_000);
       await sleep(4_000); // two more lease TTLs of renewals
-      const events = daemon.log.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { event: string; shard?: number });
-      const acquired = events.filter((e) => e.event === "lease-acquired").map((e) => e.shard).sort();
+      const events = daemon.log
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as { event: string; shard?: number });
+      const acquired = events
+        .filter((e) => e.event === "lease-acquired")
+        .map((e) => e.shard)
+        .sort();
       expect(events.filter((e) => e.event === "lease-lost")).toEqual([]);
       expect(acquired).toEqual([0, 1, 2, 3]);
     } finally {
@@ -91,7 +117,14 @@ describe("Kafka outage buffer: replayer leases", () => {
     const prefix = "taken";
     const redis = connectRedis({ url: redisServer.url });
     const events: ReplayerEvent[] = [];
-    const replayer = new Replayer({ redis, kafkaBootstrap: [kafka.bootstrap], shards: SHARDS, keyPrefix: prefix, leaseTtlMs: 1_500, onEvent: (e) => events.push(e) });
+    const replayer = new Replayer({
+      redis,
+      kafkaBootstrap: [kafka.bootstrap],
+      shards: SHARDS,
+      keyPrefix: prefix,
+      leaseTtlMs: 1_500,
+      onEvent: (e) => events.push(e),
+    });
     try {
       await replayer.start();
       await waitFor("every lease", () => replayer.heldShards.length === SHARDS, 10_000);
@@ -111,7 +144,14 @@ describe("Kafka outage buffer: replayer leases", () => {
     const redis = connectRedis({ url: redisServer.url });
     const events: ReplayerEvent[] = [];
     const ttl = 3_000;
-    const replayer = new Replayer({ redis, kafkaBootstrap: [kafka.bootstrap], shards: SHARDS, keyPrefix: prefix, leaseTtlMs: ttl, onEvent: (e) => events.push(e) });
+    const replayer = new Replayer({
+      redis,
+      kafkaBootstrap: [kafka.bootstrap],
+      shards: SHARDS,
+      keyPrefix: prefix,
+      leaseTtlMs: ttl,
+      onEvent: (e) => events.push(e),
+    });
     try {
       await replayer.start();
       await waitFor("every lease", () => replayer.heldShards.length === SHARDS, 10_000);

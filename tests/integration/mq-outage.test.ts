@@ -50,11 +50,16 @@ describe("Kafka outage buffer: a broker outage in the middle of a keyed stream",
         const afterRestart = start >= 70_000;
         const call = producer.send(TOPIC, messages);
         inFlight.add(call);
-        void call.then((r) => {
-          paths.kafka += r.kafka;
-          paths.redis += r.redis;
-          if (afterRestart) liveAfterRestart += r.kafka;
-        }, () => undefined).finally(() => inFlight.delete(call));
+        void call
+          .then(
+            (r) => {
+              paths.kafka += r.kafka;
+              paths.redis += r.redis;
+              if (afterRestart) liveAfterRestart += r.kafka;
+            },
+            () => undefined,
+          )
+          .finally(() => inFlight.delete(call));
         if (inFlight.size >= 8) await Promise.race(inFlight);
         // Keep the stream going across the outage, and after the restart slowly enough (up to 6 s) for the
         // replayer to catch up while traffic continues.
@@ -73,17 +78,22 @@ describe("Kafka outage buffer: a broker outage in the middle of a keyed stream",
       const lastSeq = new Map<string, number>();
       const orderViolations: string[] = [];
       let consumed = 0;
-      await kafka.readTopic(TOPIC, (m) => {
-        consumed++;
-        if (!dedupe.acceptMessage(m)) return;
-        const key = m.key.toString();
-        const seq = Number(m.value.toString());
-        const expected = (lastSeq.get(key) ?? -1) + 1;
-        if (seq !== expected && orderViolations.length < 5) {
-          orderViolations.push(`${key}: got ${seq}, expected ${expected} (partition ${m.partition} offset ${m.offset}, consumed ${consumed})`);
-        }
-        lastSeq.set(key, seq);
-      }, () => dedupe.stats.accepted >= TOTAL, 90_000);
+      await kafka.readTopic(
+        TOPIC,
+        (m) => {
+          consumed++;
+          if (!dedupe.acceptMessage(m)) return;
+          const key = m.key.toString();
+          const seq = Number(m.value.toString());
+          const expected = (lastSeq.get(key) ?? -1) + 1;
+          if (seq !== expected && orderViolations.length < 5) {
+            orderViolations.push(`${key}: got ${seq}, expected ${expected} (partition ${m.partition} offset ${m.offset}, consumed ${consumed})`);
+          }
+          lastSeq.set(key, seq);
+        },
+        () => dedupe.stats.accepted >= TOTAL,
+        90_000,
+      );
 
       expect(orderViolations).toEqual([]);
       expect(dedupe.stats.accepted).toBe(TOTAL);
@@ -101,7 +111,16 @@ describe("Kafka outage buffer: a broker outage in the middle of a keyed stream",
       }
       expect(after?.path).toBe("kafka");
       for (let s = 0; s < SHARDS; s++) expect(producer.shardMode(s)).toBe("live");
-      console.log(JSON.stringify({ viaKafka: paths.kafka, viaRedis: paths.redis, liveAfterRestart, consumed, duplicatesDropped: dedupe.stats.dropped, replayed: replayer.stats.replayedMessages }));
+      console.log(
+        JSON.stringify({
+          viaKafka: paths.kafka,
+          viaRedis: paths.redis,
+          liveAfterRestart,
+          consumed,
+          duplicatesDropped: dedupe.stats.dropped,
+          replayed: replayer.stats.replayedMessages,
+        }),
+      );
     } finally {
       await restarting?.catch(() => undefined);
       await producer.close();

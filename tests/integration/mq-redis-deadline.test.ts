@@ -22,7 +22,10 @@ function messages(tag: string, count = 40) {
 /** Runs `send` and returns how long it took to be rejected (fails the test if it resolved). */
 async function timeToRejection(send: () => Promise<unknown>): Promise<number> {
   const started = Date.now();
-  const outcome = await send().then(() => "resolved", (err: unknown) => err);
+  const outcome = await send().then(
+    () => "resolved",
+    (err: unknown) => err,
+  );
   const elapsed = Date.now() - started;
   expect(outcome).toBeInstanceOf(MqSendError);
   return elapsed;
@@ -49,34 +52,45 @@ describe("Kafka outage buffer: the Redis deadline of a send", () => {
     await redisServer?.destroy();
   }, 60_000);
 
-  test.each([1_000, 3_000])("with Kafka and Redis down while shards buffer, a send is told no within kafkaSendTimeoutMs + redisTimeoutMs (%i ms)", async (redisTimeoutMs) => {
-    const prefix = `down-${redisTimeoutMs}`;
-    const redis = connectRedis({ url: redisServer.url });
-    const producer = new BufferedProducer({ kafkaBootstrap: [deadKafka], redis, shards: SHARDS, keyPrefix: prefix, kafkaSendTimeoutMs: KAFKA_TIMEOUT_MS, redisTimeoutMs });
-    let killed = false;
-    try {
-      await producer.start();
-      expect((await producer.send(TOPIC, messages("before"))).path).toBe("redis");
-      for (let s = 0; s < SHARDS; s++) expect(producer.shardMode(s)).toBe("backlog"); // the stream-head check runs first
-      await redisServer.kill();
-      killed = true;
-      const elapsed = [];
-      for (let i = 0; i < 3; i++) elapsed.push(await timeToRejection(() => producer.send(TOPIC, messages(`during-${i}`))));
-      // Concurrent sends queue per shard; each still gets its answer within its own deadline.
-      const concurrent = await Promise.all([0, 1, 2].map((i) => timeToRejection(() => producer.send(TOPIC, messages(`concurrent-${i}`)))));
-      console.log(JSON.stringify({ kafkaSendTimeoutMs: KAFKA_TIMEOUT_MS, redisTimeoutMs, rejectedAfterMs: elapsed, concurrentRejectedAfterMs: concurrent }));
-      for (const ms of [...elapsed, ...concurrent]) expect(ms).toBeLessThanOrEqual(KAFKA_TIMEOUT_MS + redisTimeoutMs + TIMER_SLACK_MS);
-      await redisServer.restart();
-      killed = false;
-      await sleep(1_000); // ioredis reconnects and sends whatever it still queued
-      // What the callers were told failed did not happen behind their backs.
-      expect((await storedValues(redis, prefix)).filter((v) => !v.startsWith("before"))).toEqual([]);
-    } finally {
-      if (killed) await redisServer.restart(); // for the next test, also when this one failed
-      await producer.close();
-      redis.disconnect();
-    }
-  }, 60_000);
+  test.each([1_000, 3_000])(
+    "with Kafka and Redis down while shards buffer, a send is told no within kafkaSendTimeoutMs + redisTimeoutMs (%i ms)",
+    async (redisTimeoutMs) => {
+      const prefix = `down-${redisTimeoutMs}`;
+      const redis = connectRedis({ url: redisServer.url });
+      const producer = new BufferedProducer({
+        kafkaBootstrap: [deadKafka],
+        redis,
+        shards: SHARDS,
+        keyPrefix: prefix,
+        kafkaSendTimeoutMs: KAFKA_TIMEOUT_MS,
+        redisTimeoutMs,
+      });
+      let killed = false;
+      try {
+        await producer.start();
+        expect((await producer.send(TOPIC, messages("before"))).path).toBe("redis");
+        for (let s = 0; s < SHARDS; s++) expect(producer.shardMode(s)).toBe("backlog"); // the stream-head check runs first
+        await redisServer.kill();
+        killed = true;
+        const elapsed = [];
+        for (let i = 0; i < 3; i++) elapsed.push(await timeToRejection(() => producer.send(TOPIC, messages(`during-${i}`))));
+        // Concurrent sends queue per shard; each still gets its answer within its own deadline.
+        const concurrent = await Promise.all([0, 1, 2].map((i) => timeToRejection(() => producer.send(TOPIC, messages(`concurrent-${i}`)))));
+        console.log(JSON.stringify({ kafkaSendTimeoutMs: KAFKA_TIMEOUT_MS, redisTimeoutMs, rejectedAfterMs: elapsed, concurrentRejectedAfterMs: concurrent }));
+        for (const ms of [...elapsed, ...concurrent]) expect(ms).toBeLessThanOrEqual(KAFKA_TIMEOUT_MS + redisTimeoutMs + TIMER_SLACK_MS);
+        await redisServer.restart();
+        killed = false;
+        await sleep(1_000); // ioredis reconnects and sends whatever it still queued
+        // What the callers were told failed did not happen behind their backs.
+        expect((await storedValues(redis, prefix)).filter((v) => !v.startsWith("before"))).toEqual([]);
+      } finally {
+        if (killed) await redisServer.restart(); // for the next test, also when this one failed
+        await producer.close();
+        redis.disconnect();
+      }
+    },
+    60_000,
+  );
 
   test("a batch appended twice (ioredis re-sends a command whose reply a dropped connection lost) is stored once", async () => {
     const redis = connectRedis({ url: redisServer.url });
@@ -98,7 +112,14 @@ describe("Kafka outage buffer: the Redis deadline of a send", () => {
     const redis = connectRedis({ url: redisServer.url });
     const admin = new Redis(redisServer.url);
     const redisTimeoutMs = 1_000;
-    const producer = new BufferedProducer({ kafkaBootstrap: [deadKafka], redis, shards: SHARDS, keyPrefix: prefix, kafkaSendTimeoutMs: KAFKA_TIMEOUT_MS, redisTimeoutMs });
+    const producer = new BufferedProducer({
+      kafkaBootstrap: [deadKafka],
+      redis,
+      shards: SHARDS,
+      keyPrefix: prefix,
+      kafkaSendTimeoutMs: KAFKA_TIMEOUT_MS,
+      redisTimeoutMs,
+    });
     try {
       await producer.start();
       for (let s = 0; s < SHARDS; s++) expect(producer.shardMode(s)).toBe("live"); // the append comes straight after the Kafka failure
@@ -117,7 +138,9 @@ describe("Kafka outage buffer: the Redis deadline of a send", () => {
       // Per shard, exactly the accepted messages in the order they were sent.
       for (let s = 0; s < SHARDS; s++) {
         const stream = await redis.xrange(`${prefix}:stream:${s}`, "-", "+");
-        const expected = messages("after").filter((m) => shardOf(m.key, SHARDS) === s).map((m) => m.value);
+        const expected = messages("after")
+          .filter((m) => shardOf(m.key, SHARDS) === s)
+          .map((m) => m.value);
         expect(stream.map(([, fields]) => fields[fields.indexOf("v") + 1])).toEqual(expected);
       }
     } finally {

@@ -14,7 +14,9 @@ const PRODUCE = 0;
 function countProduceRequests(): { readonly count: number; stop(): void } {
   const counter = { count: 0, stop: () => diagnostics.unsubscribe(channel, onStart) };
   const channel = "tracing:plt:kafka:connections:api:start";
-  const onStart = (message: unknown) => { if ((message as { apiKey?: number }).apiKey === PRODUCE) counter.count++; };
+  const onStart = (message: unknown) => {
+    if ((message as { apiKey?: number }).apiKey === PRODUCE) counter.count++;
+  };
   diagnostics.subscribe(channel, onStart);
   return counter;
 }
@@ -25,7 +27,10 @@ function keysOverAllShards(perShard: number): string[] {
   const have = new Array<number>(SHARDS).fill(0);
   for (let i = 0; keys.length < SHARDS * perShard; i++) {
     const shard = shardOf(`room-${i}`, SHARDS);
-    if (have[shard] < perShard) { have[shard]++; keys.push(`room-${i}`); }
+    if (have[shard] < perShard) {
+      have[shard]++;
+      keys.push(`room-${i}`);
+    }
   }
   return keys;
 }
@@ -52,7 +57,10 @@ describe("Kafka outage buffer: the healthy path", () => {
       await producer.send(TOPIC, [{ key: keys[0], value: "warm-up" }]); // metadata and producer id
       const produce = countProduceRequests();
       try {
-        const result = await producer.send(TOPIC, keys.map((key, i) => ({ key, value: String(i) })));
+        const result = await producer.send(
+          TOPIC,
+          keys.map((key, i) => ({ key, value: String(i) })),
+        );
         expect(result).toMatchObject({ path: "kafka", kafka: keys.length, redis: 0 });
         expect(produce.count).toBe(1);
       } finally {
@@ -78,7 +86,10 @@ describe("Kafka outage buffer: the healthy path", () => {
       await producer.send(TOPIC, [{ key: keys.find((k) => shardOf(k, SHARDS) !== buffering)!, value: "warm-up" }]);
       const produce = countProduceRequests();
       try {
-        const result = await producer.send(TOPIC, keys.map((key, i) => ({ key, value: String(i) })));
+        const result = await producer.send(
+          TOPIC,
+          keys.map((key, i) => ({ key, value: String(i) })),
+        );
         const onBufferingShard = keys.filter((k) => shardOf(k, SHARDS) === buffering).length;
         expect(result).toMatchObject({ path: "mixed", kafka: keys.length - onBufferingShard, redis: onBufferingShard });
         expect(produce.count).toBe(1);
@@ -89,7 +100,12 @@ describe("Kafka outage buffer: the healthy path", () => {
       const stream = await redis.xrange(`${prefix}:stream:${buffering}`, "-", "+");
       expect(stream[0][0]).toBe(leftOver);
       const values = stream.slice(1).map(([, fields]) => fields[fields.indexOf("v") + 1]);
-      expect(values).toEqual(keys.map((k, i) => [k, String(i)] as const).filter(([k]) => shardOf(k, SHARDS) === buffering).map(([, v]) => v));
+      expect(values).toEqual(
+        keys
+          .map((k, i) => [k, String(i)] as const)
+          .filter(([k]) => shardOf(k, SHARDS) === buffering)
+          .map(([, v]) => v),
+      );
       expect(producer.shardMode(buffering)).toBe("backlog");
     } finally {
       await producer.close();

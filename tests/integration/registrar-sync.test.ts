@@ -15,9 +15,15 @@ let zk: ZooKeeperServer;
 const cleanup: Array<() => Promise<void>> = [];
 let rootSeq = 0;
 
-interface Recorded { level: string; message: string; fields?: Record<string, unknown> }
+interface Recorded {
+  level: string;
+  message: string;
+  fields?: Record<string, unknown>;
+}
 function recordingLogger(into: Recorded[]): Logger {
-  const at = (level: string) => (message: string, fields?: Record<string, unknown>) => { into.push({ level, message, fields }); };
+  const at = (level: string) => (message: string, fields?: Record<string, unknown>) => {
+    into.push({ level, message, fields });
+  };
   return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }
 
@@ -56,8 +62,15 @@ async function eventually(check: () => boolean, describe: () => string, timeoutM
 
 /** What the watcher should show for these ready endpoints: `id host:port track weight`. */
 const expected = (eps: Array<TestEndpoint & { track: string; weight: number }>) =>
-  eps.filter((e) => (e.ready ?? true) && !e.terminating).map((e) => `${e.pod} ${e.ip}:9090 ${e.track} ${e.weight}`).sort();
-const seen = (w: WatchHandle) => w.current().map((i: Instance) => `${i.id} ${i.host}:${i.port} ${i.track} ${i.weight}`).sort();
+  eps
+    .filter((e) => (e.ready ?? true) && !e.terminating)
+    .map((e) => `${e.pod} ${e.ip}:9090 ${e.track} ${e.weight}`)
+    .sort();
+const seen = (w: WatchHandle) =>
+  w
+    .current()
+    .map((i: Instance) => `${i.id} ${i.host}:${i.port} ${i.track} ${i.weight}`)
+    .sort();
 /** A ledger entry is `<id>@<content hash>`. */
 const ledgerId = (entry: string) => entry.slice(0, entry.lastIndexOf("@"));
 const tag = (eps: TestEndpoint[], track: string, weight: number) => eps.map((e) => ({ ...e, track, weight }));
@@ -88,14 +101,20 @@ describe("the ZooKeeper view equals the ready endpoints", () => {
     reg.upsertSlice(endpointSlice("room-rpc-canary", "room-rpc-canary-a", canary));
     await reg.lead("test-0");
     const want = () => expected([...tag(stable, "stable", 100), ...tag(canary, "canary", weight)]);
-    await eventually(() => JSON.stringify(seen(watch)) === JSON.stringify(want()), () => `${seen(watch)} vs ${want()}`);
+    await eventually(
+      () => JSON.stringify(seen(watch)) === JSON.stringify(want()),
+      () => `${seen(watch)} vs ${want()}`,
+    );
 
     // Readiness flips: not-ready and terminating endpoints leave the registry, ready ones come back.
     stable = stable.map((e, i) => ({ ...e, ready: i % 2 === 0 }));
     canary = [{ ...canary[0], ready: false, terminating: true }, canary[1]];
     reg.upsertSlice(endpointSlice("room-rpc-stable", "room-rpc-stable-a", stable));
     reg.upsertSlice(endpointSlice("room-rpc-canary", "room-rpc-canary-a", canary));
-    await eventually(() => JSON.stringify(seen(watch)) === JSON.stringify(want()), () => `${seen(watch)} vs ${want()}`);
+    await eventually(
+      () => JSON.stringify(seen(watch)) === JSON.stringify(want()),
+      () => `${seen(watch)} vs ${want()}`,
+    );
     expect(seen(watch)).toHaveLength(4);
 
     // Scale-up burst across two slices, then a scale-down burst, each as many quick slice writes.
@@ -104,28 +123,42 @@ describe("the ZooKeeper view equals the ready endpoints", () => {
       reg.upsertSlice(endpointSlice("room-rpc-stable", "room-rpc-stable-a", stable.slice(0, 100)));
       reg.upsertSlice(endpointSlice("room-rpc-stable", "room-rpc-stable-b", stable.slice(100)));
     }
-    await eventually(() => JSON.stringify(seen(watch)) === JSON.stringify(want()), () => `${seen(watch).length} vs ${want().length}`);
+    await eventually(
+      () => JSON.stringify(seen(watch)) === JSON.stringify(want()),
+      () => `${seen(watch).length} vs ${want().length}`,
+    );
     for (const n of [114, 105, 90, 72, 51, 33, 20, 12, 7, 3]) {
       stable = endpoints("room-rpc", "stable", n);
       reg.upsertSlice(endpointSlice("room-rpc-stable", "room-rpc-stable-a", stable.slice(0, 100)));
       reg.upsertSlice(endpointSlice("room-rpc-stable", "room-rpc-stable-b", stable.slice(100)));
     }
-    await eventually(() => JSON.stringify(seen(watch)) === JSON.stringify(want()), () => `${seen(watch).length} vs ${want().length}`);
+    await eventually(
+      () => JSON.stringify(seen(watch)) === JSON.stringify(want()),
+      () => `${seen(watch).length} vs ${want().length}`,
+    );
     expect(seen(watch).filter((s) => s.includes(" stable "))).toHaveLength(3);
 
     // Weight steps rewrite the canary nodes' data in place.
     for (weight of [25, 50, 0]) {
       reg.upsertService(trackService("room-rpc", "canary", weight));
-      await eventually(() => JSON.stringify(seen(watch)) === JSON.stringify(want()), () => `${seen(watch)} vs ${want()}`);
+      await eventually(
+        () => JSON.stringify(seen(watch)) === JSON.stringify(want()),
+        () => `${seen(watch)} vs ${want()}`,
+      );
     }
 
     // Track removal: the canary Service goes, and so do its nodes.
     reg.deleteService(trackService("room-rpc", "canary", weight));
     canary = [];
-    await eventually(() => JSON.stringify(seen(watch)) === JSON.stringify(want()), () => `${seen(watch)} vs ${want()}`);
+    await eventually(
+      () => JSON.stringify(seen(watch)) === JSON.stringify(want()),
+      () => `${seen(watch)} vs ${want()}`,
+    );
     await reg.reconciler.idle();
     const raw = await rawClient();
-    expect((await zkCall<string[]>((cb) => raw.getChildren(`${r.stateRoot}/owned/room-rpc`, cb))).map(ledgerId).sort()).toEqual(stable.map((e) => e.pod).sort());
+    expect((await zkCall<string[]>((cb) => raw.getChildren(`${r.stateRoot}/owned/room-rpc`, cb))).map(ledgerId).sort()).toEqual(
+      stable.map((e) => e.pod).sort(),
+    );
   });
 
   it("writes the discovery contract exactly, as persistent nodes that outlive the registrar's session", async () => {
@@ -157,7 +190,12 @@ describe("pipelined writes", () => {
     reg.start();
     cleanup.push(() => reg.close());
     const eps = endpoints("pipe-rpc", "stable", 6);
-    const slice = (ready: (i: number) => boolean) => endpointSlice("pipe-rpc-stable", "pipe-rpc-a", eps.map((e, i) => ({ ...e, ready: ready(i) })));
+    const slice = (ready: (i: number) => boolean) =>
+      endpointSlice(
+        "pipe-rpc-stable",
+        "pipe-rpc-a",
+        eps.map((e, i) => ({ ...e, ready: ready(i) })),
+      );
     reg.upsertService(trackService("pipe-rpc", "stable", 100));
     reg.upsertSlice(slice((i) => i < 3));
     await reg.lead("test-0");
@@ -173,7 +211,10 @@ describe("pipelined writes", () => {
     reg.upsertSlice(slice((i) => i === 0 || i === 2));
     await reg.reconciler.idle();
     expect(await nodes()).toEqual(["pipe-rpc-stable-0", "pipe-rpc-stable-2"]);
-    expect((await zkCall<string[]>((cb) => raw.getChildren(`${r.stateRoot}/owned/pipe-rpc`, cb))).map(ledgerId).sort()).toEqual(["pipe-rpc-stable-0", "pipe-rpc-stable-2"]);
+    expect((await zkCall<string[]>((cb) => raw.getChildren(`${r.stateRoot}/owned/pipe-rpc`, cb))).map(ledgerId).sort()).toEqual([
+      "pipe-rpc-stable-0",
+      "pipe-rpc-stable-2",
+    ]);
   });
 });
 
@@ -195,7 +236,10 @@ describe("ownership", () => {
     await reg.reconciler.idle();
     const watch = watcher(r.root, "mixed-rpc");
     await watch.ready();
-    await eventually(() => watch.current().length === 4, () => JSON.stringify(seen(watch)));
+    await eventually(
+      () => watch.current().length === 4,
+      () => JSON.stringify(seen(watch)),
+    );
     // The pod-name collision: the self-registered node keeps its data and version.
     const after = await zkCall<[Buffer, zookeeper.Stat]>((cb) => raw.getData(`${r.root}/mixed-rpc/mixed-rpc-stable-1`, (e, d, s) => cb(e, [d, s])));
     expect(after[0].toString()).toBe(before[0].toString());
@@ -204,8 +248,16 @@ describe("ownership", () => {
 
     // The service loses every endpoint: only the registrar's own nodes go.
     reg.deleteService(trackService("mixed-rpc", "stable", 100));
-    await eventually(() => watch.current().length === 2, () => JSON.stringify(seen(watch)));
-    expect(watch.current().map((i) => i.id).sort()).toEqual(["mixed-rpc-stable-1", "vm-agent-1"]);
+    await eventually(
+      () => watch.current().length === 2,
+      () => JSON.stringify(seen(watch)),
+    );
+    expect(
+      watch
+        .current()
+        .map((i) => i.id)
+        .sort(),
+    ).toEqual(["mixed-rpc-stable-1", "vm-agent-1"]);
   });
 });
 
@@ -238,14 +290,27 @@ describe("restarts and failover", () => {
     await second.reconciler.idle();
     expect(second.reconciler.stats).toMatchObject({ creates: 0, updates: 1, deletes: 3 });
     expect(second.zkStats.writes - writesBefore).toBe(1 /* fence */ + 4);
-    await eventually(() => JSON.stringify(seen(watch)) === JSON.stringify(expected(tag(now, "stable", 100))), () => `${seen(watch).length}`);
-    expect(removedSeen.sort()).toEqual(stable.slice(0, 3).map((e) => e.pod).sort());
+    await eventually(
+      () => JSON.stringify(seen(watch)) === JSON.stringify(expected(tag(now, "stable", 100))),
+      () => `${seen(watch).length}`,
+    );
+    expect(removedSeen.sort()).toEqual(
+      stable
+        .slice(0, 3)
+        .map((e) => e.pod)
+        .sort(),
+    );
   });
 
   it("at a takeover, a service with a new event is read before the bulk of the services nothing happened to", async () => {
     const r = roots();
     const services = Array.from({ length: 60 }, (_, i) => `bulk${String(i).padStart(2, "0")}-rpc`);
-    const slice = (service: string, secondReady = true) => endpointSlice(`${service}-stable`, `${service}-a`, endpoints(service, "stable", 2).map((e, k) => ({ ...e, ready: k === 0 || secondReady })));
+    const slice = (service: string, secondReady = true) =>
+      endpointSlice(
+        `${service}-stable`,
+        `${service}-a`,
+        endpoints(service, "stable", 2).map((e, k) => ({ ...e, ready: k === 0 || secondReady })),
+      );
     const feed = (reg: Registrar) => {
       for (const service of services) {
         reg.upsertService(trackService(service, "stable", 100));
@@ -265,7 +330,10 @@ describe("restarts and failover", () => {
     const second = registrar(r);
     const loads: string[] = [];
     const load = second.store.load.bind(second.store);
-    second.store.load = (service: string) => { loads.push(service); return load(service); };
+    second.store.load = (service: string) => {
+      loads.push(service);
+      return load(service);
+    };
     feed(second);
     await second.lead("second"); // the term has started reading: 16 services at once
     expect(loads).toHaveLength(16);
@@ -316,7 +384,11 @@ describe("restarts and failover", () => {
       await new Promise((res) => setTimeout(res, 20));
     }
     await restart;
-    await eventually(() => JSON.stringify(seen(watch)) === JSON.stringify(expected(tag(eps, "stable", 100))), () => `${seen(watch).length} vs ${eps.length}`, 40_000);
+    await eventually(
+      () => JSON.stringify(seen(watch)) === JSON.stringify(expected(tag(eps, "stable", 100))),
+      () => `${seen(watch).length} vs ${eps.length}`,
+      40_000,
+    );
     await reg.reconciler.idle();
     const raw = await rawClient();
     expect((await zkCall<string[]>((cb) => raw.getChildren(`${r.root}/burst-rpc`, cb))).sort()).toEqual(eps.map((e) => e.pod).sort());
@@ -341,9 +413,16 @@ describe("nodes deleted by hand or lost", () => {
     await reg.lead("test-0");
     await reg.reconciler.idle();
     const watch = watcher(r.root, "lost-rpc");
-    const ids = () => watch.current().map((i) => i.id).sort();
+    const ids = () =>
+      watch
+        .current()
+        .map((i) => i.id)
+        .sort();
     const all = ["lost-rpc-stable-0", "lost-rpc-stable-1", "lost-rpc-stable-2", "lost-rpc-stable-3", "vm-agent-9"];
-    await eventually(() => JSON.stringify(ids()) === JSON.stringify(all), () => ids().join(","));
+    await eventually(
+      () => JSON.stringify(ids()) === JSON.stringify(all),
+      () => ids().join(","),
+    );
     const writesBefore = reg.zkStats.writes;
 
     // An operator deletes one node; another node is lost together with its ledger entry (a restore from
@@ -354,9 +433,16 @@ describe("nodes deleted by hand or lost", () => {
     await zkCall<void>((cb) => raw.remove(`${r.root}/lost-rpc/lost-rpc-stable-2`, -1, (e) => cb(e, undefined)));
     await zkCall<void>((cb) => raw.remove(`${r.stateRoot}/owned/lost-rpc/${entryOf("lost-rpc-stable-2")}`, -1, (e) => cb(e, undefined)));
     await zkCall<void>((cb) => raw.remove(`${r.root}/quiet-rpc/quiet-rpc-stable-3`, -1, (e) => cb(e, undefined)));
-    await eventually(() => watch.current().length === 3, () => ids().join(","));
+    await eventually(
+      () => watch.current().length === 3,
+      () => ids().join(","),
+    );
 
-    await eventually(() => JSON.stringify(ids()) === JSON.stringify(all), () => ids().join(","), 15_000);
+    await eventually(
+      () => JSON.stringify(ids()) === JSON.stringify(all),
+      () => ids().join(","),
+      15_000,
+    );
     const quiet = async () => (await zkCall<string[]>((cb) => raw.getChildren(`${r.root}/quiet-rpc`, cb))).sort();
     const deadline = Date.now() + 15_000;
     while ((await quiet()).length < 4 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
@@ -368,7 +454,11 @@ describe("nodes deleted by hand or lost", () => {
     expect(reg.reconciler.stats.rechecks).toBeGreaterThanOrEqual(2);
     // Quiet periods cost no writes: another full re-check round writes nothing.
     const rechecks = reg.reconciler.stats.rechecks;
-    await eventually(() => reg.reconciler.stats.rechecks >= rechecks + 2, () => String(reg.reconciler.stats.rechecks), 15_000);
+    await eventually(
+      () => reg.reconciler.stats.rechecks >= rechecks + 2,
+      () => String(reg.reconciler.stats.rechecks),
+      15_000,
+    );
     await reg.reconciler.idle();
     expect(reg.zkStats.writes - writesBefore).toBe(3);
   });
@@ -397,11 +487,13 @@ describe("bad input", () => {
     await reg.reconciler.idle();
 
     const warnings = log.filter((l) => l.level === "warn").map((l) => l.message);
-    expect(warnings).toEqual(expect.arrayContaining([
-      expect.stringMatching(/^skipping Service\/classroom-dev-apps\/other-rpc-canary: has no classroom.io\/registry-track annotation/),
-      expect.stringMatching(/^skipping EndpointSlice\/classroom-dev-apps\/with-hole: endpoint 0 \(bad-rpc-stable-0\) has no addresses/),
-      expect.stringMatching(/^skipping EndpointSlice\/classroom-dev-apps\/portless: has no ports/),
-    ]));
+    expect(warnings).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^skipping Service\/classroom-dev-apps\/other-rpc-canary: has no classroom.io\/registry-track annotation/),
+        expect.stringMatching(/^skipping EndpointSlice\/classroom-dev-apps\/with-hole: endpoint 0 \(bad-rpc-stable-0\) has no addresses/),
+        expect.stringMatching(/^skipping EndpointSlice\/classroom-dev-apps\/portless: has no ports/),
+      ]),
+    );
     expect(warnings).toHaveLength(3);
     const raw = await rawClient();
     expect(await zkCall<string[]>((cb) => raw.getChildren(`${r.root}/bad-rpc`, cb))).toEqual(["bad-rpc-stable-1"]);

@@ -46,7 +46,9 @@ beforeEach(async () => {
   // A test that turned the canary bad leaves failures in the analysis window (10 s); the next test starts
   // from a healthy window, however fast the previous one finished.
   const deadline = Date.now() + 60_000;
-  while ((await prometheus.value('sum(rate(http_server_request_duration_seconds_count{classroom_io_track="canary",http_response_status_code=~"5.."}[10s]))')) !== 0) {
+  while (
+    (await prometheus.value('sum(rate(http_server_request_duration_seconds_count{classroom_io_track="canary",http_response_status_code=~"5.."}[10s]))')) !== 0
+  ) {
     if (Date.now() > deadline) throw new Error("the canary's failures did not leave the 10 s window within 60 s");
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -56,7 +58,11 @@ beforeEach(async () => {
 function stackFile(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rollout-run-"));
   dirs.push(dir);
-  return rolloutStackFile(dir, "[{ weight: 10, pause: 6s }, { weight: 25, pause: 6s }, { weight: 50, pause: 6s }]", `{ prometheus: "${prometheus.url}", interval: ${INTERVAL_S}s, window: 10s }`);
+  return rolloutStackFile(
+    dir,
+    "[{ weight: 10, pause: 6s }, { weight: 25, pause: 6s }, { weight: 50, pause: 6s }]",
+    `{ prometheus: "${prometheus.url}", interval: ${INTERVAL_S}s, window: 10s }`,
+  );
 }
 
 const analysisLines = (stdout: string, step: number) => stdout.split("\n").filter((l) => new RegExp(`analysis #\\d+ step ${step}: success-rate`).test(l));
@@ -66,7 +72,11 @@ describe("release run against a real Prometheus", () => {
     const file = stackFile();
     const run = await release(["dev", "room-api", "run", "--stack-file", file, "--no-deploy"]);
     expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: "" });
-    for (const [step, weight] of [[1, 10], [2, 25], [3, 50]]) {
+    for (const [step, weight] of [
+      [1, 10],
+      [2, 25],
+      [3, 50],
+    ]) {
       expect(run.stdout).toContain(`step ${step} of 3: canary weight ${weight}, pause 6s`);
       // A 6 s pause judged every 2 s: three evaluations per step, each check passing.
       expect(analysisLines(run.stdout, step)).toHaveLength(3);
@@ -101,7 +111,9 @@ describe("release run against a real Prometheus", () => {
     expect(afterFlip.at(-1)).toMatch(/success-rate FAIL: canary 0\.\d+ is below stable 1 - 0\.01 \(failure 2, 1 tolerated\)/);
     expect(run.stdout).not.toContain("step 3 of 3");
     expect(run.stderr).toContain("rollout of room-api rolled back at step 2: success-rate failed more than 1 time(s)");
-    expect(run.stderr).toMatch(/canary: sum\(rate\(http_server_request_duration_seconds_count\{app_kubernetes_io_name="room-api",classroom_io_track="canary",http_response_status_code!~"5\.\."\}\[10s\]\)\) \/ .* = 0\.\d+/);
+    expect(run.stderr).toMatch(
+      /canary: sum\(rate\(http_server_request_duration_seconds_count\{app_kubernetes_io_name="room-api",classroom_io_track="canary",http_response_status_code!~"5\.\."\}\[10s\]\)\) \/ .* = 0\.\d+/,
+    );
     expect(run.stderr).toMatch(/stable: .*track="stable".* = 1\b/);
     const after = roomApi(file);
     expect(after.stable.image).toBe(STABLE);

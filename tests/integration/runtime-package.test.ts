@@ -53,8 +53,21 @@ afterAll(() => {
 
 describe("the packed runtime package", () => {
   test("holds compiled JavaScript with declarations, the daemons' bins, and no TypeScript sources or tests", () => {
-    const listed: string[] = JSON.parse(npm(["pack", "--dry-run", "--json", "--ignore-scripts", "--workspace", "@classroom-platform/runtime"], repoRoot))[0].files.map((f: { path: string }) => f.path);
-    expect(listed).toEqual(expect.arrayContaining(["dist/discovery/index.js", "dist/discovery/index.d.ts", "dist/mq/index.js", "dist/scheduler/index.js", "dist/contracts/index.js", "dist/bin/classroom-scheduler.js", "dist/bin/classroom-mq-replayer.js", "package.json"]));
+    const listed: string[] = JSON.parse(
+      npm(["pack", "--dry-run", "--json", "--ignore-scripts", "--workspace", "@classroom-platform/runtime"], repoRoot),
+    )[0].files.map((f: { path: string }) => f.path);
+    expect(listed).toEqual(
+      expect.arrayContaining([
+        "dist/discovery/index.js",
+        "dist/discovery/index.d.ts",
+        "dist/mq/index.js",
+        "dist/scheduler/index.js",
+        "dist/contracts/index.js",
+        "dist/bin/classroom-scheduler.js",
+        "dist/bin/classroom-mq-replayer.js",
+        "package.json",
+      ]),
+    );
     expect(listed.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))).toEqual([]);
     expect(listed.filter((f) => /test|tsbuildinfo/.test(f))).toEqual([]);
   });
@@ -100,7 +113,9 @@ describe("the platform's daemons run from the installed package with the pod spe
     const healthPort = await freePort();
     const root = fs.mkdtempSync(path.join(work, "scheduler-pod-"));
     const pod = startPodProcess({
-      workload, configMaps, root,
+      workload,
+      configMaps,
+      root,
       secrets: { "scheduler-credentials": { "redis-password": REDIS_PASSWORD } },
       endpoints: { CLASSROOM_REDIS_URL: redisServer.url, REDIS_URL: redisServer.url },
       ports: { CLASSROOM_SCHEDULER_HEALTH_PORT: healthPort },
@@ -137,7 +152,10 @@ describe("the platform's daemons run from the installed package with the pod spe
     const sent = 200;
     try {
       for (let i = 0; i < sent; i += 50) {
-        const result = await producer.send(topic, Array.from({ length: 50 }, (_, j) => ({ key: `room-${(i + j) % 7}`, value: `m${i + j}` })));
+        const result = await producer.send(
+          topic,
+          Array.from({ length: 50 }, (_, j) => ({ key: `room-${(i + j) % 7}`, value: `m${i + j}` })),
+        );
         expect(result.path).toBe("redis");
       }
     } finally {
@@ -148,7 +166,9 @@ describe("the platform's daemons run from the installed package with the pod spe
     const healthPort = await freePort();
     const root = fs.mkdtempSync(path.join(work, "replayer-pod-"));
     const pod = startPodProcess({
-      workload, configMaps, root,
+      workload,
+      configMaps,
+      root,
       secrets: { "mq-replayer-credentials": { "redis-password": REDIS_PASSWORD } },
       endpoints: { CLASSROOM_REDIS_URL: redisServer.url, CLASSROOM_KAFKA_BOOTSTRAP: kafka.bootstrap },
       ports: { CLASSROOM_MQ_HEALTH_PORT: healthPort },
@@ -157,7 +177,12 @@ describe("the platform's daemons run from the installed package with the pod spe
     });
     const exited = exitOf(pod.process.child);
     const values = new Set<string>();
-    await kafka.readTopic(topic, (m) => values.add(String(m.value)), () => values.size >= sent, 90_000);
+    await kafka.readTopic(
+      topic,
+      (m) => values.add(String(m.value)),
+      () => values.size >= sent,
+      90_000,
+    );
     expect(values.size).toBe(sent);
 
     pod.process.child.kill("SIGTERM");
@@ -182,7 +207,9 @@ describe("a service outside the repository", () => {
       fs.writeFileSync(path.join(consumer, "package.json"), JSON.stringify({ name: "room-api", private: true }));
       npm(["install", "--omit=dev", "--prefer-offline", "--no-audit", "--no-fund", tarball], consumer);
       // Plain JavaScript, as a service team writes it: only the package's public export is used.
-      fs.writeFileSync(path.join(consumer, "main.js"), `
+      fs.writeFileSync(
+        path.join(consumer, "main.js"),
+        `
 const { ServiceRegistry, createPicker } = require("@classroom-platform/runtime/discovery");
 (async () => {
   const registry = new ServiceRegistry({ connect: process.argv[2], sessionTimeoutMs: 4000 });
@@ -195,10 +222,19 @@ const { ServiceRegistry, createPicker } = require("@classroom-platform/runtime/d
   await handle.deregister();
   await registry.close();
 })().catch((err) => { console.error(err); process.exit(1); });
-`);
-      const run = spawnSync(process.execPath, ["main.js", zk.connectString], { cwd: consumer, encoding: "utf8", env: { PATH: process.env.PATH }, timeout: 60_000 });
+`,
+      );
+      const run = spawnSync(process.execPath, ["main.js", zk.connectString], {
+        cwd: consumer,
+        encoding: "utf8",
+        env: { PATH: process.env.PATH },
+        timeout: 60_000,
+      });
       expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: "" });
-      const lines = run.stdout.trim().split("\n").map((line) => JSON.parse(line));
+      const lines = run.stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line));
       expect(lines.find((l) => "instances" in l)).toEqual({ instances: ["10.0.0.7:9090"], picked: "10.0.0.7", source: "zookeeper" });
       // The library logs through the runtime's structured logger by default: JSON lines naming the component.
       expect(lines.filter((l) => l.component === "discovery").map((l) => l.event)).toContain("registered");
@@ -210,9 +246,11 @@ const { ServiceRegistry, createPicker } = require("@classroom-platform/runtime/d
 
 function httpStatus(port: number, urlPath: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    http.get({ host: "127.0.0.1", port, path: urlPath }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    }).on("error", reject);
+    http
+      .get({ host: "127.0.0.1", port, path: urlPath }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+      .on("error", reject);
   });
 }

@@ -75,7 +75,12 @@ describe("a busy job's queued fires", () => {
       const fires = jobStarts.map((e) => e.fire);
       expect(new Set(fires).size).toBe(fires.length);
       expect(fires).toEqual([...fires].sort((a, b) => a - b));
-      const ends = new Map(events.get(job)!.filter((e) => e.event === "end").map((e) => [e.token, e.at]));
+      const ends = new Map(
+        events
+          .get(job)!
+          .filter((e) => e.event === "end")
+          .map((e) => [e.token, e.at]),
+      );
       for (let i = 1; i < jobStarts.length; i++) expect(jobStarts[i].at).toBeGreaterThanOrEqual(ends.get(jobStarts[i - 1].token)!);
     }
     const counters = await Promise.all(names.map((job) => redis.hgetall(`classroom:scheduler:counters:${job}`)));
@@ -116,7 +121,9 @@ describe("claims per fire", () => {
     expect(setsPerFire).toBeGreaterThan(1.5);
     expect(setsPerFire).toBeLessThan(2.3);
     // Every fire still ran once, spread over the replicas by home.
-    const ran = (await Promise.all(names.map((job) => readProbeEvents(redis, job)))).flatMap((events) => starts(events).filter((e) => e.fire >= from && e.fire < from + 6000));
+    const ran = (await Promise.all(names.map((job) => readProbeEvents(redis, job)))).flatMap((events) =>
+      starts(events).filter((e) => e.fire >= from && e.fire < from + 6000),
+    );
     expect(ran).toHaveLength(fires);
     expect(new Set(ran.map((e) => e.replica))).toEqual(new Set(["r1", "r2", "r3"]));
   });

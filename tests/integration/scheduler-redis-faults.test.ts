@@ -69,7 +69,12 @@ describe("scheduler claims under Redis faults", () => {
     process.kill(pid, "SIGSTOP");
     let outcome: string;
     try {
-      outcome = await coordinator(redis, "r1").claimAhead([{ job: "frozen", fireMs: fire }], Date.now()).then(() => "answered", (err: Error) => err.message);
+      outcome = await coordinator(redis, "r1")
+        .claimAhead([{ job: "frozen", fireMs: fire }], Date.now())
+        .then(
+          () => "answered",
+          (err: Error) => err.message,
+        );
     } finally {
       process.kill(pid, "SIGCONT");
     }
@@ -91,7 +96,12 @@ describe("scheduler claims under Redis faults", () => {
     while (redis.status === "ready") await sleep(10);
     const fire = Math.ceil(Date.now() / 1000) * 1000 + 20_000;
     const sentAt = Date.now();
-    const outcome = await coordinator(redis, "r1").claimAhead([{ job: "down", fireMs: fire }], Date.now()).then(() => "answered", (err: Error) => err.message);
+    const outcome = await coordinator(redis, "r1")
+      .claimAhead([{ job: "down", fireMs: fire }], Date.now())
+      .then(
+        () => "answered",
+        (err: Error) => err.message,
+      );
     const answeredAfterMs = Date.now() - sentAt;
     await server.restart();
     await waitReady(redis);
@@ -156,7 +166,9 @@ describe("scheduler daemons through a Redis outage", () => {
   let replicas: SchedulerReplicas | undefined;
   const leaseMs = 2000;
   const names = Array.from({ length: 8 }, (_, i) => `outage-${i}`);
-  const jobs: JobsSpec = Object.fromEntries(names.map((name) => [name, { schedule: { everyMs: 500 }, target: { handler: "probe" }, params: { sleepMs: 100 } }]));
+  const jobs: JobsSpec = Object.fromEntries(
+    names.map((name) => [name, { schedule: { everyMs: 500 }, target: { handler: "probe" }, params: { sleepMs: 100 } }]),
+  );
 
   beforeAll(async () => {
     server = await RedisServer.start({ appendOnly: false });
@@ -185,7 +197,8 @@ describe("scheduler daemons through a Redis outage", () => {
       const starts = (await readProbeEvents(observer, job)).filter((e) => e.event === "start" && e.fire >= from && e.fire < to);
       const perFire = new Map<number, number>();
       for (const e of starts) perFire.set(e.fire, (perFire.get(e.fire) ?? 0) + 1);
-      for (let fire = from; fire < to; fire += 500) if (perFire.get(fire) !== 1) problems.push(`${job}@${fire - backAt}ms: ran ${perFire.get(fire) ?? 0} times`);
+      for (let fire = from; fire < to; fire += 500)
+        if (perFire.get(fire) !== 1) problems.push(`${job}@${fire - backAt}ms: ran ${perFire.get(fire) ?? 0} times`);
       // "On time": well inside the misfire threshold, as before the outage.
       for (const e of starts) if (e.at - e.fire > 1000) problems.push(`${job}@${e.fire - backAt}ms: started ${e.at - e.fire} ms late`);
     }

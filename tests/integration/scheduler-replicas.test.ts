@@ -93,7 +93,10 @@ describe("scheduler replicas against one Redis", () => {
     // History agrees: every fire that started has exactly one outcome, the killed run's included
     // ("lost", written by the replica that took the job over, unless it had finished).
     const history = await new RunHistory(redis, "classroom:scheduler").recent("tick", 100);
-    const outcomes = countBy(history.filter((h) => h.fire >= victim!.fire && h.fire <= killedAt + 6000), (h) => h.fire);
+    const outcomes = countBy(
+      history.filter((h) => h.fire >= victim!.fire && h.fire <= killedAt + 6000),
+      (h) => h.fire,
+    );
     expect([...new Set(starts(events).map((e) => e.fire))].filter((fire) => outcomes.get(fire) !== 1)).toEqual([]);
     const victimOutcome = history.find((h) => h.fire === victim!.fire)!.outcome;
     expect(victimOutcome).toBe(succeeded.has(victim.fire) ? "succeeded" : "lost");
@@ -140,7 +143,10 @@ describe("scheduler replicas against one Redis", () => {
     const to = Math.floor(Date.now() / 1000) * 1000;
     await sleep(1500);
     const events = (await readProbeEvents(redis, "tick")).filter((e) => e.fire >= from && e.fire <= to);
-    const succeeded = countBy(events.filter((e) => e.event === "end" && e.result === "succeeded"), (e) => e.fire);
+    const succeeded = countBy(
+      events.filter((e) => e.event === "end" && e.result === "succeeded"),
+      (e) => e.fire,
+    );
     const fires = Array.from({ length: (to - from) / 1000 + 1 }, (_, i) => from + i * 1000);
     expect(fires.length).toBeGreaterThanOrEqual(3);
     expect(fires.filter((fire) => succeeded.get(fire) !== 1)).toEqual([]);

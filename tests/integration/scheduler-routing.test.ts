@@ -60,7 +60,7 @@ describe("scheduler HTTP triggers and routing", () => {
     await pod("broken", 500);
     url.dead = `http://127.0.0.1:${await freePort()}`;
     const three = [url.s1, url.s2, url.s3];
-    const endpoints = { "pods": three, "failover-pods": [url.dead, url.busy, url.s2], "broken-pods": [url.broken] };
+    const endpoints = { pods: three, "failover-pods": [url.dead, url.busy, url.s2], "broken-pods": [url.broken] };
     const job = (service: string, routing: string, extra: object = {}) => ({
       schedule: { everyMs: 500 },
       target: { http: { service, path: "/internal/tick", routing } },
@@ -112,7 +112,14 @@ describe("scheduler HTTP triggers and routing", () => {
     const rr = of("rr");
     for (const h of rr) {
       expect(h.fire % 500).toBe(0);
-      expect(h.body).toEqual({ job: "rr", fireTime: new Date(h.fire).toISOString(), fireTimeMs: h.fire, fencingToken: h.token, attempt: 1, params: { room: 42 } });
+      expect(h.body).toEqual({
+        job: "rr",
+        fireTime: new Date(h.fire).toISOString(),
+        fireTimeMs: h.fire,
+        fencingToken: h.token,
+        attempt: 1,
+        params: { room: 42 },
+      });
     }
     const tokens = rr.map((h) => h.token);
     expect(tokens).toEqual([...tokens].sort((a, b) => a - b));

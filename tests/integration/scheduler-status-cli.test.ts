@@ -85,7 +85,10 @@ describe("scheduler:status exit codes", () => {
     const port = await freePort();
     const result = status(["--jobs-file", jobsFile, "--redis-url", `redis://127.0.0.1:${port}`]);
     expect(result.code).toBe(2);
-    expectOneLine(result.stderr, new RegExp(`^scheduler:status: cannot reach Redis at redis://127\\.0\\.0\\.1:${port}/0 \\(--redis-url\\): connect ECONNREFUSED`));
+    expectOneLine(
+      result.stderr,
+      new RegExp(`^scheduler:status: cannot reach Redis at redis://127\\.0\\.0\\.1:${port}/0 \\(--redis-url\\): connect ECONNREFUSED`),
+    );
     const fromEnv = status(["--jobs-file", jobsFile], { CLASSROOM_REDIS_URL: `redis://127.0.0.1:${port}` });
     expectOneLine(fromEnv.stderr, /\(CLASSROOM_REDIS_URL\)/);
   });

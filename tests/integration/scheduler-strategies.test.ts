@@ -25,7 +25,15 @@ const jobs: JobsSpec = {
   "cover-slow": { ...slow, block: "cover-earlier" },
   "skip-slow": { ...slow, block: "serial", misfire: "skip", misfireThresholdMs: 1500 },
   "once-slow": { ...slow, block: "serial", misfire: "fire-once", misfireThresholdMs: 1500 },
-  "timeout-retry": { schedule: { everyMs: 4000 }, target: { handler: "probe" }, block: "discard-later", timeoutMs: 300, retries: 2, retryBackoffMs: 200, params: { sleepMs: 2000 } },
+  "timeout-retry": {
+    schedule: { everyMs: 4000 },
+    target: { handler: "probe" },
+    block: "discard-later",
+    timeoutMs: 300,
+    retries: 2,
+    retryBackoffMs: 200,
+    params: { sleepMs: 2000 },
+  },
   flaky: { schedule: { everyMs: 3000 }, target: { handler: "probe" }, retries: 3, retryBackoffMs: 100, params: { failAttempts: 2 } },
   "down-skip": { schedule: { everyMs: 1000 }, target: { handler: "probe" }, misfire: "skip", misfireThresholdMs: 1500 },
   "down-once": { schedule: { everyMs: 1000 }, target: { handler: "probe" }, misfire: "fire-once", misfireThresholdMs: 1500 },
@@ -162,7 +170,11 @@ describe("scheduler strategies with slow jobs", () => {
   it("retry: a run that fails twice succeeds on the third attempt and is recorded once", async () => {
     const { events } = phase1.get("flaky")!;
     const token = events.find((e) => e.event === "start")!.token;
-    expect(events.filter((e) => e.token === token && e.event === "end").map((e) => `${e.attempt}:${e.result}`)).toEqual(["1:failed", "2:failed", "3:succeeded"]);
+    expect(events.filter((e) => e.token === token && e.event === "end").map((e) => `${e.attempt}:${e.result}`)).toEqual([
+      "1:failed",
+      "2:failed",
+      "3:succeeded",
+    ]);
     const entries = (await history.recent("flaky", 100)).filter((h) => h.token === token);
     expect(entries).toEqual([expect.objectContaining({ outcome: "succeeded", attempts: 3 })]);
   });

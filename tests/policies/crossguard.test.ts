@@ -99,7 +99,11 @@ test("Analyze reports a privileged container as mandatory", async () => {
   s.stable.spec.template.spec.containers[0].securityContext.privileged = true;
   const found = diagnostics(await call("analyze", analyzeRequest(s.stable, "room-api-stable")));
   expect(found).toEqual([
-    expect.objectContaining({ policy: "no-privileged-containers", level: "mandatory", message: expect.stringContaining("container 'app' sets securityContext.privileged: true") }),
+    expect.objectContaining({
+      policy: "no-privileged-containers",
+      level: "mandatory",
+      message: expect.stringContaining("container 'app' sets securityContext.privileged: true"),
+    }),
   ]);
 });
 
@@ -127,13 +131,16 @@ test("AnalyzeStack judges hostPaths against the log root the stack's Namespace s
     expect.objectContaining({
       policy: "hostpath-log-root-only",
       level: "mandatory",
-      message: expect.stringContaining(`/var/lib/docker, which is not below the log root /data/logs/classroom/prod (log root from the classroom.io/log-root annotation of Namespace ${APPS}, set by classroom:logRoot)`),
+      message: expect.stringContaining(
+        `/var/lib/docker, which is not below the log root /data/logs/classroom/prod (log root from the classroom.io/log-root annotation of Namespace ${APPS}, set by classroom:logRoot)`,
+      ),
       urn: expect.stringMatching(/Deployment::room-api-stable-\d+$/),
     }),
   ]);
   // One key moves it: a stack whose namespaces state another root passes with its logs there.
   const moved = platformStack();
-  for (const ns of [...moved.appNamespace, ...moved.dataNamespace]) if (ns.kind === "Namespace") ns.metadata.annotations["classroom.io/log-root"] = "/srv/classroom-logs";
+  for (const ns of [...moved.appNamespace, ...moved.dataNamespace])
+    if (ns.kind === "Namespace") ns.metadata.annotations["classroom.io/log-root"] = "/srv/classroom-logs";
   for (const w of [moved.stable, moved.canary]) w.spec.template.spec.volumes[0].hostPath.path = "/srv/classroom-logs/room-api";
   expect(diagnostics(await call("analyzeStack", analyzeStackRequest(objectsOf(moved))))).toEqual([]);
 });

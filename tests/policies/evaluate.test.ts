@@ -47,7 +47,10 @@ describe("enforcement per stack", () => {
   });
 
   test("HA rules do not run in dev (disabled), and are mandatory in prod", () => {
-    const single = (s: PlatformStack) => { s.zk.spec.replicas = 1; s.brokers.spec.replicas = 1; };
+    const single = (s: PlatformStack) => {
+      s.zk.spec.replicas = 1;
+      s.brokers.spec.replicas = 1;
+    };
     const dev = evaluate(single, "dev");
     expect(dev.filter((v) => ["ha-replicas", "kafka-replication", "image-digest-required"].includes(v.policy))).toEqual([]);
     const prod = evaluate(single, "prod");
@@ -75,14 +78,16 @@ describe("enforcement per stack", () => {
     for (const stack of policyConfigNames()) expect(levelOf(evaluate(underDev, stack), "hostpath-log-root-only")).toEqual(["mandatory"]);
     const movedToDev = (s: PlatformStack) => {
       underDev(s);
-      for (const ns of [...s.appNamespace, ...s.dataNamespace]) if (ns.kind === "Namespace") ns.metadata.annotations["classroom.io/log-root"] = "/data/logs/classroom/dev";
+      for (const ns of [...s.appNamespace, ...s.dataNamespace])
+        if (ns.kind === "Namespace") ns.metadata.annotations["classroom.io/log-root"] = "/data/logs/classroom/dev";
     };
     for (const stack of policyConfigNames()) expect(levelOf(evaluate(movedToDev, stack), "hostpath-log-root-only")).toEqual([]);
   });
 
   test("without its Namespace, an object is judged against the rule's logRoot setting, and the message says so", () => {
     const objects = objectsOf(platformStack()).filter((o) => o.kind !== "Namespace");
-    const hostPathRule = (config: Parameters<typeof evaluatePolicies>[1]) => evaluatePolicies(toResources(objects), config).filter((v) => v.policy === "hostpath-log-root-only");
+    const hostPathRule = (config: Parameters<typeof evaluatePolicies>[1]) =>
+      evaluatePolicies(toResources(objects), config).filter((v) => v.policy === "hostpath-log-root-only");
     expect(hostPathRule(loadPolicyConfig("prod"))).toEqual([]); // below the default /data/logs/classroom
     const elsewhere = { ...loadPolicyConfig("prod"), "hostpath-log-root-only": { logRoot: "/srv/logs" } };
     expect(hostPathRule(elsewhere).map((v) => v.message)).toContain(
@@ -103,7 +108,9 @@ test("a deliberately bad stack (hostPath outside the log root, latest tag, privi
   for (const rule of ["hostpath-log-root-only", "image-tag-pinned", "no-privileged-containers", "canary-weight-range"]) expect(blocking).toContain(rule);
   const text = formatViolations(found);
   expect(text).toMatch(/\[mandatory\] hostpath-log-root-only {2}Deployment classroom-prod-apps\/room-api-stable: volume 'logs' mounts host path \/etc/);
-  expect(text).toMatch(/\[mandatory\] canary-weight-range {2}HTTPRoute classroom-prod-apps\/room-api: rules\[0\].backendRefs\[1\] \(room-api-canary\) weight 150 is outside 0-100/);
+  expect(text).toMatch(
+    /\[mandatory\] canary-weight-range {2}HTTPRoute classroom-prod-apps\/room-api: rules\[0\].backendRefs\[1\] \(room-api-canary\) weight 150 is outside 0-100/,
+  );
   expect(text.indexOf("[advisory]") === -1 || text.indexOf("[advisory]") > text.lastIndexOf("[mandatory]")).toBe(true);
 });
 
@@ -115,7 +122,7 @@ test("the compliant stack has no violation at all in any stack's config", () => 
 });
 
 describe("config files are reconciled like the Pulumi CLI does it", () => {
-  test("schema defaults, then \"all\", then the policy's own level and settings", () => {
+  test('schema defaults, then "all", then the policy\'s own level and settings', () => {
     const resolved = resolvePolicyConfig({ all: "advisory", "hostpath-log-root-only": { enforcementLevel: "mandatory", logRoot: "/srv/logs" } }, allRules);
     expect(resolved.get("hostpath-log-root-only")).toEqual({ enforcementLevel: "mandatory", properties: { logRoot: "/srv/logs", logVolumeName: "logs" } });
     expect(resolved.get("no-privileged-containers")!.enforcementLevel).toBe("advisory");
@@ -123,7 +130,9 @@ describe("config files are reconciled like the Pulumi CLI does it", () => {
   });
 
   test("a disabled rule does not run", () => {
-    const objects = toResources(objectsOf(platformStack()).map((o) => (o.kind === "Deployment" ? { ...o, metadata: { ...o.metadata, namespace: "default" } } : o)));
+    const objects = toResources(
+      objectsOf(platformStack()).map((o) => (o.kind === "Deployment" ? { ...o, metadata: { ...o.metadata, namespace: "default" } } : o)),
+    );
     expect(evaluatePolicies(objects, { "no-default-namespace": "disabled" }).filter((v) => v.policy === "no-default-namespace")).toEqual([]);
     expect(evaluatePolicies(objects, {}).filter((v) => v.policy === "no-default-namespace")).toHaveLength(2);
   });

@@ -1,7 +1,15 @@
 // A small platform stack that satisfies every rule of the pack under the prod config, built the way the
 // components render (labels, tracks, per-track Services, weighted HTTPRoute, legacy EndpointSlice, data
 // layer). Rule tests break exactly one thing in a fresh copy and expect exactly that rule's message.
-import { evaluatePolicies, kubernetesTypeToken, loadPolicyConfig, PolicyConfig, RenderedResource, resourcesFromManifests, Violation } from "../../policies/evaluate";
+import {
+  evaluatePolicies,
+  kubernetesTypeToken,
+  loadPolicyConfig,
+  PolicyConfig,
+  RenderedResource,
+  resourcesFromManifests,
+  Violation,
+} from "../../policies/evaluate";
 
 export type Obj = Record<string, any>;
 
@@ -135,7 +143,8 @@ function namespaceObjects(ns: string): Obj[] {
 const SCRAPE = { "prometheus.io/scrape": "true", "prometheus.io/port": "8080", "prometheus.io/path": "/metrics" };
 
 /** A rules file with one alert per data system of this stack, as infra/monitoring.ts renders it without the operator. */
-export const RULES_FILE = "groups:\n  - name: classroom-data\n    rules:\n      - alert: ZooKeeperQuorumLost\n        expr: up == 0\n        labels: { severity: critical, system: zookeeper }\n      - alert: KafkaOfflinePartitions\n        expr: up == 0\n        labels: { severity: critical, system: kafka }\n";
+export const RULES_FILE =
+  "groups:\n  - name: classroom-data\n    rules:\n      - alert: ZooKeeperQuorumLost\n        expr: up == 0\n        labels: { severity: critical, system: zookeeper }\n      - alert: KafkaOfflinePartitions\n        expr: up == 0\n        labels: { severity: critical, system: kafka }\n";
 
 function dataLabels(name: string, instance: string, component: string): Record<string, string> {
   return { ...labels(name, instance), "app.kubernetes.io/component": component, "classroom.io/tier": "data" };
@@ -153,12 +162,22 @@ function statefulSet(name: string, component: string, replicas: number, image: s
     apiVersion: "apps/v1",
     kind: "StatefulSet",
     metadata: { name: l["app.kubernetes.io/instance"], namespace: DATA, labels: { ...l } },
-    spec: { replicas, serviceName: `${name}-headless`, selector: { matchLabels: { ...selector } }, template: { metadata: { labels: { ...l }, annotations: { ...SCRAPE } }, spec } },
+    spec: {
+      replicas,
+      serviceName: `${name}-headless`,
+      selector: { matchLabels: { ...selector } },
+      template: { metadata: { labels: { ...l }, annotations: { ...SCRAPE } }, spec },
+    },
   };
 }
 
 function pdb(name: string, namespace: string, selector: Record<string, string>, l: Record<string, string>): Obj {
-  return { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name, namespace, labels: l }, spec: { maxUnavailable: 1, selector: { matchLabels: selector } } };
+  return {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    metadata: { name, namespace, labels: l },
+    spec: { maxUnavailable: 1, selector: { matchLabels: selector } },
+  };
 }
 
 function allowPolicy(name: string, namespace: string, selector: Record<string, string>, l: Record<string, string>): Obj {
@@ -166,7 +185,11 @@ function allowPolicy(name: string, namespace: string, selector: Record<string, s
     apiVersion: "networking.k8s.io/v1",
     kind: "NetworkPolicy",
     metadata: { name, namespace, labels: l },
-    spec: { podSelector: { matchLabels: selector }, policyTypes: ["Ingress"], ingress: [{ from: [{ podSelector: { matchLabels: { "classroom.io/client-kafka": "true" } } }] }] },
+    spec: {
+      podSelector: { matchLabels: selector },
+      policyTypes: ["Ingress"],
+      ingress: [{ from: [{ podSelector: { matchLabels: { "classroom.io/client-kafka": "true" } } }] }],
+    },
   };
 }
 
@@ -208,13 +231,25 @@ export function platformStack() {
     legacySlice: {
       apiVersion: "discovery.k8s.io/v1",
       kind: "EndpointSlice",
-      metadata: { name: "room-api-legacy", namespace: APPS, labels: { ...labels("room-api", "room-api-legacy"), "kubernetes.io/service-name": "room-api-legacy" } },
+      metadata: {
+        name: "room-api-legacy",
+        namespace: APPS,
+        labels: { ...labels("room-api", "room-api-legacy"), "kubernetes.io/service-name": "room-api-legacy" },
+      },
       addressType: "IPv4",
       endpoints: [{ addresses: ["10.20.0.11"] }],
       ports: [{ name: "http", port: 8080 }],
     } as Obj,
-    route: httpRoute([["room-api-stable", 80], ["room-api-canary", 10], ["room-api-legacy", 10]]),
-    eastWestRoute: eastWestRoute([["room-api-stable", 80], ["room-api-canary", 10], ["room-api-legacy", 10]]),
+    route: httpRoute([
+      ["room-api-stable", 80],
+      ["room-api-canary", 10],
+      ["room-api-legacy", 10],
+    ]),
+    eastWestRoute: eastWestRoute([
+      ["room-api-stable", 80],
+      ["room-api-canary", 10],
+      ["room-api-legacy", 10],
+    ]),
     appConfig: {
       apiVersion: "v1",
       kind: "ConfigMap",
@@ -222,7 +257,10 @@ export function platformStack() {
       data: { "app.yaml": "server:\n  port: 8080\nmysql:\n  passwordFile: /etc/classroom/secrets/mysql-password\n  password: ${MYSQL_PASSWORD}\n" },
     } as Obj,
     zk,
-    zkService: { ...service("zookeeper", zkSelector), metadata: { name: "zookeeper", namespace: DATA, labels: dataLabels("zookeeper", "zookeeper", "coordination") } } as Obj,
+    zkService: {
+      ...service("zookeeper", zkSelector),
+      metadata: { name: "zookeeper", namespace: DATA, labels: dataLabels("zookeeper", "zookeeper", "coordination") },
+    } as Obj,
     zkPolicy: allowPolicy("zookeeper", DATA, zkSelector, dataLabels("zookeeper", "zookeeper", "coordination")),
     zkPdb: pdb("zookeeper", DATA, zkSelector, dataLabels("zookeeper", "zookeeper", "coordination")),
     brokers,

@@ -59,16 +59,28 @@ describe.each(Object.entries(RULES))("%s", (rule, spec) => {
   }
   if (spec.failsWithConfig) {
     test.each(spec.failsWithConfig)(`fails with ${JSON.stringify(spec.config)}: %s`, (_what, change, message) => {
-      expect(violationsOf(rule, changed(change), withConfig).map((v) => v.message).join("\n")).toMatch(message);
+      expect(
+        violationsOf(rule, changed(change), withConfig)
+          .map((v) => v.message)
+          .join("\n"),
+      ).toMatch(message);
     });
   }
 });
 
 test("violations name the offending object by kind, namespace and name", () => {
-  const [v] = violationsOf("no-host-ports", changed((s) => (app(s).ports[0].hostPort = 80)));
+  const [v] = violationsOf(
+    "no-host-ports",
+    changed((s) => (app(s).ports[0].hostPort = 80)),
+  );
   expect(v).toMatchObject({ policy: "no-host-ports", resource: `Deployment ${APPS}/room-api-stable`, enforcementLevel: "mandatory" });
 });
 
 test("digest images count as pinned whatever their tag", () => {
-  expect(violationsOf("image-tag-pinned", changed((s) => (app(s).image = `room-api:latest@${DIGEST}`)))).toEqual([]);
+  expect(
+    violationsOf(
+      "image-tag-pinned",
+      changed((s) => (app(s).image = `room-api:latest@${DIGEST}`)),
+    ),
+  ).toEqual([]);
 });

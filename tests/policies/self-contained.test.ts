@@ -33,16 +33,19 @@ function imports(file: string): string[] {
 const declared = Object.keys(JSON.parse(fs.readFileSync(path.join(PACK, "package.json"), "utf8")).dependencies);
 const packageOf = (specifier: string) => (specifier.startsWith("@") ? specifier.split("/").slice(0, 2).join("/") : specifier.split("/")[0]);
 
-test.each(packFiles().map((f) => [path.relative(PACK, f), f]))("%s, loaded by the pack, imports only the pack's own files and declared dependencies", (_name, file) => {
-  expect(file.startsWith(PACK + path.sep) && fs.existsSync(file)).toBe(true);
-  for (const specifier of imports(file)) {
-    if (specifier.startsWith(".")) {
-      expect(path.resolve(path.dirname(file), specifier).startsWith(PACK + path.sep)).toBe(true);
-    } else if (!specifier.startsWith("node:") && !builtinModules.includes(specifier)) {
-      expect(declared).toContain(packageOf(specifier));
+test.each(packFiles().map((f) => [path.relative(PACK, f), f]))(
+  "%s, loaded by the pack, imports only the pack's own files and declared dependencies",
+  (_name, file) => {
+    expect(file.startsWith(PACK + path.sep) && fs.existsSync(file)).toBe(true);
+    for (const specifier of imports(file)) {
+      if (specifier.startsWith(".")) {
+        expect(path.resolve(path.dirname(file), specifier).startsWith(PACK + path.sep)).toBe(true);
+      } else if (!specifier.startsWith("node:") && !builtinModules.includes(specifier)) {
+        expect(declared).toContain(packageOf(specifier));
+      }
     }
-  }
-});
+  },
+);
 
 test("the pack declares the Pulumi SDK at the version the program uses, so both see one engine protocol", () => {
   const root = JSON.parse(fs.readFileSync(path.resolve(PACK, "../package.json"), "utf8"));

@@ -40,23 +40,31 @@ test.each(STACKS)("stack %s: no policy config keeps its own copy of the log root
   expect(rendered.get(stack)!.logRoot).toMatch(/^\//);
 });
 
-test.each(STACKS)("stack %s: classroom:logRoot alone moves the log directories, and the policy follows", async (stack) => {
-  const result = await synthesize({ stack, overrides: { "classroom:logRoot": "/srv/classroom-logs" } });
-  const hostPaths = result.objects.flatMap((o) => o.object.spec?.template?.spec?.volumes ?? []).filter((v: { hostPath?: unknown }) => v.hostPath);
-  expect(hostPaths.length).toBeGreaterThan(0);
-  // Every service's log directory, and the log agent's view of the whole root, move with it.
-  for (const v of hostPaths.filter((h: { name: string }) => h.name === "logs")) expect(v.hostPath.path).toMatch(/^\/srv\/classroom-logs\/[a-z]/);
-  expect(hostPaths.filter((h: { name: string }) => h.name === "log-root").map((h: { hostPath: { path: string } }) => h.hostPath.path)).toEqual(["/srv/classroom-logs"]);
-  expect(hostPaths.filter((h: { name: string }) => !["logs", "log-root", "checkpoints"].includes(h.name))).toEqual([]);
-  expect(result.violations.filter((v) => v.policy === "hostpath-log-root-only")).toEqual([]);
-  // ...and still guards: a log directory left under the old root is outside the new one.
-  const stale = structuredClone(result.resources);
-  const deployment = stale.find((r) => r.props?.kind === "Deployment" && r.props.spec.template.spec.volumes?.some((v: { hostPath?: unknown }) => v.hostPath))!;
-  deployment.props.spec.template.spec.volumes.find((v: { hostPath?: unknown }) => v.hostPath).hostPath.path = `${rendered.get(stack)!.logRoot}/room-api`;
-  expect(mandatoryViolations(evaluatePolicies(stale, loadPolicyConfig(stack))).map((v) => v.message)).toEqual([
-    expect.stringContaining("which is not below the log root /srv/classroom-logs (log root from the classroom.io/log-root annotation of Namespace"),
-  ]);
-}, 60_000);
+test.each(STACKS)(
+  "stack %s: classroom:logRoot alone moves the log directories, and the policy follows",
+  async (stack) => {
+    const result = await synthesize({ stack, overrides: { "classroom:logRoot": "/srv/classroom-logs" } });
+    const hostPaths = result.objects.flatMap((o) => o.object.spec?.template?.spec?.volumes ?? []).filter((v: { hostPath?: unknown }) => v.hostPath);
+    expect(hostPaths.length).toBeGreaterThan(0);
+    // Every service's log directory, and the log agent's view of the whole root, move with it.
+    for (const v of hostPaths.filter((h: { name: string }) => h.name === "logs")) expect(v.hostPath.path).toMatch(/^\/srv\/classroom-logs\/[a-z]/);
+    expect(hostPaths.filter((h: { name: string }) => h.name === "log-root").map((h: { hostPath: { path: string } }) => h.hostPath.path)).toEqual([
+      "/srv/classroom-logs",
+    ]);
+    expect(hostPaths.filter((h: { name: string }) => !["logs", "log-root", "checkpoints"].includes(h.name))).toEqual([]);
+    expect(result.violations.filter((v) => v.policy === "hostpath-log-root-only")).toEqual([]);
+    // ...and still guards: a log directory left under the old root is outside the new one.
+    const stale = structuredClone(result.resources);
+    const deployment = stale.find(
+      (r) => r.props?.kind === "Deployment" && r.props.spec.template.spec.volumes?.some((v: { hostPath?: unknown }) => v.hostPath),
+    )!;
+    deployment.props.spec.template.spec.volumes.find((v: { hostPath?: unknown }) => v.hostPath).hostPath.path = `${rendered.get(stack)!.logRoot}/room-api`;
+    expect(mandatoryViolations(evaluatePolicies(stale, loadPolicyConfig(stack))).map((v) => v.message)).toEqual([
+      expect.stringContaining("which is not below the log root /srv/classroom-logs (log root from the classroom.io/log-root annotation of Namespace"),
+    ]);
+  },
+  60_000,
+);
 
 test("the real prod rendering, deliberately broken, fails with the named rules", () => {
   const resources: RenderedResource[] = structuredClone(rendered.get("prod")!.resources);
@@ -76,7 +84,13 @@ test("the real prod rendering, deliberately broken, fails with the named rules",
     expect(rules).toContain(rule);
   }
   const name = `${deployment.props.metadata.namespace}/${deployment.props.metadata.name}`;
-  expect(blocking).toEqual(expect.arrayContaining([
-    expect.objectContaining({ policy: "hostpath-log-root-only", resource: `Deployment ${name}`, message: expect.stringContaining("/var/lib, which is not below the log root /data/logs/classroom/prod") }),
-  ]));
+  expect(blocking).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({
+        policy: "hostpath-log-root-only",
+        resource: `Deployment ${name}`,
+        message: expect.stringContaining("/var/lib, which is not below the log root /data/logs/classroom/prod"),
+      }),
+    ]),
+  );
 });

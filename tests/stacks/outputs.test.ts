@@ -6,7 +6,8 @@ import { parse } from "yaml";
 import { PROJECT_ROOT, synthesize } from "../../tools/synth";
 import type { PlatformOutputs } from "../../infra/platform";
 
-const stackFile = (stack: string) => (parse(fs.readFileSync(path.join(PROJECT_ROOT, "stacks", `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, any> }).config;
+const stackFile = (stack: string) =>
+  (parse(fs.readFileSync(path.join(PROJECT_ROOT, "stacks", `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, any> }).config;
 
 describe("prod stack outputs", () => {
   let outputs: PlatformOutputs;
@@ -35,12 +36,20 @@ describe("prod stack outputs", () => {
       expect(t).toBeDefined();
       expect(t.kind).toBe(svc.kind);
       expect(t.tracks[0]).toEqual({
-        track: "stable", image: svc.stable.image, replicas: svc.autoscaling ? svc.autoscaling.minReplicas : svc.stable.replicas,
+        track: "stable",
+        image: svc.stable.image,
+        replicas: svc.autoscaling ? svc.autoscaling.minReplicas : svc.stable.replicas,
         ...(svc.autoscaling ? { autoscaling: { minReplicas: svc.autoscaling.minReplicas, maxReplicas: svc.autoscaling.maxReplicas } } : {}),
       });
     }
     // course-api sends half its traffic to the legacy VMs through the gateway.
-    expect(outputs.services["course-api"].traffic).toEqual({ via: "gateway-api", weights: [{ backend: "stable", weight: 50 }, { backend: "legacy", weight: 50 }] });
+    expect(outputs.services["course-api"].traffic).toEqual({
+      via: "gateway-api",
+      weights: [
+        { backend: "stable", weight: 50 },
+        { backend: "legacy", weight: 50 },
+      ],
+    });
     expect(outputs.services["session-rpc"].traffic).toEqual({ via: "none" });
   });
 

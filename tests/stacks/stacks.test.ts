@@ -3,7 +3,10 @@ import * as path from "node:path";
 import { renderStack } from "../support/render";
 
 const ROOT = path.resolve(__dirname, "../..");
-const STACKS = fs.readdirSync(path.join(ROOT, "stacks")).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter((s): s is string => !!s);
+const STACKS = fs
+  .readdirSync(path.join(ROOT, "stacks"))
+  .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+  .filter((s): s is string => !!s);
 
 describe("project stacks", () => {
   it("has the four stacks the design names", () => {
@@ -18,6 +21,10 @@ describe("project stacks", () => {
 
   it("local renders through a provider that writes YAML instead of deploying", async () => {
     const result = await renderStack("local");
-    expect(result.resources).toContainEqual({ type: "pulumi:providers:kubernetes", name: "kubernetes", props: { renderYamlToDirectory: "out/local/manifests" } });
+    expect(result.resources).toContainEqual({
+      type: "pulumi:providers:kubernetes",
+      name: "kubernetes",
+      props: { renderYamlToDirectory: "out/local/manifests" },
+    });
   });
 });

@@ -2,7 +2,11 @@
  * Reads a Prometheus text exposition (what `/metrics` answers) into samples, for assertions on real
  * daemons' metrics. Only the subset prom-client writes: `name{k="v",...} value` lines and comments.
  */
-export interface Sample { name: string; labels: Record<string, string>; value: number }
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
 
 export function parseExposition(text: string): Sample[] {
   const samples: Sample[] = [];

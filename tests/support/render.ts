@@ -11,7 +11,10 @@ export function renderStack(stack: string, overrides: Record<string, unknown> = 
     const encoded = Object.fromEntries(Object.entries(overrides).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
     // Renders share the SDK's global state, so they run one after another.
     const previous = [...cache.values()].pop() ?? Promise.resolve();
-    cache.set(key, previous.catch(() => undefined).then(() => synthesize({ stack, overrides: encoded })));
+    cache.set(
+      key,
+      previous.catch(() => undefined).then(() => synthesize({ stack, overrides: encoded })),
+    );
   }
   return cache.get(key)!;
 }
@@ -24,7 +27,10 @@ export function renderPart(stack: string, part: string, declare: (config: Platfo
   const key = `${stack}:part:${part}`;
   if (!cache.has(key)) {
     const previous = [...cache.values()].pop() ?? Promise.resolve();
-    cache.set(key, previous.catch(() => undefined).then(() => synthesize({ stack, program: () => declare(parsePlatformConfig(pulumi.runtime.allConfig())) })));
+    cache.set(
+      key,
+      previous.catch(() => undefined).then(() => synthesize({ stack, program: () => declare(parsePlatformConfig(pulumi.runtime.allConfig())) })),
+    );
   }
   return cache.get(key)!;
 }
@@ -37,7 +43,12 @@ export function objectsOf(result: SynthResult, kind: string): K8sObject[] {
 
 export function findObject(result: SynthResult, kind: string, name: string): K8sObject {
   const found = objectsOf(result, kind).find((o) => o.metadata?.name === name);
-  if (!found) throw new Error(`no ${kind} named ${name}; have: ${objectsOf(result, kind).map((o) => o.metadata?.name).join(", ")}`);
+  if (!found)
+    throw new Error(
+      `no ${kind} named ${name}; have: ${objectsOf(result, kind)
+        .map((o) => o.metadata?.name)
+        .join(", ")}`,
+    );
   return found;
 }
 

@@ -26,8 +26,15 @@ describe("synth diff between two renders", () => {
   });
 
   test("matches named list items by name, so inserting one env var changes only that entry", () => {
-    const before = [{ name: "A", value: "1" }, { name: "C", value: "3" }];
-    const after = [{ name: "A", value: "1" }, { name: "B", value: "2" }, { name: "C", value: "3" }];
+    const before = [
+      { name: "A", value: "1" },
+      { name: "C", value: "3" },
+    ];
+    const after = [
+      { name: "A", value: "1" },
+      { name: "B", value: "2" },
+      { name: "C", value: "3" },
+    ];
     expect(diffValues(before, after, "env")).toEqual([{ path: "env[name=B]", after: { name: "B", value: "2" } }]);
   });
 

@@ -28,7 +28,11 @@ describe("pulumi commands of a release", () => {
   test("the policy config is the stack's own file, else its environment's, else a one-line error naming both", () => {
     expect(policyConfigFor("prod", "prod")).toBe(policyConfig);
     expect(policyConfigFor("prod-eu", "prod")).toBe(policyConfig);
-    expect(() => policyConfigFor("qa", "qa")).toThrow(new ReleaseError(`no policy config for stack 'qa' or environment 'qa' in ${path.join(PROJECT_ROOT, "policies", "config")} (configs: dev, local, prod, staging): the deploy runs the policy pack with it`));
+    expect(() => policyConfigFor("qa", "qa")).toThrow(
+      new ReleaseError(
+        `no policy config for stack 'qa' or environment 'qa' in ${path.join(PROJECT_ROOT, "policies", "config")} (configs: dev, local, prod, staging): the deploy runs the policy pack with it`,
+      ),
+    );
   });
 });
 
@@ -40,7 +44,14 @@ describe("confirmation", () => {
     expect(confirmationRule(false, false)).toBe("refuse");
   });
 
-  test.each([["y", true], ["yes", true], ["YES", true], ["", false], ["n", false], ["yep", false]] as const)("answer %j confirms: %s", async (answer, confirmed) => {
+  test.each([
+    ["y", true],
+    ["yes", true],
+    ["YES", true],
+    ["", false],
+    ["n", false],
+    ["yep", false],
+  ] as const)("answer %j confirms: %s", async (answer, confirmed) => {
     const input = new PassThrough();
     const output = new PassThrough();
     const asked = askToDeploy("Deploy?", input, output);

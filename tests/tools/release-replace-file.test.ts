@@ -28,14 +28,18 @@ test("the new text replaces the old one, with the file's mode, and nothing else 
 test("a file that is no longer what was planned on is left alone, and the temporary file is removed", () => {
   fs.writeFileSync(file, "config: { theirs: 1 }\n");
   expect(() => replaceFileText(file, "config: {}\n", "config: { mine: 1 }\n")).toThrow(ReleaseError);
-  expect(() => replaceFileText(file, "config: {}\n", "config: { mine: 1 }\n")).toThrow(/was changed by someone else while the release was being planned; nothing written/);
+  expect(() => replaceFileText(file, "config: {}\n", "config: { mine: 1 }\n")).toThrow(
+    /was changed by someone else while the release was being planned; nothing written/,
+  );
   expect(fs.readFileSync(file, "utf8")).toBe("config: { theirs: 1 }\n");
   expect(fs.readdirSync(dir)).toEqual(["Pulumi.dev.yaml"]);
 });
 
 test("a hard-linked file is refused: a rename would split it from its other name", () => {
   fs.linkSync(file, path.join(dir, "other-name.yaml"));
-  expect(replaceRefusal(file)).toBe(`${file} has 2 hard links; nothing written: replacing it would split it from the other names (edit it through a symlink instead)`);
+  expect(replaceRefusal(file)).toBe(
+    `${file} has 2 hard links; nothing written: replacing it would split it from the other names (edit it through a symlink instead)`,
+  );
   expect(() => replaceFileText(file, "config: {}\n", "x: 1\n")).toThrow(ReleaseError);
   expect(fs.readFileSync(path.join(dir, "other-name.yaml"), "utf8")).toBe("config: {}\n");
 });

@@ -53,7 +53,8 @@ function stackWeights(stack: string, service: string): Record<string, number> {
 
 describe("gray release of an http service (staging course-api, which also sends 20% to legacy VMs)", () => {
   const service = "course-api";
-  const routeRefs = (r: SynthResult, name: string) => r.objects.find((o) => o.object.kind === "HTTPRoute" && o.object.metadata.name === name)!.object.spec.rules[0].backendRefs;
+  const routeRefs = (r: SynthResult, name: string) =>
+    r.objects.find((o) => o.object.kind === "HTTPRoute" && o.object.metadata.name === name)!.object.spec.rules[0].backendRefs;
   const northSouthRefs = (r: SynthResult) => routeRefs(r, service);
   const eastWestRefs = (r: SynthResult) => routeRefs(r, `${service}-east-west`);
   let original: string;
@@ -65,7 +66,10 @@ describe("gray release of an http service (staging course-api, which also sends 
     originalRender = plan.before;
     expect(plan.diff.added).toEqual(["Deployment/classroom-staging-apps/course-api-canary", "Service/classroom-staging-apps/course-api-canary"]);
     // staging routes east-west (routing.eastWest gamma): in-cluster calls get the same split, so both routes change.
-    expect(plan.diff.changed.map((c) => c.key)).toEqual(["HTTPRoute/classroom-staging-apps/course-api", "HTTPRoute/classroom-staging-apps/course-api-east-west"]);
+    expect(plan.diff.changed.map((c) => c.key)).toEqual([
+      "HTTPRoute/classroom-staging-apps/course-api",
+      "HTTPRoute/classroom-staging-apps/course-api-east-west",
+    ]);
     expect(eastWestRefs(plan.after)).toEqual(northSouthRefs(plan.after));
     expect(stableTrack(touched(plan.diff), service)).toEqual([]);
     expect(routeWeights(plan.after, service)).toEqual(stackWeights("staging", service));
@@ -74,13 +78,14 @@ describe("gray release of an http service (staging course-api, which also sends 
 
   test("a weight change modifies only the HTTPRoute's weights and the canary's weight annotation (no pod restarts)", async () => {
     const plan = await step("staging", service, { action: "weight", weight: 40 });
-    expect(touched(plan.diff)).toEqual(["Deployment/classroom-staging-apps/course-api-canary", "HTTPRoute/classroom-staging-apps/course-api", "HTTPRoute/classroom-staging-apps/course-api-east-west"]);
+    expect(touched(plan.diff)).toEqual([
+      "Deployment/classroom-staging-apps/course-api-canary",
+      "HTTPRoute/classroom-staging-apps/course-api",
+      "HTTPRoute/classroom-staging-apps/course-api-east-west",
+    ]);
     const fields = Object.fromEntries(plan.diff.changed.map((c) => [c.key.split("/").pop(), c.fields.map((f) => f.path)]));
     for (const route of ["course-api", "course-api-east-west"]) {
-      expect(fields[route]).toEqual([
-        "spec.rules[0].backendRefs[name=course-api-stable].weight",
-        "spec.rules[0].backendRefs[name=course-api-canary].weight",
-      ]);
+      expect(fields[route]).toEqual(["spec.rules[0].backendRefs[name=course-api-stable].weight", "spec.rules[0].backendRefs[name=course-api-canary].weight"]);
     }
     expect(fields["course-api-canary"]).toEqual(['metadata.annotations["classroom.io/canary-weight"]']);
     expect(eastWestRefs(plan.after)).toEqual(northSouthRefs(plan.after));
@@ -90,9 +95,16 @@ describe("gray release of an http service (staging course-api, which also sends 
 
   test("rollback during the canary sets weight 0 and scales the canary to 0; stable objects keep every field", async () => {
     const plan = await step("staging", service, { action: "rollback" });
-    expect(touched(plan.diff)).toEqual(["Deployment/classroom-staging-apps/course-api-canary", "HTTPRoute/classroom-staging-apps/course-api", "HTTPRoute/classroom-staging-apps/course-api-east-west"]);
+    expect(touched(plan.diff)).toEqual([
+      "Deployment/classroom-staging-apps/course-api-canary",
+      "HTTPRoute/classroom-staging-apps/course-api",
+      "HTTPRoute/classroom-staging-apps/course-api-east-west",
+    ]);
     expect(eastWestRefs(plan.after)).toEqual(northSouthRefs(plan.after));
-    expect(plan.diff.changed.find((c) => c.key.startsWith("Deployment/"))!.fields.map((f) => f.path)).toEqual(["metadata.annotations[\"classroom.io/canary-weight\"]", "spec.replicas"]);
+    expect(plan.diff.changed.find((c) => c.key.startsWith("Deployment/"))!.fields.map((f) => f.path)).toEqual([
+      'metadata.annotations["classroom.io/canary-weight"]',
+      "spec.replicas",
+    ]);
     expect(routeWeights(plan.after, service)).toEqual(stackWeights("staging", service));
     expect(routeWeights(plan.after, service)).toEqual({ stable: 80, canary: 0, legacy: 20 });
   }, 60_000);
@@ -100,11 +112,14 @@ describe("gray release of an http service (staging course-api, which also sends 
   test("a new canary, promote, then rollback restore the stack file byte for byte and the render object for object", async () => {
     await step("staging", service, { action: "canary", image: `registry.classroom.internal/course-api:2.5.0${DIGEST}`, weight: 25 });
     const promoted = await step("staging", service, { action: "promote" });
-    const stableImage = (r: SynthResult) => r.objects.find((o) => o.object.kind === "Deployment" && o.object.metadata.name === `${service}-stable`)!.object.spec.template.spec.containers[0].image;
+    const stableImage = (r: SynthResult) =>
+      r.objects.find((o) => o.object.kind === "Deployment" && o.object.metadata.name === `${service}-stable`)!.object.spec.template.spec.containers[0].image;
     expect(stableImage(promoted.after)).toBe(`registry.classroom.internal/course-api:2.5.0${DIGEST}`);
     expect(promoted.diff.removed).toEqual(["Deployment/classroom-staging-apps/course-api-canary", "Service/classroom-staging-apps/course-api-canary"]);
     expect(routeWeights(promoted.after, service)).toEqual(stackWeights("staging", service));
-    expect(fs.readFileSync(stackFile("staging"), "utf8")).toContain('history:\n        - { image: registry.classroom.internal/course-api:2.3.0, promotedAt: "2026-03-01T12:00:00.000Z" }');
+    expect(fs.readFileSync(stackFile("staging"), "utf8")).toContain(
+      'history:\n        - { image: registry.classroom.internal/course-api:2.3.0, promotedAt: "2026-03-01T12:00:00.000Z" }',
+    );
 
     const rolledBack = await step("staging", service, { action: "rollback" });
     expect(stableImage(rolledBack.after)).toBe("registry.classroom.internal/course-api:2.3.0");
@@ -121,7 +136,9 @@ describe("gray release of an rpc service (dev session-rpc: weights reach callers
     expect(stableTrack(touched(started.diff), service)).toEqual([]);
     const weighted = await step("dev", service, { action: "weight", weight: 50 });
     expect(touched(weighted.diff)).toEqual(["Deployment/classroom-dev-apps/session-rpc-canary"]);
-    expect(weighted.diff.changed[0].fields.map((f) => f.path)).toContain("spec.template.spec.containers[name=session-rpc].env[name=CLASSROOM_TRACK_WEIGHT].value");
+    expect(weighted.diff.changed[0].fields.map((f) => f.path)).toContain(
+      "spec.template.spec.containers[name=session-rpc].env[name=CLASSROOM_TRACK_WEIGHT].value",
+    );
     const rolledBack = await step("dev", service, { action: "rollback" });
     expect(touched(rolledBack.diff)).toEqual(["Deployment/classroom-dev-apps/session-rpc-canary"]);
     const canary = rolledBack.after.objects.find((o) => o.object.metadata.name === `${service}-canary` && o.object.kind === "Deployment")!.object;

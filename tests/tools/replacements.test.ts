@@ -13,15 +13,31 @@ const urn = (chain: string, name: string) => `urn:pulumi:test::proj::${chain}::$
 
 /** A data system as the platform builds one: a component owning a password, the Secret holding it and a StatefulSet. */
 class Store extends pulumi.ComponentResource {
-  constructor(name: string, names: { password?: string; statefulSet?: string; aliases?: pulumi.Input<string | pulumi.Alias>[] }, opts: pulumi.ComponentResourceOptions = {}) {
+  constructor(
+    name: string,
+    names: { password?: string; statefulSet?: string; aliases?: pulumi.Input<string | pulumi.Alias>[] },
+    opts: pulumi.ComponentResourceOptions = {},
+  ) {
     super("test:data:Store", name, {}, opts);
     const child = { parent: this };
     const password = new random.RandomPassword(names.password ?? `${name}-password`, { length: 16 }, child);
-    new k8s.core.v1.Secret(`${name}-credentials`, { metadata: { name: `${name}-credentials`, namespace: "data" }, stringData: { password: password.result } }, child);
-    new k8s.apps.v1.StatefulSet(names.statefulSet ?? name, {
-      metadata: { name, namespace: "data" },
-      spec: { serviceName: name, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name, image: "store:1" }] } } },
-    }, { ...child, aliases: names.aliases });
+    new k8s.core.v1.Secret(
+      `${name}-credentials`,
+      { metadata: { name: `${name}-credentials`, namespace: "data" }, stringData: { password: password.result } },
+      child,
+    );
+    new k8s.apps.v1.StatefulSet(
+      names.statefulSet ?? name,
+      {
+        metadata: { name, namespace: "data" },
+        spec: {
+          serviceName: name,
+          selector: { matchLabels: { app: name } },
+          template: { metadata: { labels: { app: name } }, spec: { containers: [{ name, image: "store:1" }] } },
+        },
+      },
+      { ...child, aliases: names.aliases },
+    );
   }
 }
 
@@ -38,12 +54,14 @@ const render = (program: () => void) => renderProgram(program, STACK);
 describe("URNs of a render", () => {
   test("carry every ancestor's type, as the engine's do (Pulumi's mocks keep only the closest parent's)", async () => {
     const rendered = await render(() => new Layer("data", (parent) => new Store("db", {}, { parent })));
-    expect(rendered.identities.map((r) => r.urn)).toEqual(expect.arrayContaining([
-      urn("test:index:Layer", "data"),
-      urn("test:index:Layer$test:data:Store", "db"),
-      urn("test:index:Layer$test:data:Store$kubernetes:apps/v1:StatefulSet", "db"),
-      urn("test:index:Layer$test:data:Store$random:index/randomPassword:RandomPassword", "db-password"),
-    ]));
+    expect(rendered.identities.map((r) => r.urn)).toEqual(
+      expect.arrayContaining([
+        urn("test:index:Layer", "data"),
+        urn("test:index:Layer$test:data:Store", "db"),
+        urn("test:index:Layer$test:data:Store$kubernetes:apps/v1:StatefulSet", "db"),
+        urn("test:index:Layer$test:data:Store$random:index/randomPassword:RandomPassword", "db-password"),
+      ]),
+    );
     const sts = rendered.identities.find((r) => r.type === "kubernetes:apps/v1:StatefulSet")!;
     expect(sts.parent).toBe(urn("test:index:Layer$test:data:Store", "db"));
     // The Kubernetes SDK aliases its own older API versions of a StatefulSet.
@@ -58,13 +76,15 @@ describe("URNs of a render", () => {
     const password = identify(scope, "random:index/randomPassword:RandomPassword", "database-password", parent, [], () => undefined);
     expect(password.aliases).toEqual([urn("test:data:Store$random:index/randomPassword:RandomPassword", "db-password")]);
     const renamed = identify(scope, "kubernetes:apps/v1:StatefulSet", "sts", parent, [{ name: "database" }, "urn:pulumi:test::proj::x::y"], () => undefined);
-    expect(renamed.aliases.sort()).toEqual([
-      "urn:pulumi:test::proj::x::y",
-      urn("test:data:Store$kubernetes:apps/v1:StatefulSet", "database"),
-      urn("test:data:Store$kubernetes:apps/v1:StatefulSet", "db"),
-      urn("test:data:Store$kubernetes:apps/v1:StatefulSet", "sts"),
-      urn("test:data:Store$x", "y"),
-    ].sort());
+    expect(renamed.aliases.sort()).toEqual(
+      [
+        "urn:pulumi:test::proj::x::y",
+        urn("test:data:Store$kubernetes:apps/v1:StatefulSet", "database"),
+        urn("test:data:Store$kubernetes:apps/v1:StatefulSet", "db"),
+        urn("test:data:Store$kubernetes:apps/v1:StatefulSet", "sts"),
+        urn("test:data:Store$x", "y"),
+      ].sort(),
+    );
     expect(identify(scope, "t:i:T", "n", undefined, [pulumi.output("urn:pulumi:test::proj::t:i:T::old")], () => undefined).opaqueAliases).toBe(1);
   });
 });
@@ -75,12 +95,14 @@ describe("replacements between two renders", () => {
   test("a renamed StatefulSet resource (same Kubernetes object) is a stateful replacement, with the alias that prevents it", async () => {
     const after = await render(() => new Layer("data", (parent) => new Store("db", { statefulSet: "db-sts" }, { parent })));
     const replacements = findReplacements(await before(), after);
-    expect(replacements.map((r) => [r.resource, r.before.urn, r.after.urn, r.alias])).toEqual([[
-      "StatefulSet/data/db",
-      urn("test:index:Layer$test:data:Store$kubernetes:apps/v1:StatefulSet", "db"),
-      urn("test:index:Layer$test:data:Store$kubernetes:apps/v1:StatefulSet", "db-sts"),
-      'aliases: [{ name: "db" }]',
-    ]]);
+    expect(replacements.map((r) => [r.resource, r.before.urn, r.after.urn, r.alias])).toEqual([
+      [
+        "StatefulSet/data/db",
+        urn("test:index:Layer$test:data:Store$kubernetes:apps/v1:StatefulSet", "db"),
+        urn("test:index:Layer$test:data:Store$kubernetes:apps/v1:StatefulSet", "db-sts"),
+        'aliases: [{ name: "db" }]',
+      ],
+    ]);
     expect(replacements[0].stateful).toMatch(/StatefulSet and every replica go down/);
     expect(replacementHazards(replacements)[0]).toMatchObject({ resource: "StatefulSet/data/db", field: "urn" });
   });
@@ -89,7 +111,9 @@ describe("replacements between two renders", () => {
     const after = await render(() => new Layer("data", (parent) => new Store("db", { statefulSet: "db-sts", aliases: [{ name: "db" }] }, { parent })));
     expect(findReplacements(await before(), after)).toEqual([]);
     // An alias only known at deploy time (an Output) may cover it: not reported.
-    const opaque = await render(() => new Layer("data", (parent) => new Store("db", { statefulSet: "db-sts", aliases: [pulumi.output({ name: "db" })] }, { parent })));
+    const opaque = await render(
+      () => new Layer("data", (parent) => new Store("db", { statefulSet: "db-sts", aliases: [pulumi.output({ name: "db" })] }, { parent })),
+    );
     expect(findReplacements(await before(), opaque)).toEqual([]);
   });
 
@@ -101,13 +125,19 @@ describe("replacements between two renders", () => {
     // The store moved out of its layer: every child's URN changes (the parent chain is part of it), each is
     // paired by its Kubernetes object or its name.
     const moved = findReplacements(await before(), await render(() => new Store("db", {})));
-    expect(moved.filter((r) => r.stateful).map((r) => r.resource).sort()).toEqual([
+    expect(
+      moved
+        .filter((r) => r.stateful)
+        .map((r) => r.resource)
+        .sort(),
+    ).toEqual([
       "Secret/data/db-credentials",
       "StatefulSet/data/db",
       urn("test:index:Layer$test:data:Store$random:index/randomPassword:RandomPassword", "db-password"),
     ]);
     expect(moved.find((r) => r.resource === "StatefulSet/data/db")!.alias).toBe(
-      `aliases: [${JSON.stringify(urn("test:index:Layer$test:data:Store", "db"))}] on its parent db (children inherit it), or aliases: [${JSON.stringify(urn("test:index:Layer$test:data:Store$kubernetes:apps/v1:StatefulSet", "db"))}]`);
+      `aliases: [${JSON.stringify(urn("test:index:Layer$test:data:Store", "db"))}] on its parent db (children inherit it), or aliases: [${JSON.stringify(urn("test:index:Layer$test:data:Store$kubernetes:apps/v1:StatefulSet", "db"))}]`,
+    );
     // ...and one alias on the moved store covers them all.
     expect(findReplacements(await before(), await render(() => new Store("db", {}, { aliases: [urn("test:index:Layer$test:data:Store", "db")] })))).toEqual([]);
   });

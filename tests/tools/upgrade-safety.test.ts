@@ -21,7 +21,12 @@ describe("upgrade safety between two renders", () => {
   }, 60_000);
 
   test("flags a storage size change in a StatefulSet's claim template, naming the resource and the field", async () => {
-    const after = await synthesize({ stack: "dev", overrides: zookeeperOverride(devText, (zk) => { zk.storage.size = bigger(zk.storage.size); }) });
+    const after = await synthesize({
+      stack: "dev",
+      overrides: zookeeperOverride(devText, (zk) => {
+        zk.storage.size = bigger(zk.storage.size);
+      }),
+    });
     const hazards = findUpgradeHazards(base.objects, after.objects);
     expect(hazards.map((h) => `${h.resource} ${h.field}`)).toEqual([
       "StatefulSet/classroom-dev-data/zookeeper spec.volumeClaimTemplates[name=data].spec.resources.requests.storage",
@@ -30,7 +35,12 @@ describe("upgrade safety between two renders", () => {
   }, 60_000);
 
   test("passes a replica change (StatefulSets scale in place)", async () => {
-    const after = await synthesize({ stack: "dev", overrides: zookeeperOverride(devText, (zk) => { zk.replicas = 3; }) });
+    const after = await synthesize({
+      stack: "dev",
+      overrides: zookeeperOverride(devText, (zk) => {
+        zk.replicas = 3;
+      }),
+    });
     const sts = after.objects.find((o) => o.object.kind === "StatefulSet" && o.object.metadata.name === "zookeeper")!;
     expect(sts.object.spec.replicas).toBe(3);
     expect(findUpgradeHazards(base.objects, after.objects)).toEqual([]);
@@ -46,14 +56,22 @@ describe("upgrade safety between two renders", () => {
   });
 
   test("flags a changed serviceName and a removed PersistentVolumeClaim; passes image and resource changes", () => {
-    const sts = { kind: "StatefulSet", metadata: { name: "db", namespace: "d" }, spec: { serviceName: "db-headless", replicas: 1, template: { spec: { containers: [{ name: "db", image: "db:1" }] } } } };
+    const sts = {
+      kind: "StatefulSet",
+      metadata: { name: "db", namespace: "d" },
+      spec: { serviceName: "db-headless", replicas: 1, template: { spec: { containers: [{ name: "db", image: "db:1" }] } } },
+    };
     const claim = { kind: "PersistentVolumeClaim", metadata: { name: "scratch", namespace: "d" }, spec: { accessModes: ["ReadWriteOnce"] } };
-    const upgraded = { ...sts, spec: { ...sts.spec, replicas: 3, template: { spec: { containers: [{ name: "db", image: "db:2", resources: { limits: { memory: "1Gi" } } }] } } } };
+    const upgraded = {
+      ...sts,
+      spec: { ...sts.spec, replicas: 3, template: { spec: { containers: [{ name: "db", image: "db:2", resources: { limits: { memory: "1Gi" } } }] } } },
+    };
     expect(findUpgradeHazards([sts, claim], [upgraded, claim])).toEqual([]);
     const moved = { ...sts, spec: { ...sts.spec, serviceName: "db" } };
-    expect(findUpgradeHazards([sts, claim], [moved]).map((h) => `${h.resource} ${h.field}`).sort()).toEqual([
-      "PersistentVolumeClaim/d/scratch (object)",
-      "StatefulSet/d/db spec.serviceName",
-    ]);
+    expect(
+      findUpgradeHazards([sts, claim], [moved])
+        .map((h) => `${h.resource} ${h.field}`)
+        .sort(),
+    ).toEqual(["PersistentVolumeClaim/d/scratch (object)", "StatefulSet/d/db spec.serviceName"]);
   });
 });

@@ -26,7 +26,9 @@ function stacks(): { name: string; renderOnly: boolean }[] {
 
 /** Every step of every job of a workflow that uses pulumi/actions. */
 function pulumiSteps(wf: Yaml): Yaml[] {
-  return Object.values(wf.jobs as Record<string, Yaml>).flatMap((job) => (job.steps ?? []).filter((s: Yaml) => String(s.uses ?? "").startsWith("pulumi/actions@")));
+  return Object.values(wf.jobs as Record<string, Yaml>).flatMap((job) =>
+    (job.steps ?? []).filter((s: Yaml) => String(s.uses ?? "").startsWith("pulumi/actions@")),
+  );
 }
 
 test("tests run on every pull request through the README's command (.ci/run)", () => {
@@ -44,8 +46,18 @@ test("pull requests preview every stack with the policy pack at that stack's enf
   expect([...wf.jobs.preview.strategy.matrix.stack].sort()).toEqual(stacks().map((s) => s.name));
   for (const stack of wf.jobs.preview.strategy.matrix.stack) expect(fs.existsSync(path.join(ROOT, "policies/config", `${stack}.json`))).toBe(true);
   const [step] = pulumiSteps(wf);
-  expect(step.with).toMatchObject({ command: "preview", policyPacks: "policies", policyPackConfigs: "policies/config/${{ matrix.stack }}.json", "comment-on-pr": true });
-  expect(wf.jobs.preview.steps.map((s: Yaml) => s.run).filter(Boolean).join("\n")).toContain('npm run synth -- --stack "$STACK"');
+  expect(step.with).toMatchObject({
+    command: "preview",
+    policyPacks: "policies",
+    policyPackConfigs: "policies/config/${{ matrix.stack }}.json",
+    "comment-on-pr": true,
+  });
+  expect(
+    wf.jobs.preview.steps
+      .map((s: Yaml) => s.run)
+      .filter(Boolean)
+      .join("\n"),
+  ).toContain('npm run synth -- --stack "$STACK"');
 });
 
 test("merges to main deploy dev, then staging, then prod, each in its own environment", () => {
@@ -78,7 +90,9 @@ test("pull requests show each stack's topology, drawn by synth, in the job summa
 test("a nightly drift check previews every deployed stack with --refresh --expect-no-changes", () => {
   const wf = workflow("drift.yml");
   expect(wf.on.schedule[0].cron).toMatch(/^\S+ \S+ \S+ \S+ \S+$/);
-  const deployed = stacks().filter((s) => !s.renderOnly).map((s) => s.name);
+  const deployed = stacks()
+    .filter((s) => !s.renderOnly)
+    .map((s) => s.name);
   expect([...wf.jobs.drift.strategy.matrix.stack].sort()).toEqual(deployed);
   expect(pulumiSteps(wf)[0].with).toMatchObject({ command: "preview", refresh: true, "expect-no-changes": true });
 });

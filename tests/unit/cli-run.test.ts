@@ -37,7 +37,10 @@ describe("the exit-code contract shared by every CLI", () => {
   it("lets a CLI classify error classes of its own domain", () => {
     class StackFileError extends Error {}
     const classify = (e: unknown) => (e instanceof StackFileError ? ("usage" as const) : undefined);
-    expect(report(new StackFileError("stacks/Pulumi.x.yaml: no such file"), [], classify)).toEqual({ code: EXIT.usage, text: "tool: stacks/Pulumi.x.yaml: no such file" });
+    expect(report(new StackFileError("stacks/Pulumi.x.yaml: no such file"), [], classify)).toEqual({
+      code: EXIT.usage,
+      text: "tool: stacks/Pulumi.x.yaml: no such file",
+    });
   });
 
   it("turns a file-system refusal into one line naming the path, exit 2", () => {

@@ -31,21 +31,112 @@ function problemsAfter(name: string, edit: (config: Config) => void): string[] {
 const roomApi = (c: Config) => c["classroom:services"]["room-api"];
 
 const cases: Array<[string, (c: Config) => void, string]> = [
-  ["an even ZooKeeper ensemble", (c) => { c["classroom:zookeeper"].replicas = 2; }, "classroom:zookeeper.replicas must be an odd number >= 1, got 2"],
-  ["even Kafka brokers in combined mode", (c) => { c["classroom:kafka"].brokers.replicas = 2; }, "classroom:kafka.brokers.replicas must be odd in combined mode (every node is a controller voter), got 2"],
-  ["an even Kafka controller quorum", (c) => { Object.assign(c["classroom:kafka"], { mode: "dedicated", controllers: { replicas: 2 } }); }, "classroom:kafka.controllers.replicas must be an odd number >= 1, got 2"],
-  ["a replication factor above the brokers", (c) => { c["classroom:kafka"].replicationFactor = 3; }, "classroom:kafka.replicationFactor must be <= brokers.replicas (1), got 3"],
-  ["min.insync.replicas above the replication factor", (c) => { c["classroom:kafka"].minInsyncReplicas = 2; }, "classroom:kafka.minInsyncReplicas must be <= replicationFactor (1), got 2"],
-  ["a replicated standalone Redis", (c) => { c["classroom:redis"].replicas = 3; }, "classroom:redis.replicas must be 1 in standalone mode (set mode: sentinel for replication), got 3"],
-  ["a Sentinel Redis without a replica", (c) => { c["classroom:redis"].mode = "sentinel"; }, "classroom:redis.replicas must be >= 2 in sentinel mode (a master and at least one replica), got 1"],
-  ["a Sentinel quorum above the Sentinels", (c) => { Object.assign(c["classroom:redis"], { mode: "sentinel", replicas: 2, sentinel: { quorum: 4 } }); }, "classroom:redis.sentinel.quorum must be <= sentinel.replicas (3), got 4"],
-  ["a MySQL user named root", (c) => { c["classroom:mysql"].users = [{ name: "root", access: "readwrite" }]; }, 'classroom:mysql.users[0].name must not be root, replication or exporter (reserved), got "root"'],
-  ["a MySQL user named replication", (c) => { c["classroom:mysql"].users = [{ name: "replication", access: "readonly" }]; }, 'classroom:mysql.users[0].name must not be root, replication or exporter (reserved), got "replication"'],
-  ["a MySQL user named exporter (the metrics sidecar's account)", (c) => { c["classroom:mysql"].users = [{ name: "exporter", access: "readonly" }]; }, 'classroom:mysql.users[0].name must not be root, replication or exporter (reserved), got "exporter"'],
-  ["an http service without a route", (c) => { delete roomApi(c).route; }, "classroom:services.room-api.route is required for kind http (pathPrefix on the Gateway)"],
-  ["legacy VMs behind a worker", (c) => { c["classroom:services"].w = { kind: "worker", stable: { image: "r/w:1", replicas: 1 }, legacy: { endpoints: ["10.0.0.1:80"], weight: 10 } }; }, "classroom:services.w.legacy is only for http and rpc services (a worker receives no traffic to split)"],
-  ["canary and legacy weights above 100", (c) => { Object.assign(roomApi(c), { canary: { image: "r/room:2", replicas: 1, weight: 60 }, legacy: { endpoints: ["10.0.0.1:80"], weight: 50 } }); }, "classroom:services.room-api.canary.weight plus legacy.weight must be <= 100 (stable gets the rest), got 110"],
-  ["a canary beside legacy VMs under ingress-nginx", (c) => { c["classroom:routing"] = { mode: "nginx-ingress" }; Object.assign(roomApi(c), { canary: { image: "r/room:2", replicas: 1, weight: 10 }, legacy: { endpoints: ["10.0.0.1:80"], weight: 10 } }); }, "classroom:services.room-api.legacy cannot be combined with a canary when routing.mode is nginx-ingress"],
+  [
+    "an even ZooKeeper ensemble",
+    (c) => {
+      c["classroom:zookeeper"].replicas = 2;
+    },
+    "classroom:zookeeper.replicas must be an odd number >= 1, got 2",
+  ],
+  [
+    "even Kafka brokers in combined mode",
+    (c) => {
+      c["classroom:kafka"].brokers.replicas = 2;
+    },
+    "classroom:kafka.brokers.replicas must be odd in combined mode (every node is a controller voter), got 2",
+  ],
+  [
+    "an even Kafka controller quorum",
+    (c) => {
+      Object.assign(c["classroom:kafka"], { mode: "dedicated", controllers: { replicas: 2 } });
+    },
+    "classroom:kafka.controllers.replicas must be an odd number >= 1, got 2",
+  ],
+  [
+    "a replication factor above the brokers",
+    (c) => {
+      c["classroom:kafka"].replicationFactor = 3;
+    },
+    "classroom:kafka.replicationFactor must be <= brokers.replicas (1), got 3",
+  ],
+  [
+    "min.insync.replicas above the replication factor",
+    (c) => {
+      c["classroom:kafka"].minInsyncReplicas = 2;
+    },
+    "classroom:kafka.minInsyncReplicas must be <= replicationFactor (1), got 2",
+  ],
+  [
+    "a replicated standalone Redis",
+    (c) => {
+      c["classroom:redis"].replicas = 3;
+    },
+    "classroom:redis.replicas must be 1 in standalone mode (set mode: sentinel for replication), got 3",
+  ],
+  [
+    "a Sentinel Redis without a replica",
+    (c) => {
+      c["classroom:redis"].mode = "sentinel";
+    },
+    "classroom:redis.replicas must be >= 2 in sentinel mode (a master and at least one replica), got 1",
+  ],
+  [
+    "a Sentinel quorum above the Sentinels",
+    (c) => {
+      Object.assign(c["classroom:redis"], { mode: "sentinel", replicas: 2, sentinel: { quorum: 4 } });
+    },
+    "classroom:redis.sentinel.quorum must be <= sentinel.replicas (3), got 4",
+  ],
+  [
+    "a MySQL user named root",
+    (c) => {
+      c["classroom:mysql"].users = [{ name: "root", access: "readwrite" }];
+    },
+    'classroom:mysql.users[0].name must not be root, replication or exporter (reserved), got "root"',
+  ],
+  [
+    "a MySQL user named replication",
+    (c) => {
+      c["classroom:mysql"].users = [{ name: "replication", access: "readonly" }];
+    },
+    'classroom:mysql.users[0].name must not be root, replication or exporter (reserved), got "replication"',
+  ],
+  [
+    "a MySQL user named exporter (the metrics sidecar's account)",
+    (c) => {
+      c["classroom:mysql"].users = [{ name: "exporter", access: "readonly" }];
+    },
+    'classroom:mysql.users[0].name must not be root, replication or exporter (reserved), got "exporter"',
+  ],
+  [
+    "an http service without a route",
+    (c) => {
+      delete roomApi(c).route;
+    },
+    "classroom:services.room-api.route is required for kind http (pathPrefix on the Gateway)",
+  ],
+  [
+    "legacy VMs behind a worker",
+    (c) => {
+      c["classroom:services"].w = { kind: "worker", stable: { image: "r/w:1", replicas: 1 }, legacy: { endpoints: ["10.0.0.1:80"], weight: 10 } };
+    },
+    "classroom:services.w.legacy is only for http and rpc services (a worker receives no traffic to split)",
+  ],
+  [
+    "canary and legacy weights above 100",
+    (c) => {
+      Object.assign(roomApi(c), { canary: { image: "r/room:2", replicas: 1, weight: 60 }, legacy: { endpoints: ["10.0.0.1:80"], weight: 50 } });
+    },
+    "classroom:services.room-api.canary.weight plus legacy.weight must be <= 100 (stable gets the rest), got 110",
+  ],
+  [
+    "a canary beside legacy VMs under ingress-nginx",
+    (c) => {
+      c["classroom:routing"] = { mode: "nginx-ingress" };
+      Object.assign(roomApi(c), { canary: { image: "r/room:2", replicas: 1, weight: 10 }, legacy: { endpoints: ["10.0.0.1:80"], weight: 10 } });
+    },
+    "classroom:services.room-api.legacy cannot be combined with a canary when routing.mode is nginx-ingress",
+  ],
 ];
 
 describe("the checks the components used to make, in the schema", () => {

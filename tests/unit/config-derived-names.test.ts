@@ -43,12 +43,18 @@ function servicesWithLongestNames() {
   const rpc = longName("r", MAX_SERVICE_NAME_LENGTH);
   return {
     [http]: service("http", {
-      uses: ["redis", "mysql"], calls: [rpc], route: { pathPrefix: "/long" },
+      uses: ["redis", "mysql"],
+      calls: [rpc],
+      route: { pathPrefix: "/long" },
       canary: { image: "registry.classroom.internal/x:1.1.0", replicas: 1, weight: 10 },
       legacy: { endpoints: ["10.0.0.1:8080"], weight: 10 },
       autoscaling: { minReplicas: 1, maxReplicas: 3 },
     }),
-    [rpc]: service("rpc", { uses: ["zookeeper", "kafka"], canary: { image: "registry.classroom.internal/x:1.1.0", replicas: 1, weight: 20 }, legacy: { endpoints: ["10.0.0.2:9090"], weight: 5 } }),
+    [rpc]: service("rpc", {
+      uses: ["zookeeper", "kafka"],
+      canary: { image: "registry.classroom.internal/x:1.1.0", replicas: 1, weight: 20 },
+      legacy: { endpoints: ["10.0.0.2:9090"], weight: 5 },
+    }),
     [longName("c", MAX_SERVICE_NAME_LENGTH)]: service("consumer", { uses: ["kafka"] }),
   };
 }
@@ -62,23 +68,40 @@ const longExternal = longName("e", 63);
 test.each([
   ["gateway-api", {}],
   ["nginx-ingress", { "classroom:routing": { mode: "nginx-ingress" } }],
-  ["gateway-api with east-west routes, a created Gateway and externals", {
-    "classroom:routing": { eastWest: "gamma", gateway: { name: longName("g", 63), namespace: longName("g", MAX_GATEWAY_NAMESPACE_LENGTH), create: true, className: "eg", tls: { certificateSecret: longName("t", 63) } } },
-    "classroom:externals": { [longExternal]: { addresses: ["10.0.0.9"], ports: [443] }, [longName("d", 63)]: { host: "a.example.com", ports: [443] } },
-  }],
-])("the longest accepted names render within every Kubernetes limit (%s)", async (_mode, routing) => {
-  const services = servicesWithLongestNames();
-  if ("classroom:externals" in routing) for (const s of Object.values(services)) if (s.kind === "http") (s as unknown as { calls: string[] }).calls.push(longExternal);
-  if (_mode === "nginx-ingress") for (const s of Object.values(services)) if (s.kind === "http") delete (s as { legacy?: unknown }).legacy;
-  const result = await renderStack("dev", {
-    "classroom:namespacePrefix": longName("n", MAX_NAMESPACE_PREFIX_LENGTH),
-    "classroom:services": services,
-    "classroom:scheduler": { replicas: 1, jobs: {} },
-    ...routing,
-  });
-  expect(result.objects.length).toBeGreaterThan(40);
-  expect(result.objects.flatMap((o) => overLimits(o.object))).toEqual([]);
-}, 120_000);
+  [
+    "gateway-api with east-west routes, a created Gateway and externals",
+    {
+      "classroom:routing": {
+        eastWest: "gamma",
+        gateway: {
+          name: longName("g", 63),
+          namespace: longName("g", MAX_GATEWAY_NAMESPACE_LENGTH),
+          create: true,
+          className: "eg",
+          tls: { certificateSecret: longName("t", 63) },
+        },
+      },
+      "classroom:externals": { [longExternal]: { addresses: ["10.0.0.9"], ports: [443] }, [longName("d", 63)]: { host: "a.example.com", ports: [443] } },
+    },
+  ],
+])(
+  "the longest accepted names render within every Kubernetes limit (%s)",
+  async (_mode, routing) => {
+    const services = servicesWithLongestNames();
+    if ("classroom:externals" in routing)
+      for (const s of Object.values(services)) if (s.kind === "http") (s as unknown as { calls: string[] }).calls.push(longExternal);
+    if (_mode === "nginx-ingress") for (const s of Object.values(services)) if (s.kind === "http") delete (s as { legacy?: unknown }).legacy;
+    const result = await renderStack("dev", {
+      "classroom:namespacePrefix": longName("n", MAX_NAMESPACE_PREFIX_LENGTH),
+      "classroom:services": services,
+      "classroom:scheduler": { replicas: 1, jobs: {} },
+      ...routing,
+    });
+    expect(result.objects.length).toBeGreaterThan(40);
+    expect(result.objects.flatMap((o) => overLimits(o.object))).toEqual([]);
+  },
+  120_000,
+);
 
 test("one character more is a config error that states the real maximum", () => {
   const parse = (raw: Record<string, string>) => {
@@ -93,7 +116,13 @@ test("one character more is a config error that states the real maximum", () => 
   expect(parse({ "classroom:services": JSON.stringify({ [name]: service("worker") }) })).toEqual([
     `classroom:services.${name} is not a valid name: must be at most 56 characters, got 57: the components derive <name>-stable (track Service and app.kubernetes.io/instance label), which Kubernetes limits to 63`,
   ]);
-  expect(parse({ "classroom:routing": JSON.stringify({ gateway: { name: "g", namespace: longName("g", MAX_GATEWAY_NAMESPACE_LENGTH + 1), create: true, className: "eg", tls: { certificateSecret: "t" } } }) })).toEqual([
+  expect(
+    parse({
+      "classroom:routing": JSON.stringify({
+        gateway: { name: "g", namespace: longName("g", MAX_GATEWAY_NAMESPACE_LENGTH + 1), create: true, className: "eg", tls: { certificateSecret: "t" } },
+      }),
+    }),
+  ).toEqual([
     `classroom:routing.gateway.namespace must be at most 50 characters when create is true, got 51: infra/gateway.ts derives the label value <namespace>-default-deny, which Kubernetes limits to 63`,
   ]);
   expect(parse({ "classroom:namespacePrefix": longName("n", 46) })).toEqual([

@@ -6,7 +6,16 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
-import { configJsonSchema, configKeys, driftedFiles, renderTable, TABLE_END, TABLE_START, updatePulumiYaml, writeGenerated } from "../../tools/config-docs/generate";
+import {
+  configJsonSchema,
+  configKeys,
+  driftedFiles,
+  renderTable,
+  TABLE_END,
+  TABLE_START,
+  updatePulumiYaml,
+  writeGenerated,
+} from "../../tools/config-docs/generate";
 import { PROJECT_ROOT } from "../../tools/synth";
 
 /** A copy of the two generated files in a temporary project root. */
@@ -42,7 +51,9 @@ describe("the configuration reference generated from the schema", () => {
   });
 
   it("gives every key, nested ones included, a description", () => {
-    const undescribed = configKeys().filter((k) => !k.description).map((k) => k.key);
+    const undescribed = configKeys()
+      .filter((k) => !k.description)
+      .map((k) => k.key);
     expect(undescribed).toEqual([]);
   });
 
@@ -60,7 +71,12 @@ describe("the configuration reference generated from the schema", () => {
   });
 
   it("picks up a new key without any change to the generator", () => {
-    const schema = z.strictObject({ fresh: z.strictObject({ knob: z.number().int().min(2).default(3).describe("A new knob") }).prefault({}).describe("A new section") });
+    const schema = z.strictObject({
+      fresh: z
+        .strictObject({ knob: z.number().int().min(2).default(3).describe("A new knob") })
+        .prefault({})
+        .describe("A new section"),
+    });
     const table = renderTable(configKeys(configJsonSchema(schema)));
     expect(table).toContain("| `fresh` | mapping |  | A new section |");
     expect(table).toContain("| `fresh.knob` | integer >= 2 | `3` | A new knob |");
@@ -70,7 +86,10 @@ describe("the configuration reference generated from the schema", () => {
     const text = "name: p\nconfig:\n  # kept\n  classroom:mq:\n    description: old\n  other:key:\n    description: untouched\n";
     const out = updatePulumiYaml(text);
     expect(out).toContain("# kept");
-    expect(parse(out).config).toEqual({ "classroom:mq": { description: `${configJsonSchema().properties!.mq.description}; keys: replayerReplicas, shards` }, "other:key": { description: "untouched" } });
+    expect(parse(out).config).toEqual({
+      "classroom:mq": { description: `${configJsonSchema().properties!.mq.description}; keys: replayerReplicas, shards` },
+      "other:key": { description: "untouched" },
+    });
     expect(() => updatePulumiYaml("config:\n  classroom:nothing:\n    description: x\n")).toThrow(/classroom:nothing/);
   });
 

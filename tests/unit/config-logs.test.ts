@@ -17,7 +17,10 @@ const problems = (logs: unknown): string[] => {
 describe("classroom:logs", () => {
   it("defaults to the platform's Kafka, 7 days of node retention and the pinned contrib image", () => {
     expect(parsePlatformConfig(base).logs).toEqual({
-      destination: "kafka", otlpInsecure: false, retentionDays: 7, agentImage: "otel/opentelemetry-collector-contrib:0.165.1",
+      destination: "kafka",
+      otlpInsecure: false,
+      retentionDays: 7,
+      agentImage: "otel/opentelemetry-collector-contrib:0.165.1",
     });
   });
 
@@ -40,7 +43,10 @@ describe("classroom:logs", () => {
   });
 
   it("describes every key for the generated config table", () => {
-    const schema = z.toJSONSchema(logsConfig, { io: "input", unrepresentable: "any" }) as { description?: string; properties: Record<string, { description?: string }> };
+    const schema = z.toJSONSchema(logsConfig, { io: "input", unrepresentable: "any" }) as {
+      description?: string;
+      properties: Record<string, { description?: string }>;
+    };
     expect(schema.description).toMatch(/log agent/);
     expect(Object.keys(schema.properties).sort()).toEqual(["agentImage", "destination", "otlpEndpoint", "otlpInsecure", "retentionDays"]);
     expect(Object.values(schema.properties).every((p) => (p.description ?? "").length > 20)).toBe(true);

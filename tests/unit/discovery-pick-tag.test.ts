@@ -1,7 +1,14 @@
 import { Instance, createPicker, keyPoint } from "../../runtime/discovery";
 
-const instance = (id: string, track: "stable" | "canary", weight: number): Instance =>
-  ({ id, host: `10.0.0.${id.length}`, port: 9090, track, weight, pod: id, registeredAt: "" });
+const instance = (id: string, track: "stable" | "canary", weight: number): Instance => ({
+  id,
+  host: `10.0.0.${id.length}`,
+  port: 9090,
+  track,
+  weight,
+  pod: id,
+  registeredAt: "",
+});
 const classes = Array.from({ length: 2000 }, (_, i) => `class-${i}`);
 
 describe("picker tags (request-based gray routing for rpc)", () => {

@@ -1,9 +1,14 @@
-import {
-  DiscoveryConfigError, Instance, ServiceRegistry, createPicker, decodeNodeData, registrationFromEnv, serviceDnsName,
-} from "../../runtime/discovery";
+import { DiscoveryConfigError, Instance, ServiceRegistry, createPicker, decodeNodeData, registrationFromEnv, serviceDnsName } from "../../runtime/discovery";
 
-const instance = (id: string, track: "stable" | "canary", weight: number): Instance =>
-  ({ id, host: `10.0.0.${id.length}`, port: 9090, track, weight, pod: id, registeredAt: "" });
+const instance = (id: string, track: "stable" | "canary", weight: number): Instance => ({
+  id,
+  host: `10.0.0.${id.length}`,
+  port: 9090,
+  track,
+  weight,
+  pod: id,
+  registeredAt: "",
+});
 
 function tally(instances: Instance[], picks: number): Record<string, number> {
   const picker = createPicker(() => instances);
@@ -58,13 +63,22 @@ describe("picker", () => {
 
 describe("registrationFromEnv", () => {
   const env = {
-    CLASSROOM_REGISTRY_CONNECT: "zk-0.zk:2181,zk-1.zk:2181", CLASSROOM_SERVICE: "session-rpc", CLASSROOM_NAMESPACE: "classroom",
-    CLASSROOM_SERVICE_PORT: "9090", CLASSROOM_TRACK: "canary", CLASSROOM_TRACK_WEIGHT: "10", POD_IP: "10.1.2.3", POD_NAME: "session-rpc-canary-5d8f-x2k",
+    CLASSROOM_REGISTRY_CONNECT: "zk-0.zk:2181,zk-1.zk:2181",
+    CLASSROOM_SERVICE: "session-rpc",
+    CLASSROOM_NAMESPACE: "classroom",
+    CLASSROOM_SERVICE_PORT: "9090",
+    CLASSROOM_TRACK: "canary",
+    CLASSROOM_TRACK_WEIGHT: "10",
+    POD_IP: "10.1.2.3",
+    POD_NAME: "session-rpc-canary-5d8f-x2k",
   };
 
   it("reads the platform's env contract, with the default root", () => {
     expect(registrationFromEnv(env)).toEqual({
-      connect: "zk-0.zk:2181,zk-1.zk:2181", root: "/classroom/services", service: "session-rpc", namespace: "classroom",
+      connect: "zk-0.zk:2181,zk-1.zk:2181",
+      root: "/classroom/services",
+      service: "session-rpc",
+      namespace: "classroom",
       instance: { id: "session-rpc-canary-5d8f-x2k", pod: "session-rpc-canary-5d8f-x2k", host: "10.1.2.3", port: 9090, track: "canary", weight: 10 },
     });
     expect(registrationFromEnv({ ...env, CLASSROOM_REGISTRY_ROOT: "/other/root/" }).root).toBe("/other/root");
@@ -93,20 +107,29 @@ describe("registrationFromEnv", () => {
 
 describe("node data", () => {
   it("decodes the documented JSON and tolerates writers that omit optional fields", () => {
-    expect(decodeNodeData("p", Buffer.from('{"host":"10.0.0.1","port":80,"track":"canary","weight":5,"pod":"p","registeredAt":"2026-01-01T00:00:00.000Z","extra":1}')))
-      .toEqual({ id: "p", host: "10.0.0.1", port: 80, track: "canary", weight: 5, pod: "p", registeredAt: "2026-01-01T00:00:00.000Z" });
+    expect(
+      decodeNodeData(
+        "p",
+        Buffer.from('{"host":"10.0.0.1","port":80,"track":"canary","weight":5,"pod":"p","registeredAt":"2026-01-01T00:00:00.000Z","extra":1}'),
+      ),
+    ).toEqual({ id: "p", host: "10.0.0.1", port: 80, track: "canary", weight: 5, pod: "p", registeredAt: "2026-01-01T00:00:00.000Z" });
     expect(decodeNodeData("p", Buffer.from('{"host":"10.0.0.1","port":80}'))).toMatchObject({ track: "stable", weight: 100, pod: "p" });
   });
 
   it("reports what is wrong with a bad node instead of throwing", () => {
     expect(decodeNodeData("p", Buffer.from("not json"))).toEqual({ error: "node p: data is not JSON" });
-    expect(decodeNodeData("p", Buffer.from('{"host":"h","port":1,"track":"blue"}'))).toEqual({ error: "node p: track must be one of stable | canary, got 'blue'" });
+    expect(decodeNodeData("p", Buffer.from('{"host":"h","port":1,"track":"blue"}'))).toEqual({
+      error: "node p: track must be one of stable | canary, got 'blue'",
+    });
   });
 
   it("says the data must be a JSON object when it is an array, a string, a number or null", () => {
-    expect(decodeNodeData("p", Buffer.from('[{"host":"10.0.0.1","port":80}]')))
-      .toEqual({ error: 'node p: data must be a JSON object with host and port, got an array ([{"host":"10.0.0.1","port":80}])' });
-    expect(decodeNodeData("p", Buffer.from('"10.0.0.1:80"'))).toEqual({ error: "node p: data must be a JSON object with host and port, got a string ('10.0.0.1:80')" });
+    expect(decodeNodeData("p", Buffer.from('[{"host":"10.0.0.1","port":80}]'))).toEqual({
+      error: 'node p: data must be a JSON object with host and port, got an array ([{"host":"10.0.0.1","port":80}])',
+    });
+    expect(decodeNodeData("p", Buffer.from('"10.0.0.1:80"'))).toEqual({
+      error: "node p: data must be a JSON object with host and port, got a string ('10.0.0.1:80')",
+    });
     expect(decodeNodeData("p", Buffer.from("8080"))).toEqual({ error: "node p: data must be a JSON object with host and port, got a number (8080)" });
     expect(decodeNodeData("p", Buffer.from("null"))).toEqual({ error: "node p: data must be a JSON object with host and port, got null" });
   });

@@ -17,10 +17,24 @@ test("@pulumi/policy: rules read the raw props behind CrossGuard's unknown-check
     name: "reads-replicas",
     description: "test rule",
     enforcementLevel: "mandatory",
-    check: (obj) => { seen.push(obj.raw.spec); },
+    check: (obj) => {
+      seen.push(obj.raw.spec);
+    },
   });
-  const props = unknownCheckingProxy({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "d", namespace: "n" }, spec: { replicas: UNKNOWN_STRING } });
-  const args = { type: "kubernetes:apps/v1:Deployment", props, urn: "urn:pulumi:s::p::kubernetes:apps/v1:Deployment::d", name: "d", opts: {}, getConfig: () => ({}) };
+  const props = unknownCheckingProxy({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "d", namespace: "n" },
+    spec: { replicas: UNKNOWN_STRING },
+  });
+  const args = {
+    type: "kubernetes:apps/v1:Deployment",
+    props,
+    urn: "urn:pulumi:s::p::kubernetes:apps/v1:Deployment::d",
+    name: "d",
+    opts: {},
+    getConfig: () => ({}),
+  };
   // Through the proxy itself, reading the unknown throws; unwrapped, the rule sees the sentinel and can skip it.
   expect(() => (props as { spec: { replicas: unknown } }).spec.replicas).toThrow();
   (rule.validateResource as (args: never, report: () => void) => void)(args as never, () => undefined);

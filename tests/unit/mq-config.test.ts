@@ -12,13 +12,18 @@ describe("replayer daemon configuration from the environment", () => {
     );
   });
 
-
   test("defaults everything but Redis and Kafka; the shard count is the stack schema's default, so producers and replayer agree", () => {
     expect(parseReplayerConfig(base)).toEqual({
       redis: { url: "redis://redis:6379" },
       kafkaBootstrap: ["kafka-0.kafka:9092", "kafka-1.kafka:9092"],
-      shards: 4, keyPrefix: "classroom:mq", leaseTtlMs: 10_000, batchSize: 500, kafkaSendTimeoutMs: 10_000,
-      maxShards: 4, clientId: "classroom-mq-replayer", healthPort: 0,
+      shards: 4,
+      keyPrefix: "classroom:mq",
+      leaseTtlMs: 10_000,
+      batchSize: 500,
+      kafkaSendTimeoutMs: 10_000,
+      maxShards: 4,
+      clientId: "classroom-mq-replayer",
+      healthPort: 0,
     });
   });
 
@@ -36,8 +41,13 @@ describe("replayer daemon configuration from the environment", () => {
         CLASSROOM_MQ_SHARDS: "32",
       });
       expect(config.redis).toEqual({
-        sentinels: [{ host: "sentinel-0", port: 26379 }, { host: "sentinel-1", port: 26379 }],
-        masterName: "classroom", password: "s3cret", sentinelPassword: "sentinel",
+        sentinels: [
+          { host: "sentinel-0", port: 26379 },
+          { host: "sentinel-1", port: 26379 },
+        ],
+        masterName: "classroom",
+        password: "s3cret",
+        sentinelPassword: "sentinel",
       });
       expect(config.shards).toBe(32);
       expect(config.maxShards).toBe(32);

@@ -23,7 +23,11 @@ describe("the re-check interval", () => {
   });
 
   it("refuses a value that is not a whole number of ms in range, naming the variable and the range", () => {
-    expect(problems({ CLASSROOM_REGISTRAR_RECHECK_INTERVAL_MS: "30s" })).toEqual(["CLASSROOM_REGISTRAR_RECHECK_INTERVAL_MS must be an integer from 0 to 86400000, got '30s'"]);
-    expect(problems({ CLASSROOM_REGISTRAR_RECHECK_INTERVAL_MS: "-1" })).toEqual(["CLASSROOM_REGISTRAR_RECHECK_INTERVAL_MS must be an integer from 0 to 86400000, got '-1'"]);
+    expect(problems({ CLASSROOM_REGISTRAR_RECHECK_INTERVAL_MS: "30s" })).toEqual([
+      "CLASSROOM_REGISTRAR_RECHECK_INTERVAL_MS must be an integer from 0 to 86400000, got '30s'",
+    ]);
+    expect(problems({ CLASSROOM_REGISTRAR_RECHECK_INTERVAL_MS: "-1" })).toEqual([
+      "CLASSROOM_REGISTRAR_RECHECK_INTERVAL_MS must be an integer from 0 to 86400000, got '-1'",
+    ]);
   });
 });

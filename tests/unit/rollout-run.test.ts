@@ -20,7 +20,9 @@ function world(entries: ServiceEntries, plan = rolloutPlan("consumer", undefined
       }
     },
     query,
-    sleep: async (ms) => { now += ms; },
+    sleep: async (ms) => {
+      now += ms;
+    },
     now: () => now,
     log: () => undefined,
   };
@@ -55,8 +57,9 @@ describe("release run decisions", () => {
     const plan = { ...rolloutPlan("http", undefined), analysis: { ...rolloutPlan("http", undefined).analysis, prometheus: "http://p", intervalMs: 60_000 } };
     plan.analysis.checks = plan.analysis.checks.filter((c) => c.name === "success-rate");
     let evaluations = 0;
-    const w = world({ kind: "http", stable: { image: "r/h:1", replicas: 2 }, canary: { image: "r/h:2", replicas: 1, weight: 5 } }, plan,
-      async (q) => (q.includes('track="canary"') ? (evaluations++, 0.5) : 1));
+    const w = world({ kind: "http", stable: { image: "r/h:1", replicas: 2 }, canary: { image: "r/h:2", replicas: 1, weight: 5 } }, plan, async (q) =>
+      q.includes('track="canary"') ? (evaluations++, 0.5) : 1,
+    );
     const outcome = await executeRollout("svc", w.deps);
     expect(outcome).toMatchObject({ result: "rolled-back", step: 1, failed: [{ check: { name: "success-rate" }, values: { canary: 0.5, stable: 1 } }] });
     expect(w.applied.map((s) => s.action)).toEqual(["weight", "abort"]);
@@ -66,10 +69,21 @@ describe("release run decisions", () => {
   });
 
   it("stops at a manual pause, and goes past it with --continue", async () => {
-    const plan = { steps: [{ weight: 10, pause: "manual" }, { weight: 20, pause: "1m" }], analysis: { intervalMs: 1000, window: "1m", checks: [] } };
+    const plan = {
+      steps: [
+        { weight: 10, pause: "manual" },
+        { weight: 20, pause: "1m" },
+      ],
+      analysis: { intervalMs: 1000, window: "1m", checks: [] },
+    };
     const w = world({ kind: "consumer", stable: { image: "r/c:1", replicas: 10 }, canary: { image: "r/c:2", replicas: 1, weight: 0 } }, plan);
     expect(await executeRollout("svc", w.deps)).toEqual({ result: "paused", step: 1 });
     expect(await executeRollout("svc", w.deps, { continueManual: true })).toEqual({ result: "promoted" });
-    expect(w.applied.map((s) => (s.action === "weight" ? `weight ${s.weight} step ${s.rolloutStep}` : s.action))).toEqual(["weight 10 step 1", "weight 10 step 1", "weight 20 step 2", "promote"]);
+    expect(w.applied.map((s) => (s.action === "weight" ? `weight ${s.weight} step ${s.rolloutStep}` : s.action))).toEqual([
+      "weight 10 step 1",
+      "weight 10 step 1",
+      "weight 20 step 2",
+      "promote",
+    ]);
   });
 });

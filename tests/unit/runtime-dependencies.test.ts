@@ -18,15 +18,18 @@ function sources(dir: string): string[] {
 const declared = Object.keys(JSON.parse(fs.readFileSync(path.join(RUNTIME, "package.json"), "utf8")).dependencies);
 const statements = /^\s*(?:import|export)\b[^;]*?\bfrom\s+"([^"]+)"|^\s*import\s+"([^"]+)"|\brequire\("([^"]+)"\)|\bimport\("([^"]+)"\)/gm;
 
-test.each(sources(RUNTIME).map((f) => [path.relative(RUNTIME, f), f]))("runtime/%s imports only declared dependencies and files of the package", (_name, file) => {
-  const text = fs.readFileSync(file, "utf8");
-  for (const m of text.matchAll(statements)) {
-    const specifier = m[1] ?? m[2] ?? m[3] ?? m[4];
-    if (specifier.startsWith(".")) {
-      expect(path.resolve(path.dirname(file), specifier).startsWith(RUNTIME + path.sep)).toBe(true);
-    } else if (!specifier.startsWith("node:") && !builtinModules.includes(specifier)) {
-      const pkg = specifier.startsWith("@") ? specifier.split("/").slice(0, 2).join("/") : specifier.split("/")[0];
-      expect(declared).toContain(pkg);
+test.each(sources(RUNTIME).map((f) => [path.relative(RUNTIME, f), f]))(
+  "runtime/%s imports only declared dependencies and files of the package",
+  (_name, file) => {
+    const text = fs.readFileSync(file, "utf8");
+    for (const m of text.matchAll(statements)) {
+      const specifier = m[1] ?? m[2] ?? m[3] ?? m[4];
+      if (specifier.startsWith(".")) {
+        expect(path.resolve(path.dirname(file), specifier).startsWith(RUNTIME + path.sep)).toBe(true);
+      } else if (!specifier.startsWith("node:") && !builtinModules.includes(specifier)) {
+        const pkg = specifier.startsWith("@") ? specifier.split("/").slice(0, 2).join("/") : specifier.split("/")[0];
+        expect(declared).toContain(pkg);
+      }
     }
-  }
-});
+  },
+);

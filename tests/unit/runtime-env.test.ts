@@ -21,23 +21,34 @@ describe("the connection environment every daemon shares", () => {
   fs.writeFileSync(passwordFile, "s3cret\n");
 
   it("takes a Redis URL with the password from the mounted file, trailing newline dropped", () => {
-    expect(read({ CLASSROOM_REDIS_URL: "redis://redis.data:6379", CLASSROOM_REDIS_PASSWORD_FILE: passwordFile }, (r) => r.redis())).toEqual({ value: { url: "redis://redis.data:6379", password: "s3cret" } });
+    expect(read({ CLASSROOM_REDIS_URL: "redis://redis.data:6379", CLASSROOM_REDIS_PASSWORD_FILE: passwordFile }, (r) => r.redis())).toEqual({
+      value: { url: "redis://redis.data:6379", password: "s3cret" },
+    });
   });
 
   it("takes Sentinels with their master name", () => {
     expect(read({ CLASSROOM_REDIS_SENTINELS: "s-0.s:26379, s-1.s:26379", CLASSROOM_REDIS_MASTER_NAME: "mymaster" }, (r) => r.redis())).toEqual({
-      value: { sentinels: [{ host: "s-0.s", port: 26379 }, { host: "s-1.s", port: 26379 }], masterName: "mymaster" },
+      value: {
+        sentinels: [
+          { host: "s-0.s", port: 26379 },
+          { host: "s-1.s", port: 26379 },
+        ],
+        masterName: "mymaster",
+      },
     });
   });
 
   it("refuses a URL and Sentinels together instead of silently preferring one", () => {
-    expect(read({ CLASSROOM_REDIS_URL: "redis://r:6379", CLASSROOM_REDIS_SENTINELS: "s:26379", CLASSROOM_REDIS_MASTER_NAME: "m" }, (r) => r.redis()).problems).toEqual([
-      "set either CLASSROOM_REDIS_URL or CLASSROOM_REDIS_SENTINELS, not both",
-    ]);
+    expect(
+      read({ CLASSROOM_REDIS_URL: "redis://r:6379", CLASSROOM_REDIS_SENTINELS: "s:26379", CLASSROOM_REDIS_MASTER_NAME: "m" }, (r) => r.redis()).problems,
+    ).toEqual(["set either CLASSROOM_REDIS_URL or CLASSROOM_REDIS_SENTINELS, not both"]);
   });
 
   it("names every bad variable in one error, not only the first", () => {
-    const { problems } = read({ CLASSROOM_REDIS_SENTINELS: "s:99999", CLASSROOM_MQ_SHARDS: "0", CLASSROOM_REDIS_PASSWORD_FILE: "/nonexistent/pw" }, (r) => [r.redis(), r.int("CLASSROOM_MQ_SHARDS", 4, 1, 1024)]);
+    const { problems } = read({ CLASSROOM_REDIS_SENTINELS: "s:99999", CLASSROOM_MQ_SHARDS: "0", CLASSROOM_REDIS_PASSWORD_FILE: "/nonexistent/pw" }, (r) => [
+      r.redis(),
+      r.int("CLASSROOM_MQ_SHARDS", 4, 1, 1024),
+    ]);
     expect(problems).toEqual([
       "CLASSROOM_REDIS_PASSWORD_FILE: cannot read '/nonexistent/pw' (ENOENT)",
       "CLASSROOM_REDIS_MASTER_NAME is required with CLASSROOM_REDIS_SENTINELS (the master name the Sentinels monitor, e.g. mymaster)",

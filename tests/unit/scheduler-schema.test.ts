@@ -6,7 +6,9 @@ const sweep = { schedule: { cron: "*/5 * * * * *" }, target: { http: { service: 
 describe("scheduler job schema (the stack file contract)", () => {
   it("accepts a six-field cron job with an HTTP target and a fixed-rate job with a handler target", () => {
     expect(jobSchema.safeParse(sweep).success).toBe(true);
-    expect(jobSchema.safeParse({ schedule: { everyMs: 1000 }, target: { handler: "attendance-sweep" }, block: "cover-earlier", misfire: "fire-once" }).success).toBe(true);
+    expect(
+      jobSchema.safeParse({ schedule: { everyMs: 1000 }, target: { handler: "attendance-sweep" }, block: "cover-earlier", misfire: "fire-once" }).success,
+    ).toBe(true);
   });
 
   it("applies the documented defaults once", () => {
@@ -81,7 +83,10 @@ describe("scheduler job schema (the stack file contract)", () => {
   it("rejects job names that cannot be Redis keys and labels, stating the rule, and periods below 100 ms", () => {
     for (const name of ["Room Sweep", "-sweep", "a".repeat(64)]) {
       expect(() => parseJobs({ [name]: sweep }, "jobs.json")).toThrow(
-        `jobs.json is not a valid jobs document:\njobs.${name}: invalid job name '${name}': job names are 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit`.replace(`'${name}'`, JSON.stringify(name)),
+        `jobs.json is not a valid jobs document:\njobs.${name}: invalid job name '${name}': job names are 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit`.replace(
+          `'${name}'`,
+          JSON.stringify(name),
+        ),
       );
     }
     const fast = jobSchema.safeParse({ schedule: { everyMs: 10 }, target: { handler: "x" } });

@@ -53,9 +53,14 @@ describe("scheduler attempt policy: timeout and retry with backoff", () => {
   });
 
   it("a retry is vetoed when the run no longer owns the job", async () => {
-    const result = await runAttempts({ timeoutMs: 1000, retries: 3, retryBackoffMs: 1 }, never, async () => {
-      throw new Error("boom");
-    }, async () => false);
+    const result = await runAttempts(
+      { timeoutMs: 1000, retries: 3, retryBackoffMs: 1 },
+      never,
+      async () => {
+        throw new Error("boom");
+      },
+      async () => false,
+    );
     expect(result.outcome).toBe("cancelled");
     expect(result.attempts).toBe(1);
   });

@@ -5,19 +5,34 @@ type Obj = Record<string, any>;
 const APPS = "apps";
 const labels = (name: string, extra: Record<string, string> = {}) => ({ "app.kubernetes.io/name": name, ...extra });
 const deployment = (name: string, track: string, replicas: number, component: string, version: string): Obj => ({
-  apiVersion: "apps/v1", kind: "Deployment",
-  metadata: { name: `${name}-${track}`, namespace: APPS, labels: labels(name, { "classroom.io/tier": "service", "classroom.io/track": track, "app.kubernetes.io/component": component, "app.kubernetes.io/version": version }) },
+  apiVersion: "apps/v1",
+  kind: "Deployment",
+  metadata: {
+    name: `${name}-${track}`,
+    namespace: APPS,
+    labels: labels(name, {
+      "classroom.io/tier": "service",
+      "classroom.io/track": track,
+      "app.kubernetes.io/component": component,
+      "app.kubernetes.io/version": version,
+    }),
+  },
   spec: { replicas, template: { spec: { containers: [{ name: "app" }] } } },
 });
 const egress = (from: string, rules: Obj[]): Obj => ({
-  apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy",
+  apiVersion: "networking.k8s.io/v1",
+  kind: "NetworkPolicy",
   metadata: { name: from, namespace: APPS, labels: labels(from) },
   spec: { podSelector: { matchLabels: { "app.kubernetes.io/name": from } }, egress: rules },
 });
 const route = (name: string, parentRefs: Obj[], refs: Array<[string, number]>): Obj => ({
-  apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute",
+  apiVersion: "gateway.networking.k8s.io/v1",
+  kind: "HTTPRoute",
   metadata: { name, namespace: APPS, labels: labels(name.replace(/-east-west$/, "")) },
-  spec: { parentRefs, rules: [{ matches: [{ path: { type: "PathPrefix", value: "/api/rooms" } }], backendRefs: refs.map(([n, weight]) => ({ name: n, port: 8080, weight })) }] },
+  spec: {
+    parentRefs,
+    rules: [{ matches: [{ path: { type: "PathPrefix", value: "/api/rooms" } }], backendRefs: refs.map(([n, weight]) => ({ name: n, port: 8080, weight })) }],
+  },
 });
 const mermaid = (md: string) => md.slice(md.indexOf("```mermaid"), md.lastIndexOf("```"));
 
@@ -26,12 +41,51 @@ function graph(): Obj[] {
     deployment("room-api", "stable", 3, "http", "1.8.2"),
     deployment("room-api", "canary", 1, "http", "1.9.0"),
     deployment("scheduler", "stable", 2, "worker", "0.1.0"),
-    { apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: "redis", namespace: "data", labels: labels("redis", { "classroom.io/tier": "data" }) }, spec: { replicas: 3 } },
-    route("room-api", [{ kind: "Gateway", name: "classroom", namespace: "gateway" }], [["room-api-stable", 70], ["room-api-canary", 10], ["room-api-legacy", 20]]),
-    { apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice", metadata: { name: "room-api-legacy-vms", namespace: APPS, labels: labels("room-api", { "classroom.io/track": "legacy", "kubernetes.io/service-name": "room-api-legacy" }) }, ports: [{ port: 8080 }], endpoints: [{ addresses: ["10.20.0.11"] }] },
-    { apiVersion: "v1", kind: "Service", metadata: { name: "course-system", namespace: APPS, labels: labels("course-system", { "classroom.io/external": "true" }) }, spec: { type: "ExternalName", externalName: "courses.example.com", ports: [{ port: 443, protocol: "TCP" }] } },
-    { apiVersion: "v1", kind: "Service", metadata: { name: "user-system", namespace: APPS, labels: labels("user-system", { "classroom.io/external": "true" }) }, spec: { ports: [{ port: 8443, protocol: "TCP" }] } },
-    { apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice", metadata: { name: "user-system-addresses", namespace: APPS, labels: labels("user-system", { "kubernetes.io/service-name": "user-system" }) }, ports: [{ port: 8443 }], endpoints: [{ addresses: ["10.40.0.21"] }] },
+    {
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      metadata: { name: "redis", namespace: "data", labels: labels("redis", { "classroom.io/tier": "data" }) },
+      spec: { replicas: 3 },
+    },
+    route(
+      "room-api",
+      [{ kind: "Gateway", name: "classroom", namespace: "gateway" }],
+      [
+        ["room-api-stable", 70],
+        ["room-api-canary", 10],
+        ["room-api-legacy", 20],
+      ],
+    ),
+    {
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: {
+        name: "room-api-legacy-vms",
+        namespace: APPS,
+        labels: labels("room-api", { "classroom.io/track": "legacy", "kubernetes.io/service-name": "room-api-legacy" }),
+      },
+      ports: [{ port: 8080 }],
+      endpoints: [{ addresses: ["10.20.0.11"] }],
+    },
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "course-system", namespace: APPS, labels: labels("course-system", { "classroom.io/external": "true" }) },
+      spec: { type: "ExternalName", externalName: "courses.example.com", ports: [{ port: 443, protocol: "TCP" }] },
+    },
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "user-system", namespace: APPS, labels: labels("user-system", { "classroom.io/external": "true" }) },
+      spec: { ports: [{ port: 8443, protocol: "TCP" }] },
+    },
+    {
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: { name: "user-system-addresses", namespace: APPS, labels: labels("user-system", { "kubernetes.io/service-name": "user-system" }) },
+      ports: [{ port: 8443 }],
+      endpoints: [{ addresses: ["10.40.0.21"] }],
+    },
     egress("room-api", [
       { to: [{ namespaceSelector: {}, podSelector: { matchLabels: { "app.kubernetes.io/name": "redis" } } }], ports: [{ protocol: "TCP", port: 6379 }] },
       { to: [{ ipBlock: { cidr: "0.0.0.0/0" } }, { ipBlock: { cidr: "::/0" } }], ports: [{ protocol: "TCP", port: 443 }] },
@@ -78,7 +132,18 @@ describe("the topology diagram", () => {
   });
 
   it("marks the calls a GAMMA route splits, with the split", () => {
-    const objects = [...graph(), route("room-api-east-west", [{ group: "", kind: "Service", name: "room-api", port: 8080 }], [["room-api-stable", 70], ["room-api-canary", 10], ["room-api-legacy", 20]])];
+    const objects = [
+      ...graph(),
+      route(
+        "room-api-east-west",
+        [{ group: "", kind: "Service", name: "room-api", port: 8080 }],
+        [
+          ["room-api-stable", 70],
+          ["room-api-canary", 10],
+          ["room-api-legacy", 20],
+        ],
+      ),
+    ];
     const md = mermaid(renderTopology(objects, "dev"));
     expect(md).toContain('svc_scheduler -.->|"8080 · mesh split stable 70% · canary 10% · legacy 20%"| svc_room_api');
   });
@@ -101,7 +166,9 @@ describe("the topology of a rendered stack", () => {
         for (const peer of rule.to) {
           const to = peer.podSelector?.matchLabels?.["app.kubernetes.io/name"];
           if (!to) continue;
-          expect(md).toMatch(new RegExp(`${from} -(->|\\.->)\\|"${rule.ports.map((p: any) => p.port).join(", ")}[^"]*"\\| (svc|data)_${to.replace(/-/g, "_")}\\n`));
+          expect(md).toMatch(
+            new RegExp(`${from} -(->|\\.->)\\|"${rule.ports.map((p: any) => p.port).join(", ")}[^"]*"\\| (svc|data)_${to.replace(/-/g, "_")}\\n`),
+          );
         }
       }
     }

@@ -89,11 +89,7 @@ function isCommanderError(err: unknown): err is CommanderError {
 }
 
 /** Runs a CLI's main and exits with its code, or with the code `reportError` gives its error. */
-export function runCli(
-  tool: string,
-  main: () => Promise<number> | number,
-  classify?: (err: unknown) => "usage" | "findings" | undefined,
-): void {
+export function runCli(tool: string, main: () => Promise<number> | number, classify?: (err: unknown) => "usage" | "findings" | undefined): void {
   Promise.resolve()
     .then(main)
     .then(

@@ -120,8 +120,12 @@ for (const sub of program.commands) sub.exitOverride();
 
 // A port in use, a process that would not start or a missing tool is the machine's state, which the
 // user can change: one line, exit 2. Anything else is a bug.
-runCli("cluster", async () => {
-  process.exitCode = undefined;
-  await program.parseAsync(process.argv);
-  return Number(process.exitCode ?? EXIT.ok);
-}, (err) => (err instanceof ControlPlaneError || err instanceof ToolMissingError ? "usage" : undefined));
+runCli(
+  "cluster",
+  async () => {
+    process.exitCode = undefined;
+    await program.parseAsync(process.argv);
+    return Number(process.exitCode ?? EXIT.ok);
+  },
+  (err) => (err instanceof ControlPlaneError || err instanceof ToolMissingError ? "usage" : undefined),
+);

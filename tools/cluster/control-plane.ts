@@ -60,7 +60,9 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
     const etcd = track(startDetached("etcd", bins.etcd, etcdArgs(dir, etcdClientPort, etcdPeerPort), path.join(dir, "etcd.log")));
     await waitUntil(etcd, timeoutMs, () => etcdHealthy(etcdClientPort));
 
-    const apiserver = track(startDetached("kube-apiserver", bins.kubeApiserver, apiserverArgs(pki, etcdClientPort, apiserverPort), path.join(dir, "kube-apiserver.log")));
+    const apiserver = track(
+      startDetached("kube-apiserver", bins.kubeApiserver, apiserverArgs(pki, etcdClientPort, apiserverPort), path.join(dir, "kube-apiserver.log")),
+    );
     const server = `https://127.0.0.1:${apiserverPort}`;
     await waitUntil(apiserver, timeoutMs, async () => fs.existsSync(servingCertificate(pki)));
     const caPem = fs.readFileSync(servingCertificate(pki), "utf8");
@@ -70,16 +72,34 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
       const kubeconfigPath = path.join(dir, "kubeconfig");
       writeKubeconfig(kubeconfigPath, { name: CLUSTER_NAME, server, caPem, token: pki.token });
 
-      const manager = track(startDetached("kube-controller-manager", bins.kubeControllerManager,
-        controllerManagerArgs(kubeconfigPath, pki), path.join(dir, "kube-controller-manager.log")));
+      const manager = track(
+        startDetached(
+          "kube-controller-manager",
+          bins.kubeControllerManager,
+          controllerManagerArgs(kubeconfigPath, pki),
+          path.join(dir, "kube-controller-manager.log"),
+        ),
+      );
       await installCrds(client, [...readCrds(bins.gatewayCrds), ...readCrds(bins.monitoringCrds)], timeoutMs);
       // The ServiceAccount controller creating `default` proves the controller manager works.
-      await waitUntil(manager, timeoutMs, async () =>
-        (await client.request("GET", "/api/v1/namespaces/default/serviceaccounts/default").catch(() => undefined))?.status === 200);
+      await waitUntil(
+        manager,
+        timeoutMs,
+        async () => (await client.request("GET", "/api/v1/namespaces/default/serviceaccounts/default").catch(() => undefined))?.status === 200,
+      );
 
       const state: ControlPlaneState = {
-        dir, kubeconfigPath, server, token: pki.token, etcdClientPort, etcdPeerPort, apiserverPort,
-        processes: started, reaper, startedAt: new Date().toISOString(), startSeconds: (Date.now() - t0) / 1000,
+        dir,
+        kubeconfigPath,
+        server,
+        token: pki.token,
+        etcdClientPort,
+        etcdPeerPort,
+        apiserverPort,
+        processes: started,
+        reaper,
+        startedAt: new Date().toISOString(),
+        startSeconds: (Date.now() - t0) / 1000,
       };
       writeState(state);
       return state;
@@ -117,45 +137,67 @@ function etcdArgs(dir: string, clientPort: number, peerPort: number): string[] {
   const client = `http://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
   return [
-    "--name", "default", "--data-dir", path.join(dir, "etcd"),
-    "--listen-client-urls", client, "--advertise-client-urls", client,
-    "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", `default=${peer}`,
+    "--name",
+    "default",
+    "--data-dir",
+    path.join(dir, "etcd"),
+    "--listen-client-urls",
+    client,
+    "--advertise-client-urls",
+    client,
+    "--listen-peer-urls",
+    peer,
+    "--initial-advertise-peer-urls",
+    peer,
+    "--initial-cluster",
+    `default=${peer}`,
     // Throwaway data: skipping fsync keeps a loaded machine responsive.
-    "--unsafe-no-fsync", "--log-level", "warn",
+    "--unsafe-no-fsync",
+    "--log-level",
+    "warn",
   ];
 }
 
 function apiserverArgs(pki: ControlPlanePki, etcdPort: number, port: number): string[] {
   return [
     `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-    "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", `--secure-port=${port}`,
+    "--bind-address=127.0.0.1",
+    "--advertise-address=127.0.0.1",
+    `--secure-port=${port}`,
     `--cert-dir=${pki.certDir}`,
-    `--token-auth-file=${pki.tokenFile}`, "--authorization-mode=RBAC", "--anonymous-auth=false",
+    `--token-auth-file=${pki.tokenFile}`,
+    "--authorization-mode=RBAC",
+    "--anonymous-auth=false",
     `--service-account-key-file=${pki.serviceAccountPub}`,
     `--service-account-signing-key-file=${pki.serviceAccountKey}`,
     "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
     "--service-cluster-ip-range=10.96.0.0/16",
     // No kubelets and no real endpoints: do not reconcile the `kubernetes` Service's endpoints.
     "--endpoint-reconciler-type=none",
-    "--allow-privileged=true", "--profiling=false", "--v=0",
+    "--allow-privileged=true",
+    "--profiling=false",
+    "--v=0",
   ];
 }
 
 function controllerManagerArgs(kubeconfig: string, pki: ControlPlanePki): string[] {
   return [
-    `--kubeconfig=${kubeconfig}`, "--leader-elect=false",
+    `--kubeconfig=${kubeconfig}`,
+    "--leader-elect=false",
     // No serving port: nothing scrapes it, and no second port can clash.
     "--secure-port=0",
     `--service-account-private-key-file=${pki.serviceAccountKey}`,
     `--root-ca-file=${servingCertificate(pki)}`,
-    "--use-service-account-credentials=false", "--profiling=false", "--v=0",
+    "--use-service-account-credentials=false",
+    "--profiling=false",
+    "--v=0",
   ];
 }
 
 async function etcdHealthy(port: number): Promise<boolean> {
   try {
     const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2_000) });
-    return res.ok && (await res.json() as { health?: string }).health === "true";
+    return res.ok && ((await res.json()) as { health?: string }).health === "true";
   } catch {
     return false;
   }

@@ -9,7 +9,10 @@ const CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
 /** Reads every CustomResourceDefinition in the `*.yaml` files of a folder. */
 export function readCrds(folder: string): Array<Record<string, any>> {
   const crds: Array<Record<string, any>> = [];
-  for (const file of fs.readdirSync(folder).filter((f) => f.endsWith(".yaml")).sort()) {
+  for (const file of fs
+    .readdirSync(folder)
+    .filter((f) => f.endsWith(".yaml"))
+    .sort()) {
     for (const doc of YAML.parseAllDocuments(fs.readFileSync(path.join(folder, file), "utf8"))) {
       const obj = doc.toJS();
       if (obj?.kind === "CustomResourceDefinition") crds.push(obj);

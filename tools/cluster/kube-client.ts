@@ -41,20 +41,34 @@ export class KubeClient {
     }
     return new Promise((resolve, reject) => {
       const req = https.request(
-        { protocol: "https:", hostname: this.url.hostname, port: this.url.port || 443, path: this.url.pathname.replace(/\/$/, "") + path, method, headers, agent: this.agent },
+        {
+          protocol: "https:",
+          hostname: this.url.hostname,
+          port: this.url.port || 443,
+          path: this.url.pathname.replace(/\/$/, "") + path,
+          method,
+          headers,
+          agent: this.agent,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));
           res.on("end", () => {
             const text = Buffer.concat(chunks).toString("utf8");
             let parsed: any;
-            try { parsed = text ? JSON.parse(text) : undefined; } catch { parsed = text; }
+            try {
+              parsed = text ? JSON.parse(text) : undefined;
+            } catch {
+              parsed = text;
+            }
             resolve({ status: res.statusCode ?? 0, body: parsed });
           });
           res.on("error", reject);
         },
       );
-      req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`${method} ${path}: no answer from ${this.credentials.server} within ${REQUEST_TIMEOUT_MS} ms`)));
+      req.setTimeout(REQUEST_TIMEOUT_MS, () =>
+        req.destroy(new Error(`${method} ${path}: no answer from ${this.credentials.server} within ${REQUEST_TIMEOUT_MS} ms`)),
+      );
       req.on("error", reject);
       if (payload !== undefined) req.write(payload);
       req.end();

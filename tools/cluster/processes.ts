@@ -70,7 +70,11 @@ async function waitGone(p: TrackedProcess, timeoutMs: number): Promise<void> {
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {
-  try { process.kill(pid, sig); } catch { /* already gone */ }
+  try {
+    process.kill(pid, sig);
+  } catch {
+    /* already gone */
+  }
 }
 
 /** The last `lines` lines of a log file, for error messages. */
@@ -110,7 +114,11 @@ export function addToReaper(dir: string, p: TrackedProcess): void {
 /** Stops a reaper that is no longer needed (its servers were stopped normally). */
 export function stopReaper(pid: number | undefined): void {
   if (pid === undefined) return;
-  try { process.kill(pid, "SIGKILL"); } catch { /* already gone */ }
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    /* already gone */
+  }
 }
 
 function shellQuote(s: string): string {

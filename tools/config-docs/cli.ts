@@ -22,7 +22,9 @@ function main(): number {
   if (check) {
     const drifted = driftedFiles(PROJECT_ROOT);
     if (drifted.length > 0) {
-      throw new FindingsError(`${drifted.join(", ")} ${drifted.length === 1 ? "differs" : "differ"} from the schema in infra/config; run npm run config:docs and commit the result`);
+      throw new FindingsError(
+        `${drifted.join(", ")} ${drifted.length === 1 ? "differs" : "differ"} from the schema in infra/config; run npm run config:docs and commit the result`,
+      );
     }
     console.log("config:docs: README.md and Pulumi.yaml match the schema");
     return 0;

@@ -42,7 +42,8 @@ function fillDefaults(input: JsonSchema, output: JsonSchema | undefined): void {
   if (!output) return;
   if (input.default === undefined && output.default !== undefined) input.default = output.default;
   for (const [k, v] of Object.entries(input.properties ?? {})) fillDefaults(v, output.properties?.[k]);
-  if (typeof input.additionalProperties === "object" && typeof output.additionalProperties === "object") fillDefaults(input.additionalProperties, output.additionalProperties);
+  if (typeof input.additionalProperties === "object" && typeof output.additionalProperties === "object")
+    fillDefaults(input.additionalProperties, output.additionalProperties);
   if (input.items) fillDefaults(input.items, output.items);
 }
 
@@ -62,7 +63,7 @@ export function configKeys(schema: JsonSchema = configJsonSchema()): ConfigKey[]
         key,
         type: first ? `${typeOf(child)}, keys as \`${first}\`` : typeOf(child),
         default: def === undefined || isEmptyObject(def) ? undefined : typeof def === "string" ? def : JSON.stringify(def),
-        required: (requiredOf(node).includes(name)) && def === undefined,
+        required: requiredOf(node).includes(name) && def === undefined,
         description: child.description,
       });
       if (first) continue;
@@ -111,16 +112,21 @@ export function typeOf(node: JsonSchema): string {
       if (node.minimum !== undefined && max !== undefined) return `integer ${node.minimum}-${max}`;
       return node.minimum !== undefined ? `integer >= ${node.minimum}` : "integer";
     }
-    case "number": return "number";
-    case "string": return "string";
-    case "boolean": return "boolean";
-    case "array": return node.items ? `list of ${typeOf(node.items).replace(/^mapping$/, "mappings")}` : "list";
+    case "number":
+      return "number";
+    case "string":
+      return "string";
+    case "boolean":
+      return "boolean";
+    case "array":
+      return node.items ? `list of ${typeOf(node.items).replace(/^mapping$/, "mappings")}` : "list";
     case "object": {
       const values = recordValues(node);
       if (values) return `mapping of name to ${typeOf(values)}`;
       return "mapping";
     }
-    default: return "any";
+    default:
+      return "any";
   }
 }
 

@@ -21,7 +21,7 @@ program
     const result = engineEnv({ build: opts.build });
     console.error(
       `engine: pulumi ${result.pulumiVersion} (${result.pulumiFromPath ? "from PATH" : "project build"}) at ${result.pulumi}; ` +
-      `kubernetes plugin ${result.providerPluginVersion}, built from ${result.providerOrigin}`,
+        `kubernetes plugin ${result.providerPluginVersion}, built from ${result.providerOrigin}`,
     );
     console.log(exportLines(result));
   });
@@ -29,7 +29,11 @@ program
 for (const sub of program.commands) sub.exitOverride();
 
 // A tool that is not built (with --no-build) is the machine's state: one line, exit 2 (tools/cli/run.ts).
-runCli("engine", async () => {
-  await program.parseAsync(process.argv);
-  return EXIT.ok;
-}, (err) => (err instanceof ToolMissingError ? "usage" : undefined));
+runCli(
+  "engine",
+  async () => {
+    await program.parseAsync(process.argv);
+    return EXIT.ok;
+  },
+  (err) => (err instanceof ToolMissingError ? "usage" : undefined),
+);

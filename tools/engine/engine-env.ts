@@ -2,8 +2,16 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import {
-  ToolMissingError, buildTools, cacheRoot, onPath, parseSemver, providerBinaryVersion, quickOutput,
-  semverAtLeast, toolFolder, toolVersions,
+  ToolMissingError,
+  buildTools,
+  cacheRoot,
+  onPath,
+  parseSemver,
+  providerBinaryVersion,
+  quickOutput,
+  semverAtLeast,
+  toolFolder,
+  toolVersions,
 } from "../toolchain/toolchain";
 
 /** Options of engineEnv. */
@@ -72,8 +80,12 @@ export function engineEnv(options: EngineEnvOptions = {}): EngineEnv {
   const pluginVersion = providerBinaryVersion(versions);
   installProviderPlugin(cli.path, pulumiHome, provider, pluginVersion);
   return {
-    env, pulumi: cli.path, pulumiVersion: cli.version, pulumiFromPath: cli.fromPath,
-    providerPluginVersion: pluginVersion, providerOrigin: provider.origin,
+    env,
+    pulumi: cli.path,
+    pulumiVersion: cli.version,
+    pulumiFromPath: cli.fromPath,
+    providerPluginVersion: pluginVersion,
+    providerOrigin: provider.origin,
   };
 }
 
@@ -132,7 +144,8 @@ function installProviderPlugin(pulumi: string, pulumiHome: string, provider: { b
   try {
     execFileSync(pulumi, ["plugin", "install", "resource", "kubernetes", version, "--file", provider.binary, "--reinstall"], {
       env: { ...process.env, PULUMI_HOME: pulumiHome, PULUMI_SKIP_UPDATE_CHECK: "true" },
-      stdio: ["ignore", "pipe", "pipe"], timeout: 300_000,
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: 300_000,
     });
   } catch (err) {
     const stderr = String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim();
@@ -142,7 +155,11 @@ function installProviderPlugin(pulumi: string, pulumiHome: string, provider: { b
 }
 
 function readOr(file: string): string | undefined {
-  try { return fs.readFileSync(file, "utf8"); } catch { return undefined; }
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
 }
 
 /**

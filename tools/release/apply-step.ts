@@ -42,9 +42,13 @@ export async function applyStep(ctx: StepContext, step: ReleaseStep): Promise<nu
   const shownFile = displayPath(file);
   // Refusals that need no rendering come before the seconds of planning.
   const pulumi = opts.dryRun || !opts.deploy ? undefined : findOnPath("pulumi");
-  const target: DeployTarget | undefined = pulumi ? { stack, stackFile: file, root: PROJECT_ROOT, policyConfig: policyConfigFor(stack, new StackFile(file).environment()) } : undefined;
+  const target: DeployTarget | undefined = pulumi
+    ? { stack, stackFile: file, root: PROJECT_ROOT, policyConfig: policyConfigFor(stack, new StackFile(file).environment()) }
+    : undefined;
   if (target && confirmationRule(!!opts.yes, !!process.stdin.isTTY) === "refuse") {
-    throw new ReleaseError("no terminal to confirm the deploy on: pass --yes to deploy without asking (as CI does), or --no-deploy to only write the stack file");
+    throw new ReleaseError(
+      "no terminal to confirm the deploy on: pass --yes to deploy without asking (as CI does), or --no-deploy to only write the stack file",
+    );
   }
   if (!opts.dryRun) {
     const refusal = replaceRefusal(file);
@@ -54,12 +58,19 @@ export async function applyStep(ctx: StepContext, step: ReleaseStep): Promise<nu
   // Loaded only now: rendering pulls in the Pulumi SDK, seconds of start-up that bad requests should not wait for.
   const { planRelease, writeRelease } = await import("./release");
   const plan = await planRelease({
-    stack, service, step, stackFile: file, baselineFile: opts.baselineFile, baselineRef: opts.baseline,
-    onStepPlanned: (summary) => log(summary), cache: ctx.cache,
+    stack,
+    service,
+    step,
+    stackFile: file,
+    baselineFile: opts.baselineFile,
+    baselineRef: opts.baseline,
+    onStepPlanned: (summary) => log(summary),
+    cache: ctx.cache,
   });
   log(formatDiff(plan.diff, { title: `synth diff ${stack}` }));
   if (plan.hazards.length > 0) {
-    if (!opts.allowDataLoss) throw new ReleaseRefused(`${new DataLossRefused(plan.hazards, `this ${step.action} of ${service} in ${stack}`).message}\nnothing written`);
+    if (!opts.allowDataLoss)
+      throw new ReleaseRefused(`${new DataLossRefused(plan.hazards, `this ${step.action} of ${service} in ${stack}`).message}\nnothing written`);
     log(`upgrade hazards accepted with --allow-data-loss: ${plan.hazards.map((h) => `${h.resource} ${h.field}`).join(", ")}`);
   }
   const unchanged = plan.editedText === plan.currentText;
@@ -70,12 +81,17 @@ export async function applyStep(ctx: StepContext, step: ReleaseStep): Promise<nu
 
   if (!pulumi || !target) {
     const policyConfig = policyConfigFor(stack, new StackFile(file).environment());
-    if (unchanged) log(`no change to ${shownFile}: it already says so (whether the stack runs it was not checked: ${!opts.deploy ? "--no-deploy given" : "no pulumi CLI on PATH"})`);
+    if (unchanged)
+      log(
+        `no change to ${shownFile}: it already says so (whether the stack runs it was not checked: ${!opts.deploy ? "--no-deploy given" : "no pulumi CLI on PATH"})`,
+      );
     else {
       writeRelease(plan);
       log(`wrote ${shownFile}`);
     }
-    log(`${!opts.deploy ? "--no-deploy given" : "pulumi CLI not found on PATH"}; deploy with:\n  ${shellCommand(["pulumi", ...pulumiUpArgs({ stack, stackFile: file, root: PROJECT_ROOT, policyConfig })])}`);
+    log(
+      `${!opts.deploy ? "--no-deploy given" : "pulumi CLI not found on PATH"}; deploy with:\n  ${shellCommand(["pulumi", ...pulumiUpArgs({ stack, stackFile: file, root: PROJECT_ROOT, policyConfig })])}`,
+    );
     return 0;
   }
 
@@ -125,9 +141,10 @@ function deploy(pulumi: string, target: DeployTarget, shownFile: string, log: (l
   log(`running: ${shellCommand(["pulumi", ...args])}`);
   const code = runPulumi(pulumi, args);
   if (code !== 0) {
-    throw new ReleaseRefused(`pulumi up exited with ${code}; ${shownFile} is written but not deployed: run the same release command again to deploy it (or \`rollback\`)`);
+    throw new ReleaseRefused(
+      `pulumi up exited with ${code}; ${shownFile} is written but not deployed: run the same release command again to deploy it (or \`rollback\`)`,
+    );
   }
   log(`deployed ${shownFile} to stack ${target.stack}`);
   return 0;
 }
-

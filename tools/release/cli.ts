@@ -47,7 +47,9 @@ const program = new Command("release")
   .option("--continue", "run: go on past the manual pause the rollout is stopped at")
   .option("--debug", "print the stack trace of any error")
   .version(projectVersion(), "--version", "print the version and exit")
-  .addHelpText("after", `
+  .addHelpText(
+    "after",
+    `
 Every step previews the edit with the stack's policy pack (pulumi preview --policy-pack policies
 --policy-pack-config policies/config/<stack>.json), asks before deploying, and writes the stack file only
 when the deploy goes ahead. Without a terminal to ask on, pass --yes (or --no-deploy / --dry-run).
@@ -62,7 +64,8 @@ Examples:
   npm run release -- prod room-api rollback
   npm run release -- prod room-api status
   npm run release -- prod room-api run --yes     # the service's rollout plan: steps, analysis, promote or roll back
-  npm run release -- prod room-api abort --yes   # roll the canary back now (a run in progress stops)`)
+  npm run release -- prod room-api abort --yes   # roll the canary back now (a run in progress stops)`,
+  )
   .showHelpAfterError("(run with --help for usage)")
   .exitOverride();
 
@@ -73,7 +76,10 @@ async function main(): Promise<number> {
 
   // Every mistake in the request is reported in one run, not one per attempt.
   const problems = requestProblems(action, opts, value);
-  const step = (ACTIONS as readonly string[]).includes(action) && action !== "status" && action !== "run" ? parseStep(action as Exclude<ActionName, "status" | "run">, opts, value, problems) : undefined;
+  const step =
+    (ACTIONS as readonly string[]).includes(action) && action !== "status" && action !== "run"
+      ? parseStep(action as Exclude<ActionName, "status" | "run">, opts, value, problems)
+      : undefined;
   let stackFile: StackFile | undefined;
   try {
     const file = stackFileOf(stack, opts);
@@ -83,7 +89,8 @@ async function main(): Promise<number> {
     if (!(err instanceof ReleaseError)) throw err;
     problems.push(err.message);
   }
-  if (problems.length > 0) throw problems.length === 1 ? new ReleaseError(problems[0]) : new ReleaseError(`${problems.length} problems, nothing written:`, problems);
+  if (problems.length > 0)
+    throw problems.length === 1 ? new ReleaseError(problems[0]) : new ReleaseError(`${problems.length} problems, nothing written:`, problems);
   const file = stackFile!.file;
 
   if (action === "status") {
@@ -120,16 +127,26 @@ function requestProblems(action: string, opts: CliOptions, value: string | undef
   }
   if (value !== undefined && action !== "weight") problems.push(`${action} takes no value, got '${value}' (only \`weight <n>\` does)`);
   if (opts.image !== undefined && action !== "canary") problems.push(`--image applies only to canary, not ${action}`);
-  if (opts.weight !== undefined && action !== "canary") problems.push(`--weight applies only to canary, not ${action}${action === "weight" ? " (write `weight <n>`)" : ""}`);
+  if (opts.weight !== undefined && action !== "canary")
+    problems.push(`--weight applies only to canary, not ${action}${action === "weight" ? " (write `weight <n>`)" : ""}`);
   if (opts.replicas !== undefined && action !== "canary" && action !== "weight") problems.push(`--replicas applies only to canary and weight, not ${action}`);
   if (opts.continue && action !== "run") problems.push(`--continue applies only to run, not ${action}`);
-  if (action === "run" && opts.dryRun) problems.push("--dry-run applies to one step, not to run (a rollout waits for real metrics): use --no-deploy to only write the stack file at each step");
+  if (action === "run" && opts.dryRun)
+    problems.push("--dry-run applies to one step, not to run (a rollout waits for real metrics): use --no-deploy to only write the stack file at each step");
   if (action === "status") {
-    const edits = { "--dry-run": opts.dryRun, "--no-deploy": !opts.deploy, "--yes": opts.yes, "--allow-data-loss": opts.allowDataLoss, "--baseline": opts.baseline, "--baseline-file": opts.baselineFile };
+    const edits = {
+      "--dry-run": opts.dryRun,
+      "--no-deploy": !opts.deploy,
+      "--yes": opts.yes,
+      "--allow-data-loss": opts.allowDataLoss,
+      "--baseline": opts.baseline,
+      "--baseline-file": opts.baselineFile,
+    };
     for (const [option, given] of Object.entries(edits)) if (given) problems.push(`${option} applies only to steps that edit the stack file, not status`);
     return problems;
   }
-  if (opts.yes && (opts.dryRun || !opts.deploy)) problems.push(`--yes confirms a deploy, and ${opts.dryRun ? "--dry-run" : "--no-deploy"} deploys nothing: give one of them`);
+  if (opts.yes && (opts.dryRun || !opts.deploy))
+    problems.push(`--yes confirms a deploy, and ${opts.dryRun ? "--dry-run" : "--no-deploy"} deploys nothing: give one of them`);
   if (opts.dryRun && !opts.deploy) problems.push("--dry-run writes nothing, --no-deploy writes the file: give one of them");
   if (opts.baseline !== undefined && opts.baselineFile !== undefined) problems.push("--baseline and --baseline-file exclude each other: give one");
   if (opts.baselineFile !== undefined && !fs.existsSync(opts.baselineFile)) problems.push(`--baseline-file ${opts.baselineFile} does not exist`);
@@ -141,7 +158,8 @@ function parseStep(action: Exclude<ActionName, "status" | "run">, opts: CliOptio
   const replicas = opts.replicas === undefined ? undefined : wholeNumber("--replicas", opts.replicas, 0, 1000, problems);
   switch (action) {
     case "canary": {
-      if (!opts.image) problems.push(opts.image === "" ? "--image must not be empty (the canary track's image)" : "canary needs --image <ref> (the canary track's image)");
+      if (!opts.image)
+        problems.push(opts.image === "" ? "--image must not be empty (the canary track's image)" : "canary needs --image <ref> (the canary track's image)");
       if (opts.weight === undefined) problems.push("canary needs --weight <n> (0-100, the canary's share of traffic)");
       const weight = opts.weight === undefined ? undefined : wholeNumber("--weight", opts.weight, 0, 100, problems);
       return opts.image && weight !== undefined ? { action, image: opts.image, weight, replicas } : undefined;
@@ -157,7 +175,6 @@ function parseStep(action: Exclude<ActionName, "status" | "run">, opts: CliOptio
       return { action };
   }
 }
-
 
 function wholeNumber(name: string, text: string, min: number, max: number, problems: string[]): number | undefined {
   if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {

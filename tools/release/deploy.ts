@@ -29,17 +29,31 @@ export function policyConfigFor(stack: string, environment: string | undefined, 
   for (const name of [stack, environment]) {
     if (name && fs.existsSync(path.join(dir, `${name}.json`))) return path.join(dir, `${name}.json`);
   }
-  const known = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5)).sort() : [];
-  throw new ReleaseError(`no policy config for stack '${stack}'${environment ? ` or environment '${environment}'` : ""} in ${dir} (configs: ${known.join(", ") || "none"}): the deploy runs the policy pack with it`);
+  const known = fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith(".json"))
+        .map((f) => f.slice(0, -5))
+        .sort()
+    : [];
+  throw new ReleaseError(
+    `no policy config for stack '${stack}'${environment ? ` or environment '${environment}'` : ""} in ${dir} (configs: ${known.join(", ") || "none"}): the deploy runs the policy pack with it`,
+  );
 }
 
 /** `--stack`, `--cwd`, the stack file when it is not the project's own, and the policy pack. */
 function commonArgs(target: DeployTarget, stackFile = target.stackFile): string[] {
   const own = path.resolve(DEFAULT_STACKS_DIR, `Pulumi.${target.stack}.yaml`) === path.resolve(stackFile);
   return [
-    "--stack", target.stack, "--cwd", target.root,
+    "--stack",
+    target.stack,
+    "--cwd",
+    target.root,
     ...(own ? [] : ["--config-file", path.resolve(stackFile)]),
-    "--policy-pack", path.join(target.root, "policies"), "--policy-pack-config", target.policyConfig,
+    "--policy-pack",
+    path.join(target.root, "policies"),
+    "--policy-pack-config",
+    target.policyConfig,
   ];
 }
 
@@ -66,7 +80,11 @@ export function confirmationRule(yes: boolean, terminal: boolean): "go" | "ask" 
 }
 
 /** Asks on the terminal; only `y` or `yes` confirm. */
-export async function askToDeploy(question: string, input: NodeJS.ReadableStream = process.stdin, output: NodeJS.WritableStream = process.stdout): Promise<boolean> {
+export async function askToDeploy(
+  question: string,
+  input: NodeJS.ReadableStream = process.stdin,
+  output: NodeJS.WritableStream = process.stdout,
+): Promise<boolean> {
   const rl = readline.createInterface({ input, output });
   try {
     const answer = await rl.question(`${question} [y/N] `);
@@ -89,7 +107,9 @@ export function findOnPath(command: string, envPath = process.env.PATH ?? ""): s
     try {
       fs.accessSync(candidate, fs.constants.X_OK);
       if (fs.statSync(candidate).isFile()) return candidate;
-    } catch { /* not here */ }
+    } catch {
+      /* not here */
+    }
   }
   return undefined;
 }

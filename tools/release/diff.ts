@@ -56,13 +56,21 @@ export async function releaseDiff(args: ReleaseDiffArgs): Promise<ReleaseDiff> {
     const after = fs.readFileSync(args.currentFile, "utf8") === args.editedText ? before : await render(args.stack, editedFile, args.cache);
     const introduced = after.schemaProblems.filter((p) => !before.schemaProblems.some((q) => q.key === p.key));
     if (introduced.length > 0) {
-      throw oneOrMore("the edit renders objects the Kubernetes schemas reject, nothing written:", introduced.map((p) => `${p.key}: ${p.errors.join("; ")}`), ReleaseRefused);
+      throw oneOrMore(
+        "the edit renders objects the Kubernetes schemas reject, nothing written:",
+        introduced.map((p) => `${p.key}: ${p.errors.join("; ")}`),
+        ReleaseRefused,
+      );
     }
     // The policy pack would stop `pulumi up` anyway; saying so before writing keeps the file as it was.
     const known = new Set(mandatoryViolations(before.violations).map((v) => `${v.policy} ${v.resource}`));
     const violations = mandatoryViolations(after.violations).filter((v) => !known.has(`${v.policy} ${v.resource}`));
     if (violations.length > 0) {
-      throw oneOrMore("the edit breaks mandatory policies, nothing written:", violations.map((v) => `${v.policy} on ${v.resource}: ${v.message}`), ReleaseRefused);
+      throw oneOrMore(
+        "the edit breaks mandatory policies, nothing written:",
+        violations.map((v) => `${v.policy} on ${v.resource}: ${v.message}`),
+        ReleaseRefused,
+      );
     }
     const baseline = await baselineRender(args, before);
     return { before, after, diff: diffRenders(before.objects, after.objects), hazards: findUpgradeHazards(baseline.objects, after.objects) };
@@ -81,7 +89,11 @@ export function checkStackFile(stack: string, file: string): PlatformConfig {
     return parsePlatformConfig(raw.config, raw.secretKeys);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    throw oneOrMore(`${file} already has ${err.problems.length === 1 ? "a problem" : `${err.problems.length} problems`} (not caused by this command; fix ${err.problems.length === 1 ? "it" : "them"} first), nothing written:`, err.problems, ReleaseError);
+    throw oneOrMore(
+      `${file} already has ${err.problems.length === 1 ? "a problem" : `${err.problems.length} problems`} (not caused by this command; fix ${err.problems.length === 1 ? "it" : "them"} first), nothing written:`,
+      err.problems,
+      ReleaseError,
+    );
   }
 }
 
@@ -98,7 +110,11 @@ async function baselineRender(args: ReleaseDiffArgs, current: SynthResult): Prom
   if (args.baselineRef) {
     const atRef = stackFileAtRef(args.stack, args.baselineRef);
     if (!atRef) return current;
-    try { return await render(args.stack, atRef.file, args.cache); } finally { atRef.cleanup(); }
+    try {
+      return await render(args.stack, atRef.file, args.cache);
+    } finally {
+      atRef.cleanup();
+    }
   }
   return current;
 }

@@ -51,8 +51,12 @@ export async function planRelease(request: ReleaseRequest): Promise<ReleasePlan>
   const editedText = stackFile.withServicePatch(request.service, patch);
   request.onStepPlanned?.(summary);
   const rendered = await releaseDiff({
-    stack: request.stack, currentFile: file, editedText,
-    baselineFile: request.baselineFile, baselineRef: request.baselineRef, cache: request.cache,
+    stack: request.stack,
+    currentFile: file,
+    editedText,
+    baselineFile: request.baselineFile,
+    baselineRef: request.baselineRef,
+    cache: request.cache,
   });
   return { ...rendered, file, currentText: stackFile.text, editedText, summary };
 }

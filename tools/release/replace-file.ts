@@ -22,7 +22,8 @@ export function replaceRefusal(file: string): string | undefined {
   if (!accessible(dir, fs.constants.W_OK | fs.constants.X_OK)) {
     return `the folder ${dir} is read-only; nothing written: the release writes ${path.basename(target)} as a new file there and renames it into place, so that an interrupted write never leaves half a stack file`;
   }
-  if (stat.nlink > 1) return `${shown} has ${stat.nlink} hard links; nothing written: replacing it would split it from the other names (edit it through a symlink instead)`;
+  if (stat.nlink > 1)
+    return `${shown} has ${stat.nlink} hard links; nothing written: replacing it would split it from the other names (edit it through a symlink instead)`;
   const uid = process.getuid?.();
   if (uid !== undefined && uid !== 0 && uid !== stat.uid) {
     return `${shown} belongs to uid ${stat.uid}; nothing written: rewriting it as uid ${uid} would change its owner`;
@@ -64,7 +65,11 @@ export function replaceFileText(file: string, expected: string, text: string): v
     renamed = true;
   } finally {
     if (!renamed) {
-      try { fs.closeSync(fd); } catch { /* already closed */ }
+      try {
+        fs.closeSync(fd);
+      } catch {
+        /* already closed */
+      }
       fs.rmSync(tmp, { force: true });
     }
   }

@@ -30,12 +30,15 @@ const program = new Command("release:runtime-image")
   .option("--allow-data-loss", "go ahead even when a StatefulSet would be replaced or a volume claim lost")
   .option("--debug", "print the stack trace of any error")
   .version(projectVersion(), "--version", "print the version and exit")
-  .addHelpText("after", `
+  .addHelpText(
+    "after",
+    `
 The stack file is written, nothing is deployed: deploy it like any change (deploy.yml, or the pulumi
 command printed at the end).
 
 Exit codes: 0 done, 1 refused (data loss, a schema or mandatory policy problem the pin would introduce),
-2 bad request or stack file, 3 internal error.`)
+2 bad request or stack file, 3 internal error.`,
+  )
   .showHelpAfterError("(run with --help for usage)")
   .exitOverride();
 
@@ -45,8 +48,10 @@ async function main(): Promise<number> {
   const opts = program.opts<{ dryRun?: boolean; stacksDir: string; stackFile?: string; allowDataLoss?: boolean }>();
 
   const problems = imageProblems(image);
-  if (opts.stackFile !== undefined && program.getOptionValueSource("stacksDir") === "cli") problems.push("--stack-file and --stacks-dir exclude each other: give one");
-  if (problems.length > 0) throw problems.length === 1 ? new ReleaseError(problems[0]) : new ReleaseError(`${problems.length} problems, nothing written:`, problems);
+  if (opts.stackFile !== undefined && program.getOptionValueSource("stacksDir") === "cli")
+    problems.push("--stack-file and --stacks-dir exclude each other: give one");
+  if (problems.length > 0)
+    throw problems.length === 1 ? new ReleaseError(problems[0]) : new ReleaseError(`${problems.length} problems, nothing written:`, problems);
 
   const file = opts.stackFile === undefined ? stackFilePath(path.resolve(opts.stacksDir), stack) : explicitStackFile(path.resolve(opts.stackFile));
   const stackFile = new StackFile(file);
@@ -76,7 +81,9 @@ async function main(): Promise<number> {
     return 0;
   }
   replaceFileText(file, stackFile.text, editedText);
-  console.log(`wrote ${shown}; deploy with:\n  ${shellCommand(["pulumi", ...pulumiUpArgs({ stack, stackFile: file, root: PROJECT_ROOT, policyConfig: policyConfigFor(stack, stackFile.environment()) })])}`);
+  console.log(
+    `wrote ${shown}; deploy with:\n  ${shellCommand(["pulumi", ...pulumiUpArgs({ stack, stackFile: file, root: PROJECT_ROOT, policyConfig: policyConfigFor(stack, stackFile.environment()) })])}`,
+  );
   return 0;
 }
 

@@ -14,7 +14,8 @@ const STACK_NAME = /^[A-Za-z0-9_.-]+$/;
 
 /** `<stacksDir>/Pulumi.<stack>.yaml`, or a one-line error naming the folder or the file and the stacks that exist. */
 export function stackFilePath(stacksDir: string, stack: string): string {
-  if (!STACK_NAME.test(stack) || stack === "." || stack === "..") throw new ReleaseError(`stack name '${stack}' is not valid: letters, digits, '-', '_' and '.' only`);
+  if (!STACK_NAME.test(stack) || stack === "." || stack === "..")
+    throw new ReleaseError(`stack name '${stack}' is not valid: letters, digits, '-', '_' and '.' only`);
   let dir: fs.Stats;
   try {
     dir = fs.statSync(stacksDir);
@@ -24,8 +25,14 @@ export function stackFilePath(stacksDir: string, stack: string): string {
   if (!dir.isDirectory()) throw new ReleaseError(`--stacks-dir ${stacksDir} is not a folder`);
   const file = path.join(stacksDir, `Pulumi.${stack}.yaml`);
   if (fs.existsSync(file)) return file;
-  const known = fs.readdirSync(stacksDir).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice(7, -5)).sort();
-  throw new ReleaseError(`stack '${stack}' is unknown: no ${file} (${known.length ? `stacks: ${known.join(", ")}` : `no Pulumi.<stack>.yaml in ${stacksDir}`})`);
+  const known = fs
+    .readdirSync(stacksDir)
+    .filter((f) => /^Pulumi\..+\.yaml$/.test(f))
+    .map((f) => f.slice(7, -5))
+    .sort();
+  throw new ReleaseError(
+    `stack '${stack}' is unknown: no ${file} (${known.length ? `stacks: ${known.join(", ")}` : `no Pulumi.<stack>.yaml in ${stacksDir}`})`,
+  );
 }
 
 /** The file given with --stack-file, or a one-line error naming it. */
@@ -76,7 +83,10 @@ export class StackFile {
   readonly text: string;
   private readonly doc: Document.Parsed;
 
-  constructor(readonly file: string, text?: string) {
+  constructor(
+    readonly file: string,
+    text?: string,
+  ) {
     this.text = text ?? readStackFile(file);
     this.doc = parseDocument(this.text);
     const error = this.doc.errors[0];
@@ -116,7 +126,8 @@ export class StackFile {
   withServicePatch(name: string, patch: ServicePatch): string {
     const services = this.servicesNode();
     const servicePair = services.items.find((p) => isScalar(p.key) && p.key.value === name);
-    if (!servicePair || !isMap(servicePair.value)) throw new ReleaseError(`service '${name}' is unknown or not a mapping in ${path.basename(this.file)} (services: ${this.serviceNames().join(", ")})`);
+    if (!servicePair || !isMap(servicePair.value))
+      throw new ReleaseError(`service '${name}' is unknown or not a mapping in ${path.basename(this.file)} (services: ${this.serviceNames().join(", ")})`);
     const serviceMap = servicePair.value;
     // Edits are applied back to front so earlier offsets stay valid.
     const edits: Array<{ start: number; end: number; text: string }> = [];
@@ -129,7 +140,8 @@ export class StackFile {
         if (existing) edits.push(this.removal(existing));
         continue;
       }
-      const valueText = key === "history" ? blockListOfFlowMaps(value as object[], this.indentOf(serviceMap) + 2) : ` ${flowMap(value as Record<string, unknown>)}`;
+      const valueText =
+        key === "history" ? blockListOfFlowMaps(value as object[], this.indentOf(serviceMap) + 2) : ` ${flowMap(value as Record<string, unknown>)}`;
       if (existing) edits.push(this.replacement(existing, key, valueText));
       else edits.push(this.insertion(serviceMap, key, valueText, key === "canary" ? "stable" : undefined));
     }
@@ -159,7 +171,11 @@ export class StackFile {
     const expected = parse(this.text) as { config: Record<string, unknown> };
     expected.config[key] = value;
     let actual: unknown;
-    try { actual = parse(text); } catch (err) { actual = err; }
+    try {
+      actual = parse(text);
+    } catch (err) {
+      actual = err;
+    }
     if (!deepEqual(JSON.parse(JSON.stringify(actual)), JSON.parse(JSON.stringify(expected)))) {
       throw new Error(`internal error: setting ${key} in ${this.file} did not produce the intended content; file left unchanged`);
     }
@@ -212,7 +228,11 @@ export class StackFile {
       else if (value !== undefined) service[key] = value;
     }
     let actual: unknown;
-    try { actual = parse(text); } catch (err) { actual = err; }
+    try {
+      actual = parse(text);
+    } catch (err) {
+      actual = err;
+    }
     if (!deepEqual(JSON.parse(JSON.stringify(actual)), JSON.parse(JSON.stringify(expected)))) {
       throw new Error(`internal error: editing ${this.file} for service ${name} did not produce the intended content; file left unchanged`);
     }
@@ -227,7 +247,9 @@ export function displayPath(file: string): string {
 
 /** `{ image: x, replicas: 1 }` in the stack files' own spacing; strings quoted only when YAML needs it. */
 export function flowMap(value: Record<string, unknown>): string {
-  const entries = Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}: ${scalar(k, v)}`);
+  const entries = Object.entries(value)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}: ${scalar(k, v)}`);
   return `{ ${entries.join(", ")} }`;
 }
 
@@ -261,7 +283,10 @@ function position(error: YAMLError): string {
 
 function yamlProblem(error: YAMLError, text: string): string {
   if (error.code === "DUPLICATE_KEY") {
-    const key = text.slice(error.pos[0]).match(/^[^:\n]*/)?.[0].trim();
+    const key = text
+      .slice(error.pos[0])
+      .match(/^[^:\n]*/)?.[0]
+      .trim();
     return `key '${key}' appears twice in the same mapping (a leftover of a merge?)`;
   }
   return error.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");

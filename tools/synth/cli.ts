@@ -5,7 +5,19 @@ import { ConfigError, parsePlatformConfig } from "../../infra/config";
 import { loadPolicyConfig, PolicyConfig, PolicyConfigError, resolvePolicyConfig } from "../../policies/policy-config";
 import { allRules } from "../../policies/rules";
 import { oneLineCommanderErrors, projectVersion, runCli, UserError } from "../cli/run";
-import { DataLossRefused, formatHazards, hazardsSinceRef, isStackName, loadRenderer, loadStackConfig, PROJECT_ROOT, showPath, StackFileError, SynthResult, verifyBaselineRef } from ".";
+import {
+  DataLossRefused,
+  formatHazards,
+  hazardsSinceRef,
+  isStackName,
+  loadRenderer,
+  loadStackConfig,
+  PROJECT_ROOT,
+  showPath,
+  StackFileError,
+  SynthResult,
+  verifyBaselineRef,
+} from ".";
 import { checkOutDir } from "./out-dir";
 import { summarize } from "./summary";
 import { renderTopology, TOPOLOGY_FILE } from "./topology";
@@ -15,11 +27,17 @@ const program = new Command("synth")
   .description("Render a stack offline under Pulumi's mocks, validate every object, and write it as YAML")
   .addOption(new Option("-s, --stack <name>", "stack to render (stacks/Pulumi.<name>.yaml)").default("dev"))
   .option("--stack-file <path>", "render this stack file instead of the stack's own")
-  .option("-o, --out <dir>", "output folder (default: out/<stack>); synth owns it through a .classroom-synth marker and replaces only the files it wrote; a non-empty folder without the marker, the repository root, stacks/ and their parents are refused")
+  .option(
+    "-o, --out <dir>",
+    "output folder (default: out/<stack>); synth owns it through a .classroom-synth marker and replaces only the files it wrote; a non-empty folder without the marker, the repository root, stacks/ and their parents are refused",
+  )
   .option("--policy-config <file-or-stack>", "policy enforcement config (default: policies/config/<stack>.json)")
   .option("--server", "also send every object to the API server in KUBECONFIG as a strict dry run")
   .option("-q, --quiet", "print only problems and the final line")
-  .option("--baseline <git-ref>", "render the stack as a checkout of this git ref declares it and fail (exit 1) if deploying today's code over it replaces a StatefulSet, a claim, a generated password or the Secret holding it, or loses a volume claim")
+  .option(
+    "--baseline <git-ref>",
+    "render the stack as a checkout of this git ref declares it and fail (exit 1) if deploying today's code over it replaces a StatefulSet, a claim, a generated password or the Secret holding it, or loses a volume claim",
+  )
   .option("--allow-data-loss", "with --baseline: report such changes without failing")
   .option("--debug", "print stack traces of errors")
   .version(projectVersion(), "--version", "print the version")
@@ -27,7 +45,14 @@ const program = new Command("synth")
   .exitOverride();
 
 interface SynthCliOptions {
-  stack: string; stackFile?: string; out?: string; server?: boolean; quiet?: boolean; policyConfig?: string; baseline?: string; allowDataLoss?: boolean;
+  stack: string;
+  stackFile?: string;
+  out?: string;
+  server?: boolean;
+  quiet?: boolean;
+  policyConfig?: string;
+  baseline?: string;
+  allowDataLoss?: boolean;
 }
 
 async function main(): Promise<number> {
@@ -41,7 +66,10 @@ async function main(): Promise<number> {
   const started = Date.now();
   const result = await synthesize({ stack: opts.stack, stackFile: opts.stackFile, policyConfig });
   if (opts.baseline && (await refuseUnsafeUpgrade(opts.stack, opts.baseline, result, !!opts.allowDataLoss))) return 1;
-  const topology = renderTopology(result.objects.map((o) => o.object), opts.stack);
+  const topology = renderTopology(
+    result.objects.map((o) => o.object),
+    opts.stack,
+  );
   writeManifests(result.objects, out, new Map([[TOPOLOGY_FILE, topology]]));
   if (!opts.quiet) console.log(summarize(result));
   console.log(`topology: ${path.relative(process.cwd(), path.join(out, TOPOLOGY_FILE))}`);
@@ -51,12 +79,17 @@ async function main(): Promise<number> {
     console.error(`schema: ${problem.key}: ${problem.errors.join("; ")}`);
   }
   const mandatory = mandatoryViolations(result.violations);
-  if (result.violations.length) console.log(`policy violations (${mandatory.length} mandatory, ${result.violations.length - mandatory.length} advisory):\n${formatViolations(result.violations)}`);
+  if (result.violations.length)
+    console.log(
+      `policy violations (${mandatory.length} mandatory, ${result.violations.length - mandatory.length} advisory):\n${formatViolations(result.violations)}`,
+    );
   else console.log("policy violations: none");
   if (mandatory.length) failed = true;
   if (opts.server) failed = (await validateOnServer(result.objects.map((o) => o.object))) || failed;
   const verdict = failed ? "FAILED" : "ok";
-  console.log(`synth ${opts.stack}: ${result.objects.length} objects, ${result.schemaProblems.length} schema errors, ${mandatory.length} mandatory policy violations -> ${path.relative(process.cwd(), out) || "."} (${Date.now() - started} ms) ${verdict}`);
+  console.log(
+    `synth ${opts.stack}: ${result.objects.length} objects, ${result.schemaProblems.length} schema errors, ${mandatory.length} mandatory policy violations -> ${path.relative(process.cwd(), out) || "."} (${Date.now() - started} ms) ${verdict}`,
+  );
   return failed ? 1 : 0;
 }
 

@@ -16,8 +16,14 @@ export type { Replacement } from "./lib/replacements";
 export { deepEqual, diffRenders, diffValues, formatDiff, indexByKey, isEmptyDiff, kubernetesObject, objectKey } from "./lib/diff";
 export type { FieldChange, ObjectChange, RenderedInput, SynthDiff } from "./lib/diff";
 export {
-  DataLossRefused, findUpgradeHazards, formatHazards, hazardsSinceRef, stackFileAtRef, verifyBaselineRef,
-  CLAIM_REPLACEMENT_FIELDS, STATEFULSET_REPLACEMENT_FIELDS,
+  DataLossRefused,
+  findUpgradeHazards,
+  formatHazards,
+  hazardsSinceRef,
+  stackFileAtRef,
+  verifyBaselineRef,
+  CLAIM_REPLACEMENT_FIELDS,
+  STATEFULSET_REPLACEMENT_FIELDS,
 } from "./lib/upgrade-safety";
 export type { UpgradeCheck, UpgradeHazard } from "./lib/upgrade-safety";
 

@@ -26,7 +26,9 @@ export function checkOutDir(dir: string, guard: { root: string; stacks: string }
   const stacks = realpathAllowingMissing(path.resolve(guard.stacks));
   for (const guarded of [realpathAllowingMissing(path.resolve(guard.root)), stacks]) {
     if (resolved === guarded || isInside(guarded, resolved)) {
-      throw new UserError(`--out ${shown}: refusing to write into ${describe(guarded, resolved)}; synth replaces what it wrote in its output folder, choose a new or empty folder such as out/<stack>`);
+      throw new UserError(
+        `--out ${shown}: refusing to write into ${describe(guarded, resolved)}; synth replaces what it wrote in its output folder, choose a new or empty folder such as out/<stack>`,
+      );
     }
   }
   if (isInside(resolved, stacks)) {
@@ -42,7 +44,9 @@ export function checkOutDir(dir: string, guard: { root: string; stacks: string }
   if (!stat.isDirectory()) throw new UserError(`--out ${shown}: is a file, not a folder; choose a new or empty folder`);
   const entries = fs.readdirSync(resolved);
   if (entries.length > 0 && !entries.includes(OUT_MARKER)) {
-    throw new UserError(`--out ${shown}: the folder is not empty and was not written by synth (no ${OUT_MARKER} file in it); choose a new or empty folder, or remove it yourself`);
+    throw new UserError(
+      `--out ${shown}: the folder is not empty and was not written by synth (no ${OUT_MARKER} file in it); choose a new or empty folder, or remove it yourself`,
+    );
   }
   if (entries.includes(OUT_MARKER)) readMarker(resolved, shown);
   return resolved;

@@ -19,7 +19,12 @@ export function summarize({ objects, outputs }: Pick<Rendered, "objects" | "outp
   }
   lines.push(`objects: ${objects.length}`);
   for (const [ns, kinds] of [...byNamespace].sort()) {
-    lines.push(`  ${ns}: ${[...kinds].sort().map(([k, n]) => `${n} ${k}`).join(", ")}`);
+    lines.push(
+      `  ${ns}: ${[...kinds]
+        .sort()
+        .map(([k, n]) => `${n} ${k}`)
+        .join(", ")}`,
+    );
   }
   lines.push("workloads:");
   for (const { object } of objects) {
@@ -30,11 +35,19 @@ export function summarize({ objects, outputs }: Pick<Rendered, "objects" | "outp
     const lim = c?.resources?.limits ?? {};
     const storage = object.spec?.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.storage;
     const component = object.metadata?.labels?.["app.kubernetes.io/component"] ?? "";
-    lines.push(`  ${object.kind.padEnd(11)} ${`${object.metadata.namespace}/${object.metadata.name}`.padEnd(42)} ${String(object.spec?.replicas ?? "-").padStart(2)}x ${component.padEnd(12)} ${c?.image ?? ""}  cpu ${req.cpu ?? "-"}/${lim.cpu ?? "-"} mem ${req.memory ?? "-"}/${lim.memory ?? "-"}${storage ? ` pvc ${storage}` : ""}`);
+    lines.push(
+      `  ${object.kind.padEnd(11)} ${`${object.metadata.namespace}/${object.metadata.name}`.padEnd(42)} ${String(object.spec?.replicas ?? "-").padStart(2)}x ${component.padEnd(12)} ${c?.image ?? ""}  cpu ${req.cpu ?? "-"}/${lim.cpu ?? "-"} mem ${req.memory ?? "-"}/${lim.memory ?? "-"}${storage ? ` pvc ${storage}` : ""}`,
+    );
   }
   const program = outputs as Partial<PlatformOutputs>;
   if (program.dataSystems) lines.push(...topology(program.dataSystems));
-  if (program.services) lines.push(...services(program.services, objects.map((o) => o.object)));
+  if (program.services)
+    lines.push(
+      ...services(
+        program.services,
+        objects.map((o) => o.object),
+      ),
+    );
   return lines.join("\n");
 }
 
@@ -56,7 +69,9 @@ function describeSystem(t: DataTopology): string {
       return `${t.servers}-server ensemble (quorum ${t.quorum})`;
     case "kafka": {
       const replication = `RF ${t.replicationFactor}, min ISR ${t.minInsyncReplicas}`;
-      return t.mode === "combined" ? `${t.nodes} combined broker+controller node(s), ${replication}` : `${t.controllers} controllers + ${t.brokers} brokers, ${replication}`;
+      return t.mode === "combined"
+        ? `${t.nodes} combined broker+controller node(s), ${replication}`
+        : `${t.controllers} controllers + ${t.brokers} brokers, ${replication}`;
     }
     case "redis":
       return t.mode === "sentinel" ? `master + ${t.replicas} replica(s) under ${t.sentinels} Sentinels (quorum ${t.quorum})` : "standalone, AOF everysec";
@@ -75,9 +90,16 @@ function services(topologies: Record<string, ServiceTopology>, objects: Obj[]): 
   const lines = ["services:"];
   for (const name of names) {
     const t = topologies[name];
-    const tracks = t.tracks.map((track) => `${track.track} ${track.image} x${track.autoscaling ? `${track.autoscaling.minReplicas}-${track.autoscaling.maxReplicas} (HPA)` : track.replicas}`).join(", ");
+    const tracks = t.tracks
+      .map(
+        (track) =>
+          `${track.track} ${track.image} x${track.autoscaling ? `${track.autoscaling.minReplicas}-${track.autoscaling.maxReplicas} (HPA)` : track.replicas}`,
+      )
+      .join(", ");
     const weights = traffic(t.traffic);
-    const stable = objects.find((o) => o.kind === "Deployment" && o.metadata?.labels?.["app.kubernetes.io/name"] === name && o.metadata?.labels?.["classroom.io/track"] === "stable");
+    const stable = objects.find(
+      (o) => o.kind === "Deployment" && o.metadata?.labels?.["app.kubernetes.io/name"] === name && o.metadata?.labels?.["classroom.io/track"] === "stable",
+    );
     const volumes = ((stable?.spec?.template?.spec?.volumes ?? []) as Obj[]).map((v) => `${v.name}:${Object.keys(v).find((k) => k !== "name")}`).join(" ");
     lines.push(`  ${name} [${t.kind}] ${tracks}${weights ? `; ${weights}` : ""}; volumes ${volumes}`);
   }

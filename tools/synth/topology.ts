@@ -22,7 +22,12 @@ interface Node {
   group: "edge" | "services" | "daemons" | "data" | "external";
   shape: "box" | "round" | "db" | "ext";
 }
-interface Edge { from: string; to: string; label: string; kind: "route" | "mesh" | "path" }
+interface Edge {
+  from: string;
+  to: string;
+  label: string;
+  kind: "route" | "mesh" | "path";
+}
 
 const labelsOf = (o: Obj): Record<string, string> => o.metadata?.labels ?? {};
 const nameOf = (o: Obj): string => String(o.metadata?.name ?? "");
@@ -46,7 +51,10 @@ function weightsOf(app: string, routes: Obj[], tracks: Obj[]): Map<string, numbe
   const env = (canary.spec?.template?.spec?.containers?.[0]?.env ?? []) as Obj[];
   const raw = env.find((e) => e.name === "CLASSROOM_TRACK_WEIGHT")?.value ?? canary.metadata?.annotations?.["classroom.io/canary-weight"];
   if (raw === undefined) return undefined;
-  return new Map([[`${app}-stable`, 100 - Number(raw)], [`${app}-canary`, Number(raw)]]);
+  return new Map([
+    [`${app}-stable`, 100 - Number(raw)],
+    [`${app}-canary`, Number(raw)],
+  ]);
 }
 
 function isMeshRoute(r: Obj): boolean {
@@ -62,7 +70,10 @@ function ports(rule: Obj): string {
 export function renderTopology(objects: Obj[], stack: string): string {
   const nodes = new Map<string, Node>();
   const edges: Edge[] = [];
-  const add = (n: Node) => { if (!nodes.has(n.id)) nodes.set(n.id, n); return n.id; };
+  const add = (n: Node) => {
+    if (!nodes.has(n.id)) nodes.set(n.id, n);
+    return n.id;
+  };
   const routes = objects.filter((o) => o.kind === "HTTPRoute");
   const workloads = objects.filter((o) => ["Deployment", "StatefulSet", "DaemonSet"].includes(o.kind));
 
@@ -70,7 +81,8 @@ export function renderTopology(objects: Obj[], stack: string): string {
   const appNode = new Map<string, string>();
   const apps = [...new Set(workloads.filter((w) => labelsOf(w)[TIER] === "service").map((w) => labelsOf(w)[NAME]))].sort();
   for (const app of apps) {
-    const tracks = workloads.filter((w) => labelsOf(w)[TIER] === "service" && labelsOf(w)[NAME] === app)
+    const tracks = workloads
+      .filter((w) => labelsOf(w)[TIER] === "service" && labelsOf(w)[NAME] === app)
       .sort((a, b) => String(labelsOf(b)[TRACK]).localeCompare(String(labelsOf(a)[TRACK])));
     const kind = labelsOf(tracks[0])[COMPONENT] ?? "service";
     const weights = weightsOf(app, routes, tracks);
@@ -81,13 +93,20 @@ export function renderTopology(objects: Obj[], stack: string): string {
       return `${track} ×${replicaText(t, objects)}${version ? ` v${version}` : ""}${weight !== undefined ? ` · ${weight}%` : ""}`;
     });
     const daemon = kind === "worker";
-    appNode.set(app, add({ id: id("svc", app), label: [`${app}`, `(${daemon ? "daemon" : kind})`, ...lines], group: daemon ? "daemons" : "services", shape: daemon ? "round" : "box" }));
+    appNode.set(
+      app,
+      add({
+        id: id("svc", app),
+        label: [`${app}`, `(${daemon ? "daemon" : kind})`, ...lines],
+        group: daemon ? "daemons" : "services",
+        shape: daemon ? "round" : "box",
+      }),
+    );
   }
 
   // Data systems: one node per app of the data tier, with its servers.
   for (const app of [...new Set(workloads.filter((w) => labelsOf(w)[TIER] === "data").map((w) => labelsOf(w)[NAME]))].sort()) {
-    const parts = workloads.filter((w) => labelsOf(w)[TIER] === "data" && labelsOf(w)[NAME] === app)
-      .map((w) => `${nameOf(w)} ×${replicaText(w, objects)}`);
+    const parts = workloads.filter((w) => labelsOf(w)[TIER] === "data" && labelsOf(w)[NAME] === app).map((w) => `${nameOf(w)} ×${replicaText(w, objects)}`);
     appNode.set(app, add({ id: id("data", app), label: [app, ...parts], group: "data", shape: "db" }));
   }
 
@@ -119,14 +138,28 @@ export function renderTopology(objects: Obj[], stack: string): string {
     for (const parent of route.spec?.parentRefs ?? []) {
       const gwNs = parent.namespace ?? nsOf(route);
       const declared = objects.some((o) => o.kind === "Gateway" && nameOf(o) === parent.name && nsOf(o) === gwNs);
-      const gw = add({ id: id("gw", gwNs, parent.name), label: [`Gateway ${gwNs}/${parent.name}`, declared ? "(declared by the stack)" : "(existing)"], group: "edge", shape: "round" });
+      const gw = add({
+        id: id("gw", gwNs, parent.name),
+        label: [`Gateway ${gwNs}/${parent.name}`, declared ? "(declared by the stack)" : "(existing)"],
+        group: "edge",
+        shape: "round",
+      });
       for (const rule of route.spec?.rules ?? []) {
         const path = rule.matches?.[0]?.path?.value ?? "/";
         const hosts = (route.spec?.hostnames ?? []).join(", ");
         const legacyRef = (rule.backendRefs ?? []).find((b: Obj) => String(b.name).endsWith("-legacy"));
-        const podWeight = (rule.backendRefs ?? []).filter((b: Obj) => b !== legacyRef).map((b: Obj) => `${String(b.name).slice(app.length + 1)} ${b.weight ?? 1}%`).join(" · ");
-        edges.push({ from: gw, to: appNode.get(app) ?? add({ id: id("svc", app), label: [app], group: "services", shape: "box" }), label: `${hosts ? `${hosts} ` : ""}${path}: ${podWeight}`, kind: "route" });
-        if (legacyRef && appNode.has(`${app}-legacy`)) edges.push({ from: gw, to: appNode.get(`${app}-legacy`)!, label: `${path}: legacy ${legacyRef.weight}%`, kind: "route" });
+        const podWeight = (rule.backendRefs ?? [])
+          .filter((b: Obj) => b !== legacyRef)
+          .map((b: Obj) => `${String(b.name).slice(app.length + 1)} ${b.weight ?? 1}%`)
+          .join(" · ");
+        edges.push({
+          from: gw,
+          to: appNode.get(app) ?? add({ id: id("svc", app), label: [app], group: "services", shape: "box" }),
+          label: `${hosts ? `${hosts} ` : ""}${path}: ${podWeight}`,
+          kind: "route",
+        });
+        if (legacyRef && appNode.has(`${app}-legacy`))
+          edges.push({ from: gw, to: appNode.get(`${app}-legacy`)!, label: `${path}: legacy ${legacyRef.weight}%`, kind: "route" });
       }
     }
   }
@@ -134,7 +167,12 @@ export function renderTopology(objects: Obj[], stack: string): string {
     const app = labelsOf(ingress)[NAME];
     const gw = add({ id: "ingress_nginx", label: [`ingress-nginx (${ingress.spec?.ingressClassName ?? "default class"})`], group: "edge", shape: "round" });
     const weight = ingress.metadata?.annotations?.["nginx.ingress.kubernetes.io/canary-weight"];
-    edges.push({ from: gw, to: appNode.get(app) ?? id("svc", app), label: `${ingress.spec?.rules?.[0]?.http?.paths?.[0]?.path ?? "/"}${weight ? `: canary ${weight}%` : ""}`, kind: "route" });
+    edges.push({
+      from: gw,
+      to: appNode.get(app) ?? id("svc", app),
+      label: `${ingress.spec?.rules?.[0]?.http?.paths?.[0]?.path ?? "/"}${weight ? `: canary ${weight}%` : ""}`,
+      kind: "route",
+    });
   }
 
   // Allowed network paths: the egress of every NetworkPolicy that selects an app's pods.
@@ -161,16 +199,21 @@ export function renderTopology(objects: Obj[], stack: string): string {
         if (!cidr) continue;
         if (byAddress.has(cidr)) {
           const node = byAddress.get(cidr)!;
-          if (!edges.some((e) => e.from === source && e.to === node && e.kind === "path")) edges.push({ from: source, to: node, label: portText, kind: "path" });
+          if (!edges.some((e) => e.from === source && e.to === node && e.kind === "path"))
+            edges.push({ from: source, to: node, label: portText, kind: "path" });
           pathRows.push([sourceName, `${cidr} (${nodes.get(node)!.label[0]})`, portText]);
         } else if (ANY.has(cidr)) {
           // A NetworkPolicy cannot name a DNS name: a host external is opened to any address on its ports.
           const dns = dnsExternals.filter((d) => d.ports === portText);
-          const targets = dns.length ? dns.map((d) => d.node) : [add({ id: id("any", portText), label: [`any address :${portText}`], group: "external", shape: "ext" })];
+          const targets = dns.length
+            ? dns.map((d) => d.node)
+            : [add({ id: id("any", portText), label: [`any address :${portText}`], group: "external", shape: "ext" })];
           for (const node of targets) {
-            if (!edges.some((e) => e.from === source && e.to === node && e.kind === "path")) edges.push({ from: source, to: node, label: `${portText} (any address)`, kind: "path" });
+            if (!edges.some((e) => e.from === source && e.to === node && e.kind === "path"))
+              edges.push({ from: source, to: node, label: `${portText} (any address)`, kind: "path" });
           }
-          if (cidr === "0.0.0.0/0") pathRows.push([sourceName, `any address${dns.length ? ` (for ${dns.map((d) => nodes.get(d.node)!.label[0]).join(", ")})` : ""}`, portText]);
+          if (cidr === "0.0.0.0/0")
+            pathRows.push([sourceName, `any address${dns.length ? ` (for ${dns.map((d) => nodes.get(d.node)!.label[0]).join(", ")})` : ""}`, portText]);
         } else {
           const node = add({ id: id("cidr", cidr), label: [cidr], group: "external", shape: "ext" });
           edges.push({ from: source, to: node, label: portText, kind: "path" });
@@ -182,14 +225,25 @@ export function renderTopology(objects: Obj[], stack: string): string {
   // A GAMMA route splits the calls of every caller: mark the call paths to that service.
   for (const route of routes.filter(isMeshRoute)) {
     const target = appNode.get(labelsOf(route)[NAME]);
-    const split = (route.spec?.rules?.[0]?.backendRefs ?? []).map((b: Obj) => `${String(b.name).slice(String(labelsOf(route)[NAME]).length + 1)} ${b.weight ?? 1}%`).join(" · ");
-    for (const e of edges.filter((x) => x.to === target && x.kind === "path")) { e.kind = "mesh"; e.label = `${e.label} · mesh split ${split}`; }
+    const split = (route.spec?.rules?.[0]?.backendRefs ?? [])
+      .map((b: Obj) => `${String(b.name).slice(String(labelsOf(route)[NAME]).length + 1)} ${b.weight ?? 1}%`)
+      .join(" · ");
+    for (const e of edges.filter((x) => x.to === target && x.kind === "path")) {
+      e.kind = "mesh";
+      e.label = `${e.label} · mesh split ${split}`;
+    }
   }
 
   return document(stack, objects.length, [...nodes.values()], edges, pathRows);
 }
 
-const GROUPS: Array<[Node["group"], string]> = [["edge", "Edge"], ["services", "Classroom services"], ["daemons", "Platform daemons"], ["data", "Data layer"], ["external", "Outside the cluster"]];
+const GROUPS: Array<[Node["group"], string]> = [
+  ["edge", "Edge"],
+  ["services", "Classroom services"],
+  ["daemons", "Platform daemons"],
+  ["data", "Data layer"],
+  ["external", "Outside the cluster"],
+];
 
 function document(stack: string, count: number, nodes: Node[], edges: Edge[], rows: string[][]): string {
   const shape = (n: Node) => {

@@ -65,22 +65,32 @@ export function providerBinaryVersion(v: ToolVersions = toolVersions()): string 
 export function toolFolder(tool: ToolName, v: ToolVersions = toolVersions()): string {
   const base = path.join(cacheRoot(), "tools");
   switch (tool) {
-    case "etcd": return path.join(base, `etcd-${v.etcd}`);
-    case "kubernetes": return path.join(base, `kubernetes-${v.kubernetes}`);
-    case "pulumi": return path.join(base, `pulumi-${v.pulumi}`);
-    case "pulumi-resource-kubernetes": return path.join(base, `pulumi-resource-kubernetes-${providerBinaryVersion(v)}`);
-    case "gateway-api": return path.join(base, `gateway-api-${v.gatewayApi}`);
-    case "otelcol": return path.join(base, `otelcol-${v.otelcol}`);
-    case "prometheus-operator": return path.join(base, `prometheus-operator-${v.prometheusOperator}`);
+    case "etcd":
+      return path.join(base, `etcd-${v.etcd}`);
+    case "kubernetes":
+      return path.join(base, `kubernetes-${v.kubernetes}`);
+    case "pulumi":
+      return path.join(base, `pulumi-${v.pulumi}`);
+    case "pulumi-resource-kubernetes":
+      return path.join(base, `pulumi-resource-kubernetes-${providerBinaryVersion(v)}`);
+    case "gateway-api":
+      return path.join(base, `gateway-api-${v.gatewayApi}`);
+    case "otelcol":
+      return path.join(base, `otelcol-${v.otelcol}`);
+    case "prometheus-operator":
+      return path.join(base, `prometheus-operator-${v.prometheusOperator}`);
   }
 }
 
 /** Raised when a tool is neither on PATH at the wanted version nor built; the message says what to run. */
 export class ToolMissingError extends Error {
-  constructor(readonly tool: ToolName, detail: string) {
+  constructor(
+    readonly tool: ToolName,
+    detail: string,
+  ) {
     super(
       `${tool} is not available: ${detail}. Build it with 'bash tools/toolchain/build.sh ${tool}' ` +
-      `(or every tool with 'bash tools/provision/40-toolchain.sh'; cold builds take minutes, see README).`,
+        `(or every tool with 'bash tools/provision/40-toolchain.sh'; cold builds take minutes, see README).`,
     );
     this.name = "ToolMissingError";
   }
@@ -94,7 +104,9 @@ export function onPath(binary: string): string | undefined {
     try {
       fs.accessSync(candidate, fs.constants.X_OK);
       if (fs.statSync(candidate).isFile()) return candidate;
-    } catch { /* not here */ }
+    } catch {
+      /* not here */
+    }
   }
   return undefined;
 }
@@ -147,7 +159,9 @@ function findKubernetes(v: ToolVersions): Omit<ControlPlaneBinaries, "etcd" | "g
   const manager = onPath("kube-controller-manager");
   const kubectl = onPath("kubectl");
   if (
-    apiserver && manager && kubectl &&
+    apiserver &&
+    manager &&
+    kubectl &&
     versionOutput(apiserver, ["--version"]).trim() === `Kubernetes ${want}` &&
     versionOutput(manager, ["--version"]).trim() === `Kubernetes ${want}` &&
     versionOutput(kubectl, ["version", "--client"]).includes(`Client Version: ${want}\n`)

@@ -96,7 +96,11 @@ export class ChildrenCache extends EventEmitter<ChildrenCacheEvents> {
     this.emit("unsynced");
   };
 
-  constructor(readonly path: string, private readonly session: SessionManager, private readonly logger: Logger) {
+  constructor(
+    readonly path: string,
+    private readonly session: SessionManager,
+    private readonly logger: Logger,
+  ) {
     super();
   }
 
@@ -193,7 +197,11 @@ export class ChildrenCache extends EventEmitter<ChildrenCacheEvents> {
     let children: string[];
     const sentAt = ++this.sent;
     try {
-      children = (await conn.getChildren(this.path, this.childWatcher, () => { this.listReplied = true; })).children;
+      children = (
+        await conn.getChildren(this.path, this.childWatcher, () => {
+          this.listReplied = true;
+        })
+      ).children;
     } catch (err) {
       if (!isNoNode(err)) throw err;
       // No service directory yet: watch for its creation; if it appeared meanwhile, list again.
@@ -232,32 +240,35 @@ export class ChildrenCache extends EventEmitter<ChildrenCacheEvents> {
     this.dirty.delete(id);
     this.reading.add(id);
     const sentAt = ++this.sent;
-    conn.getData(`${this.path}/${id}`, this.dataWatcher).then(
-      ({ data }) => data,
-      (err) => {
-        if (isNoNode(err)) return undefined;
-        throw err;
-      },
-    ).then(
-      (data) => {
-        this.reading.delete(id);
-        if (this.stopped || conn !== this.session.current) return;
-        // Listed again since, or deleted meanwhile: the newer listing (or the deletion) decides.
-        if (this.listed.has(id)) {
-          this.apply(id, data, this.changes());
-        }
-        // Gone when read, yet listed by a later listing: created again in between, so read it again.
-        if (data === undefined && this.listed.has(id) && this.listedAt > sentAt) this.dirty.add(id);
-        if (this.dirty.has(id) && this.listed.has(id)) this.read(conn, id);
-        else this.checkSynced();
-      },
-      (err) => {
-        this.reading.delete(id);
-        this.dirty.add(id);
-        this.failed(err);
-        this.checkSynced();
-      },
-    );
+    conn
+      .getData(`${this.path}/${id}`, this.dataWatcher)
+      .then(
+        ({ data }) => data,
+        (err) => {
+          if (isNoNode(err)) return undefined;
+          throw err;
+        },
+      )
+      .then(
+        (data) => {
+          this.reading.delete(id);
+          if (this.stopped || conn !== this.session.current) return;
+          // Listed again since, or deleted meanwhile: the newer listing (or the deletion) decides.
+          if (this.listed.has(id)) {
+            this.apply(id, data, this.changes());
+          }
+          // Gone when read, yet listed by a later listing: created again in between, so read it again.
+          if (data === undefined && this.listed.has(id) && this.listedAt > sentAt) this.dirty.add(id);
+          if (this.dirty.has(id) && this.listed.has(id)) this.read(conn, id);
+          else this.checkSynced();
+        },
+        (err) => {
+          this.reading.delete(id);
+          this.dirty.add(id);
+          this.failed(err);
+          this.checkSynced();
+        },
+      );
   }
 
   /**

@@ -82,10 +82,14 @@ export class ServiceWatch extends EventEmitter<WatchEvents> implements WatchHand
     if (!cache.synced) this.lostZooKeeper(options.initialFallbackMs);
   }
 
-  get source(): Source { return this.currentSource; }
+  get source(): Source {
+    return this.currentSource;
+  }
 
   /** How long the answer has not come from a live ZooKeeper listing; 0 while it does. */
-  get stalenessMs(): number { return this.currentSource === "zookeeper" ? 0 : Date.now() - this.zookeeperAt; }
+  get stalenessMs(): number {
+    return this.currentSource === "zookeeper" ? 0 : Date.now() - this.zookeeperAt;
+  }
 
   current(): Instance[] {
     if (this.currentSource === "kubernetes-dns") {
@@ -98,8 +102,14 @@ export class ServiceWatch extends EventEmitter<WatchEvents> implements WatchHand
   ready(timeoutMs = 30_000): Promise<void> {
     if (this.currentSource !== "last-known" || this.cache.everSynced) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`watch ${this.service}: neither ZooKeeper nor the DNS fallback answered within ${timeoutMs} ms`)), timeoutMs);
-      this.readyWaiters.push(() => { clearTimeout(timer); resolve(); });
+      const timer = setTimeout(
+        () => reject(new Error(`watch ${this.service}: neither ZooKeeper nor the DNS fallback answered within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      this.readyWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
     });
   }
 

@@ -20,7 +20,10 @@ async function main(): Promise<string> {
 }
 
 process.on("unhandledRejection", () => undefined);
-main().then((json) => process.stdout.write(json, () => process.exit(0)), (err: Error) => {
-  console.error(err.message);
-  process.exit(1);
-});
+main().then(
+  (json) => process.stdout.write(json, () => process.exit(0)),
+  (err: Error) => {
+    console.error(err.message);
+    process.exit(1);
+  },
+);

@@ -25,7 +25,8 @@ export const SKIP_AWAIT = { "classroom:skipAwait": "true" };
  * command that builds them, never a skip.
  */
 export async function testProject(options: { kubeconfig?: string; program?: PulumiFn } = {}): Promise<EngineProject> {
-  const randomVersion = (JSON.parse(fs.readFileSync(require.resolve("@pulumi/random/package.json", { paths: [PROJECT_ROOT] }), "utf8")) as { version: string }).version;
+  const randomVersion = (JSON.parse(fs.readFileSync(require.resolve("@pulumi/random/package.json", { paths: [PROJECT_ROOT] }), "utf8")) as { version: string })
+    .version;
   const opts: EngineProjectOptions = {
     program: options.program,
     providers: [{ name: "random", path: RANDOM_STAND_IN, version: randomVersion }],
@@ -68,7 +69,10 @@ export class RunLog {
 
   /** The debug diagnostics text that text() leaves out. */
   debugText(): string {
-    return this.events.filter((e) => String(e.diagnosticEvent?.severity) === "debug").map((e) => JSON.stringify(e)).join("\n");
+    return this.events
+      .filter((e) => String(e.diagnosticEvent?.severity) === "debug")
+      .map((e) => JSON.stringify(e))
+      .join("\n");
   }
 }
 
@@ -106,9 +110,19 @@ export interface ChildPreview {
  */
 export async function previewInChild(project: EngineProject, stack: string, env: Record<string, string> = {}): Promise<ChildPreview> {
   const tsx = path.join(PROJECT_ROOT, "node_modules/tsx/dist");
-  const { stdout } = await promisify(execFile)(path.join(PROJECT_ROOT, "node_modules/node/bin/node"), [
-    "--require", path.join(tsx, "preflight.cjs"), "--import", `file://${path.join(tsx, "loader.mjs")}`,
-    path.join(__dirname, "engine-main.ts"), project.workDir, stack, JSON.stringify(env),
-  ], { cwd: PROJECT_ROOT, maxBuffer: 512 * 1024 * 1024, timeout: 600_000 });
+  const { stdout } = await promisify(execFile)(
+    path.join(PROJECT_ROOT, "node_modules/node/bin/node"),
+    [
+      "--require",
+      path.join(tsx, "preflight.cjs"),
+      "--import",
+      `file://${path.join(tsx, "loader.mjs")}`,
+      path.join(__dirname, "engine-main.ts"),
+      project.workDir,
+      stack,
+      JSON.stringify(env),
+    ],
+    { cwd: PROJECT_ROOT, maxBuffer: 512 * 1024 * 1024, timeout: 600_000 },
+  );
   return JSON.parse(stdout) as ChildPreview;
 }

@@ -29,7 +29,8 @@ export function comparableSpec(object: Record<string, any>): Record<string, any>
 function dropEmpty(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(dropEmpty);
   if (value && typeof value === "object") {
-    const entries = Object.entries(value).map(([k, v]) => [k, dropEmpty(v)] as const)
+    const entries = Object.entries(value)
+      .map(([k, v]) => [k, dropEmpty(v)] as const)
       .filter(([, v]) => !(v && typeof v === "object" && Object.keys(v).length === 0));
     return Object.fromEntries(entries);
   }

@@ -9,11 +9,20 @@ async function main(): Promise<string> {
   const started = process.hrtime.bigint();
   const result = await synthesize({ stack, stackFile });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return JSON.stringify({ objects: result.objects, resources: result.resources, identities: result.identities, schemaProblems: result.schemaProblems, seconds });
+  return JSON.stringify({
+    objects: result.objects,
+    resources: result.resources,
+    identities: result.identities,
+    schemaProblems: result.schemaProblems,
+    seconds,
+  });
 }
 
 // Exit only once the pipe has taken all of it: an exit right after write() truncates large output.
-main().then((json) => process.stdout.write(json, () => process.exit(0)), (err: Error) => {
-  console.error(err.message);
-  process.exit(1);
-});
+main().then(
+  (json) => process.stdout.write(json, () => process.exit(0)),
+  (err: Error) => {
+    console.error(err.message);
+    process.exit(1);
+  },
+);

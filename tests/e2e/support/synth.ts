@@ -22,10 +22,19 @@ export interface ChildSynth {
 export async function synthInChild(stack: string, stackFile: string): Promise<ChildSynth> {
   const node = path.join(PROJECT_ROOT, "node_modules/node/bin/node");
   const tsx = path.join(PROJECT_ROOT, "node_modules/tsx/dist");
-  const { stdout } = await promisify(execFile)(node, [
-    "--require", path.join(tsx, "preflight.cjs"), "--import", `file://${path.join(tsx, "loader.mjs")}`,
-    path.join(__dirname, "synth-main.ts"), stack, stackFile,
-  ], { cwd: PROJECT_ROOT, maxBuffer: 256 * 1024 * 1024, timeout: 300_000 });
+  const { stdout } = await promisify(execFile)(
+    node,
+    [
+      "--require",
+      path.join(tsx, "preflight.cjs"),
+      "--import",
+      `file://${path.join(tsx, "loader.mjs")}`,
+      path.join(__dirname, "synth-main.ts"),
+      stack,
+      stackFile,
+    ],
+    { cwd: PROJECT_ROOT, maxBuffer: 256 * 1024 * 1024, timeout: 300_000 },
+  );
   return JSON.parse(stdout) as ChildSynth;
 }
 

@@ -6,7 +6,11 @@ export const podSecurityRules: Record<string, RuleSpec> = {
     passes: [["privileged: false set explicitly", (s) => (appSec(s).privileged = false)]],
     fails: [
       ["a privileged container", (s) => (appSec(s).privileged = true), /container 'app' sets securityContext.privileged: true/],
-      ["a privileged init container", (s) => (pod(s).initContainers = [{ name: "setup", image: "busybox:1.37", securityContext: { privileged: true } }]), /init container 'setup' sets securityContext.privileged: true/],
+      [
+        "a privileged init container",
+        (s) => (pod(s).initContainers = [{ name: "setup", image: "busybox:1.37", securityContext: { privileged: true } }]),
+        /init container 'setup' sets securityContext.privileged: true/,
+      ],
       ["an unmasked /proc", (s) => (appSec(s).procMount = "Unmasked"), /container 'app' sets securityContext.procMount: Unmasked/],
     ],
   },
@@ -23,9 +27,21 @@ export const podSecurityRules: Record<string, RuleSpec> = {
       ["the log agent as UID 0 without any capability", (s) => s.appNamespace.push(logAgent())],
     ],
     fails: [
-      ["the log agent as UID 0 adding a capability", (s) => s.appNamespace.push(logAgent((ds) => (ds.spec.template.spec.containers[1].securityContext.capabilities.add = ["DAC_OVERRIDE"]))), /container 'retention' runs as UID 0/],
-      ["another DaemonSet as UID 0", (s) => s.appNamespace.push(logAgent((ds) => (ds.metadata.labels["app.kubernetes.io/name"] = "shipper"))), /container 'agent' runs as UID 0/],
-      ["no runAsNonRoot anywhere", (s) => delete pod(s).securityContext.runAsNonRoot, /container 'app' may run as root: set securityContext.runAsNonRoot: true/],
+      [
+        "the log agent as UID 0 adding a capability",
+        (s) => s.appNamespace.push(logAgent((ds) => (ds.spec.template.spec.containers[1].securityContext.capabilities.add = ["DAC_OVERRIDE"]))),
+        /container 'retention' runs as UID 0/,
+      ],
+      [
+        "another DaemonSet as UID 0",
+        (s) => s.appNamespace.push(logAgent((ds) => (ds.metadata.labels["app.kubernetes.io/name"] = "shipper"))),
+        /container 'agent' runs as UID 0/,
+      ],
+      [
+        "no runAsNonRoot anywhere",
+        (s) => delete pod(s).securityContext.runAsNonRoot,
+        /container 'app' may run as root: set securityContext.runAsNonRoot: true/,
+      ],
       ["runAsUser 0 on the container", (s) => (appSec(s).runAsUser = 0), /container 'app' runs as UID 0/],
       ["container overrides to false", (s) => (appSec(s).runAsNonRoot = false), /runAsNonRoot: false; it must be true/],
     ],
@@ -53,7 +69,11 @@ export const podSecurityRules: Record<string, RuleSpec> = {
     passes: [["Localhost profile on the container", (s) => (appSec(s).seccompProfile = { type: "Localhost", localhostProfile: "x.json" })]],
     fails: [
       ["no profile", (s) => delete pod(s).securityContext.seccompProfile, /container 'app' has no seccomp profile/],
-      ["Unconfined on the container", (s) => (appSec(s).seccompProfile = { type: "Unconfined" }), /container 'app' uses seccomp profile Unconfined; allowed: RuntimeDefault, Localhost/],
+      [
+        "Unconfined on the container",
+        (s) => (appSec(s).seccompProfile = { type: "Unconfined" }),
+        /container 'app' uses seccomp profile Unconfined; allowed: RuntimeDefault, Localhost/,
+      ],
     ],
   },
   "read-only-root-filesystem": {
@@ -62,13 +82,33 @@ export const podSecurityRules: Record<string, RuleSpec> = {
   },
   "no-service-account-token-automount": {
     passes: [["automount false", () => {}]],
-    fails: [["automount left on", (s) => delete pod(s).automountServiceAccountToken, /pod does not set automountServiceAccountToken: false.*service account 'default'/]],
+    fails: [
+      [
+        "automount left on",
+        (s) => delete pod(s).automountServiceAccountToken,
+        /pod does not set automountServiceAccountToken: false.*service account 'default'/,
+      ],
+    ],
     config: { allowedServiceAccounts: ["classroom-prod-apps/room-api"] },
-    passesWithConfig: [["an allowed service account keeps its token", (s) => { delete pod(s).automountServiceAccountToken; pod(s).serviceAccountName = "room-api"; }]],
+    passesWithConfig: [
+      [
+        "an allowed service account keeps its token",
+        (s) => {
+          delete pod(s).automountServiceAccountToken;
+          pod(s).serviceAccountName = "room-api";
+        },
+      ],
+    ],
   },
   "restricted-volume-types": {
     passes: [["projected volume", (s) => pod(s).volumes.push({ name: "token", projected: { sources: [] } })]],
-    fails: [["an NFS volume", (s) => pod(s).volumes.push({ name: "shared", nfs: { server: "nfs", path: "/x" } }), /volume 'shared' is of type nfs; allowed: configMap/]],
+    fails: [
+      [
+        "an NFS volume",
+        (s) => pod(s).volumes.push({ name: "shared", nfs: { server: "nfs", path: "/x" } }),
+        /volume 'shared' is of type nfs; allowed: configMap/,
+      ],
+    ],
   },
   "resource-requests": {
     passes: [["cpu and memory requested", () => {}]],
@@ -83,7 +123,11 @@ export const podSecurityRules: Record<string, RuleSpec> = {
   "requests-within-limits": {
     passes: [["equal request and limit", (s) => (app(s).resources.requests.memory = "512Mi")]],
     fails: [
-      ["memory request above limit", (s) => (app(s).resources.requests.memory = "1Gi"), /container 'app' requests more memory \(1Gi\) than its limit \(512Mi\)/],
+      [
+        "memory request above limit",
+        (s) => (app(s).resources.requests.memory = "1Gi"),
+        /container 'app' requests more memory \(1Gi\) than its limit \(512Mi\)/,
+      ],
       ["malformed cpu", (s) => (app(s).resources.requests.cpu = "lots"), /container 'app' has an invalid cpu quantity in resources.requests: "lots"/],
     ],
   },
@@ -99,11 +143,18 @@ export const podSecurityRules: Record<string, RuleSpec> = {
     passes: [["short liveness delay", (s) => (app(s).livenessProbe.initialDelaySeconds = 10)]],
     fails: [
       ["long liveness delay", (s) => (app(s).livenessProbe.initialDelaySeconds = 120), /container 'app' delays its livenessProbe by 120 s; use a startupProbe/],
-      ["ZooKeeper without a startup probe", (s) => delete s.zk.spec.template.spec.containers[0].startupProbe, /container 'app' runs zookeeper, which boots slowly, but has no startupProbe/],
+      [
+        "ZooKeeper without a startup probe",
+        (s) => delete s.zk.spec.template.spec.containers[0].startupProbe,
+        /container 'app' runs zookeeper, which boots slowly, but has no startupProbe/,
+      ],
     ],
   },
   "image-tag-pinned": {
-    passes: [["tag without digest", (s) => (app(s).image = "registry.classroom.internal/room-api:1.8.2")], ["registry with a port", (s) => (app(s).image = "localhost:5000/room-api:1.0")]],
+    passes: [
+      ["tag without digest", (s) => (app(s).image = "registry.classroom.internal/room-api:1.8.2")],
+      ["registry with a port", (s) => (app(s).image = "localhost:5000/room-api:1.0")],
+    ],
     fails: [
       ["latest", (s) => (app(s).image = "room-api:latest"), /container 'app' uses image 'room-api:latest' with the mutable tag latest/],
       ["untagged", (s) => (app(s).image = "localhost:5000/room-api"), /uses image 'localhost:5000\/room-api' without a tag \(that means latest\)/],
@@ -124,8 +175,20 @@ export const podSecurityRules: Record<string, RuleSpec> = {
     fails: [
       ["literal password", (s) => app(s).env.push({ name: "REDIS_PASSWORD", value: "hunter2" }), /container 'app' sets env REDIS_PASSWORD to a literal value/],
       ["literal DB_PASS", (s) => app(s).env.push({ name: "DB_PASS", value: "hunter2" }), /sets env DB_PASS to a literal value/],
-      ["a JAAS config with its password", (s) => app(s).env.push({ name: "KAFKA_SASL_JAAS_CONFIG", value: 'org.apache.kafka.common.security.plain.PlainLoginModule required username="app" password="hunter2";' }), /sets env KAFKA_SASL_JAAS_CONFIG to text that assigns credentials \(password="..."\)/],
-      ["credentials in a URL", (s) => app(s).env.push({ name: "DATABASE_URL", value: "mysql://app:s3cret@mysql:3306/classroom" }), /sets env DATABASE_URL to a URL with an embedded password/],
+      [
+        "a JAAS config with its password",
+        (s) =>
+          app(s).env.push({
+            name: "KAFKA_SASL_JAAS_CONFIG",
+            value: 'org.apache.kafka.common.security.plain.PlainLoginModule required username="app" password="hunter2";',
+          }),
+        /sets env KAFKA_SASL_JAAS_CONFIG to text that assigns credentials \(password="..."\)/,
+      ],
+      [
+        "credentials in a URL",
+        (s) => app(s).env.push({ name: "DATABASE_URL", value: "mysql://app:s3cret@mysql:3306/classroom" }),
+        /sets env DATABASE_URL to a URL with an embedded password/,
+      ],
       ["password flag in args", (s) => (app(s).args = ["--db-password=s3cret"]), /passes a literal --db-password in args/],
     ],
   },
@@ -133,9 +196,17 @@ export const podSecurityRules: Record<string, RuleSpec> = {
     passes: [["password taken from env / file", () => {}]],
     fails: [
       ["a key named like a password", (s) => (s.appConfig.data["mysql-password"] = "s3cret"), /data key 'mysql-password' looks like a credential/],
-      ["redis requirepass", (s) => (s.appConfig.data["redis.conf"] = "port 6379\nrequirepass s3cret\n"), /data key 'redis.conf' assigns credentials in plain text \(requirepass\)/],
+      [
+        "redis requirepass",
+        (s) => (s.appConfig.data["redis.conf"] = "port 6379\nrequirepass s3cret\n"),
+        /data key 'redis.conf' assigns credentials in plain text \(requirepass\)/,
+      ],
       ["SQL user with a password", (s) => (s.appConfig.data["init.sql"] = "CREATE USER 'app'@'%' IDENTIFIED BY 'pw';"), /IDENTIFIED BY/],
-      ["an exported password in an env file", (s) => (s.appConfig.data["app.env"] = "export DB_PASSWORD=hunter2\n"), /data key 'app.env' assigns credentials in plain text \(DB_PASSWORD\)/],
+      [
+        "an exported password in an env file",
+        (s) => (s.appConfig.data["app.env"] = "export DB_PASSWORD=hunter2\n"),
+        /data key 'app.env' assigns credentials in plain text \(DB_PASSWORD\)/,
+      ],
       ["a Spring property", (s) => (s.appConfig.data["application.properties"] = "spring.datasource.password = hunter2\n"), /\(spring.datasource.password\)/],
       ["an XML password element", (s) => (s.appConfig.data["settings.xml"] = "<server><password>hunter2</password></server>\n"), /\(password\)/],
     ],

@@ -22,10 +22,20 @@ export const weights = (s: PlatformStack, ...w: number[]) => s.route.spec.rules[
 
 /** The platform's log agent DaemonSet as components/logs/log-agent.ts renders it for the fixture stack. */
 export function logAgent(change: (ds: Obj) => void = () => {}): Obj {
-  const ds = { apiVersion: "apps/v1", kind: "DaemonSet", ...structuredClone(logAgentSpecs({
-    namespace: APPS, logRoot: LOG_ROOT, image: "otel/opentelemetry-collector-contrib:0.165.1", retentionDays: 7,
-    destination: { kind: "kafka", brokers: ["kafka:9092"], topic: "classroom.logs" }, kafka: { namespace: "classroom-prod-data", selector: { "app.kubernetes.io/name": "kafka" }, port: 9092 },
-  }).daemonSet) } as Obj;
+  const ds = {
+    apiVersion: "apps/v1",
+    kind: "DaemonSet",
+    ...structuredClone(
+      logAgentSpecs({
+        namespace: APPS,
+        logRoot: LOG_ROOT,
+        image: "otel/opentelemetry-collector-contrib:0.165.1",
+        retentionDays: 7,
+        destination: { kind: "kafka", brokers: ["kafka:9092"], topic: "classroom.logs" },
+        kafka: { namespace: "classroom-prod-data", selector: { "app.kubernetes.io/name": "kafka" }, port: 9092 },
+      }).daemonSet,
+    ),
+  } as Obj;
   change(ds);
   return ds;
 }

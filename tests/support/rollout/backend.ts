@@ -17,9 +17,15 @@ export class TrackBackend {
   private readonly byCode = new Map(["200", "500"].map((code) => [code, { buckets: BUCKETS.map(() => 0), count: 0, sum: 0 }]));
   private served = 0;
 
-  private constructor(readonly service: string, readonly track: string, private readonly server: http.Server) {}
+  private constructor(
+    readonly service: string,
+    readonly track: string,
+    private readonly server: http.Server,
+  ) {}
 
-  get address(): string { return `127.0.0.1:${(this.server.address() as AddressInfo).port}`; }
+  get address(): string {
+    return `127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
 
   static async start(service: string, track: string): Promise<TrackBackend> {
     const server = http.createServer();
@@ -43,7 +49,9 @@ export class TrackBackend {
       res.writeHead(code).end(fail ? "injected failure\n" : "ok\n");
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const stats = this.byCode.get(String(code))!;
-      BUCKETS.forEach((b, i) => { if (seconds <= b) stats.buckets[i]++; });
+      BUCKETS.forEach((b, i) => {
+        if (seconds <= b) stats.buckets[i]++;
+      });
       stats.count++;
       stats.sum += seconds;
     }, this.latencyMs);
@@ -61,7 +69,6 @@ export class TrackBackend {
     return `${lines.join("\n")}\n`;
   }
 
-
   async stop(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise((resolve) => this.server.close(resolve));
@@ -71,7 +78,11 @@ export class TrackBackend {
 /** Sends `rps` requests a second to each backend until stopped: the traffic whose metrics the analysis judges. */
 export function startLoad(backends: TrackBackend[], rps = 20): { stop(): void } {
   const timer = setInterval(() => {
-    for (const b of backends) fetch(`http://${b.address}/`).then((r) => r.arrayBuffer(), () => undefined);
+    for (const b of backends)
+      fetch(`http://${b.address}/`).then(
+        (r) => r.arrayBuffer(),
+        () => undefined,
+      );
   }, 1000 / rps);
   return { stop: () => clearInterval(timer) };
 }

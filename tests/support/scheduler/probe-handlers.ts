@@ -40,7 +40,13 @@ export function createHandlers({ redis }: HandlerModuleContext): Record<string, 
     if (context.params.ignoreAbort === true) await new Promise((r) => setTimeout(r, sleepMs));
     else await abortableSleep(sleepMs, context.signal);
     if (context.signal.aborted) {
-      await emit({ ...base, event: "end", at: Date.now(), result: "aborted", reason: String((context.signal.reason as Error)?.message ?? context.signal.reason) });
+      await emit({
+        ...base,
+        event: "end",
+        at: Date.now(),
+        result: "aborted",
+        reason: String((context.signal.reason as Error)?.message ?? context.signal.reason),
+      });
       return;
     }
     if (context.attempt <= numberParam(context, "failAttempts")) {

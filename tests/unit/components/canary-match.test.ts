@@ -1,10 +1,21 @@
 import { httpRouteMatches, nginxCanaryMatchAnnotations } from "../../../components/traffic/request-match";
 import { findObject, renderStack } from "../../support/render";
 
-const match = [{ header: "x-classroom-role", value: "teacher" }, { cookie: "classroom.canary", value: "always" }, { query: "school", value: "s-42" }];
+const match = [
+  { header: "x-classroom-role", value: "teacher" },
+  { cookie: "classroom.canary", value: "always" },
+  { query: "school", value: "s-42" },
+];
 const stack = (canary: object, routing?: object) => ({
   "classroom:scheduler": { replicas: 1, jobs: {} },
-  "classroom:services": { "room-api": { kind: "http", stable: { image: "r/room-api:1.0.0", replicas: 2 }, canary: { image: "r/room-api:1.1.0", replicas: 1, weight: 10, ...canary }, route: { pathPrefix: "/api/rooms" } } },
+  "classroom:services": {
+    "room-api": {
+      kind: "http",
+      stable: { image: "r/room-api:1.0.0", replicas: 2 },
+      canary: { image: "r/room-api:1.1.0", replicas: 1, weight: 10, ...canary },
+      route: { pathPrefix: "/api/rooms" },
+    },
+  },
   ...(routing ? { "classroom:routing": routing } : {}),
 });
 
@@ -26,8 +37,14 @@ describe("request-based canary routing (canary.match)", () => {
   it("puts the match rule ahead of the weighted rule of the HTTPRoute, sending matches to the canary alone", async () => {
     const route = findObject(await renderStack("dev", stack({ match })), "HTTPRoute", "room-api");
     expect(route.spec.rules).toHaveLength(2);
-    expect(route.spec.rules[0]).toEqual({ matches: httpRouteMatches("/api/rooms", match), backendRefs: [{ group: "", kind: "Service", name: "room-api-canary", port: 8080 }] });
-    expect(route.spec.rules[1].backendRefs.map((b: any) => [b.name, b.weight])).toEqual([["room-api-stable", 90], ["room-api-canary", 10]]);
+    expect(route.spec.rules[0]).toEqual({
+      matches: httpRouteMatches("/api/rooms", match),
+      backendRefs: [{ group: "", kind: "Service", name: "room-api-canary", port: 8080 }],
+    });
+    expect(route.spec.rules[1].backendRefs.map((b: any) => [b.name, b.weight])).toEqual([
+      ["room-api-stable", 90],
+      ["room-api-canary", 10],
+    ]);
   });
 
   it("leaves the HTTPRoute as it was without canary.match", async () => {
@@ -43,6 +60,10 @@ describe("request-based canary routing (canary.match)", () => {
       "nginx.ingress.kubernetes.io/canary-by-cookie": "classroom.canary",
     });
     const ingress = findObject(await renderStack("dev", stack({ match: nginxMatch }, { mode: "nginx-ingress" })), "Ingress", "room-api-canary");
-    expect(ingress.metadata.annotations).toEqual({ "nginx.ingress.kubernetes.io/canary": "true", "nginx.ingress.kubernetes.io/canary-weight": "10", ...nginxCanaryMatchAnnotations(nginxMatch) });
+    expect(ingress.metadata.annotations).toEqual({
+      "nginx.ingress.kubernetes.io/canary": "true",
+      "nginx.ingress.kubernetes.io/canary-weight": "10",
+      ...nginxCanaryMatchAnnotations(nginxMatch),
+    });
   });
 });

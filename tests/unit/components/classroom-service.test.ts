@@ -6,10 +6,24 @@ const withCanary = {
   // The stack's scheduler jobs call services this fixture does not declare.
   "classroom:scheduler": { replicas: 1, jobs: {} },
   "classroom:services": {
-    "room-api": { kind: "http", uses: ["redis", "mysql", "kafka"], calls: ["session-rpc"], stable: { image: "r/room-api:1.0.0", replicas: 2 }, canary: { image: "r/room-api:1.1.0", replicas: 1, weight: 10 }, legacy: { endpoints: ["10.20.0.11:8080"], weight: 20 }, route: { pathPrefix: "/api/rooms", hostnames: ["c.example.com"] } },
-    "session-rpc": { kind: "rpc", port: 9090, uses: ["zookeeper", "redis"], stable: { image: "r/session-rpc:3.0.0", replicas: 2 }, canary: { image: "r/session-rpc:3.1.0", replicas: 1, weight: 25 } },
+    "room-api": {
+      kind: "http",
+      uses: ["redis", "mysql", "kafka"],
+      calls: ["session-rpc"],
+      stable: { image: "r/room-api:1.0.0", replicas: 2 },
+      canary: { image: "r/room-api:1.1.0", replicas: 1, weight: 10 },
+      legacy: { endpoints: ["10.20.0.11:8080"], weight: 20 },
+      route: { pathPrefix: "/api/rooms", hostnames: ["c.example.com"] },
+    },
+    "session-rpc": {
+      kind: "rpc",
+      port: 9090,
+      uses: ["zookeeper", "redis"],
+      stable: { image: "r/session-rpc:3.0.0", replicas: 2 },
+      canary: { image: "r/session-rpc:3.1.0", replicas: 1, weight: 25 },
+    },
     "attendance-consumer": { kind: "consumer", uses: ["kafka", "mysql"], stable: { image: "r/att:1.0.0", replicas: 3 } },
-    "janitor": { kind: "worker", stable: { image: "r/janitor:1.0.0", replicas: 1 }, configFiles: { "janitor.yaml": "interval: 5s\n" } },
+    janitor: { kind: "worker", stable: { image: "r/janitor:1.0.0", replicas: 1 }, configFiles: { "janitor.yaml": "interval: 5s\n" } },
   },
 };
 
@@ -26,7 +40,12 @@ describe("ClassroomService", () => {
     expect(selects(umbrella.spec.selector, findObject(result, "Deployment", "room-api-stable").spec.template.metadata.labels)).toBe(true);
     expect(selects(umbrella.spec.selector, findObject(result, "Deployment", "room-api-canary").spec.template.metadata.labels)).toBe(true);
     // Track selectors never overlap.
-    expect(selects(findObject(result, "Service", "room-api-stable").spec.selector, findObject(result, "Deployment", "room-api-canary").spec.template.metadata.labels)).toBe(false);
+    expect(
+      selects(
+        findObject(result, "Service", "room-api-stable").spec.selector,
+        findObject(result, "Deployment", "room-api-canary").spec.template.metadata.labels,
+      ),
+    ).toBe(false);
   });
 
   it("mounts the four volume kinds, each from its proper source", async () => {
@@ -38,7 +57,12 @@ describe("ClassroomService", () => {
     expect(byName.config.configMap.name).toBe("room-api-config");
     expect(byName.credentials.secret.secretName).toBe("room-api-credentials");
     const mounts = Object.fromEntries(spec.containers[0].volumeMounts.map((m: any) => [m.name, m.mountPath]));
-    expect(mounts).toMatchObject({ logs: "/var/log/classroom", config: "/etc/classroom/config", credentials: "/etc/classroom/secrets", scratch: "/var/cache/classroom" });
+    expect(mounts).toMatchObject({
+      logs: "/var/log/classroom",
+      config: "/etc/classroom/config",
+      credentials: "/etc/classroom/secrets",
+      scratch: "/var/cache/classroom",
+    });
   });
 
   it("names log files by pod name and pod UID, so no two pods share a file, even with a reused pod name", async () => {
@@ -65,24 +89,48 @@ describe("ClassroomService", () => {
   it("opens exactly the declared NetworkPolicy paths", async () => {
     const result = await renderStack("dev", withCanary);
     const policy = findObject(result, "NetworkPolicy", "room-api");
-    const egressTo = policy.spec.egress.map((r: any) => r.to[0].podSelector?.matchLabels?.["app.kubernetes.io/name"] ?? r.to[0].podSelector?.matchLabels?.["k8s-app"]);
+    const egressTo = policy.spec.egress.map(
+      (r: any) => r.to[0].podSelector?.matchLabels?.["app.kubernetes.io/name"] ?? r.to[0].podSelector?.matchLabels?.["k8s-app"],
+    );
     expect(egressTo.sort()).toEqual(["kafka", "kube-dns", "mysql", "redis", "session-rpc"].sort());
     const labels = findObject(result, "Deployment", "room-api-stable").spec.template.metadata.labels;
-    expect(labels).toMatchObject({ "classroom.io/client-redis": "true", "classroom.io/client-mysql": "true", "classroom.io/client-kafka": "true", "classroom.io/calls-session-rpc": "true" });
+    expect(labels).toMatchObject({
+      "classroom.io/client-redis": "true",
+      "classroom.io/client-mysql": "true",
+      "classroom.io/client-kafka": "true",
+      "classroom.io/calls-session-rpc": "true",
+    });
     expect(labels["classroom.io/client-zookeeper"]).toBeUndefined();
     // session-rpc admits its declared caller only.
     const rpcPolicy = findObject(result, "NetworkPolicy", "session-rpc");
-    expect(rpcPolicy.spec.ingress[0].from).toEqual([{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "classroom-dev-apps" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "room-api", "classroom.io/calls-session-rpc": "true" } } }]);
+    expect(rpcPolicy.spec.ingress[0].from).toEqual([
+      {
+        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "classroom-dev-apps" } },
+        podSelector: { matchLabels: { "app.kubernetes.io/name": "room-api", "classroom.io/calls-session-rpc": "true" } },
+      },
+    ]);
     // session-rpc admits Prometheus on its metrics port only (gRPC stays closed to it).
-    expect(rpcPolicy.spec.ingress[1]).toEqual({ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: {} } }], ports: [{ protocol: "TCP", port: 9464 }] });
+    expect(rpcPolicy.spec.ingress[1]).toEqual({
+      from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: {} } }],
+      ports: [{ protocol: "TCP", port: 9464 }],
+    });
     // A worker nobody calls admits nothing but the scrape of its /metrics.
-    expect(findObject(result, "NetworkPolicy", "janitor").spec.ingress).toEqual([{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: {} } }], ports: [{ protocol: "TCP", port: 8080 }] }]);
+    expect(findObject(result, "NetworkPolicy", "janitor").spec.ingress).toEqual([
+      {
+        from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: {} } }],
+        ports: [{ protocol: "TCP", port: 8080 }],
+      },
+    ]);
   });
 
   it("routes HTTP through an HTTPRoute whose weights are stable = 100 - canary - legacy", async () => {
     const route = findObject(await renderStack("dev", withCanary), "HTTPRoute", "room-api");
     const refs = route.spec.rules[0].backendRefs.map((b: any) => [b.name, b.weight]);
-    expect(refs).toEqual([["room-api-stable", 70], ["room-api-canary", 10], ["room-api-legacy", 20]]);
+    expect(refs).toEqual([
+      ["room-api-stable", 70],
+      ["room-api-canary", 10],
+      ["room-api-legacy", 20],
+    ]);
     // dev declares its own Gateway (routing.gateway) in classroom-dev-gateway.
     expect(route.spec.parentRefs[0]).toMatchObject({ kind: "Gateway", name: "classroom", namespace: "classroom-dev-gateway" });
   });
@@ -100,11 +148,23 @@ describe("ClassroomService", () => {
     const result = await renderStack("dev", withCanary);
     const canary = env(findObject(result, "Deployment", "session-rpc-canary"));
     const stable = env(findObject(result, "Deployment", "session-rpc-stable"));
-    expect(canary).toMatchObject({ CLASSROOM_TRACK: "canary", CLASSROOM_TRACK_WEIGHT: "25", CLASSROOM_REGISTRY_ROOT: "/classroom/services", CLASSROOM_SERVICE: "session-rpc", CLASSROOM_SERVICE_PORT: "9090" });
+    expect(canary).toMatchObject({
+      CLASSROOM_TRACK: "canary",
+      CLASSROOM_TRACK_WEIGHT: "25",
+      CLASSROOM_REGISTRY_ROOT: "/classroom/services",
+      CLASSROOM_SERVICE: "session-rpc",
+      CLASSROOM_SERVICE_PORT: "9090",
+    });
     expect(canary.CLASSROOM_REGISTRY_CONNECT).toContain("zookeeper-0.zookeeper-headless");
     expect(canary.POD_IP).toEqual({ fieldRef: { fieldPath: "status.podIP" } });
     expect(stable.CLASSROOM_TRACK_WEIGHT).toBe("100");
-    const otherWeight = await renderStack("dev", { ...withCanary, "classroom:services": { ...withCanary["classroom:services"], "session-rpc": { ...withCanary["classroom:services"]["session-rpc"], canary: { image: "r/session-rpc:3.1.0", replicas: 1, weight: 50 } } } });
+    const otherWeight = await renderStack("dev", {
+      ...withCanary,
+      "classroom:services": {
+        ...withCanary["classroom:services"],
+        "session-rpc": { ...withCanary["classroom:services"]["session-rpc"], canary: { image: "r/session-rpc:3.1.0", replicas: 1, weight: 50 } },
+      },
+    });
     expect(findObject(otherWeight, "Deployment", "session-rpc-stable")).toEqual(findObject(result, "Deployment", "session-rpc-stable"));
   });
 

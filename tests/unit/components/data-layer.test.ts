@@ -55,7 +55,9 @@ describe.each(["dev", "staging", "prod"])("data layer of stack %s", (stack) => {
     const result = await renderDataLayer(stack);
     for (const system of ["zookeeper", "redis", "mysql"]) {
       const policy = findObject(result, "NetworkPolicy", system);
-      const fromClients = policy.spec.ingress.flatMap((r: any) => r.from).filter((p: any) => p.podSelector?.matchLabels?.[`classroom.io/client-${system}`] === "true");
+      const fromClients = policy.spec.ingress
+        .flatMap((r: any) => r.from)
+        .filter((p: any) => p.podSelector?.matchLabels?.[`classroom.io/client-${system}`] === "true");
       expect(fromClients).toHaveLength(1);
     }
     const namespaces = objectsOf(result, "Namespace").map((n) => n.metadata.name);
@@ -87,7 +89,7 @@ describe("ZooKeeper", () => {
   it("forms a 3-server ensemble in prod with myid from the ordinal and a static server list", async () => {
     const zk = findObject(await renderDataLayer("prod"), "StatefulSet", "zookeeper");
     expect(zk.spec.replicas).toBe(3);
-    expect(container(zk).command.join(" ")).toContain('echo $((ordinal + 1)) > /data/myid');
+    expect(container(zk).command.join(" ")).toContain("echo $((ordinal + 1)) > /data/myid");
     const cfg = findObject(await renderDataLayer("prod"), "ConfigMap", "zookeeper-config").data["zoo.cfg"];
     expect(cfg.match(/^server\.\d=/gm)).toHaveLength(3);
     expect(cfg).toContain("server.3=zookeeper-2.zookeeper-headless.classroom-prod-data.svc.cluster.local:2888:3888;2181");
@@ -127,7 +129,7 @@ describe("Kafka", () => {
   it("derives node.id from the ordinal, advertises each pod's own address, and keeps logs on the PVC", async () => {
     const broker = findObject(await renderDataLayer("prod"), "StatefulSet", "kafka-broker");
     const script = container(broker).command.join(" ");
-    expect(script).toContain('node.id=$((100 + ordinal))');
+    expect(script).toContain("node.id=$((100 + ordinal))");
     expect(script).toContain("advertised.listeners=CLIENT://${POD_NAME}.kafka-broker-headless");
     expect(container(broker).env).toContainEqual({ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } });
     expect(container(broker).volumeMounts).toContainEqual({ name: "data", mountPath: "/var/lib/kafka/data" });

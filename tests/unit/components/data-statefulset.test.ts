@@ -6,7 +6,12 @@ function quorum(overrides: Partial<DataWorkloadArgs> = {}): DataWorkloadArgs {
     namespace: "data",
     name: "quorum",
     identity: { name: "quorum", instance: "quorum", component: "coordination", tier: "data", version: "1.2.3" },
-    placement: { replicas: 3, maxUnavailable: 1, spread: { topologyKey: "kubernetes.io/hostname", mode: "required" }, storage: { size: "2Gi", storageClass: "fast" } },
+    placement: {
+      replicas: 3,
+      maxUnavailable: 1,
+      spread: { topologyKey: "kubernetes.io/hostname", mode: "required" },
+      storage: { size: "2Gi", storageClass: "fast" },
+    },
     user: { uid: 1000, gid: 1000 },
     terminationGracePeriodSeconds: 30,
     podManagementPolicy: "Parallel",
@@ -37,7 +42,10 @@ describe("dataStatefulSet", () => {
     for (const term of pod.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution) expect(term.labelSelector.matchLabels).toEqual(selector);
     for (const c of pod.topologySpreadConstraints) expect(c.labelSelector.matchLabels).toEqual(selector);
     expect(sts.spec.volumeClaimTemplates).toEqual([
-      { metadata: { name: "data", labels: selector }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "2Gi" } }, storageClassName: "fast" } },
+      {
+        metadata: { name: "data", labels: selector },
+        spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "2Gi" } }, storageClassName: "fast" },
+      },
     ]);
     expect(sts.spec.serviceName).toBe("quorum-headless");
   });
@@ -45,13 +53,20 @@ describe("dataStatefulSet", () => {
   it("runs the pods restricted, without a service-account token, as the image's user", () => {
     const pod = build(quorum()).spec.template.spec;
     expect(pod.automountServiceAccountToken).toBe(false);
-    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } });
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      runAsGroup: 1000,
+      fsGroup: 1000,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
     expect(pod.terminationGracePeriodSeconds).toBe(30);
     expect(pod.containers).toEqual([{ name: "server", image: "quorum:1.2.3" }]);
   });
 
   it("rolls the pods when a config file changes, and only then (the order of files does not matter)", () => {
-    const checksum = (files: Record<string, string>) => build(quorum({ configFiles: files })).spec.template.metadata.annotations["classroom.io/config-checksum"];
+    const checksum = (files: Record<string, string>) =>
+      build(quorum({ configFiles: files })).spec.template.metadata.annotations["classroom.io/config-checksum"];
     const before = checksum({ "server.conf": "members=3\n", "log.conf": "level=info\n" });
     expect(before).toMatch(/^[a-f0-9]{64}$/);
     expect(checksum({ "log.conf": "level=info\n", "server.conf": "members=3\n" })).toBe(before);
@@ -65,7 +80,9 @@ describe("dataStatefulSet", () => {
   });
 
   it("gives a stateless member (a Sentinel) no claim template and no checksum, and a single replica no spread rules", () => {
-    const sentinel = build(quorum({ configFiles: undefined, placement: { replicas: 1, maxUnavailable: 1, spread: { topologyKey: "kubernetes.io/hostname", mode: "required" } } }));
+    const sentinel = build(
+      quorum({ configFiles: undefined, placement: { replicas: 1, maxUnavailable: 1, spread: { topologyKey: "kubernetes.io/hostname", mode: "required" } } }),
+    );
     expect(sentinel.spec.volumeClaimTemplates).toBeUndefined();
     expect(sentinel.spec.template.metadata.annotations).toBeUndefined();
     expect(sentinel.spec.template.spec.affinity).toBeUndefined();

@@ -5,18 +5,36 @@ import { findObject, objectsOf, renderStack, selects } from "../../support/rende
 
 describe("the east-west (GAMMA) route of an HTTP service", () => {
   it("is attached to the service's own Service and splits by the same numbers as the gateway", () => {
-    const route = eastWestRouteObject({ namespace: "apps", name: "room-api", labels: { a: "b" }, port: 8080, split: trafficSplit(10, 20), backends: { canary: true, legacy: true } });
+    const route = eastWestRouteObject({
+      namespace: "apps",
+      name: "room-api",
+      labels: { a: "b" },
+      port: 8080,
+      split: trafficSplit(10, 20),
+      backends: { canary: true, legacy: true },
+    });
     expect(route.metadata).toEqual({ name: "room-api-east-west", namespace: "apps", labels: { a: "b", "classroom.io/route": "east-west" } });
     expect(route.spec.parentRefs).toEqual([{ group: "", kind: "Service", name: "room-api", port: 8080 }]);
-    expect(route.spec.rules).toEqual([{ backendRefs: [
-      { group: "", kind: "Service", name: "room-api-stable", port: 8080, weight: 70 },
-      { group: "", kind: "Service", name: "room-api-canary", port: 8080, weight: 10 },
-      { group: "", kind: "Service", name: "room-api-legacy", port: 8080, weight: 20 },
-    ] }]);
+    expect(route.spec.rules).toEqual([
+      {
+        backendRefs: [
+          { group: "", kind: "Service", name: "room-api-stable", port: 8080, weight: 70 },
+          { group: "", kind: "Service", name: "room-api-canary", port: 8080, weight: 10 },
+          { group: "", kind: "Service", name: "room-api-legacy", port: 8080, weight: 20 },
+        ],
+      },
+    ]);
   });
 
   it("names only the backends that exist", () => {
-    const route = eastWestRouteObject({ namespace: "apps", name: "x", labels: {}, port: 80, split: trafficSplit(0, 0), backends: { canary: false, legacy: false } });
+    const route = eastWestRouteObject({
+      namespace: "apps",
+      name: "x",
+      labels: {},
+      port: 80,
+      split: trafficSplit(0, 0),
+      backends: { canary: false, legacy: false },
+    });
     expect(route.spec.rules[0].backendRefs.map((b) => [b.name, b.weight])).toEqual([["x-stable", 100]]);
   });
 });
@@ -26,7 +44,10 @@ describe("routing.eastWest in a stack", () => {
     const result = await renderStack("staging");
     const routes = objectsOf(result, "HTTPRoute");
     const eastWest = routes.filter((r) => r.spec.parentRefs[0].kind === "Service");
-    const http = objectsOf(result, "Deployment").filter((d) => d.metadata.labels["app.kubernetes.io/component"] === "http" && d.metadata.labels["classroom.io/track"] === "stable").map((d) => d.metadata.labels["app.kubernetes.io/name"]).sort();
+    const http = objectsOf(result, "Deployment")
+      .filter((d) => d.metadata.labels["app.kubernetes.io/component"] === "http" && d.metadata.labels["classroom.io/track"] === "stable")
+      .map((d) => d.metadata.labels["app.kubernetes.io/name"])
+      .sort();
     expect(eastWest.map((r) => r.spec.parentRefs[0].name).sort()).toEqual(http);
     for (const route of eastWest) {
       const northSouth = findObject(result, "HTTPRoute", route.spec.parentRefs[0].name);
@@ -48,8 +69,12 @@ describe("a Gateway the platform declares", () => {
   it("has an HTTP and an HTTPS listener that admit HTTPRoutes from the apps namespace only", () => {
     const gw = gatewayObject({ name: "classroom", namespace: "edge", className: "eg", certificateSecret: "tls", routesNamespace: "apps" });
     expect(gw.spec.gatewayClassName).toBe("eg");
-    expect(gw.spec.listeners.map((l) => [l.name, l.protocol, l.port])).toEqual([["http", "HTTP", 80], ["https", "HTTPS", 443]]);
-    for (const l of gw.spec.listeners) expect(l.allowedRoutes.namespaces).toEqual({ from: "Selector", selector: { matchLabels: { "kubernetes.io/metadata.name": "apps" } } });
+    expect(gw.spec.listeners.map((l) => [l.name, l.protocol, l.port])).toEqual([
+      ["http", "HTTP", 80],
+      ["https", "HTTPS", 443],
+    ]);
+    for (const l of gw.spec.listeners)
+      expect(l.allowedRoutes.namespaces).toEqual({ from: "Selector", selector: { matchLabels: { "kubernetes.io/metadata.name": "apps" } } });
     expect(gw.spec.listeners[1].tls).toEqual({ mode: "Terminate", certificateRefs: [{ group: "", kind: "Secret", name: "tls" }] });
   });
 

@@ -5,15 +5,20 @@ import { findObject, K8sObject, objectsOf, renderStack } from "../../support/ren
 
 const redis = { system: "redis", namespace: "d", serverSelector: { "app.kubernetes.io/name": "redis" }, ports: [6379] } as unknown as DataConnection;
 const egressOf = (np: K8sObject) => (np.spec.egress ?? []) as Array<{ to: any[]; ports: any[] }>;
-const ipBlocks = (np: K8sObject) => egressOf(np).flatMap((r) => r.to.filter((p) => p.ipBlock).map((p) => `${p.ipBlock.cidr}:${r.ports.map((x: any) => x.port).join(",")}`));
+const ipBlocks = (np: K8sObject) =>
+  egressOf(np).flatMap((r) => r.to.filter((p) => p.ipBlock).map((p) => `${p.ipBlock.cidr}:${r.ports.map((x: any) => x.port).join(",")}`));
 
 describe("an external system as objects", () => {
   it("is an ExternalName Service for a DNS name, ports named by protocol", () => {
     const { service, slice } = externalSystemObjects("course-system", { namespace: "apps", host: "courses.example.com", ports: [443, 8443] });
     expect(slice).toBeUndefined();
     expect(service.spec).toEqual({
-      type: "ExternalName", externalName: "courses.example.com",
-      ports: [{ name: "tcp-443", port: 443, protocol: "TCP" }, { name: "tcp-8443", port: 8443, protocol: "TCP" }],
+      type: "ExternalName",
+      externalName: "courses.example.com",
+      ports: [
+        { name: "tcp-443", port: 443, protocol: "TCP" },
+        { name: "tcp-8443", port: 8443, protocol: "TCP" },
+      ],
     });
     expect(service.metadata.labels["classroom.io/external"]).toBe("true");
   });
@@ -41,10 +46,18 @@ describe("a service's egress rules", () => {
     const rules = serviceEgressRules({
       namespace: "apps",
       connections: [redis],
-      calls: [{ name: "course-api", port: 8080, legacyEndpoints: ["10.20.0.11:8080", "10.20.0.12:8080", "10.20.0.12:9000"] }, { name: "session-rpc", port: 9090 }],
+      calls: [
+        { name: "course-api", port: 8080, legacyEndpoints: ["10.20.0.11:8080", "10.20.0.12:8080", "10.20.0.12:9000"] },
+        { name: "session-rpc", port: 9090 },
+      ],
       externals: [{ name: "oa", ports: [443], protocol: "TCP", cidrs: ["10.9.0.1/32"] }],
     });
-    expect(rules.map((r) => [r.peers.map((p: any) => p.ipBlock?.cidr ?? p.podSelector.matchLabels["app.kubernetes.io/name"]), r.ports.map((p: any) => `${p.protocol}/${p.port}`)])).toEqual([
+    expect(
+      rules.map((r) => [
+        r.peers.map((p: any) => p.ipBlock?.cidr ?? p.podSelector.matchLabels["app.kubernetes.io/name"]),
+        r.ports.map((p: any) => `${p.protocol}/${p.port}`),
+      ]),
+    ).toEqual([
       [["redis"], ["TCP/6379"]],
       [["course-api"], ["TCP/8080"]],
       [["session-rpc"], ["TCP/9090"]],
@@ -74,7 +87,9 @@ describe("externals and egress in the dev stack", () => {
 
   it("opens an external only in the egress of the services that call it", async () => {
     const result = await renderStack("dev");
-    const policies = objectsOf(result, "NetworkPolicy").filter((np) => np.metadata.namespace === "classroom-dev-apps" && np.metadata.name !== "registrar-apiserver");
+    const policies = objectsOf(result, "NetworkPolicy").filter(
+      (np) => np.metadata.namespace === "classroom-dev-apps" && np.metadata.name !== "registrar-apiserver",
+    );
     const withIpBlocks = Object.fromEntries(policies.map((np) => [np.metadata.name, ipBlocks(np)]).filter(([, b]) => (b as string[]).length));
     expect(withIpBlocks).toEqual({
       "course-api": ["0.0.0.0/0:443", "::/0:443"],

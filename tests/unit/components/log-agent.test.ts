@@ -4,7 +4,12 @@ import { checkpointDir, logAgentSpecs } from "../../../components/logs/log-agent
 import { findObject, renderStack, selects } from "../../support/render";
 
 const kafkaDestination = { kind: "kafka" as const, brokers: ["kafka.classroom-dev-data.svc.cluster.local:9092"], topic: LOGS_TOPIC };
-const input = { logRoot: "/data/logs/classroom/dev/", checkpointDir: "/var/lib/classroom-platform/log-agent/classroom-dev-apps", destination: kafkaDestination, metricsPort: 8888 };
+const input = {
+  logRoot: "/data/logs/classroom/dev/",
+  checkpointDir: "/var/lib/classroom-platform/log-agent/classroom-dev-apps",
+  destination: kafkaDestination,
+  metricsPort: 8888,
+};
 
 /** RE2's `(?P<name>…)` in JavaScript's spelling, to check the file-name pattern against real names here. */
 const fileName = new RegExp(LOG_FILE_REGEX.replace(/\(\?P</g, "(?<"));
@@ -23,8 +28,11 @@ describe("log agent collector config (pure)", () => {
   });
 
   it("reads service, pod name and pod UID from the names the platform gives log files", () => {
-    expect(fileName.exec("/data/logs/classroom/dev/room-api/room-api-7d9f-abcde_0b6f1c2e-8a1d-4c55-9f0e-2b1f5e7d9a10.log")?.groups)
-      .toEqual({ service: "room-api", pod: "room-api-7d9f-abcde", uid: "0b6f1c2e-8a1d-4c55-9f0e-2b1f5e7d9a10" });
+    expect(fileName.exec("/data/logs/classroom/dev/room-api/room-api-7d9f-abcde_0b6f1c2e-8a1d-4c55-9f0e-2b1f5e7d9a10.log")?.groups).toEqual({
+      service: "room-api",
+      pod: "room-api-7d9f-abcde",
+      uid: "0b6f1c2e-8a1d-4c55-9f0e-2b1f5e7d9a10",
+    });
     expect(fileName.exec("/r/grader/grader-0_uid-1.log.1")?.groups).toEqual({ service: "grader", pod: "grader-0", uid: "uid-1" });
     expect(fileName.test("/r/grader/notes.txt")).toBe(false);
     const moves = config.receivers.filelog.operators.filter((o: any) => o.type === "move").map((o: any) => [o.from, o.to]);
@@ -59,8 +67,12 @@ describe("log agent collector config (pure)", () => {
 
 describe("LogAgent DaemonSet (pure specs)", () => {
   const specs = logAgentSpecs({
-    namespace: "classroom-dev-apps", logRoot: "/data/logs/classroom/dev", image: "otel/opentelemetry-collector-contrib:0.165.1",
-    destination: kafkaDestination, kafka: { namespace: "classroom-dev-data", selector: { "app.kubernetes.io/name": "kafka" }, port: 9092 }, retentionDays: 7,
+    namespace: "classroom-dev-apps",
+    logRoot: "/data/logs/classroom/dev",
+    image: "otel/opentelemetry-collector-contrib:0.165.1",
+    destination: kafkaDestination,
+    kafka: { namespace: "classroom-dev-data", selector: { "app.kubernetes.io/name": "kafka" }, port: 9092 },
+    retentionDays: 7,
   });
   const pod = (specs.daemonSet.spec as any).template.spec;
   const agent = pod.containers.find((c: any) => c.name === "agent");
@@ -90,7 +102,12 @@ describe("LogAgent DaemonSet (pure specs)", () => {
     expect(np.policyTypes).toEqual(["Ingress", "Egress"]);
     expect(np.ingress).toEqual([]);
     expect(np.egress[1]).toEqual({
-      to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "classroom-dev-data" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "kafka" } } }],
+      to: [
+        {
+          namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "classroom-dev-data" } },
+          podSelector: { matchLabels: { "app.kubernetes.io/name": "kafka" } },
+        },
+      ],
       ports: [{ protocol: "TCP", port: 9092 }],
     });
     expect(np.egress).toHaveLength(2);
@@ -98,16 +115,27 @@ describe("LogAgent DaemonSet (pure specs)", () => {
 
   it("when the stack is scraped, admits only Prometheus, on the collector's metrics port, and says where to scrape", () => {
     const base = {
-      namespace: "classroom-dev-apps", logRoot: "/data/logs/classroom/dev", image: "otel/opentelemetry-collector-contrib:0.165.1",
-      destination: kafkaDestination, kafka: { namespace: "classroom-dev-data", selector: { "app.kubernetes.io/name": "kafka" }, port: 9092 }, retentionDays: 7,
+      namespace: "classroom-dev-apps",
+      logRoot: "/data/logs/classroom/dev",
+      image: "otel/opentelemetry-collector-contrib:0.165.1",
+      destination: kafkaDestination,
+      kafka: { namespace: "classroom-dev-data", selector: { "app.kubernetes.io/name": "kafka" }, port: 9092 },
+      retentionDays: 7,
     };
     const scrape = { namespace: "monitoring", prometheusPodLabels: { "app.kubernetes.io/name": "prometheus" } };
     for (const operator of [false, true]) {
       const scraped = logAgentSpecs({ ...base, scrape: { ...scrape, operator } });
-      expect((scraped.networkPolicy.spec as any).ingress).toEqual([{
-        from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } } }],
-        ports: [{ protocol: "TCP", port: 8888 }],
-      }]);
+      expect((scraped.networkPolicy.spec as any).ingress).toEqual([
+        {
+          from: [
+            {
+              namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } },
+              podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } },
+            },
+          ],
+          ports: [{ protocol: "TCP", port: 8888 }],
+        },
+      ]);
       const annotations = (scraped.daemonSet.spec as any).template.metadata.annotations;
       // A PodMonitor finds the `metrics` port by name in operator mode; otherwise the annotations say where.
       expect(annotations).toEqual(operator ? undefined : { "prometheus.io/scrape": "true", "prometheus.io/port": "8888", "prometheus.io/path": "/metrics" });
@@ -119,7 +147,9 @@ describe("LogAgent in a rendered stack", () => {
   it("ships the dev stack's log root to its Kafka, admitted by the Kafka NetworkPolicy as a client", async () => {
     const result = await renderStack("dev", {});
     const ds = findObject(result, "DaemonSet", "log-agent");
-    const config = parse(findObject(result, "ConfigMap", ds.spec.template.spec.volumes.find((v: any) => v.name === "config").configMap.name).data["config.yaml"]);
+    const config = parse(
+      findObject(result, "ConfigMap", ds.spec.template.spec.volumes.find((v: any) => v.name === "config").configMap.name).data["config.yaml"],
+    );
     const ns = findObject(result, "Namespace", ds.metadata.namespace);
     expect(config.receivers.filelog.include[0]).toBe(`${ns.metadata.annotations["classroom.io/log-root"]}/*/*.log`);
     expect(config.exporters.kafka.logs.topic).toBe("classroom.logs");
@@ -131,7 +161,9 @@ describe("LogAgent in a rendered stack", () => {
   it("sends to the OTLP endpoint and opens egress to its port only when logs.destination is otlp", async () => {
     const result = await renderStack("dev", { "classroom:logs": { destination: "otlp", otlpEndpoint: "gw.observability:4317" } });
     const ds = findObject(result, "DaemonSet", "log-agent");
-    const config = parse(findObject(result, "ConfigMap", ds.spec.template.spec.volumes.find((v: any) => v.name === "config").configMap.name).data["config.yaml"]);
+    const config = parse(
+      findObject(result, "ConfigMap", ds.spec.template.spec.volumes.find((v: any) => v.name === "config").configMap.name).data["config.yaml"],
+    );
     expect(Object.keys(config.exporters)).toEqual(["otlp"]);
     expect(ds.spec.template.metadata.labels["classroom.io/client-kafka"]).toBeUndefined();
     expect(findObject(result, "NetworkPolicy", "log-agent").spec.egress[1].ports).toEqual([{ protocol: "TCP", port: 4317 }]);

@@ -6,7 +6,14 @@ import { REQUEST_CHECKS } from "../../../infra/config/rollout-defaults";
 import { findObject, K8sObject, objectsOf, renderStack } from "../../support/render";
 
 const podOf = (o: K8sObject) => o.spec.template;
-const operator = { "classroom:monitoring": { operator: true, namespace: "observability", prometheusPodLabels: { "app.kubernetes.io/name": "prometheus" }, selectorLabels: { release: "kube-prometheus-stack" } } };
+const operator = {
+  "classroom:monitoring": {
+    operator: true,
+    namespace: "observability",
+    prometheusPodLabels: { "app.kubernetes.io/name": "prometheus" },
+    selectorLabels: { release: "kube-prometheus-stack" },
+  },
+};
 
 function problems(monitoring: unknown): string[] {
   try {
@@ -21,7 +28,14 @@ function problems(monitoring: unknown): string[] {
 describe("classroom:monitoring", () => {
   it("defaults to annotation scraping by a Prometheus in the monitoring namespace", () => {
     const c = parsePlatformConfig({ "classroom:environment": "dev" });
-    expect(c.monitoring).toEqual({ operator: false, namespace: "monitoring", prometheusPodLabels: {}, selectorLabels: {}, backlogGrowingMinutes: 10, mysqlReplicaLagSeconds: 30 });
+    expect(c.monitoring).toEqual({
+      operator: false,
+      namespace: "monitoring",
+      prometheusPodLabels: {},
+      selectorLabels: {},
+      backlogGrowingMinutes: 10,
+      mysqlReplicaLagSeconds: 30,
+    });
   });
 
   it("names the key and the allowed values of a bad setting, one line each", () => {
@@ -42,18 +56,33 @@ describe("classroom:monitoring", () => {
 describe("scraping and alerting in the rendered stack", () => {
   it("annotation mode: every platform pod carries prometheus.io/* for its metrics port, the rules ship as a ConfigMap, no operator objects", async () => {
     const result = await renderStack("prod");
-    const expected: Record<string, string> = { zookeeper: "7000", redis: "9121", "redis-sentinel": "9121", mysql: "9104", "mq-replayer-stable": "8080", "scheduler-stable": "8080" };
+    const expected: Record<string, string> = {
+      zookeeper: "7000",
+      redis: "9121",
+      "redis-sentinel": "9121",
+      mysql: "9104",
+      "mq-replayer-stable": "8080",
+      "scheduler-stable": "8080",
+    };
     for (const [name, port] of Object.entries(expected)) {
       const kind = name.endsWith("-stable") ? "Deployment" : "StatefulSet";
       const annotations = podOf(findObject(result, kind, name)).metadata.annotations;
-      expect([name, annotations["prometheus.io/scrape"], annotations["prometheus.io/port"], annotations["prometheus.io/path"]]).toEqual([name, "true", port, "/metrics"]);
-      const containerPorts = podOf(findObject(result, kind, name)).spec.containers.flatMap((c: K8sObject) => c.ports ?? []).map((p: K8sObject) => p.containerPort);
+      expect([name, annotations["prometheus.io/scrape"], annotations["prometheus.io/port"], annotations["prometheus.io/path"]]).toEqual([
+        name,
+        "true",
+        port,
+        "/metrics",
+      ]);
+      const containerPorts = podOf(findObject(result, kind, name))
+        .spec.containers.flatMap((c: K8sObject) => c.ports ?? [])
+        .map((p: K8sObject) => p.containerPort);
       expect(containerPorts).toContain(Number(port));
     }
     expect(objectsOf(result, "PodMonitor")).toEqual([]);
     expect(objectsOf(result, "PrometheusRule")).toEqual([]);
     const rules = findObject(result, "ConfigMap", "classroom-prometheus-rules").data["classroom.rules.yml"];
-    for (const alert of ["ZooKeeperQuorumLost", "KafkaOfflinePartitions", "RedisSentinelDisagreement", "MySqlReplicaLag", "ClassroomReplayerStuck"]) expect(rules).toContain(`alert: ${alert}`);
+    for (const alert of ["ZooKeeperQuorumLost", "KafkaOfflinePartitions", "RedisSentinelDisagreement", "MySqlReplicaLag", "ClassroomReplayerStuck"])
+      expect(rules).toContain(`alert: ${alert}`);
   });
 
   it("a metrics port admits the monitoring namespace on that port only", async () => {
@@ -80,12 +109,19 @@ describe("scraping and alerting in the rendered stack", () => {
     expect(podOf(findObject(result, "StatefulSet", "zookeeper")).metadata.annotations["prometheus.io/scrape"]).toBeUndefined();
     const zk = findObject(result, "NetworkPolicy", "zookeeper");
     const scrape = zk.spec.ingress.find((r: K8sObject) => r.ports.some((p: K8sObject) => p.port === 7000));
-    expect(scrape.from).toEqual([{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "observability" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } } }]);
+    expect(scrape.from).toEqual([
+      {
+        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "observability" } },
+        podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } },
+      },
+    ]);
   });
 
   it("ZooKeeper serves its built-in Prometheus metrics; the exporters read with accounts of their own", async () => {
     const result = await renderStack("prod");
-    expect(findObject(result, "ConfigMap", "zookeeper-config").data["zoo.cfg"]).toContain("metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider");
+    expect(findObject(result, "ConfigMap", "zookeeper-config").data["zoo.cfg"]).toContain(
+      "metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider",
+    );
     const redisExporter = podOf(findObject(result, "StatefulSet", "redis")).spec.containers.find((c: K8sObject) => c.name === "exporter");
     expect(redisExporter.env).toEqual(expect.arrayContaining([{ name: "REDIS_USER", value: "exporter" }]));
     const mysqlExporter = podOf(findObject(result, "StatefulSet", "mysql")).spec.containers.find((c: K8sObject) => c.name === "exporter");
@@ -97,8 +133,12 @@ describe("scraping and alerting in the rendered stack", () => {
 describe("golden signals, the contract with canary analysis", () => {
   it("records exactly the series canary analysis checks may name, labelled by namespace, service and track", () => {
     const input = {
-      namespaces: { data: "d", apps: "a" }, zookeeper: { replicas: 3 }, redis: { sentinel: false, sentinelQuorum: 2 },
-      mysql: { replicas: 1 }, backlogGrowingMinutes: 10, mysqlReplicaLagSeconds: 30,
+      namespaces: { data: "d", apps: "a" },
+      zookeeper: { replicas: 3 },
+      redis: { sentinel: false, sentinelQuorum: 2 },
+      mysql: { replicas: 1 },
+      backlogGrowingMinutes: 10,
+      mysqlReplicaLagSeconds: 30,
     };
     const rules = goldenSignalRules(input);
     expect(rules.map((r) => r.record)).toEqual([...GOLDEN_SIGNAL_RECORDS]);
@@ -108,8 +148,12 @@ describe("golden signals, the contract with canary analysis", () => {
 
   it("the default analysis checks read the histogram the recording rules are built from, under the same pod labels", () => {
     const source = goldenSignalRules({
-      namespaces: { data: "d", apps: "a" }, zookeeper: { replicas: 1 }, redis: { sentinel: false, sentinelQuorum: 2 },
-      mysql: { replicas: 1 }, backlogGrowingMinutes: 10, mysqlReplicaLagSeconds: 30,
+      namespaces: { data: "d", apps: "a" },
+      zookeeper: { replicas: 1 },
+      redis: { sentinel: false, sentinelQuorum: 2 },
+      mysql: { replicas: 1 },
+      backlogGrowingMinutes: 10,
+      mysqlReplicaLagSeconds: 30,
     })[0].expr;
     for (const check of REQUEST_CHECKS) {
       for (const name of metricNames(check.query)) {

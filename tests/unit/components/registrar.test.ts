@@ -11,7 +11,14 @@ const REGISTRY_ENV = ["CLASSROOM_REGISTRY_CONNECT", "CLASSROOM_REGISTRY_ROOT", "
 const canaryAt = (weight: number) => ({
   "classroom:scheduler": { replicas: 1, jobs: {} },
   "classroom:services": {
-    "board-rpc": { kind: "rpc", port: 9090, uses: ["zookeeper"], registration: "registrar", stable: { image: "r/board:1.0.0", replicas: 2 }, canary: { image: "r/board:1.1.0", replicas: 1, weight } },
+    "board-rpc": {
+      kind: "rpc",
+      port: 9090,
+      uses: ["zookeeper"],
+      registration: "registrar",
+      stable: { image: "r/board:1.0.0", replicas: 2 },
+      canary: { image: "r/board:1.1.0", replicas: 1, weight },
+    },
     "session-rpc": { kind: "rpc", port: 9090, uses: ["zookeeper"], stable: { image: "r/session:1.0.0", replicas: 1 } },
   },
 });
@@ -19,7 +26,9 @@ const canaryAt = (weight: number) => ({
 describe("registration: registrar", () => {
   it("renders no registry env into the service's pods; a self-registering rpc service keeps it", async () => {
     const result = await renderStack("dev");
-    expect(envNames(findObject(result, "Deployment", "whiteboard-rpc-stable"))).not.toEqual(expect.arrayContaining([expect.stringMatching(/^CLASSROOM_REGISTRY_|^POD_IP$|^CLASSROOM_TRACK_WEIGHT$/)]));
+    expect(envNames(findObject(result, "Deployment", "whiteboard-rpc-stable"))).not.toEqual(
+      expect.arrayContaining([expect.stringMatching(/^CLASSROOM_REGISTRY_|^POD_IP$|^CLASSROOM_TRACK_WEIGHT$/)]),
+    );
     expect(envNames(findObject(result, "Deployment", "session-rpc-stable"))).toEqual(expect.arrayContaining(REGISTRY_ENV));
   });
 
@@ -46,7 +55,10 @@ describe("registration: registrar", () => {
   it("is refused on services that are not rpc, naming the key", () => {
     let problems: string[] = [];
     try {
-      parsePlatformConfig({ "classroom:environment": "dev", "classroom:services": JSON.stringify({ w: { kind: "worker", registration: "registrar", stable: { image: "r/w:1", replicas: 1 } } }) });
+      parsePlatformConfig({
+        "classroom:environment": "dev",
+        "classroom:services": JSON.stringify({ w: { kind: "worker", registration: "registrar", stable: { image: "r/w:1", replicas: 1 } } }),
+      });
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       problems = err.problems;
@@ -92,28 +104,45 @@ describe("the registrar daemon", () => {
   it("may reach ZooKeeper and the API server ports, nothing else besides DNS", async () => {
     const result = await renderStack("dev");
     const labels = findObject(result, "Deployment", "registrar-stable").spec.template.metadata.labels;
-    const policies = objectsOf(result, "NetworkPolicy").filter((p) => p.metadata.namespace === "classroom-dev-apps" && Object.keys(p.spec.podSelector.matchLabels ?? {}).length > 0 && selects(p.spec.podSelector.matchLabels, labels));
+    const policies = objectsOf(result, "NetworkPolicy").filter(
+      (p) =>
+        p.metadata.namespace === "classroom-dev-apps" &&
+        Object.keys(p.spec.podSelector.matchLabels ?? {}).length > 0 &&
+        selects(p.spec.podSelector.matchLabels, labels),
+    );
     const egress = policies.flatMap((p) => p.spec.egress ?? []);
     const ports = egress.flatMap((r: any) => r.ports.map((p: any) => `${p.protocol}/${p.port}`)).sort();
     expect(ports).toEqual(["TCP/2181", "TCP/443", "TCP/53", "TCP/6443", "UDP/53"].sort());
     const zk = egress.find((r: any) => r.ports.some((p: any) => p.port === 2181));
     expect(zk.to[0].podSelector.matchLabels["app.kubernetes.io/name"]).toBe("zookeeper");
     // Nobody calls it; Prometheus scrapes its /metrics on the health port.
-    expect(policies.flatMap((p) => p.spec.ingress ?? [])).toEqual([{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: {} } }], ports: [{ protocol: "TCP", port: 8080 }] }]);
+    expect(policies.flatMap((p) => p.spec.ingress ?? [])).toEqual([
+      {
+        from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: {} } }],
+        ports: [{ protocol: "TCP", port: 8080 }],
+      },
+    ]);
   });
 
   it("reaches only the API server addresses and ports of registrar.apiServer / apiServerPorts when the stack sets them", async () => {
     const egressOf = (result: Awaited<ReturnType<typeof renderStack>>) => findObject(result, "NetworkPolicy", "registrar-apiserver").spec.egress;
     // Default: the stack does not know the control plane's addresses, so any address on 443 and 6443.
-    expect(egressOf(await renderStack("dev"))).toEqual([{
-      to: [{ ipBlock: { cidr: "0.0.0.0/0" } }, { ipBlock: { cidr: "::/0" } }],
-      ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 6443 }],
-    }]);
+    expect(egressOf(await renderStack("dev"))).toEqual([
+      {
+        to: [{ ipBlock: { cidr: "0.0.0.0/0" } }, { ipBlock: { cidr: "::/0" } }],
+        ports: [
+          { protocol: "TCP", port: 443 },
+          { protocol: "TCP", port: 6443 },
+        ],
+      },
+    ]);
     const narrowed = await renderStack("dev", { "classroom:registrar": { apiServer: ["172.18.0.2", "10.20.0.0/28", "fd00::10"], apiServerPorts: [6443] } });
-    expect(egressOf(narrowed)).toEqual([{
-      to: [{ ipBlock: { cidr: "172.18.0.2/32" } }, { ipBlock: { cidr: "10.20.0.0/28" } }, { ipBlock: { cidr: "fd00::10/128" } }],
-      ports: [{ protocol: "TCP", port: 6443 }],
-    }]);
+    expect(egressOf(narrowed)).toEqual([
+      {
+        to: [{ ipBlock: { cidr: "172.18.0.2/32" } }, { ipBlock: { cidr: "10.20.0.0/28" } }, { ipBlock: { cidr: "fd00::10/128" } }],
+        ports: [{ protocol: "TCP", port: 6443 }],
+      },
+    ]);
   });
 
   it("refuses a bad registrar.apiServer entry, naming the key, the allowed form and the value", () => {
@@ -126,9 +155,15 @@ describe("the registrar daemon", () => {
       }
       return [];
     };
-    expect(problems({ apiServer: ["10.0.0.10", "kubernetes.default"] })).toEqual(["classroom:registrar.apiServer[1] must be an IP address or CIDR such as 10.0.0.10 or 10.0.0.0/24, got 'kubernetes.default'"]);
-    expect(problems({ apiServer: ["10.1.2.3/8"] })).toEqual(["classroom:registrar.apiServer[0] must be an IP address or CIDR such as 10.0.0.10 or 10.0.0.0/24 with no bits set after the prefix length, got '10.1.2.3/8'"]);
-    expect(problems({ apiServer: ["10.0.0.0/33"] })).toEqual(["classroom:registrar.apiServer[0] must be an IP address or CIDR such as 10.0.0.10 or 10.0.0.0/24 (prefix length 0-32), got '10.0.0.0/33'"]);
+    expect(problems({ apiServer: ["10.0.0.10", "kubernetes.default"] })).toEqual([
+      "classroom:registrar.apiServer[1] must be an IP address or CIDR such as 10.0.0.10 or 10.0.0.0/24, got 'kubernetes.default'",
+    ]);
+    expect(problems({ apiServer: ["10.1.2.3/8"] })).toEqual([
+      "classroom:registrar.apiServer[0] must be an IP address or CIDR such as 10.0.0.10 or 10.0.0.0/24 with no bits set after the prefix length, got '10.1.2.3/8'",
+    ]);
+    expect(problems({ apiServer: ["10.0.0.0/33"] })).toEqual([
+      "classroom:registrar.apiServer[0] must be an IP address or CIDR such as 10.0.0.10 or 10.0.0.0/24 (prefix length 0-32), got '10.0.0.0/33'",
+    ]);
     expect(problems({ apiServer: [] })).toEqual([expect.stringMatching(/^classroom:registrar.apiServer must list at least one address or CIDR/)]);
     expect(problems({ apiServerPorts: [0] })).toEqual(["classroom:registrar.apiServerPorts[0] must be a port number between 1 and 65535, got 0"]);
     expect(problems({ apiServer: ["fd00::/8", "2001:db8::/32", "10.0.0.0/8"] })).toEqual([]);

@@ -31,25 +31,30 @@ export function judge(check: AnalysisCheck, values: { canary?: number; stable?: 
   if (stable === undefined) return { failed: true, reason: "no data for the stable track to compare with" };
   const limit = check.direction === "max" ? stable + check.threshold : stable - check.threshold;
   const failed = check.direction === "max" ? canary > limit : canary < limit;
-  return { failed, reason: `canary ${fmt(canary)} ${failed ? "is" : "is not"} ${worse} stable ${fmt(stable)} ${check.direction === "max" ? "+" : "-"} ${fmt(check.threshold)}` };
+  return {
+    failed,
+    reason: `canary ${fmt(canary)} ${failed ? "is" : "is not"} ${worse} stable ${fmt(stable)} ${check.direction === "max" ? "+" : "-"} ${fmt(check.threshold)}`,
+  };
 }
 
 /** Every check once: the canary's query and (for `baseline: stable`) the stable track's, then the verdict. */
 export async function evaluate(checks: AnalysisCheck[], vars: { service: string; window: string }, query: QueryFn): Promise<CheckResult[]> {
-  return Promise.all(checks.map(async (check) => {
-    const queries = {
-      canary: renderQuery(check.query, { ...vars, track: "canary" }),
-      ...(check.baseline === "stable" ? { stable: renderQuery(check.query, { ...vars, track: "stable" }) } : {}),
-    };
-    try {
-      const [canary, stable] = await Promise.all([query(queries.canary), queries.stable ? query(queries.stable) : Promise.resolve(undefined)]);
-      const values = { canary, stable };
-      return { check, queries, values, ...judge(check, values) };
-    } catch (err) {
-      // A Prometheus that cannot answer is a failed evaluation, not a pass: failureLimit bounds how long a run waits on it.
-      return { check, queries, values: {}, failed: true, reason: `query failed: ${(err as Error).message}` };
-    }
-  }));
+  return Promise.all(
+    checks.map(async (check) => {
+      const queries = {
+        canary: renderQuery(check.query, { ...vars, track: "canary" }),
+        ...(check.baseline === "stable" ? { stable: renderQuery(check.query, { ...vars, track: "stable" }) } : {}),
+      };
+      try {
+        const [canary, stable] = await Promise.all([query(queries.canary), queries.stable ? query(queries.stable) : Promise.resolve(undefined)]);
+        const values = { canary, stable };
+        return { check, queries, values, ...judge(check, values) };
+      } catch (err) {
+        // A Prometheus that cannot answer is a failed evaluation, not a pass: failureLimit bounds how long a run waits on it.
+        return { check, queries, values: {}, failed: true, reason: `query failed: ${(err as Error).message}` };
+      }
+    }),
+  );
 }
 
 interface PromResponse {
@@ -72,7 +77,8 @@ export function prometheusQuery(base: string, timeoutMs = 10_000): QueryFn {
     if (resultType === "scalar") raw = (result as [number, string])[1];
     else if (resultType === "vector") {
       const samples = result as Array<{ metric: Record<string, string>; value: [number, string] }>;
-      if (samples.length > 1) throw new Error(`the query returns ${samples.length} series; a check must return one value per track (aggregate it, e.g. with sum)`);
+      if (samples.length > 1)
+        throw new Error(`the query returns ${samples.length} series; a check must return one value per track (aggregate it, e.g. with sum)`);
       raw = samples[0]?.value[1];
     } else throw new Error(`the query returns a ${resultType}; a check must return an instant vector or a scalar`);
     const value = raw === undefined ? undefined : Number(raw);

@@ -36,11 +36,17 @@ export type RolloutOutcome =
 export async function executeRollout(service: string, deps: RolloutDeps, options: { continueManual?: boolean } = {}): Promise<RolloutOutcome> {
   const first = deps.read();
   const canary = first.entries.canary;
-  if (!canary) throw new ReleaseError(`service '${service}' has no canary to roll out: start one with \`canary --image <ref> --weight <n>\` (run then takes it through classroom:services.${service}.rollout.steps)`);
-  if (canary.weight === 0 && canary.replicas === 0) throw new ReleaseError(`the canary of '${service}' was rolled back (weight 0, 0 replicas): start a new one with \`canary --image <ref> --weight <n>\``);
+  if (!canary)
+    throw new ReleaseError(
+      `service '${service}' has no canary to roll out: start one with \`canary --image <ref> --weight <n>\` (run then takes it through classroom:services.${service}.rollout.steps)`,
+    );
+  if (canary.weight === 0 && canary.replicas === 0)
+    throw new ReleaseError(`the canary of '${service}' was rolled back (weight 0, 0 replicas): start a new one with \`canary --image <ref> --weight <n>\``);
   const { steps, analysis } = first.plan;
   if (analysis.checks.length > 0 && !analysis.prometheus) {
-    throw new ReleaseError(`classroom:services.${service}.rollout.analysis.prometheus is not set: the analysis (${analysis.checks.map((c) => c.name).join(", ")}) needs the Prometheus to query`);
+    throw new ReleaseError(
+      `classroom:services.${service}.rollout.analysis.prometheus is not set: the analysis (${analysis.checks.map((c) => c.name).join(", ")}) needs the Prometheus to query`,
+    );
   }
   const start = Math.min(canary.step ?? 1, steps.length);
   if (canary.step !== undefined) deps.log(`resuming the rollout of ${service} at step ${start} of ${steps.length}`);
@@ -76,7 +82,9 @@ export async function executeRollout(service: string, deps: RolloutDeps, options
       const results = await evaluate(analysis.checks, { service, window: analysis.window }, deps.query);
       for (const r of results) {
         if (r.failed) failures.set(r.check.name, (failures.get(r.check.name) ?? 0) + 1);
-        deps.log(`analysis #${evaluation} step ${i}: ${r.check.name} ${r.failed ? "FAIL" : "ok"}: ${r.reason}${r.failed ? ` (failure ${failures.get(r.check.name)}, ${r.check.failureLimit} tolerated)` : ""}`);
+        deps.log(
+          `analysis #${evaluation} step ${i}: ${r.check.name} ${r.failed ? "FAIL" : "ok"}: ${r.reason}${r.failed ? ` (failure ${failures.get(r.check.name)}, ${r.check.failureLimit} tolerated)` : ""}`,
+        );
       }
       const fatal = results.filter((r) => r.failed && (failures.get(r.check.name) ?? 0) > r.check.failureLimit);
       if (fatal.length > 0) {
@@ -119,32 +127,40 @@ export async function runRollout(ctx: StepContext, options: { continueManual?: b
     return { entries: new StackFile(ctx.file).service(ctx.service), plan: rolloutPlan(svc.kind, svc.rollout), kind: svc.kind };
   };
   const plan = read().plan;
-  const outcome = await executeRollout(ctx.service, {
-    read,
-    apply: async (step) => {
-      const code = await applyStep({ ...ctx, cache, log }, step);
-      if (code !== 0) throw new ReleaseRefused(`the ${step.action} step exited with ${code}; the rollout stops here (run again to resume)`);
+  const outcome = await executeRollout(
+    ctx.service,
+    {
+      read,
+      apply: async (step) => {
+        const code = await applyStep({ ...ctx, cache, log }, step);
+        if (code !== 0) throw new ReleaseRefused(`the ${step.action} step exited with ${code}; the rollout stops here (run again to resume)`);
+      },
+      query: prometheusQuery(plan.analysis.prometheus ?? "http://prometheus.invalid"),
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      now: () => Date.now(),
+      log: (line) => log(`${new Date().toISOString()} ${line}`),
     },
-    query: prometheusQuery(plan.analysis.prometheus ?? "http://prometheus.invalid"),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    now: () => Date.now(),
-    log: (line) => log(`${new Date().toISOString()} ${line}`),
-  }, options);
+    options,
+  );
   switch (outcome.result) {
     case "promoted":
       log(`rollout of ${ctx.service} done: the canary is promoted`);
       return 0;
     case "paused":
-      log(`rollout of ${ctx.service} paused at step ${outcome.step} (manual): continue with \`release ${ctx.stack} ${ctx.service} run --continue\`, or \`promote\` / \`abort\``);
+      log(
+        `rollout of ${ctx.service} paused at step ${outcome.step} (manual): continue with \`release ${ctx.stack} ${ctx.service} run --continue\`, or \`promote\` / \`abort\``,
+      );
       return 0;
     case "stopped":
       throw new ReleaseRefused(`rollout of ${ctx.service} stopped at step ${outcome.step}: ${outcome.why}`);
     case "rolled-back":
-      throw new ReleaseRefused(`rollout of ${ctx.service} rolled back at step ${outcome.step}: ${outcome.failed.map((r) => `${r.check.name} failed more than ${r.check.failureLimit} time(s)`).join("; ")}`,
+      throw new ReleaseRefused(
+        `rollout of ${ctx.service} rolled back at step ${outcome.step}: ${outcome.failed.map((r) => `${r.check.name} failed more than ${r.check.failureLimit} time(s)`).join("; ")}`,
         outcome.failed.flatMap((r) => [
           `${r.check.name}: ${r.reason}`,
           `  canary: ${r.queries.canary} = ${r.values.canary ?? "no data"}`,
           ...(r.queries.stable ? [`  stable: ${r.queries.stable} = ${r.values.stable ?? "no data"}`] : []),
-        ]));
+        ]),
+      );
   }
 }

@@ -47,7 +47,11 @@ function linkNodeModules(from: string, to: string, checkout: string): void {
     const target = path.join(to, entry.name);
     if (entry.name.startsWith("@") && entry.isDirectory()) {
       linkNodeModules(source, target, checkout);
-    } else if (entry.isSymbolicLink() && !path.isAbsolute(fs.readlinkSync(source)) && path.resolve(to, fs.readlinkSync(source)).startsWith(checkout + path.sep)) {
+    } else if (
+      entry.isSymbolicLink() &&
+      !path.isAbsolute(fs.readlinkSync(source)) &&
+      path.resolve(to, fs.readlinkSync(source)).startsWith(checkout + path.sep)
+    ) {
       fs.symlinkSync(fs.readlinkSync(source), target);
     } else {
       fs.symlinkSync(fs.realpathSync(source), target);

@@ -1,4 +1,3 @@
-
 /** An object of a render: a bare Kubernetes object, or synth's RenderedObject (which carries it in `object`). */
 export type RenderedInput = Record<string, any> | { type: string; name: string; object: Record<string, any> };
 
@@ -107,7 +106,9 @@ function walk(a: unknown, b: unknown, path: string, out: FieldChange[]): void {
         if (byName.has(name)) walk(item, byName.get(name), p, out);
         else out.push({ path: p, before: item });
       });
-      b.forEach((item, i) => { if (!seen.has(namesB[i])) out.push({ path: `${path}[name=${namesB[i]}]`, after: item }); });
+      b.forEach((item, i) => {
+        if (!seen.has(namesB[i])) out.push({ path: `${path}[name=${namesB[i]}]`, after: item });
+      });
       return;
     }
     for (let i = 0; i < Math.max(a.length, b.length); i++) {
@@ -124,7 +125,15 @@ function walk(a: unknown, b: unknown, path: string, out: FieldChange[]): void {
 /** Unique `name` of every item, or undefined when the list is not keyed by name. */
 function itemNames(list: unknown[]): string[] | undefined {
   // Claim templates carry their name in metadata.name.
-  const names = list.map((item) => (!isPlainObject(item) ? undefined : typeof item.name === "string" ? item.name : isPlainObject(item.metadata) && typeof item.metadata.name === "string" ? item.metadata.name : undefined));
+  const names = list.map((item) =>
+    !isPlainObject(item)
+      ? undefined
+      : typeof item.name === "string"
+        ? item.name
+        : isPlainObject(item.metadata) && typeof item.metadata.name === "string"
+          ? item.metadata.name
+          : undefined,
+  );
   if (names.some((n) => n === undefined) || new Set(names).size !== names.length) return undefined;
   return names as string[];
 }
@@ -156,7 +165,11 @@ export function formatDiff(diff: SynthDiff, options: { title?: string; maxValueL
   for (const change of diff.changed) {
     lines.push(`  ~ ${change.key}`);
     for (const f of change.fields) {
-      const detail = !("before" in f) ? `added ${show(f.after, max)}` : !("after" in f) ? `removed (was ${show(f.before, max)})` : `${show(f.before, max)} -> ${show(f.after, max)}`;
+      const detail = !("before" in f)
+        ? `added ${show(f.after, max)}`
+        : !("after" in f)
+          ? `removed (was ${show(f.before, max)})`
+          : `${show(f.before, max)} -> ${show(f.after, max)}`;
       lines.push(`      ${f.path}: ${detail}`);
     }
   }

@@ -51,24 +51,30 @@ function mockState(type: string, name: string, inputs: Record<string, any>): Rec
 export async function renderProgram(program: () => unknown, stack: StackConfig): Promise<Rendered> {
   const objects: RenderedObject[] = [];
   const resources: Rendered["resources"] = [];
-  await pulumi.runtime.setMocks({
-    newResource(args) {
-      resources.push({ type: args.type, name: args.name, props: stripUndefined(args.inputs) });
-      if (args.type.startsWith("kubernetes:") && !args.type.startsWith("pulumi:providers:")) {
-        objects.push({ type: args.type, name: args.name, object: stripUndefined(args.inputs) });
-      }
-      return { id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs) };
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        resources.push({ type: args.type, name: args.name, props: stripUndefined(args.inputs) });
+        if (args.type.startsWith("kubernetes:") && !args.type.startsWith("pulumi:providers:")) {
+          objects.push({ type: args.type, name: args.name, object: stripUndefined(args.inputs) });
+        }
+        return { id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs) };
+      },
+      call(args) {
+        return args.inputs;
+      },
     },
-    call(args) {
-      return args.inputs;
-    },
-  }, stack.project, stack.stack, false);
+    stack.project,
+    stack.stack,
+    false,
+  );
   pulumi.runtime.setAllConfig(stack.config, stack.secretKeys);
   const identities = resourceIdentities(stack.project, stack.stack);
-  const outputs = (await pulumi.runtime.runInPulumiStack(async () => {
-    identities.observe();
-    return program();
-  })) ?? {};
+  const outputs =
+    (await pulumi.runtime.runInPulumiStack(async () => {
+      identities.observe();
+      return program();
+    })) ?? {};
   await waitForRegistrations();
   return { objects, resources, identities: identities.list(), outputs };
 }

@@ -53,13 +53,15 @@ export function findReplacements(before: Render, after: Render): Replacement[] {
     }
   }
   const pairedUrns = new Map(pairs.map(([old, next]) => [old.urn, next.urn]));
-  return pairs.map(([old, next]) => ({
-    before: old,
-    after: next,
-    resource: key(objectsBefore, old) ?? old.urn,
-    stateful: statefulReason(old, objectsBefore.get(`${old.type}::${old.name}`)),
-    alias: suggestAlias(old, next, pairedUrns),
-  })).sort((a, b) => a.before.urn.localeCompare(b.before.urn));
+  return pairs
+    .map(([old, next]) => ({
+      before: old,
+      after: next,
+      resource: key(objectsBefore, old) ?? old.urn,
+      stateful: statefulReason(old, objectsBefore.get(`${old.type}::${old.name}`)),
+      alias: suggestAlias(old, next, pairedUrns),
+    }))
+    .sort((a, b) => a.before.urn.localeCompare(b.before.urn));
 }
 
 function objectsByResource(render: Render): Map<string, Record<string, any>> {
@@ -75,7 +77,8 @@ export function statefulReason(resource: ResourceIdentity, object: Record<string
     case "PersistentVolumeClaim":
       return "deleting the old resource deletes the claim and the data on its volume";
     case "Secret":
-      if (JSON.stringify(object).includes(GENERATED_PASSWORD_PREFIX)) return "the Secret holds generated passwords: the engine deletes it with the old resource";
+      if (JSON.stringify(object).includes(GENERATED_PASSWORD_PREFIX))
+        return "the Secret holds generated passwords: the engine deletes it with the old resource";
   }
   return undefined;
 }

@@ -24,7 +24,9 @@ export class StackFileError extends Error {}
 const STACK_FILE_KEYS = ["config", "environment", "secretsprovider", "encryptedkey", "encryptionsalt"];
 
 interface ProjectFile {
-  name: string; stackConfigDir?: string; config?: Record<string, { default?: unknown; value?: unknown }>;
+  name: string;
+  stackConfigDir?: string;
+  config?: Record<string, { default?: unknown; value?: unknown }>;
 }
 
 function readProjectFile(root: string): ProjectFile {
@@ -48,7 +50,9 @@ export function isStackName(stack: string): boolean {
 
 export function stackFilePath(stack: string, stackFile?: string, root = PROJECT_ROOT): string {
   if (!isStackName(stack)) {
-    throw new StackFileError(`--stack ${JSON.stringify(stack)} is not a stack name (letters, digits, '.', '_' and '-'; stacks: ${knownStacks(root).join(", ") || "none"})`);
+    throw new StackFileError(
+      `--stack ${JSON.stringify(stack)} is not a stack name (letters, digits, '.', '_' and '-'; stacks: ${knownStacks(root).join(", ") || "none"})`,
+    );
   }
   if (stackFile !== undefined) {
     if (!fs.existsSync(stackFile)) throw new StackFileError(`--stack-file ${stackFile}: no such file`);
@@ -68,7 +72,13 @@ function stackDir(root: string): string {
 
 function knownStacks(root: string): string[] {
   const dir = stackDir(root);
-  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice(7, -5)).sort() : [];
+  return fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((f) => /^Pulumi\..+\.yaml$/.test(f))
+        .map((f) => f.slice(7, -5))
+        .sort()
+    : [];
 }
 
 /**

@@ -50,12 +50,21 @@ export function findUpgradeHazards(before: readonly RenderedInput[], after: read
     if (old.kind === "PersistentVolumeClaim") {
       const successor = afterByKey.get(key);
       if (!successor) {
-        hazards.push({ resource: key, field: "(object)", reason: "the claim is removed: the engine deletes it and the volume's data with it (unless its reclaim policy is Retain)" });
+        hazards.push({
+          resource: key,
+          field: "(object)",
+          reason: "the claim is removed: the engine deletes it and the volume's data with it (unless its reclaim policy is Retain)",
+        });
         continue;
       }
       for (const field of CLAIM_REPLACEMENT_FIELDS) {
         for (const change of diffValues(old.spec?.[field], kubernetesObject(successor).spec?.[field], `spec.${field}`)) {
-          hazards.push({ resource: key, field: change.path, reason: `the engine replaces the claim for a spec.${field} change: a new, empty volume`, ...values(change) });
+          hazards.push({
+            resource: key,
+            field: change.path,
+            reason: `the engine replaces the claim for a spec.${field} change: a new, empty volume`,
+            ...values(change),
+          });
         }
       }
       continue;
@@ -66,7 +75,12 @@ export function findUpgradeHazards(before: readonly RenderedInput[], after: read
       const next = kubernetesObject(successor);
       for (const field of STATEFULSET_REPLACEMENT_FIELDS) {
         for (const change of diffValues(old.spec?.[field], next.spec?.[field], `spec.${field}`)) {
-          hazards.push({ resource: key, field: change.path, reason: `the engine replaces the StatefulSet for a spec.${field} change (every replica down at once${field === "volumeClaimTemplates" ? ", existing claims no longer match the template" : ""})`, ...values(change) });
+          hazards.push({
+            resource: key,
+            field: change.path,
+            reason: `the engine replaces the StatefulSet for a spec.${field} change (every replica down at once${field === "volumeClaimTemplates" ? ", existing claims no longer match the template" : ""})`,
+            ...values(change),
+          });
         }
       }
       continue;
@@ -76,14 +90,24 @@ export function findUpgradeHazards(before: readonly RenderedInput[], after: read
       const next = kubernetesObject(renamed);
       for (const field of ["name", "namespace"] as const) {
         if (old.metadata?.[field] !== next.metadata?.[field]) {
-          hazards.push({ resource: key, field: `metadata.${field}`, reason: `the StatefulSet gets a new identity (${objectKey(next)}): the engine replaces it, and its pods start on new, empty claims`, before: old.metadata?.[field], after: next.metadata?.[field] });
+          hazards.push({
+            resource: key,
+            field: `metadata.${field}`,
+            reason: `the StatefulSet gets a new identity (${objectKey(next)}): the engine replaces it, and its pods start on new, empty claims`,
+            before: old.metadata?.[field],
+            after: next.metadata?.[field],
+          });
         }
       }
       continue;
     }
     const templates = (old.spec?.volumeClaimTemplates ?? []) as Array<{ metadata?: { name?: string } }>;
     if (templates.length > 0) {
-      hazards.push({ resource: key, field: "spec.volumeClaimTemplates", reason: `the StatefulSet is removed: its pods stop and its claims (${templates.map((t) => t.metadata?.name).join(", ")}) are orphaned or deleted` });
+      hazards.push({
+        resource: key,
+        field: "spec.volumeClaimTemplates",
+        reason: `the StatefulSet is removed: its pods stop and its claims (${templates.map((t) => t.metadata?.name).join(", ")}) are orphaned or deleted`,
+      });
     }
   }
   return hazards;
@@ -99,10 +123,12 @@ function values(change: { before?: unknown; after?: unknown }): { before?: unkno
 
 /** One line per hazard: `StatefulSet/ns/name: field (a -> b): reason`. */
 export function formatHazards(hazards: readonly UpgradeHazard[]): string {
-  return hazards.map((h) => {
-    const values = "before" in h || "after" in h ? ` (${show(h.before)} -> ${show(h.after)})` : "";
-    return `  ${h.resource}: ${h.field}${values}: ${h.reason}${(h.detail ?? []).map((line) => `\n      ${line}`).join("")}`;
-  }).join("\n");
+  return hazards
+    .map((h) => {
+      const values = "before" in h || "after" in h ? ` (${show(h.before)} -> ${show(h.after)})` : "";
+      return `  ${h.resource}: ${h.field}${values}: ${h.reason}${(h.detail ?? []).map((line) => `\n      ${line}`).join("")}`;
+    })
+    .join("\n");
 }
 
 function show(value: unknown): string {
@@ -113,9 +139,14 @@ function show(value: unknown): string {
 
 /** Thrown when a change is refused for upgrade hazards; the CLIs print the message and exit 1. */
 export class DataLossRefused extends Error {
-  constructor(readonly hazards: UpgradeHazard[], what: string) {
-    super(`refusing ${what}: it would replace a StatefulSet or another stateful resource, or lose a volume claim:\n${formatHazards(hazards)}\n` +
-      "Pass --allow-data-loss to go ahead anyway (make sure the data is backed up or migrated first).");
+  constructor(
+    readonly hazards: UpgradeHazard[],
+    what: string,
+  ) {
+    super(
+      `refusing ${what}: it would replace a StatefulSet or another stateful resource, or lose a volume claim:\n${formatHazards(hazards)}\n` +
+        "Pass --allow-data-loss to go ahead anyway (make sure the data is backed up or migrated first).",
+    );
     this.name = "DataLossRefused";
   }
 }
@@ -125,7 +156,8 @@ export function verifyBaselineRef(ref: string, root = PROJECT_ROOT): void {
   if (ref.startsWith("-")) throw new StackFileError(`--baseline ${ref} is not a git ref (give a branch, tag or commit such as HEAD or origin/main)`);
   const refCheck = spawnSync("git", ["-C", root, "rev-parse", "--verify", "--quiet", `${ref}^{commit}`], { encoding: "utf8" });
   if (refCheck.error) throw new StackFileError(`--baseline needs git on PATH (${refCheck.error.message})`);
-  if (refCheck.status !== 0) throw new StackFileError(`--baseline ${ref} is not a commit in ${root} (give a branch, tag or commit such as HEAD or origin/main)`);
+  if (refCheck.status !== 0)
+    throw new StackFileError(`--baseline ${ref} is not a commit in ${root} (give a branch, tag or commit such as HEAD or origin/main)`);
 }
 
 /**
@@ -159,7 +191,12 @@ export interface UpgradeCheck {
  * URN changes without an alias (a renamed child, a renamed or re-parented component), which the engine
  * replaces whatever the objects look like.
  */
-export async function hazardsSinceRef(stack: string, ref: string, current: Pick<Rendered, "objects" | "identities">, root = PROJECT_ROOT): Promise<UpgradeCheck> {
+export async function hazardsSinceRef(
+  stack: string,
+  ref: string,
+  current: Pick<Rendered, "objects" | "identities">,
+  root = PROJECT_ROOT,
+): Promise<UpgradeCheck> {
   verifyBaselineRef(ref, root);
   if (!stackExistsAt(ref, stack, root)) return { baselineFound: false, hazards: [], replacements: [] };
   const before = await withCheckout(ref, root, async (dir) => {
@@ -168,7 +205,9 @@ export async function hazardsSinceRef(stack: string, ref: string, current: Pick<
     } catch (err) {
       // The baseline's own error classes are not today's; its message is what the user needs.
       if (err instanceof StackFileError) throw err;
-      throw new StackFileError(`--baseline ${ref}: the stack ${stack} does not render at that commit: ${String((err as Error)?.message ?? err).split("\n")[0]}`);
+      throw new StackFileError(
+        `--baseline ${ref}: the stack ${stack} does not render at that commit: ${String((err as Error)?.message ?? err).split("\n")[0]}`,
+      );
     }
   });
   const replacements = findReplacements(before, current);
@@ -177,10 +216,12 @@ export async function hazardsSinceRef(stack: string, ref: string, current: Pick<
 
 /** The replacements that lose data or credentials, as hazards naming both URNs and the alias to add. */
 export function replacementHazards(replacements: readonly Replacement[]): UpgradeHazard[] {
-  return replacements.filter((r) => r.stateful).map((r) => ({
-    resource: r.resource,
-    field: "urn",
-    reason: `its URN changes and no alias covers the old one: ${r.stateful}`,
-    detail: [`before: ${r.before.urn}`, `after:  ${r.after.urn}`, `a rename ships with an alias: add ${r.alias}`],
-  }));
+  return replacements
+    .filter((r) => r.stateful)
+    .map((r) => ({
+      resource: r.resource,
+      field: "urn",
+      reason: `its URN changes and no alias covers the old one: ${r.stateful}`,
+      detail: [`before: ${r.before.urn}`, `after:  ${r.after.urn}`, `a rename ships with an alias: add ${r.alias}`],
+    }));
 }

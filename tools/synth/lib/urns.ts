@@ -65,8 +65,12 @@ function urnType(urn: string): string {
  * alias under each parent alias.
  */
 export function identify(
-  scope: Scope, type: string, name: string, parent: ResourceIdentity | undefined,
-  aliases: readonly pulumi.Input<string | pulumi.Alias>[], urnOfResource: (r: pulumi.Resource) => string | undefined,
+  scope: Scope,
+  type: string,
+  name: string,
+  parent: ResourceIdentity | undefined,
+  aliases: readonly pulumi.Input<string | pulumi.Alias>[],
+  urnOfResource: (r: pulumi.Resource) => string | undefined,
 ): ResourceIdentity {
   const urn = urnOf(scope, type, name, parent?.urn);
   let opaque = 0;
@@ -83,7 +87,14 @@ export function identify(
       for (const alias of own) inherited.push(childAlias(scope, urnName(alias), parent.name, parentAlias, urnType(alias)));
     }
   }
-  return { urn, type, name, ...(parent ? { parent: parent.urn } : {}), aliases: [...new Set([...own, ...inherited])], opaqueAliases: opaque + (parent?.opaqueAliases ?? 0) };
+  return {
+    urn,
+    type,
+    name,
+    ...(parent ? { parent: parent.urn } : {}),
+    aliases: [...new Set([...own, ...inherited])],
+    opaqueAliases: opaque + (parent?.opaqueAliases ?? 0),
+  };
 }
 
 /** The SDK's inheritedChildAlias: the child under the parent's old URN, renamed along if its name starts with the parent's. */
@@ -94,7 +105,11 @@ function childAlias(scope: Scope, childName: string, parentName: string, parentA
 
 /** An alias as a URN, with the SDK's defaults (collapseAliasToUrn); undefined when part of it is an Output. */
 function resolveAlias(
-  scope: Scope, alias: pulumi.Input<string | pulumi.Alias>, type: string, name: string, parentUrn: string | undefined,
+  scope: Scope,
+  alias: pulumi.Input<string | pulumi.Alias>,
+  type: string,
+  name: string,
+  parentUrn: string | undefined,
   urnOfResource: (r: pulumi.Resource) => string | undefined,
 ): string | undefined {
   if (typeof alias === "string") return alias;
@@ -106,7 +121,8 @@ function resolveAlias(
   const aliasProject = field("project", scope.project);
   const aliasStack = field("stack", scope.stack);
   const parent = field("parent", parentUrn);
-  const aliasParent = parent === undefined ? undefined : typeof parent === "string" ? parent : pulumi.Resource.isInstance(parent) ? urnOfResource(parent) : null;
+  const aliasParent =
+    parent === undefined ? undefined : typeof parent === "string" ? parent : pulumi.Resource.isInstance(parent) ? urnOfResource(parent) : null;
   if ([aliasName, aliasType, aliasProject, aliasStack].some((v) => typeof v !== "string") || aliasParent === null) return undefined;
   return urnOf({ project: aliasProject as string, stack: aliasStack as string }, aliasType as string, aliasName as string, aliasParent);
 }
