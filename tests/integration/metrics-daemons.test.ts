@@ -1,9 +1,9 @@
-import * as path from "node:path";
 import Redis from "ioredis";
 import { KafkaBroker } from "../harness/kafka";
 import { freePort } from "../harness/ports";
 import { ManagedProcess } from "../harness/process";
 import { RedisServer } from "../harness/redis";
+import { startReplayerFromSource } from "../support/replayer-process";
 import { BufferedProducer } from "../../runtime/mq/producer";
 import { connectRedis } from "../../runtime/mq/redis";
 import { Sample, scrape, select, total } from "../support/prom-text";
@@ -13,7 +13,6 @@ import { SchedulerReplicas } from "../support/scheduler/replicas";
  * The daemons' `/metrics`, read over HTTP from real processes (the entry points the pods run) against
  * real Redis and Kafka: the numbers must say what happened, not merely exist.
  */
-const repoRoot = path.resolve(__dirname, "../..");
 const SHARDS = 4;
 const TOPIC = "classroom.metrics";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -49,23 +48,14 @@ describe("daemon metrics", () => {
   }, 60_000);
 
   function startReplayer(prefix: string, kafkaBootstrap: string, healthPort: number): ManagedProcess {
-    return ManagedProcess.start(
-      "replayer",
-      path.join(repoRoot, "node_modules/.bin/node"),
-      ["--import", "tsx", path.join(repoRoot, "runtime/mq/replayer-main.ts")],
-      {
-        cwd: repoRoot,
-        env: {
-          ...process.env,
-          CLASSROOM_REDIS_URL: redisServer.url,
-          CLASSROOM_KAFKA_BOOTSTRAP: kafkaBootstrap,
-          CLASSROOM_MQ_SHARDS: String(SHARDS),
-          CLASSROOM_MQ_KEY_PREFIX: prefix,
-          CLASSROOM_MQ_HEALTH_PORT: String(healthPort),
-          CLASSROOM_MQ_KAFKA_SEND_TIMEOUT_MS: "1000",
-        },
-      },
-    );
+    return startReplayerFromSource({
+      CLASSROOM_REDIS_URL: redisServer.url,
+      CLASSROOM_KAFKA_BOOTSTRAP: kafkaBootstrap,
+      CLASSROOM_MQ_SHARDS: String(SHARDS),
+      CLASSROOM_MQ_KEY_PREFIX: prefix,
+      CLASSROOM_MQ_HEALTH_PORT: String(healthPort),
+      CLASSROOM_MQ_KAFKA_SEND_TIMEOUT_MS: "1000",
+    });
   }
 
   test("the replayer reports the backlog and lag per shard while Kafka is down, and the replayed count once it is back", async () => {
@@ -127,20 +117,14 @@ describe("daemon metrics", () => {
   test("the replayer answers 500 on /metrics while Redis is unreachable, so Prometheus marks the target down instead of reading a stale 0", async () => {
     const down = await RedisServer.start();
     const port = await freePort();
-    const replayer = ManagedProcess.start(
-      "replayer-redis-down",
-      path.join(repoRoot, "node_modules/.bin/node"),
-      ["--import", "tsx", path.join(repoRoot, "runtime/mq/replayer-main.ts")],
+    const replayer = startReplayerFromSource(
       {
-        cwd: repoRoot,
-        env: {
-          ...process.env,
-          CLASSROOM_REDIS_URL: down.url,
-          CLASSROOM_KAFKA_BOOTSTRAP: kafka.bootstrap,
-          CLASSROOM_MQ_SHARDS: String(SHARDS),
-          CLASSROOM_MQ_HEALTH_PORT: String(port),
-        },
+        CLASSROOM_REDIS_URL: down.url,
+        CLASSROOM_KAFKA_BOOTSTRAP: kafka.bootstrap,
+        CLASSROOM_MQ_SHARDS: String(SHARDS),
+        CLASSROOM_MQ_HEALTH_PORT: String(port),
       },
+      "replayer-redis-down",
     );
     await eventually(
       "the replayer to serve /metrics",

@@ -1,9 +1,9 @@
-import * as path from "node:path";
 import Redis from "ioredis";
 import { KafkaBroker } from "../harness/kafka";
 import { freePort } from "../harness/ports";
 import { ManagedProcess } from "../harness/process";
 import { RedisServer } from "../harness/redis";
+import { startReplayerFromSource } from "../support/replayer-process";
 import { StreamBuffer } from "../../runtime/mq/buffer";
 import { Deduplicator } from "../../runtime/mq/dedupe";
 import { KafkaSender } from "../../runtime/mq/kafka-send";
@@ -11,7 +11,6 @@ import { BufferedProducer, MqSendError } from "../../runtime/mq/producer";
 import { connectRedis } from "../../runtime/mq/redis";
 import { Replayer } from "../../runtime/mq/replayer";
 
-const repoRoot = path.resolve(__dirname, "../..");
 const SHARDS = 4;
 /** `appendfsync everysec` loses about a second on a crash; Redis lets fsync lag up to 2 s before it blocks writes. */
 const DURABILITY_BOUND_MS = 2_000;
@@ -95,24 +94,15 @@ describe("Kafka outage buffer: crashes while messages sit in Redis", () => {
       await sender.close();
 
       // node with the tsx loader, not the tsx CLI: the CLI forks a child that would survive the SIGKILL.
-      daemon = ManagedProcess.start(
-        "replayer",
-        path.join(repoRoot, "node_modules/.bin/node"),
-        ["--import", "tsx", path.join(repoRoot, "runtime/mq/replayer-main.ts")],
-        {
-          cwd: repoRoot,
-          env: {
-            ...process.env,
-            CLASSROOM_REDIS_URL: redisServer.url,
-            CLASSROOM_KAFKA_BOOTSTRAP: kafka.bootstrap,
-            CLASSROOM_MQ_SHARDS: String(SHARDS),
-            CLASSROOM_MQ_KEY_PREFIX: prefix,
-            CLASSROOM_MQ_LEASE_TTL_MS: "2000",
-            CLASSROOM_MQ_BATCH_SIZE: "50",
-            CLASSROOM_MQ_LOG_BATCHES: "1",
-          },
-        },
-      );
+      daemon = startReplayerFromSource({
+        CLASSROOM_REDIS_URL: redisServer.url,
+        CLASSROOM_KAFKA_BOOTSTRAP: kafka.bootstrap,
+        CLASSROOM_MQ_SHARDS: String(SHARDS),
+        CLASSROOM_MQ_KEY_PREFIX: prefix,
+        CLASSROOM_MQ_LEASE_TTL_MS: "2000",
+        CLASSROOM_MQ_BATCH_SIZE: "50",
+        CLASSROOM_MQ_LOG_BATCHES: "1",
+      });
       await waitFor("the daemon to replay a few batches", () => (daemon!.log.match(/"event":"replayed"/g) ?? []).length >= 5, 60_000);
       await daemon.kill();
       const left = await backlog(redis, prefix);

@@ -1,13 +1,11 @@
-import * as path from "node:path";
 import { KafkaBroker } from "../harness/kafka";
 import { freePort } from "../harness/ports";
-import { ManagedProcess } from "../harness/process";
 import { RedisServer } from "../harness/redis";
+import { startReplayerFromSource } from "../support/replayer-process";
 import { BufferedProducer } from "../../runtime/mq/producer";
 import { connectRedis } from "../../runtime/mq/redis";
 import { Replayer, ReplayerEvent } from "../../runtime/mq/replayer";
 
-const repoRoot = path.resolve(__dirname, "../..");
 const SHARDS = 4;
 const TOPIC = "classroom.lease";
 
@@ -72,23 +70,14 @@ describe("Kafka outage buffer: replayer leases", () => {
     await fillBacklog(prefix, 20_000);
     const redis = connectRedis({ url: redisServer.url });
     // A fresh process loads @platformatic/kafka for the first time (seconds on a loaded machine, longer than this TTL).
-    const daemon = ManagedProcess.start(
-      "replayer",
-      path.join(repoRoot, "node_modules/.bin/node"),
-      ["--import", "tsx", path.join(repoRoot, "runtime/mq/replayer-main.ts")],
-      {
-        cwd: repoRoot,
-        env: {
-          ...process.env,
-          CLASSROOM_REDIS_URL: redisServer.url,
-          CLASSROOM_KAFKA_BOOTSTRAP: kafka.bootstrap,
-          CLASSROOM_MQ_SHARDS: String(SHARDS),
-          CLASSROOM_MQ_KEY_PREFIX: prefix,
-          CLASSROOM_MQ_LEASE_TTL_MS: "2000",
-          CLASSROOM_MQ_BATCH_SIZE: "200",
-        },
-      },
-    );
+    const daemon = startReplayerFromSource({
+      CLASSROOM_REDIS_URL: redisServer.url,
+      CLASSROOM_KAFKA_BOOTSTRAP: kafka.bootstrap,
+      CLASSROOM_MQ_SHARDS: String(SHARDS),
+      CLASSROOM_MQ_KEY_PREFIX: prefix,
+      CLASSROOM_MQ_LEASE_TTL_MS: "2000",
+      CLASSROOM_MQ_BATCH_SIZE: "200",
+    });
     try {
       const backlog = async () => {
         let n = 0;
