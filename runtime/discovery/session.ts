@@ -40,6 +40,7 @@ export class SessionManager extends EventEmitter<SessionEvents> {
   private lostContactAt: number | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
+  private handshakeTimer: NodeJS.Timeout | undefined;
   private closed = false;
   /** Every session id this process has held, so that our own stale ephemeral nodes can be recognised. */
   readonly ownSessionIds = new Set<string>();
@@ -67,6 +68,7 @@ export class SessionManager extends EventEmitter<SessionEvents> {
     this.open();
     this.armProbe();
     this.armExpiryTimer();
+    this.armHandshakeWatchdog();
   }
 
   private open(): void {
@@ -110,12 +112,35 @@ export class SessionManager extends EventEmitter<SessionEvents> {
       this.emit("disconnected");
     }
     this.armExpiryTimer();
+    this.armHandshakeWatchdog();
   }
 
   private contactRestored(): void {
     this.lostContactAt = undefined;
     clearTimeout(this.expiryTimer);
     this.expiryTimer = undefined;
+    clearInterval(this.handshakeTimer);
+    this.handshakeTimer = undefined;
+  }
+
+  /**
+   * While the connection is down, a reconnection attempt that has had no session reply for a whole
+   * interval is dropped and retried (ZkConnection.abortStalledHandshake). A server answers a handshake
+   * in milliseconds; one that does not was not ready when it accepted the socket, and the next attempt
+   * reaches it ready. The interval, a fifth of the session timeout (1-5 s), leaves several attempts
+   * inside the session, so a server restart within the timeout keeps the session.
+   */
+  private armHandshakeWatchdog(): void {
+    if (this.handshakeTimer || this.closed) return;
+    const interval = Math.min(5_000, Math.max(1_000, Math.floor(this.sessionTimeoutMs / 5)));
+    this.handshakeTimer = setInterval(() => {
+      const conn = this.conn;
+      if (!conn || this.connected || this.closed) return;
+      if (conn.abortStalledHandshake()) {
+        this.options.logger.warn("zookeeper handshake unanswered; reconnecting", { session: conn.sessionId, waitedMs: interval });
+      }
+    }, interval);
+    this.handshakeTimer.unref();
   }
 
   /**
@@ -218,6 +243,7 @@ export class SessionManager extends EventEmitter<SessionEvents> {
     this.closed = true;
     clearTimeout(this.expiryTimer);
     clearTimeout(this.probeTimer);
+    clearInterval(this.handshakeTimer);
     const conn = this.conn;
     if (!conn) return;
     if (this.connected) {

@@ -55,6 +55,8 @@ export class ZkConnection {
   /** Last public state was connected (a handshake is not in flight). */
   private connectedNow = false;
   private corked = false;
+  /** The socket abortStalledHandshake() last saw mid-handshake. */
+  private handshakeSocket: object | undefined;
 
   constructor(
     readonly client: zookeeper.Client,
@@ -185,6 +187,25 @@ export class ZkConnection {
       this.corked = false;
       socket.uncork();
     });
+  }
+
+  /**
+   * Drops a connection attempt that has been in flight since the previous call: the socket the
+   * library is on now is the one it was on then, and it still has no session reply. The library times
+   * out only the TCP connect (after a whole session timeout with one server) and never the handshake,
+   * so a server that accepted the socket before it was ready to serve (a restarting ZooKeeper binds
+   * its port before it has loaded its data) would hold the reconnection until the session was lost.
+   * Destroying the socket makes the library reconnect at once, with the same session and watches.
+   * Returns true when it dropped one.
+   */
+  abortStalledHandshake(): boolean {
+    const socket = internals(this.client).socket;
+    const seen = this.handshakeSocket;
+    this.handshakeSocket = this.connectedNow || this.disposed ? undefined : socket;
+    if (!socket || socket !== seen || this.connectedNow || this.disposed || socket.destroyed) return false;
+    this.handshakeSocket = undefined;
+    socket.destroy();
+    return true;
   }
 
   private call<T>(start: (cb: (err: Error | zookeeper.Exception | null, value: T) => void) => void): Promise<T> {

@@ -1,5 +1,7 @@
+import * as net from "node:net";
 import * as zookeeper from "node-zookeeper-client";
 import { RegistrationHandle, ServiceRegistry, Source, WatchHandle, silentLogger } from "../../runtime/discovery";
+import { freePort } from "../harness/ports";
 import { ZooKeeperServer, closeRawClient, connectRawClient, zkCall } from "../harness/zookeeper";
 
 // Session loss and the fallback ladder against a real ZooKeeper 3.8: server restarts, sessions
@@ -108,6 +110,78 @@ describe("server restart within the session timeout", () => {
       30_000,
     );
     expect(provider.stats()).toMatchObject({ sessionId: sessionBefore, sessionsOpened: 1 });
+  });
+});
+
+/**
+ * A TCP front for the server that either forwards or swallows: in "swallow" mode it accepts a
+ * connection and never answers it, as a restarting ZooKeeper does with a socket it accepted before it
+ * was ready to serve.
+ */
+async function frontFor(server: ZooKeeperServer): Promise<{ connectString: string; mode: "forward" | "swallow"; cut(): void; close(): Promise<void> }> {
+  const port = await freePort();
+  const sockets = new Set<net.Socket>();
+  const front = {
+    connectString: `127.0.0.1:${port}`,
+    mode: "forward" as "forward" | "swallow",
+    cut: () => sockets.forEach((s) => s.destroy()),
+    close: () => new Promise<void>((resolve) => (front.cut(), proxy.close(() => resolve()))),
+  };
+  const proxy = net.createServer((client) => {
+    sockets.add(client);
+    client.on("close", () => sockets.delete(client));
+    client.on("error", () => undefined);
+    if (front.mode === "swallow") return;
+    const upstream = net.connect({ host: "127.0.0.1", port: Number(server.connectString.split(":")[1]) });
+    sockets.add(upstream);
+    upstream.on("close", () => (sockets.delete(upstream), client.destroy()));
+    upstream.on("error", () => undefined);
+    client.on("close", () => upstream.destroy());
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => proxy.listen(port, "127.0.0.1", resolve));
+  return front;
+}
+
+describe("a reconnection the server accepts but never answers", () => {
+  it("is dropped and retried inside the session timeout, so the session, its nodes and its watches survive", async () => {
+    const front = await frontFor(zk!);
+    try {
+      // 10 s sessions: the library alone would wait on the unanswered socket for all of it (it times
+      // out only the TCP connect) and the registry would then open a new session.
+      const provider = registry({ connect: front.connectString, sessionTimeoutMs: 10_000 });
+      const consumer = registry({ sessionTimeoutMs: 10_000 });
+      await provider.register("room-rpc", { id: "a", host: "10.0.0.1", port: 9090 });
+      const watch = provider.watch("room-rpc");
+      const remote = consumer.watch("room-rpc");
+      await eventually(
+        () => ids(watch) === "a" && ids(remote) === "a",
+        () => `${ids(watch)} / ${ids(remote)}`,
+      );
+      const sessionBefore = provider.stats().sessionId;
+
+      front.mode = "swallow";
+      front.cut();
+      await eventually(
+        () => !provider.stats().connected,
+        () => "still connected",
+      );
+      await sleep(500); // the client's retry is now held by an accepted, unanswered socket
+      front.mode = "forward";
+      await consumer.register("room-rpc", { id: "b", host: "10.0.0.2", port: 9090 });
+
+      const cutAt = Date.now();
+      await eventually(
+        () => provider.stats().connected && ids(watch) === "a,b",
+        () => `connected=${provider.stats().connected} ${ids(watch)}`,
+        20_000,
+      );
+      expect(provider.stats()).toMatchObject({ sessionId: sessionBefore, sessionsOpened: 1 });
+      expect(Date.now() - cutAt).toBeLessThan(10_000);
+      expect(ids(remote)).toBe("a,b"); // the provider's node never left
+    } finally {
+      await front.close();
+    }
   });
 });
 
