@@ -114,3 +114,23 @@ test("pulumi/actions is pinned to a commit with its version noted, and runs the 
   }
   expect(steps).toBeGreaterThanOrEqual(3);
 });
+
+test("the runtime image builds on every push to main that changes what the Dockerfile copies, and never on its own pin", () => {
+  const wf = workflow("runtime-image.yml");
+  expect(wf.on.push.branches).toEqual(["main"]);
+  const filters = wf.on.push.paths as string[];
+  const covered = (file: string) => filters.some((p) => (p.endsWith("/**") ? file.startsWith(p.slice(0, -2)) : file === p));
+  const dockerfile = fs.readFileSync(path.join(ROOT, "runtime/Dockerfile"), "utf8");
+  // Sources of every COPY from the build context (COPY --from=<stage> copies from another stage).
+  const sources = [...dockerfile.matchAll(/^COPY\s+(?!--from)(.+)$/gm)].flatMap((m) => m[1].trim().split(/\s+/).slice(0, -1));
+  expect(sources.length).toBeGreaterThanOrEqual(3);
+  const needed = [
+    ...sources.map((s) => (s.endsWith("/") ? `${s}Dockerfile` : s)),
+    "runtime/Dockerfile",
+    ".dockerignore",
+    ".github/workflows/runtime-image.yml",
+  ];
+  expect(needed.filter((f) => !covered(f))).toEqual([]);
+  // The pin pull request edits only the stack files: its merge must not build (and pin) again.
+  expect(stacks().filter((s) => covered(`stacks/Pulumi.${s.name}.yaml`))).toEqual([]);
+});
