@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { DISCOVERY_ENV } from "@classroom-platform/runtime/contracts";
 import type { RoutingConfig, ServiceConfig, TrackConfig } from "../../infra/config";
 import { contentChecksum } from "../shared/checksum";
 import { DataConnection } from "../shared/connection";
@@ -130,8 +131,8 @@ export class ClassroomService extends pulumi.ComponentResource {
       const trackLabels = workloadLabels(id);
       const selector = { ...selectorLabels(id), "classroom.io/track": t.track };
       const env = [
-        { name: "CLASSROOM_SERVICE", value: name },
-        { name: "CLASSROOM_TRACK", value: t.track },
+        { name: DISCOVERY_ENV.service, value: name },
+        { name: DISCOVERY_ENV.track, value: t.track },
         ...wiring.env,
         ...Object.entries(args.env ?? {}).map(([n, value]) => ({ name: n, value })),
         ...(args.kind === "rpc" ? registrationEnv(args.registry, { service: name, namespace: ns, port, track: t.track, canaryWeight: t.weight }) : []),

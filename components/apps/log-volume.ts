@@ -1,4 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
+import { LOG_ENV } from "@classroom-platform/runtime/contracts";
 
 /** Where a service's container sees its log directory. */
 export const LOG_MOUNT = "/var/log/classroom";
@@ -30,9 +31,9 @@ export function logVolume(
     env: [
       { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
       { name: "POD_UID", valueFrom: { fieldRef: { fieldPath: "metadata.uid" } } },
-      { name: "CLASSROOM_LOG_DIR", value: LOG_MOUNT },
+      { name: LOG_ENV.dir, value: LOG_MOUNT },
       // Kubernetes expands $(VAR) from variables defined earlier in the same list.
-      { name: "CLASSROOM_LOG_FILE", value: `${LOG_MOUNT}/$(POD_NAME)_$(POD_UID).log` },
+      { name: LOG_ENV.file, value: `${LOG_MOUNT}/$(POD_NAME)_$(POD_UID).log` },
     ],
   };
 }

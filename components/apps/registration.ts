@@ -1,4 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
+import { DISCOVERY_ENV } from "@classroom-platform/runtime/contracts";
 import { REGISTRAR_ANNOTATIONS, REGISTRAR_LABEL } from "@classroom-platform/runtime/registrar";
 import type { ServiceConfig } from "../../infra/config";
 
@@ -28,12 +29,12 @@ export function registrationEnv(
 ): k8s.types.input.core.v1.EnvVar[] {
   if (registry.mode === "registrar") return [];
   return [
-    { name: "CLASSROOM_REGISTRY_CONNECT", value: registry.connect },
-    { name: "CLASSROOM_REGISTRY_ROOT", value: registry.root ?? "/classroom/services" },
-    { name: "CLASSROOM_NAMESPACE", value: instance.namespace },
-    { name: "CLASSROOM_SERVICE_PORT", value: String(instance.port) },
-    { name: "CLASSROOM_TRACK_WEIGHT", value: String(instance.track === "canary" ? (instance.canaryWeight ?? 0) : 100) },
-    { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+    { name: DISCOVERY_ENV.connect, value: registry.connect },
+    { name: DISCOVERY_ENV.root, value: registry.root ?? "/classroom/services" },
+    { name: DISCOVERY_ENV.namespace, value: instance.namespace },
+    { name: DISCOVERY_ENV.port, value: String(instance.port) },
+    { name: DISCOVERY_ENV.weight, value: String(instance.track === "canary" ? (instance.canaryWeight ?? 0) : 100) },
+    { name: DISCOVERY_ENV.podIp, valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
   ];
 }
 

@@ -11,15 +11,17 @@ import { checkHandlers, JobHandler, loadHandlerModule } from "./handlers";
 import { JobConfigError } from "./job-schema";
 import { SchedulerMetrics } from "./metrics";
 import { Router } from "./routing";
-import { Scheduler } from "./scheduler";
+import { Scheduler, schedulerLog } from "./scheduler";
 
 // The runtime's structured logger: JSON lines on stdout and in the pod's log file (CLASSROOM_LOG_FILE).
+// Startup failures go through it too, so the line that explains a CrashLoopBackOff is in the file the
+// node's log agent ships, and is one JSON line like every other.
 const logger = createLogger({ component: "scheduler" });
 
-/** Errors, losses and misfires are what an operator must see; the rest is info. */
-function log(replicaId: string, message: string, fields: Record<string, unknown> = {}): void {
-  const level = /error|fail/.test(message) ? "error" : /lost|misfire|late|refused|stuck/.test(message) ? "warn" : "info";
-  logger[level](message, { replica: replicaId, ...fields });
+/** A configuration error: one line, its problems as a list (the message holds one per line, after a heading ending in ':' when it has one). */
+function configurationError(err: Error): void {
+  const [first, ...rest] = err.message.split("\n").filter(Boolean);
+  logger.error("configuration error", rest.length > 0 && first.endsWith(":") ? { source: first.slice(0, -1), problems: rest } : { problems: [first, ...rest] });
 }
 
 function startHealthServer(port: number, ready: () => boolean, registry: Registry): http.Server {
@@ -46,12 +48,12 @@ async function main(): Promise<number> {
     config = daemonConfigFromEnv();
   } catch (err) {
     if (err instanceof JobConfigError) {
-      console.error(`scheduler: configuration error:\n${err.message}`);
+      configurationError(err);
       return 2;
     }
     throw err;
   }
-  const say = (message: string, fields?: Record<string, unknown>) => log(config.replicaId, message, fields);
+  const say = schedulerLog(config.replicaId, logger);
   const redis = createRedis(config.redis, `scheduler:${config.replicaId}`);
   const subscriber = createRedis({ ...config.redis, commandTimeout: undefined }, `scheduler-sub:${config.replicaId}`);
   let lastRedisError = "";
@@ -63,7 +65,7 @@ async function main(): Promise<number> {
   try {
     await Promise.all([redis.connect(), subscriber.connect()]);
   } catch (err) {
-    console.error(`scheduler: cannot connect to Redis (${config.redisDescription}): ${lastRedisError || (err as Error).message}`);
+    logger.error("cannot connect to Redis", { replica: config.replicaId, redis: config.redisDescription, error: lastRedisError || (err as Error).message });
     redis.disconnect();
     subscriber.disconnect();
     return 1;
@@ -79,7 +81,7 @@ async function main(): Promise<number> {
     redis.disconnect();
     subscriber.disconnect();
     if (err instanceof JobConfigError) {
-      console.error(`scheduler: configuration error:\n${err.message}`);
+      configurationError(err);
       return 2;
     }
     throw err;
@@ -116,7 +118,8 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err) => {
-    console.error(`scheduler: ${(err as Error).stack ?? err}`);
+    // A bug, not a condition the operator caused: the stack goes into the line as a field.
+    logger.error("internal error", { error: (err as Error).message ?? String(err), stack: (err as Error).stack });
     process.exit(1);
   },
 );

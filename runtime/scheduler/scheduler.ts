@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { createLogger, Logger } from "../log";
 import { Admission, ClaimAhead, Coordinator, FireRequest } from "./claim";
 import type { JobHandler } from "./handlers";
 import type { Job } from "./job-schema";
@@ -33,7 +34,7 @@ export interface SchedulerOptions {
   historyLimit?: number;
   /** Prometheus metrics of this replica (fires, misses, duplicates refused, fire lag). Default: none. */
   metrics?: SchedulerMetrics;
-  /** Structured log sink. Default: JSON lines on stdout. */
+  /** Structured log sink. Default: the runtime's logger (schedulerLog), on stdout and the pod's log file. */
   log?(message: string, fields?: Record<string, unknown>): void;
 }
 
@@ -84,8 +85,7 @@ export class Scheduler {
   private readonly log: NonNullable<SchedulerOptions["log"]>;
 
   constructor(private readonly options: SchedulerOptions) {
-    this.log =
-      options.log ?? ((message, fields) => console.log(JSON.stringify({ time: new Date().toISOString(), replica: options.replicaId, message, ...fields })));
+    this.log = options.log ?? schedulerLog(options.replicaId);
     const leaseMs = options.leaseMs ?? 3000;
     this.lookaheadMs = options.lookaheadMs ?? 300;
     if (this.lookaheadMs * 3 > leaseMs) throw new Error(`lookaheadMs (${this.lookaheadMs}) must be at most a third of leaseMs (${leaseMs})`);
@@ -385,4 +385,21 @@ export class Scheduler {
     for (const fire of fires) this.options.metrics?.missed(fire.job, "claim-failed");
     this.log("could not claim fires", { error: (err as Error).message, fires: fires.slice(0, 20).map((f) => `${f.job}@${f.fireMs}`), count: fires.length });
   }
+}
+
+/**
+ * The scheduler's log sink on the runtime's structured logger: each message is the line's `event`, the
+ * replica id is on every line, and the level follows from what happened, because the scheduler's call
+ * sites (and handler modules, which receive this sink) name events, not levels: errors, failures and what could not be done are
+ * what an operator must see, losses, misfires and refusals are warnings, the rest is info.
+ */
+export function schedulerLog(
+  replicaId: string,
+  logger: Logger = createLogger({ component: "scheduler" }),
+): (event: string, fields?: Record<string, unknown>) => void {
+  const replica = logger.child({ replica: replicaId });
+  return (event, fields = {}) => {
+    const level = /error|fail|could not|cannot/.test(event) ? "error" : /lost|misfire|late|refused|stuck/.test(event) ? "warn" : "info";
+    replica[level](event, fields);
+  };
 }
