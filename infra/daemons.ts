@@ -4,6 +4,8 @@ import { KAFKA_ENV, MQ_ENV, REDIS_ENV, SCHEDULER_ENV } from "@classroom-platform
 import { REGISTRAR_DEFAULTS, REGISTRAR_ENV } from "@classroom-platform/runtime/registrar";
 import { DataConnection, DataSystem } from "../components/shared/connection";
 import { PlatformConfig } from "./config";
+import { RUNTIME_IMAGE_ANNOTATION } from "../policies/rules/images";
+import { DEFAULT_RUNTIME_IMAGE } from "./config/schema";
 import { ServiceConfig } from "./config/services";
 
 /**
@@ -21,6 +23,9 @@ import { ServiceConfig } from "./config/services";
 export function daemonServices(config: PlatformConfig, connections: Record<DataSystem, DataConnection>): Record<string, DaemonSpec> {
   const redisEnv = redisClientEnv(connections.redis);
   const daemons: Record<string, DaemonSpec> = {};
+  // A stack that pins the runtime image says so on the pods, so the policy pack can hold the daemons to
+  // the digest (runtime-image-digest-required); the default image is a tag and carries no such claim.
+  const podAnnotations = config.runtimeImage === undefined ? undefined : { [RUNTIME_IMAGE_ANNOTATION]: config.runtimeImage };
   const jobs = config.scheduler.jobs;
   if (Object.keys(jobs).length > 0) {
     // A job that names a service without a port calls it on the port the service declares.
@@ -47,6 +52,7 @@ export function daemonServices(config: PlatformConfig, connections: Record<DataS
         [SCHEDULER_ENV.namespace]: config.namespaces.apps,
         [SCHEDULER_ENV.healthPort]: "8080",
       },
+      podAnnotations,
     };
   }
   daemons["mq-replayer"] = {
@@ -58,6 +64,7 @@ export function daemonServices(config: PlatformConfig, connections: Record<DataS
       [MQ_ENV.shards]: String(config.mq.shards),
       [MQ_ENV.healthPort]: "8080",
     },
+    podAnnotations,
   };
   if (usesRegistrar(config)) {
     daemons[REGISTRAR.name] = {
@@ -71,6 +78,7 @@ export function daemonServices(config: PlatformConfig, connections: Record<DataS
         [REGISTRAR_ENV.healthPort]: "8080",
       },
       serviceAccountName: REGISTRAR.serviceAccount,
+      podAnnotations,
     };
   }
   return daemons;
@@ -83,6 +91,8 @@ export interface DaemonSpec {
   command?: string[];
   /** The pods' ServiceAccount, for daemons that call the Kubernetes API. */
   serviceAccountName?: string;
+  /** Annotations of the daemon's pods. */
+  podAnnotations?: Record<string, string>;
 }
 
 const REGISTRAR = { name: "registrar", serviceAccount: "classroom-registrar", leaseName: REGISTRAR_DEFAULTS.leaseName } as const;
@@ -201,7 +211,7 @@ function worker(config: PlatformConfig, command: string[], replicas: number, use
     uses,
     calls,
     registration: "self",
-    stable: { image: config.runtimeImage, replicas },
+    stable: { image: config.runtimeImage ?? DEFAULT_RUNTIME_IMAGE, replicas },
     healthPath: "/healthz",
     configFiles: {},
     scratch: { sizeLimit: "64Mi", memory: false },

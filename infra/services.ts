@@ -10,6 +10,9 @@ import { daemonServices, declareRegistrarAccess } from "./daemons";
 import { declareExternals, externalPeers } from "./externals";
 import { scrapeSettings } from "./monitoring";
 
+/** What a daemon adds to the service it is declared as. */
+type DaemonExtras = { env?: Record<string, string>; command?: string[]; serviceAccountName?: string; podAnnotations?: Record<string, string> };
+
 /**
  * Declares every classroom service of the stack. Each receives only the connections it declares in
  * `uses`, and is admitted by exactly the services that list it in `calls`.
@@ -23,15 +26,15 @@ export function declareServices(
   const daemons = daemonServices(config, connections);
   declareRegistrarAccess(config, opts);
   declareExternals(config, opts);
-  const all: Array<[string, ServiceConfig, { env?: Record<string, string>; command?: string[]; serviceAccountName?: string }]> = [
+  const all: Array<[string, ServiceConfig, DaemonExtras]> = [
     ...Object.entries(config.services).map(([name, svc]) => [name, svc, {}] as [string, ServiceConfig, object]),
     ...Object.entries(daemons).map(
       ([name, d]) =>
         [
           name,
           { ...d.service, configFiles: d.configFiles },
-          { env: d.env, command: (d.service as { command?: string[] }).command, serviceAccountName: d.serviceAccountName },
-        ] as [string, ServiceConfig, { env: Record<string, string>; command?: string[]; serviceAccountName?: string }],
+          { env: d.env, command: (d.service as { command?: string[] }).command, serviceAccountName: d.serviceAccountName, podAnnotations: d.podAnnotations },
+        ] as [string, ServiceConfig, DaemonExtras],
     ),
   ];
   const ports = new Map(all.map(([name, svc]) => [name, svc.port]));
@@ -82,6 +85,7 @@ export function declareServices(
           env: { ...(svc.uses.includes("kafka") && svc.uses.includes("redis") ? { [MQ_ENV.shards]: String(config.mq.shards) } : {}), ...extra.env },
           command: extra.command,
           serviceAccountName: extra.serviceAccountName,
+          podAnnotations: extra.podAnnotations,
           scrape: scrapeSettings(config),
         },
         opts,

@@ -53,6 +53,8 @@ export type ClassroomServiceArgs = Pick<
   command?: string[];
   /** ServiceAccount whose API token the pods mount (daemons that call the Kubernetes API). Default: none, no token. */
   serviceAccountName?: string;
+  /** Annotations of the pods besides the platform's own (the runtime image the daemons run). Default: none. */
+  podAnnotations?: Record<string, string>;
   /** Pull secret name for private images. */
   imagePullSecret?: pulumi.Input<string>;
   /** How the stack scrapes the pods' /metrics; omitted: not scraped. */
@@ -159,7 +161,11 @@ export class ClassroomService extends pulumi.ComponentResource {
               image: t.spec.image,
               port,
               labels: { ...trackLabels, ...wiring.clientLabels, ...callLabels },
-              annotations: { "classroom.io/config-checksum": contentChecksum(configData), ...scrapeAnnotations(args.scrape, { port: metricsPort }) },
+              annotations: {
+                ...args.podAnnotations,
+                "classroom.io/config-checksum": contentChecksum(configData),
+                ...scrapeAnnotations(args.scrape, { port: metricsPort }),
+              },
               metricsPort: args.kind === "rpc" ? RPC_METRICS_PORT : undefined,
               env,
               resources: args.resources ?? DEFAULT_RESOURCES,

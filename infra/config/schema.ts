@@ -9,6 +9,12 @@ import { closest } from "./suggest";
 import { jobsSchema, MQ_DEFAULTS } from "@classroom-platform/runtime/contracts";
 import { imageRef } from "./primitives";
 
+/**
+ * The runtime image of a stack that does not pin one: a tag, because no digest of the image is known
+ * until the runtime-image workflow has built and pushed it (README: the runtime image).
+ */
+export const DEFAULT_RUNTIME_IMAGE = "registry.classroom.internal/classroom-platform-runtime:0.1.0";
+
 export const ENVIRONMENTS = ["dev", "staging", "prod", "local"] as const;
 
 /** `<prefix>-data-default-deny` (the default-deny NetworkPolicy's instance label) must fit in 63. */
@@ -68,8 +74,10 @@ export const platformConfigSchema = z
     routing: routingConfig,
     externals: externalsConfig,
     runtimeImage: imageRef
-      .default("registry.classroom.internal/classroom-platform-runtime:0.1.0")
-      .describe("Image of the platform's own daemons (runtime/: scheduler, Kafka-outage replayer, registrar); pinned by npm run release:runtime-image"),
+      .optional()
+      .describe(
+        `Image of the platform's own daemons (runtime/: scheduler, Kafka-outage replayer, registrar), pinned by digest by npm run release:runtime-image; once set, policy runtime-image-digest-required checks the daemons run it by digest. Unset: ${DEFAULT_RUNTIME_IMAGE}`,
+      ),
     scheduler: z
       .strictObject({
         replicas: positiveInt.default(2).describe("Scheduler replicas; each fire runs once across all of them"),

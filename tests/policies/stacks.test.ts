@@ -94,3 +94,36 @@ test("the real prod rendering, deliberately broken, fails with the named rules",
     ]),
   );
 });
+
+describe("prod holds the platform's runtime image to a digest once the stack pins it", () => {
+  const runtime = "registry.classroom.internal/classroom-platform-runtime";
+  const daemonsOf = (result: Awaited<ReturnType<typeof synthesize>>) =>
+    result.objects.filter((o) => o.object.kind === "Deployment" && /^(scheduler|mq-replayer|registrar)-stable$/.test(o.object.metadata.name));
+  const blockingRuntime = (result: Awaited<ReturnType<typeof synthesize>>) =>
+    mandatoryViolations(evaluatePolicies(result.resources, loadPolicyConfig("prod"))).filter((v) => v.policy === "runtime-image-digest-required");
+
+  test("pinned by tag: every daemon is a mandatory violation; by digest: none", async () => {
+    const byTag = await synthesize({ stack: "prod", overrides: { "classroom:runtimeImage": `${runtime}:0.2.0` } });
+    expect(daemonsOf(byTag).length).toBeGreaterThanOrEqual(2);
+    expect(
+      blockingRuntime(byTag)
+        .map((v) => v.resource.replace(/^Deployment \S+\//, ""))
+        .sort(),
+    ).toEqual(
+      daemonsOf(byTag)
+        .map((o) => o.object.metadata.name)
+        .sort(),
+    );
+    const byDigest = await synthesize({ stack: "prod", overrides: { "classroom:runtimeImage": `${runtime}:0.2.0@sha256:${"ab12".repeat(16)}` } });
+    expect(blockingRuntime(byDigest)).toEqual([]);
+    for (const d of daemonsOf(byDigest)) expect(d.object.spec.template.metadata.annotations["classroom.io/runtime-image"]).toContain("@sha256:");
+  }, 120_000);
+
+  test("not pinned (the schema's default, a tag): the daemons claim no runtime image and prod passes", () => {
+    const { resources } = rendered.get("prod")!;
+    const daemons = resources.filter((r) => r.props?.kind === "Deployment" && /^(scheduler|mq-replayer|registrar)-stable$/.test(r.props.metadata?.name));
+    expect(daemons.length).toBeGreaterThanOrEqual(2);
+    for (const d of daemons) expect(d.props.spec.template.metadata.annotations ?? {}).not.toHaveProperty(["classroom.io/runtime-image"]);
+    expect(mandatoryViolations(evaluatePolicies(resources, loadPolicyConfig("prod"))).filter((v) => v.policy === "runtime-image-digest-required")).toEqual([]);
+  });
+});

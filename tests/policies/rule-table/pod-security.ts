@@ -1,4 +1,5 @@
 // Pods and containers: Pod Security Standards, resources, probes, images, credentials.
+import { RUNTIME_IMAGE_ANNOTATION as RUNTIME } from "../../../policies/rules/images";
 import { RuleSpec, app, appSec, logAgent, pod } from "./types";
 
 export const podSecurityRules: Record<string, RuleSpec> = {
@@ -165,6 +166,38 @@ export const podSecurityRules: Record<string, RuleSpec> = {
     fails: [
       ["tag only", (s) => (app(s).image = "room-api:1.8.2"), /container 'app' uses image 'room-api:1.8.2' without a digest/],
       ["malformed digest", (s) => (app(s).image = "room-api:1.8.2@sha256:abc"), /whose digest is not sha256:<64 hex digits>/],
+    ],
+  },
+  // The fixture's room-api stands in for a daemon: the platform annotates the pod template with the runtime
+  // image when the stack pins classroom:runtimeImage (infra/daemons.ts).
+  "runtime-image-digest-required": {
+    passes: [
+      ["no pod claims the runtime image (the stack does not pin it)", (s) => (app(s).image = "registry.classroom.internal/room-api:1.8.2")],
+      ["the annotated runtime image, pinned by digest", (s) => (s.stable.spec.template.metadata.annotations[RUNTIME] = app(s).image)],
+      [
+        "other images of the pod are not this rule's business",
+        (s) => {
+          s.stable.spec.template.metadata.annotations[RUNTIME] = app(s).image;
+          pod(s).initContainers = [{ name: "wait", image: "busybox:1.37" }];
+        },
+      ],
+    ],
+    fails: [
+      [
+        "the annotated runtime image by tag only",
+        (s) => (s.stable.spec.template.metadata.annotations[RUNTIME] = app(s).image = "registry.classroom.internal/room-api:1.8.2"),
+        /container 'app' runs the platform's runtime image 'registry.classroom.internal\/room-api:1.8.2' without a digest; pin it with npm run release:runtime-image/,
+      ],
+      [
+        "the annotated runtime image with a malformed digest",
+        (s) => (s.stable.spec.template.metadata.annotations[RUNTIME] = app(s).image = "registry.classroom.internal/room-api:1.8.2@sha256:abc"),
+        /container 'app' runs the platform's runtime image .* whose digest is not sha256:<64 hex digits>/,
+      ],
+      [
+        "a pod annotated with a runtime image none of its containers runs",
+        (s) => (s.stable.spec.template.metadata.annotations[RUNTIME] = "registry.classroom.internal/classroom-platform-runtime:0.2.0"),
+        /annotated classroom.io\/runtime-image: .* but no container runs registry.classroom.internal\/classroom-platform-runtime/,
+      ],
     ],
   },
   "no-secret-env-literals": {
