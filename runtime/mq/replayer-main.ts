@@ -1,7 +1,8 @@
 /**
  * The replayer daemon the platform deploys: moves buffered messages from Redis Streams into Kafka.
  * Configured by environment variables only (README, "Replayer daemon"); logs one JSON object per line.
- * Run: `tsx runtime/mq/replayer-main.ts`. Exits non-zero with one line naming the variable on bad config.
+ * Run: `tsx runtime/mq/replayer-main.ts`. Exits 2 on bad config with one `configuration error` line whose
+ * `problems` name the variables, 1 when it cannot start; startup failures are log lines like the others.
  */
 import * as http from "node:http";
 import { createLogger } from "../log";
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
     config = parseReplayerConfig(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`replayer: ${err.message}\n`);
+      logger.error("configuration error", { problems: err.problems });
       process.exit(2);
     }
     throw err;
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
   try {
     await replayer.start();
   } catch (err) {
-    process.stderr.write(`replayer: cannot start: ${(err as Error).message}\n`);
+    logger.error("cannot start", { error: (err as Error).message });
     redis.disconnect();
     process.exit(1);
   }
@@ -96,6 +97,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  process.stderr.write(`replayer: ${(err as Error).message}\n`);
+  // A bug, not a condition the operator caused: the stack goes into the line as a field.
+  logger.error("internal error", { error: (err as Error).message ?? String(err), stack: (err as Error).stack });
   process.exit(1);
 });

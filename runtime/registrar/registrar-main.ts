@@ -1,8 +1,8 @@
 /**
  * The registrar daemon (`classroom-registrar`): mirrors the ready endpoints of opted-in track Services
  * into ZooKeeper while this replica holds the Lease. Configured by environment variables (README.md).
- * Exit codes: 0 after SIGTERM/SIGINT, 2 on a configuration error (one line per problem), 3 on an
- * internal error.
+ * Exit codes: 0 after SIGTERM/SIGINT, 2 on a configuration error (one `configuration error` line listing
+ * the problems), 3 on an internal error. Startup failures are log lines like the others.
  */
 import * as http from "node:http";
 import { CoordinationV1Api, KubeConfig } from "@kubernetes/client-node";
@@ -15,21 +15,24 @@ import { LeaderElector } from "./leader-election";
 import { registerRegistrarMetrics } from "./metrics";
 import { Registrar } from "./registrar";
 
+// The runtime's structured logger: JSON lines on stdout and in the pod's log file (CLASSROOM_LOG_FILE).
+const logger = createLogger({ component: "registrar" });
+
 async function main(): Promise<number> {
   let config: RegistrarConfig;
   try {
     config = registrarConfigFromEnv();
   } catch (err) {
     if (!(err instanceof EnvConfigError)) throw err;
-    for (const p of err.problems) process.stderr.write(`classroom-registrar: ${p}\n`);
+    logger.error("configuration error", { problems: err.problems });
     return 2;
   }
-  const log = createLogger({ component: "registrar" }).child({ identity: config.identity });
+  const log = logger.child({ identity: config.identity });
   const kc = new KubeConfig();
   try {
     kc.loadFromDefault(); // KUBECONFIG, else the pod's ServiceAccount
   } catch (err) {
-    process.stderr.write(`classroom-registrar: cannot load Kubernetes credentials (KUBECONFIG or the pod's ServiceAccount): ${(err as Error).message}\n`);
+    log.error("cannot load Kubernetes credentials", { from: "KUBECONFIG or the pod's ServiceAccount", error: (err as Error).message });
     return 2;
   }
 
@@ -109,7 +112,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err) => {
-    process.stderr.write(`classroom-registrar: internal error: ${(err as Error)?.stack ?? err}\n`);
+    logger.error("internal error", { error: (err as Error)?.message ?? String(err), stack: (err as Error)?.stack });
     process.exit(3);
   },
 );

@@ -32,6 +32,19 @@ function npm(args: string[], cwd: string): string {
   return execFileSync("npm", args, { cwd, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
 
+/**
+ * Installs the packed tarball with production dependencies only, as the Dockerfile does. `--prefer-offline`
+ * and not `--offline`: installing a tarball makes npm resolve each of its dependencies from the
+ * registry's package documents (packuments), and the cache that README's `npm ci` fills holds only the
+ * locked tarballs, by integrity, never a packument. On a machine with only that cache `--offline` stops
+ * at the first dependency with ENOTCACHED (tried: @kubernetes/client-node); it passes only after an
+ * earlier online install has cached the packuments. With `--prefer-offline` every tarball still comes
+ * from the cache and only the packuments are fetched when missing.
+ */
+function installTarball(cwd: string): void {
+  npm(["install", "--omit=dev", "--prefer-offline", "--no-audit", "--no-fund", tarball], cwd);
+}
+
 let work: string;
 let tarball: string;
 let installed: string;
@@ -44,7 +57,7 @@ beforeAll(() => {
   installed = path.join(work, "app");
   fs.mkdirSync(installed);
   fs.writeFileSync(path.join(installed, "package.json"), JSON.stringify({ name: "runtime-image", private: true }));
-  npm(["install", "--omit=dev", "--prefer-offline", "--no-audit", "--no-fund", tarball], installed);
+  installTarball(installed);
 });
 
 afterAll(() => {
@@ -205,7 +218,7 @@ describe("a service outside the repository", () => {
     const consumer = fs.mkdtempSync(path.join(os.tmpdir(), "discovery-consumer-"));
     try {
       fs.writeFileSync(path.join(consumer, "package.json"), JSON.stringify({ name: "room-api", private: true }));
-      npm(["install", "--omit=dev", "--prefer-offline", "--no-audit", "--no-fund", tarball], consumer);
+      installTarball(consumer);
       // Plain JavaScript, as a service team writes it: only the package's public export is used.
       fs.writeFileSync(
         path.join(consumer, "main.js"),

@@ -23,14 +23,14 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function daemon(name: string, env: Record<string, string>) {
+function daemon(name: string, env: Record<string, string>, entry = "runtime/scheduler/scheduler-main.ts") {
   const logFile = path.join(dir, `${name}.log`);
   const cleared = Object.fromEntries(
     Object.keys(process.env)
       .filter((k) => k.startsWith("CLASSROOM_"))
       .map((k) => [k, ""]),
   );
-  const run = spawnSync(process.execPath, ["--import", "tsx", "runtime/scheduler/scheduler-main.ts"], {
+  const run = spawnSync(process.execPath, ["--import", "tsx", entry], {
     cwd: repo,
     encoding: "utf8",
     timeout: 30_000,
@@ -43,7 +43,7 @@ function daemon(name: string, env: Record<string, string>) {
  * Every line is a JSON object with the logger's fields first (Redis' own connection errors come before
  * the verdict), the last one is the failure, and the log file holds the same lines.
  */
-function failureLine(run: ReturnType<typeof daemon>, event: string): Record<string, unknown> {
+function failureLine(run: ReturnType<typeof daemon>, event: string, component = "scheduler"): Record<string, unknown> {
   expect(run.stderr).toBe("");
   const lines = run.stdout
     .split("\n")
@@ -55,7 +55,7 @@ function failureLine(run: ReturnType<typeof daemon>, event: string): Record<stri
     expect(new Date(line.time as string).toISOString()).toBe(line.time);
   }
   const last = lines[lines.length - 1];
-  expect(last).toMatchObject({ level: "error", component: "scheduler", event });
+  expect(last).toMatchObject({ level: "error", component, event });
   expect(lines.filter((l) => l.event === event)).toHaveLength(1);
   expect(run.file).toBe(run.stdout);
   return last;
@@ -115,4 +115,15 @@ describe("with Redis up", () => {
     const line = failureLine(run, "configuration error");
     expect(JSON.stringify(line.problems)).toMatch(/probe/);
   });
+});
+
+// The other daemons of the runtime image follow the same rule.
+test.each([
+  ["mq-replayer", "runtime/mq/replayer-main.ts", /CLASSROOM_KAFKA_BOOTSTRAP/],
+  ["registrar", "runtime/registrar/registrar-main.ts", /CLASSROOM_REGISTRY_CONNECT/],
+])("%s: a configuration error is one JSON line listing the problems, exit 2", (component, entry, variable) => {
+  const run = daemon(`${component}-config`, {}, entry);
+  expect(run.code).toBe(2);
+  const line = failureLine(run, "configuration error", component);
+  expect(JSON.stringify(line.problems)).toMatch(variable);
 });
