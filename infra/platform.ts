@@ -108,7 +108,7 @@ export function declareDataLayer(config: PlatformConfig, opts: pulumi.ComponentR
   const scrape = scrapeSettings(config);
   return {
     zookeeper: new ZooKeeper("zookeeper", { namespace: ns.data, clientNamespaces, scrape, ...config.zookeeper }, opts),
-    kafka: new Kafka("kafka", { namespace: ns.data, clientNamespaces, ...config.kafka }, opts),
+    kafka: new Kafka("kafka", { namespace: ns.data, clientNamespaces, scrape, ...config.kafka }, opts),
     redis: new Redis("redis", { namespace: ns.data, clientNamespaces, scrape, ...config.redis }, opts),
     mysql: new MySql("mysql", { namespace: ns.data, clientNamespaces, scrape, ...config.mysql }, opts),
   };

@@ -13,6 +13,7 @@ import { scratchVolumes } from "../shared/volumes";
 import { ResolvedWorkloadOptions, withWorkloadDefaults } from "../shared/workload-options";
 import { DataComponentArgs } from "./args";
 import { IMAGES } from "./images";
+import { KAFKA_METRICS_CONFIG_KEY, KAFKA_METRICS_PORT, kafkaJmxExporterConfig, kafkaMetricsPod } from "./kafka-metrics";
 
 /** `classroom:kafka` as the schema parsed it (infra/config/data.ts validates and documents every key). */
 export type KafkaArgs = DataComponentArgs<KafkaConfig>;
@@ -109,7 +110,7 @@ export class Kafka extends pulumi.ComponentResource {
             },
           ];
 
-    const ids = pools.map((pool) => this.pool(pool, ns, args.clientNamespaces, clusterId.b64Url, pools));
+    const ids = pools.map((pool) => this.pool(pool, ns, args, clusterId.b64Url, pools));
     const brokerId = ids[ids.length - 1];
     const brokerSelector = selectorLabels(brokerId);
     const brokerHeadless = headlessServiceName(brokerName);
@@ -141,8 +142,9 @@ export class Kafka extends pulumi.ComponentResource {
     this.registerOutputs({ connection: this.connection });
   }
 
-  private pool(pool: Pool, ns: string, clientNamespaces: string[], clusterId: pulumi.Output<string>, all: Pool[]): WorkloadIdentity {
+  private pool(pool: Pool, ns: string, args: KafkaArgs, clusterId: pulumi.Output<string>, all: Pool[]): WorkloadIdentity {
     const child = { parent: this };
+    const clientNamespaces = args.clientNamespaces;
     const w = pool.w;
     const id: WorkloadIdentity = { name: "kafka", instance: pool.name, component: pool.component, tier: "data", version: imageVersion(w.image) };
     const labels = workloadLabels(id);
@@ -150,7 +152,8 @@ export class Kafka extends pulumi.ComponentResource {
     const isController = pool.role.includes("controller");
     // The policy pack reads replication settings from `server.properties`; a controller-only pool has none.
     const configKey = isBroker ? "server.properties" : "controller.properties";
-    const configData = { [configKey]: pool.properties.join("\n") + "\n" };
+    const configData = { [configKey]: pool.properties.join("\n") + "\n", [KAFKA_METRICS_CONFIG_KEY]: kafkaJmxExporterConfig() };
+    const metrics = kafkaMetricsPod(args.metricsAgentImage, IMAGES.kafka.user, "/opt/kafka/config-base");
     const config = new k8s.core.v1.ConfigMap(
       `${pool.name}-config`,
       {
@@ -206,18 +209,26 @@ export class Kafka extends pulumi.ComponentResource {
               { name: "KAFKA_CLUSTER_ID", value: clusterId },
               { name: "KAFKA_HEAP_OPTS", value: "-XX:MaxRAMPercentage=70 -XX:+ExitOnOutOfMemoryError" },
               { name: "LOG_DIR", value: "/opt/kafka/logs" },
+              metrics.env,
             ],
-            ports: ports.map((p) => ({ name: p.name, containerPort: p.port })),
+            ports: [...ports.map((p) => ({ name: p.name, containerPort: p.port })), metrics.port],
             resources: w.resources,
             securityContext: restrictedContainerSecurity(IMAGES.kafka.user),
             // The JVM tools (kafka-broker-api-versions.sh) take seconds and hundreds of MB per probe; a TCP check on the listener is what the Kafka docs and Bitnami use.
             readinessProbe: { tcpSocket: { port: probePort }, periodSeconds: 10, failureThreshold: 3 },
             livenessProbe: { tcpSocket: { port: probePort }, periodSeconds: 20, failureThreshold: 6 },
             startupProbe: { tcpSocket: { port: probePort }, periodSeconds: 5, failureThreshold: 60 },
-            volumeMounts: [{ name: "data", mountPath: "/var/lib/kafka/data" }, { name: "config", mountPath: "/opt/kafka/config-base" }, ...scratch.mounts],
+            volumeMounts: [
+              { name: "data", mountPath: "/var/lib/kafka/data" },
+              { name: "config", mountPath: "/opt/kafka/config-base" },
+              metrics.mount,
+              ...scratch.mounts,
+            ],
           },
         ],
-        volumes: [{ name: "config", configMap: { name: config.metadata.name } }, ...scratch.volumes],
+        initContainers: [metrics.initContainer],
+        volumes: [{ name: "config", configMap: { name: config.metadata.name } }, metrics.volume, ...scratch.volumes],
+        metrics: { port: KAFKA_METRICS_PORT, scrape: args.scrape },
         clientPorts: ports,
         ingress: [
           ...(isBroker ? [{ peers: [podsLabelled(clientLabel("kafka"), clientNamespaces)], ports: tcp(CLIENT_PORT) }] : []),

@@ -37,6 +37,8 @@ export interface DataWorkloadArgs {
   podManagementPolicy: "Parallel" | "OrderedReady";
   updateStrategy?: k8s.types.input.apps.v1.StatefulSetUpdateStrategy;
   containers: k8s.types.input.core.v1.Container[];
+  /** Run to completion before the containers start, e.g. to place a file the main image lacks. */
+  initContainers?: k8s.types.input.core.v1.Container[];
   volumes: k8s.types.input.core.v1.Volume[];
   /** The content of the ConfigMaps the pods read: its checksum on the pod template rolls the pods when it changes. */
   configFiles?: Record<string, string>;
@@ -82,6 +84,7 @@ export function dataStatefulSet(args: DataWorkloadArgs, serviceName: string): k8
         metadata: { labels, annotations },
         spec: {
           ...dataPodDefaults(args.user, p, selector, args.terminationGracePeriodSeconds),
+          ...(args.initContainers?.length ? { initContainers: args.initContainers } : {}),
           containers: args.containers,
           volumes: args.volumes,
         },

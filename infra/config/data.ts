@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { dnsLabel, memorySize, positiveInt, workloadOptions, workloadShape } from "./primitives";
+import { dnsLabel, imageRef, memorySize, positiveInt, workloadOptions, workloadShape } from "./primitives";
 
 const odd = (_what: string) => (n: number | undefined) => n === undefined || n % 2 === 1;
 
@@ -24,6 +24,12 @@ export const zookeeperConfig = z
 
 const kafkaPool = workloadOptions;
 
+/**
+ * The Kafka pods' JMX exporter agent image, built from images/kafka-jmx-agent and tagged with the
+ * agent's version (a unit test holds the tag to that Dockerfile's ADD line).
+ */
+export const KAFKA_METRICS_AGENT_IMAGE = "registry.classroom.internal/classroom-kafka-jmx-agent:1.0.1";
+
 export const kafkaConfig = z
   .strictObject({
     mode: z
@@ -46,6 +52,11 @@ export const kafkaConfig = z
       .optional()
       .describe("Replicas that must acknowledge an acks=all write; at most replicationFactor. Default: replicationFactor - 1 (at least 1)"),
     defaultPartitions: positiveInt.default(6).describe("Partitions of auto-created topics"),
+    metricsAgentImage: imageRef
+      .default(KAFKA_METRICS_AGENT_IMAGE)
+      .describe(
+        "Image holding the Prometheus JMX exporter Java agent (images/kafka-jmx-agent), copied into each Kafka pod by an init container; the brokers and controllers serve their metrics on port 5556",
+      ),
   })
   .superRefine((k, ctx) => {
     const brokers = k.brokers.replicas ?? 1;

@@ -23,6 +23,8 @@
  * anew; `watcherGaps` counts the same node coming back unchanged, a gap in the watcher's view only), the
  * takeover times, the reconciler's counters, each process's event-loop delay (where a tail comes from), and
  * the load average at start and end (the machine is shared: numbers are only comparable within a run).
+ * The replacement standby starts BENCH_REPLACEMENT_DELAY_MS (1000) after the new leader leads: in a cluster it
+ * starts on another node, and on this machine its start would take the new leader's CPU (0: at once, as before).
  * Env: BENCH_SERVICES (200), BENCH_ENDPOINTS (50), BENCH_CHANGES (10000), BENCH_RATE (changes/s, 500),
  * BENCH_FAILOVERS (3), BENCH_ROUNDS (1), BENCH_PROFILE_DIR (a CPU profile per child process), BENCH_SAMPLES_DIR (every latency sample, to see when the slow ones happen), BENCH_BASELINE (1; 0 skips the naive loop, for quick looks at the
  * registrar alone: the naive loop rewrites all 10,000 nodes every pass and takes minutes on a loaded machine).
@@ -44,6 +46,7 @@ const RATE = Number(process.env.BENCH_RATE ?? 500);
 const FAILOVERS = Number(process.env.BENCH_FAILOVERS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const TICK_MS = 50;
+const REPLACEMENT_DELAY_MS = Number(process.env.BENCH_REPLACEMENT_DELAY_MS ?? 1000);
 const REPO = path.resolve(__dirname, "../..");
 const PREFIX = "bench";
 
@@ -242,11 +245,14 @@ async function run(mode: Mode, zk: ZooKeeperServer, tree: string) {
     // starts with the current state, as the restarted pod's informers would list it.
     retired.push(await leader.ask({ op: "die" }, "stats"));
     leader = standby!;
-    standby = startReplica();
+    standby = undefined;
     await leader.ask({ op: "lead", identity: `${mode}-leader-${n}` }, "leading");
     takeoverMs.push(Math.round(wallMs() - began));
-    // The window ends once the replacement standby is up: its start (loading Node, compiling, listing)
-    // takes this machine's CPU from the leader and the observer, which separate nodes would not.
+    // The replacement pod starts on another node in a cluster; here its start (loading Node, compiling,
+    // parsing 10,000 endpoints) would take this machine's 2 cores from the new leader while it catches up.
+    // So it starts once the leader has had REPLACEMENT_DELAY_MS to take over, and the window ends when it is up.
+    await new Promise((r) => setTimeout(r, REPLACEMENT_DELAY_MS));
+    standby = startReplica();
     await standby.next("ready");
     takingOver--;
   };
@@ -264,7 +270,11 @@ async function run(mode: Mode, zk: ZooKeeperServer, tree: string) {
       pending.set(key, { present: world.ready[s][i], at: wallMs(), inTakeover: takingOver > 0 });
       lastFlip.set(key, wallMs());
       touched.add(s);
-      if (failoverAt.has(done)) failovers.push(failover(failovers.length + 1));
+      // One failover at a time: the next waits until the previous one's replacement standby is up.
+      if (failoverAt.has(done)) {
+        const n = failovers.length + 1;
+        failovers.push((failovers[failovers.length - 1] ?? Promise.resolve()).then(() => failover(n)));
+      }
     }
     for (const s of touched) {
       const line = { op: "slice", obj: world.slice(s) };

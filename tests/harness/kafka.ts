@@ -26,6 +26,8 @@ export interface KafkaBrokerOptions {
   partitions?: number;
   /** How long to wait for the broker to accept a produce request. Default 60 s (a loaded 2-core machine). */
   readyTimeoutMs?: number;
+  /** Extra JVM options, e.g. a `-javaagent`, placed before the main class as KAFKA_OPTS would be. */
+  jvmArgs?: string[];
 }
 
 /**
@@ -99,6 +101,7 @@ export class KafkaBroker {
       "-XX:+UseSerialGC",
       "-XX:TieredStopAtLevel=1",
       `-Dlog4j2.configurationFile=${path.join(this.dir, "log4j2.properties")}`,
+      ...(this.options.jvmArgs ?? []),
       "-cp",
       `${jars}/*`,
       "kafka.Kafka",

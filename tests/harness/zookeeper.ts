@@ -21,6 +21,11 @@ export interface ZooKeeperServerOptions {
   heap?: string;
   /** Full JIT (C2) as in production; the default C1-only JIT starts faster, which suits short tests. Default false. */
   fullJit?: boolean;
+  /**
+   * Turn on the Prometheus metrics provider the platform's zoo.cfg turns on, on a free loopback port
+   * (`metricsPort`). Its jars are not in Debian's package: tools/provision/32-zookeeper-metrics.sh. Default false.
+   */
+  metrics?: boolean;
 }
 
 /** One member of a test ensemble: its ports and data dir (with myid). */
@@ -30,6 +35,7 @@ interface Member {
   peerPort: number;
   electionPort: number;
   dir: string;
+  metricsPort?: number;
 }
 
 const JARS = ["/usr/share/java/zookeeper.jar", "/usr/share/java/slf4j-simple.jar"];
@@ -48,6 +54,8 @@ export class ZooKeeperServer {
     private readonly config: string,
     private readonly label: string,
     private readonly fullJit = false,
+    /** The Prometheus metrics provider's port, when started with `metrics`. */
+    readonly metricsPort?: number,
   ) {}
 
   /** `127.0.0.1:<port>`. */
@@ -65,7 +73,8 @@ export class ZooKeeperServer {
   static async start(options: ZooKeeperServerOptions = {}): Promise<ZooKeeperServer> {
     const port = options.port ?? (await freePort());
     const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "zookeeper-"));
-    const server = new ZooKeeperServer(port, dir, baseConfig(dir, port, options), "zookeeper", options.fullJit ?? false);
+    const metricsPort = options.metrics ? await freePort() : undefined;
+    const server = new ZooKeeperServer(port, dir, baseConfig(dir, port, options, metricsPort), "zookeeper", options.fullJit ?? false, metricsPort);
     await server.launch("org.apache.zookeeper.server.ZooKeeperServerMain", options.heap);
     return server;
   }
@@ -82,7 +91,7 @@ export class ZooKeeperServer {
       "-Dzookeeper.admin.enableServer=false",
       "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
       "-cp",
-      JARS.join(":"),
+      [...JARS, ...(this.metricsPort ? metricsJars() : [])].join(":"),
       mainClass,
       cfg,
     ]);
@@ -157,8 +166,8 @@ export class ZooKeeperServer {
   static member(m: Member, all: Member[], options: ZooKeeperServerOptions): ZooKeeperServer {
     fs.writeFileSync(path.join(m.dir, "myid"), `${m.id}\n`);
     const servers = all.map((o) => `server.${o.id}=127.0.0.1:${o.peerPort}:${o.electionPort}`).join("\n");
-    const config = `${baseConfig(m.dir, m.clientPort, options)}initLimit=10\nsyncLimit=5\n${servers}\n`;
-    return new ZooKeeperServer(m.clientPort, m.dir, config, `zookeeper-${m.id}`);
+    const config = `${baseConfig(m.dir, m.clientPort, options, m.metricsPort)}initLimit=10\nsyncLimit=5\n${servers}\n`;
+    return new ZooKeeperServer(m.clientPort, m.dir, config, `zookeeper-${m.id}`, false, m.metricsPort);
   }
 }
 
@@ -179,6 +188,7 @@ export class ZooKeeperEnsemble {
         peerPort: await freePort(),
         electionPort: await freePort(),
         dir: fs.mkdtempSync(path.join(os.tmpdir(), `zookeeper-${id}-`)),
+        metricsPort: options.metrics ? await freePort() : undefined,
       });
     }
     const ensemble = new ZooKeeperEnsemble(specs.map((m) => ZooKeeperServer.member(m, specs, options)));
@@ -197,8 +207,16 @@ export class ZooKeeperEnsemble {
   }
 }
 
-function baseConfig(dir: string, port: number, options: ZooKeeperServerOptions): string {
+function baseConfig(dir: string, port: number, options: ZooKeeperServerOptions, metricsPort?: number): string {
+  const metrics = metricsPort
+    ? [
+        "metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider",
+        "metricsProvider.httpHost=127.0.0.1",
+        `metricsProvider.httpPort=${metricsPort}`,
+      ]
+    : [];
   return [
+    ...metrics,
     `tickTime=${options.tickTime ?? 500}`,
     `dataDir=${dir}`,
     `clientPort=${port}`,
@@ -417,4 +435,15 @@ function mulberry32(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** ZooKeeper's Prometheus metrics provider and the Prometheus client it needs, beside Debian's Jetty. */
+function metricsJars(): string[] {
+  const pom = fs.readFileSync(path.resolve(__dirname, "../../tools/zookeeper-metrics/pom.xml"), "utf8");
+  const version = /<zookeeper\.version>([^<]+)<\/zookeeper\.version>/.exec(pom)?.[1];
+  const cache = process.env.CLASSROOM_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "classroom-platform");
+  const jars = path.join(cache, "zookeeper-metrics", version ?? "unknown", "jars");
+  if (!fs.existsSync(path.join(jars, `zookeeper-prometheus-metrics-${version}.jar`)))
+    throw new Error(`${jars} lacks the ZooKeeper metrics provider: run tools/provision/32-zookeeper-metrics.sh`);
+  return ["/usr/share/java/servlet-api.jar", `${jars}/*`];
 }

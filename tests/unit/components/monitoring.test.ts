@@ -1,3 +1,6 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { KAFKA_METRICS_AGENT_IMAGE } from "../../../infra/config/data";
 import { ConfigError, parsePlatformConfig } from "../../../infra/config";
 import { monitoringConfig } from "../../../infra/config/monitoring";
 import { GOLDEN_SIGNAL_RECORDS, goldenSignalRules } from "../../../components/monitoring/rules";
@@ -58,6 +61,8 @@ describe("scraping and alerting in the rendered stack", () => {
     const result = await renderStack("prod");
     const expected: Record<string, string> = {
       zookeeper: "7000",
+      "kafka-broker": "5556",
+      "kafka-controller": "5556",
       redis: "9121",
       "redis-sentinel": "9121",
       mysql: "9104",
@@ -127,6 +132,37 @@ describe("scraping and alerting in the rendered stack", () => {
     const mysqlExporter = podOf(findObject(result, "StatefulSet", "mysql")).spec.containers.find((c: K8sObject) => c.name === "exporter");
     expect(mysqlExporter.args).toContain("--mysqld.username=exporter");
     expect(findObject(result, "ConfigMap", "mysql-init").data["10-classroom.sh"]).toMatch(/GRANT PROCESS, REPLICATION CLIENT, SELECT ON \*\.\* TO 'exporter'/);
+  });
+});
+
+describe("Kafka's own metrics: the JMX exporter agent in the broker's JVM", () => {
+  it("every Kafka pod copies the agent from its image in an init container and loads it with the rendered rules", async () => {
+    const result = await renderStack("prod");
+    for (const name of ["kafka-broker", "kafka-controller"]) {
+      const pod = podOf(findObject(result, "StatefulSet", name)).spec;
+      const [init] = pod.initContainers;
+      expect(init.image).toBe(KAFKA_METRICS_AGENT_IMAGE);
+      expect(init.command).toEqual(["cp", "/jmx-exporter/jmx_prometheus_javaagent.jar", "/opt/jmx-exporter/jmx_prometheus_javaagent.jar"]);
+      const kafka = pod.containers.find((c: K8sObject) => c.name === "kafka");
+      const opts = kafka.env.find((e: K8sObject) => e.name === "KAFKA_OPTS").value;
+      expect(opts).toBe("-javaagent:/opt/jmx-exporter/jmx_prometheus_javaagent.jar=5556:/opt/kafka/config-base/jmx-exporter.yaml");
+      expect(kafka.ports).toContainEqual({ name: "metrics", containerPort: 5556 });
+      // The jar the init container wrote, and the rules the option names, are where the broker looks.
+      const mounts = Object.fromEntries(kafka.volumeMounts.map((m: K8sObject) => [m.mountPath, m.name]));
+      expect(mounts["/opt/jmx-exporter"]).toBe(init.volumeMounts[0].name);
+      const configMap = pod.volumes.find((v: K8sObject) => v.name === mounts["/opt/kafka/config-base"]).configMap.name;
+      expect(findObject(result, "ConfigMap", configMap).data["jmx-exporter.yaml"]).toContain("lowercaseOutputName: true");
+      expect(init.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+    }
+  });
+
+  it("the default agent image is tagged with the agent version its Dockerfile pins, and a stack can choose another", async () => {
+    const dockerfile = fs.readFileSync(path.join(__dirname, "../../../images/kafka-jmx-agent/Dockerfile"), "utf8");
+    const version = /\/jmx_prometheus_javaagent\/([0-9.]+)\/jmx_prometheus_javaagent-\1\.jar/.exec(dockerfile)?.[1];
+    expect(version).toBeDefined();
+    expect(KAFKA_METRICS_AGENT_IMAGE.endsWith(`:${version}`)).toBe(true);
+    const result = await renderStack("dev", { "classroom:kafka": { metricsAgentImage: "mirror.example/jmx-agent:1.0.1@sha256:" + "a".repeat(64) } });
+    expect(podOf(findObject(result, "StatefulSet", "kafka")).spec.initContainers[0].image).toBe("mirror.example/jmx-agent:1.0.1@sha256:" + "a".repeat(64));
   });
 });
 
