@@ -269,11 +269,13 @@ export function runtimeRules(input: RulesInput): AlertRule[] {
     },
     {
       alert: "ClassroomLogAgentLagging",
-      // The OpenTelemetry Collector's own telemetry: a queue filling up, or records refused or dropped.
+      // The OpenTelemetry Collector's own telemetry: a queue filling up, or records refused or dropped. Its
+      // Prometheus endpoint serves counters without the _total suffix (collector 0.165; the log agent test
+      // reads the names from a real collector), and send_failed only once a send has failed for good.
       expr: [
         `max by (namespace, pod, exporter) (otelcol_exporter_queue_size{app_kubernetes_io_name="log-agent"} / otelcol_exporter_queue_capacity{app_kubernetes_io_name="log-agent"}) > 0.8`,
-        `sum by (namespace, pod) (rate(otelcol_receiver_refused_log_records_total{app_kubernetes_io_name="log-agent"}[5m])) > 0`,
-        `sum by (namespace, pod) (rate(otelcol_exporter_send_failed_log_records_total{app_kubernetes_io_name="log-agent"}[5m])) > 0`,
+        `sum by (namespace, pod) (rate(otelcol_receiver_refused_log_records{app_kubernetes_io_name="log-agent"}[5m])) > 0`,
+        `sum by (namespace, pod) (rate(otelcol_exporter_send_failed_log_records{app_kubernetes_io_name="log-agent"}[5m])) > 0`,
       ].join(" or "),
       for: "10m",
       labels: { severity: "warning", system: "log-agent" },

@@ -315,7 +315,7 @@ const cases: AlertCase[] = [
     why: "the receiver refuses records",
     evalTime: "15m",
     fires: [{ namespace: "logs", pod: "log-agent-x" }],
-    series: [{ series: `otelcol_receiver_refused_log_records_total{${agent},receiver="filelog"}`, values: "0+5x20" }],
+    series: [{ series: `otelcol_receiver_refused_log_records{${agent},receiver="filelog"}`, values: "0+5x20" }],
   },
   {
     alert: "ClassroomLogAgentLagging",
@@ -325,7 +325,7 @@ const cases: AlertCase[] = [
     series: [
       { series: `otelcol_exporter_queue_size{${agent},exporter="kafka"}`, values: "10x20" },
       { series: `otelcol_exporter_queue_capacity{${agent},exporter="kafka"}`, values: "1000x20" },
-      { series: `otelcol_receiver_refused_log_records_total{${agent},receiver="filelog"}`, values: "7x20" },
+      { series: `otelcol_receiver_refused_log_records{${agent},receiver="filelog"}`, values: "7x20" },
     ],
   },
 ];

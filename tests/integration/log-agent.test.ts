@@ -7,6 +7,16 @@ import { stringify } from "yaml";
 import { freePort, waitForPort } from "../harness/ports";
 import { ManagedProcess } from "../harness/process";
 import { Collector, collectorOrSkip, decodeOtlpJson, ShippedRecord } from "../harness/otelcol";
+import { RulesInput, runtimeRules } from "../../components/monitoring/rules";
+
+const RULES_INPUT: RulesInput = {
+  namespaces: { data: "classroom-data", apps: "classroom-apps" },
+  zookeeper: { replicas: 1 },
+  redis: { sentinel: false, sentinelQuorum: 2 },
+  mysql: { replicas: 1 },
+  backlogGrowingMinutes: 10,
+  mysqlReplicaLagSeconds: 30,
+};
 
 jest.setTimeout(300_000);
 
@@ -191,6 +201,30 @@ describeWithCollector("log agent: the real collector with the platform's config 
     expect(trace[0].body.split("\n")).toHaveLength(4);
     expect(trace[0]).toMatchObject({ service: "room-api", pod: api2.pod, uid: api2.uid });
     expect(records.filter((r) => r.body.trimStart().startsWith("at "))).toHaveLength(0);
+  });
+
+  it("serves on its metrics port every otelcol metric the lagging alert reads", async () => {
+    const lagging = runtimeRules(RULES_INPUT).find((a) => a.alert === "ClassroomLogAgentLagging");
+    expect(lagging).toBeDefined();
+    const names = [...new Set(lagging!.expr.match(/\botelcol_[a-z0-9_]+/g) ?? [])];
+    expect(names.length).toBeGreaterThanOrEqual(4);
+    const topic = await freshTopic();
+    const pod = new PodLog(root, "room-api", "room-api-metrics-0");
+    const expected = new Set(pod.write(50));
+    pod.close();
+    collector = await Collector.create(binary, root, { kind: "kafka", brokers: [kafka.bootstrap], topic });
+    await collector.start();
+    await readUntil(topic, expected);
+    const scrape = await (await fetch(`http://127.0.0.1:${collector.input.metricsPort}/metrics`)).text();
+    const served = new Set(scrape.split("\n").map((l) => /^([a-zA-Z_:][a-zA-Z0-9_:]*)/.exec(l)?.[1]));
+    // A counter is served once something was counted: send_failed only after a send failed for good (the
+    // exporter retries forever, so not here). That one must at least be an instrument of this collector,
+    // under the same name, as its sibling sent_log_records is served under its instrument name.
+    const afterFailureOnly = ["otelcol_exporter_send_failed_log_records"];
+    expect(names.filter((n) => !served.has(n) && !afterFailureOnly.includes(n))).toEqual([]);
+    expect(served.has("otelcol_exporter_sent_log_records")).toBe(true);
+    const instruments = fs.readFileSync(binary).toString("latin1");
+    for (const n of afterFailureOnly) expect({ n, known: instruments.includes(n) }).toEqual({ n, known: true });
   });
 
   it("SIGKILLed mid-stream and restarted, loses no line and sends again only what one poll read before the kill", async () => {
