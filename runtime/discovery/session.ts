@@ -47,6 +47,8 @@ export class SessionManager extends EventEmitter<SessionEvents> {
 
   constructor(private readonly options: SessionOptions) {
     super();
+    // One listener per watch and per registration: a caller watching more than ten services is normal.
+    this.setMaxListeners(0);
   }
 
   /** The current client; it may be disconnected (calls then wait for the reconnection or fail). */

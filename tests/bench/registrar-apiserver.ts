@@ -84,6 +84,8 @@ async function main(): Promise<void> {
     const ns = await kube.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
     if (ns.status >= 300) throw new Error(statusMessage(ns));
     const apply = async (obj: any) => {
+      // Server-side apply of the whole object: no resourceVersion, or a concurrent write would be a conflict.
+      obj = { ...obj, metadata: { ...obj.metadata, resourceVersion: undefined } };
       const plural = obj.kind === "Service" ? "services" : "endpointslices";
       const base = obj.kind === "Service" ? `/api/v1/namespaces/${NS}` : `/apis/discovery.k8s.io/v1/namespaces/${NS}`;
       const res = await kube.request(
