@@ -1,4 +1,6 @@
+import { spawnSync } from "node:child_process";
 import * as net from "node:net";
+import * as path from "node:path";
 import * as zookeeper from "node-zookeeper-client";
 import { RegistrationHandle, ServiceRegistry, Source, WatchHandle, silentLogger } from "../../runtime/discovery";
 import { freePort } from "../harness/ports";
@@ -74,6 +76,30 @@ afterEach(async () => {
   clients = [];
   await zk?.destroy();
   zk = undefined;
+});
+
+describe("a caller watching many services", () => {
+  it("watches thirty services in one process without a listener-leak warning, and sees each one's instance", async () => {
+    const provider = registry();
+    const services = Array.from({ length: 30 }, (_, i) => `svc-${i}-rpc`);
+    await Promise.all(services.map((s, i) => provider.register(s, { id: "a", host: `10.0.1.${i + 1}`, port: 9090 })));
+    // In its own process: Node prints MaxListenersExceededWarning on that process's stderr.
+    const script = `
+      const { ServiceRegistry, silentLogger } = require(${JSON.stringify(path.resolve(__dirname, "../../runtime/discovery"))});
+      const r = new ServiceRegistry({ connect: ${JSON.stringify(zk!.connectString)}, sessionTimeoutMs: 5000, logger: silentLogger });
+      const watches = ${JSON.stringify(services)}.map((s) => r.watch(s));
+      const timer = setInterval(() => {
+        if (!watches.every((w) => w.current().length === 1)) return;
+        clearInterval(timer);
+        console.log("seen " + watches.length);
+        r.close().then(() => process.exit(0));
+      }, 50);
+      setTimeout(() => { console.log("not seen"); process.exit(1); }, 20000);
+    `;
+    const child = spawnSync(process.execPath, ["--import", "tsx", "-e", script], { encoding: "utf8", cwd: path.resolve(__dirname, "../..") });
+    expect(child.stdout.trim()).toBe("seen 30");
+    expect(child.stderr).not.toMatch(/MaxListeners/);
+  });
 });
 
 describe("server restart within the session timeout", () => {
