@@ -350,7 +350,7 @@ beforeAll(async () => {
         [...c.args.map((a) => (a === "FIFO" ? path.join(stacksDir, "Pulumi.x-fifo.yaml") : a)), ...(c.stacksDir === false ? [] : ["--stacks-dir", stacksDir])],
         {
           binDir: c.pulumi ? standIn.binDir : undefined,
-          timeoutMs: 180_000,
+          timeoutMs: 90_000,
         },
       ),
     4,

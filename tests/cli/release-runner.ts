@@ -51,6 +51,8 @@ export function runRelease(args: string[], options: RunOptions = {}): Promise<Ru
       uid: options.user?.uid,
       gid: options.user?.gid,
       stdio: ["pipe", "pipe", "pipe"],
+      // Its own process group, so that a timeout also ends the script process tsx starts below it.
+      detached: options.timeoutMs !== undefined,
     });
     let stdout = "";
     let stderr = "";
@@ -59,7 +61,7 @@ export function runRelease(args: string[], options: RunOptions = {}): Promise<Ru
       options.onStdout?.(String(d), stdout);
     });
     child.stderr.on("data", (d) => (stderr += d));
-    const timer = options.timeoutMs ? setTimeout(() => child.kill("SIGKILL"), options.timeoutMs) : undefined;
+    const timer = options.timeoutMs ? setTimeout(() => process.kill(-child.pid!, "SIGKILL"), options.timeoutMs) : undefined;
     child.on("exit", () => clearTimeout(timer));
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
