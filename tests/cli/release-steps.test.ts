@@ -56,7 +56,9 @@ describe("release CLI: a step shows the synth diff, writes the stack file and pr
 
 describe("release CLI: an edit keeps the file's own form", () => {
   test("a CRLF stack file gets CRLF lines: the canary line added and the one removed by rollback", async () => {
-    const crlf = fs.readFileSync(file("dev"), "utf8").replace(/\n/g, "\r\n");
+    // From the project's own file: the copy in stacksDir may already hold a canary from the tests above.
+    const crlf = fs.readFileSync(path.join(PROJECT_ROOT, "stacks", "Pulumi.dev.yaml"), "utf8").replace(/\n/g, "\r\n");
+    expect(crlf).not.toContain("canary:");
     fs.writeFileSync(file("crlf"), crlf);
     const canary = await release(["crlf", "room-api", "canary", "--image", IMAGE, "--weight", "10", "--no-deploy"]);
     expect(canary.stderr).toBe("");
