@@ -6,13 +6,14 @@
 import { Command } from "commander";
 import * as fs from "node:fs";
 import { parseAllDocuments } from "yaml";
-import { oneLineCommanderErrors, projectVersion, runCli, UserError } from "../tools/cli/run";
+import { emptyOptionProblems, oneLineCommanderErrors, projectVersion, runCli, UserError } from "../tools/cli/run";
 import {
   evaluatePolicies,
   formatViolations,
   loadPolicyConfig,
   mandatoryViolations,
   PolicyConfigError,
+  policyConfigNames,
   resolvePolicyConfig,
   resourcesFromManifests,
 } from "./evaluate";
@@ -32,7 +33,13 @@ function readManifests(file: string): Array<Record<string, any>> {
   const out: Array<Record<string, any>> = [];
   for (const [i, doc] of parseAllDocuments(text).entries()) {
     if (doc.errors.length) throw new InputError(`${file}: document ${i + 1} is not valid YAML: ${doc.errors[0].message.split("\n")[0]}`);
-    const value = doc.toJS();
+    let value;
+    try {
+      value = doc.toJS();
+    } catch (e) {
+      // yaml refuses to expand aliases past a limit (a "billion laughs" file) only here, not while parsing.
+      throw new InputError(`${file}: document ${i + 1} cannot be read: ${(e as Error).message.split("\n")[0]}`);
+    }
     if (value === null || value === undefined) continue;
     const items = value.kind?.endsWith?.("List") && Array.isArray(value.items) ? value.items : [value];
     for (const item of items) {
@@ -56,15 +63,21 @@ const program = new Command("policy:check")
 runCli("policy:check", () => {
   program.parse();
   const { stack } = program.opts<{ stack: string }>();
-  const problems: string[] = [];
+  const problems: string[] = emptyOptionProblems(program);
   let config;
-  try {
-    config = loadPolicyConfig(stack);
-    resolvePolicyConfig(config, allRules, `policies/config/${stack}.json`);
-  } catch (e) {
-    if (!(e instanceof PolicyConfigError)) throw e;
-    problems.push(...e.problems.map((p) => `${e.source}: ${p}`));
-  }
+  if (stack !== "")
+    try {
+      // A path in a stack name would read another folder's file, and be reported under a file name it is not.
+      if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(stack))
+        throw new PolicyConfigError("--stack", [
+          `${JSON.stringify(stack)} is not a stack name (letters, digits, '.', '_' and '-'; stacks with a policy config: ${policyConfigNames().join(", ")})`,
+        ]);
+      config = loadPolicyConfig(stack);
+      resolvePolicyConfig(config, allRules, `policies/config/${stack}.json`);
+    } catch (e) {
+      if (!(e instanceof PolicyConfigError)) throw e;
+      problems.push(...e.problems.map((p) => `${e.source}: ${p}`));
+    }
   const manifests: Array<Record<string, any>> = [];
   for (const file of program.args) {
     try {

@@ -82,6 +82,17 @@ export function parsePlatformConfig(raw: Record<string, string>, secretKeys: rea
   return { ...config, namespaces: { data: `${prefix}-data`, apps: `${prefix}-apps` } };
 }
 
+/**
+ * The problem with a stack-file key's namespace (`clasroom:services`: nothing reads it, did you mean
+ * classroom:services?), or undefined for a namespace something reads. Shared with the release CLI, which
+ * reads the file's services itself and must name the misspelling rather than call them missing.
+ */
+export function namespaceProblem(fullKey: string): string | undefined {
+  if (!fullKey.includes(":")) return undefined;
+  const [ns, key] = splitKey(fullKey);
+  return (KNOWN_NAMESPACES as readonly string[]).includes(ns) ? undefined : unknownNamespace(ns, key);
+}
+
 function unknownNamespace(ns: string, key: string): string {
   const near = closest(ns, KNOWN_NAMESPACES);
   const hint = near ? `; did you mean ${near}:${key}?` : "";

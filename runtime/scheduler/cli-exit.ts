@@ -37,3 +37,8 @@ export function reportError(tool: string, err: unknown, isUsage: (err: unknown) 
   console.error(err);
   return EXIT.internal;
 }
+
+/** commander's "did you mean" hint joined onto its error line, as tools/cli/run.ts does: every usage error is one line. */
+export const oneLineCommanderErrors = {
+  outputError: (text: string, write: (text: string) => void) => write(text.replace(/\n\(Did you mean (.*)\?\)\n?$/, " (did you mean $1?)\n")),
+};

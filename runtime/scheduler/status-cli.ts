@@ -4,7 +4,7 @@
  * Exit codes (cli-exit.ts): 0 shown, 2 bad flag, jobs file or Redis settings, or Redis unreachable, 3 a bug.
  */
 import { Command, InvalidArgumentError } from "commander";
-import { EXIT, packageVersion, reportError, UsageError } from "./cli-exit";
+import { EXIT, oneLineCommanderErrors, packageVersion, reportError, UsageError } from "./cli-exit";
 import { createRedis, loadJobsFile, redisFromEnv } from "./daemon-config";
 import { JobConfigError } from "./job-schema";
 import { formatStatus, readStatus } from "./status";
@@ -27,6 +27,7 @@ async function main(argv: string[]): Promise<number> {
     .option("--runs <n>", "last runs shown per job", positive, 5)
     .option("--json", "print JSON instead of text")
     .option("--debug", "print stack traces of errors too")
+    .configureOutput(oneLineCommanderErrors)
     .exitOverride();
   program.parse(argv);
   const opts = program.opts<{ jobsFile?: string; redisUrl?: string; keyPrefix?: string; runs: number; json?: boolean }>();
@@ -34,10 +35,24 @@ async function main(argv: string[]): Promise<number> {
     ...process.env,
     ...(opts.redisUrl ? { CLASSROOM_REDIS_URL: opts.redisUrl, CLASSROOM_REDIS_SENTINELS: undefined } : {}),
   };
+  // The jobs file and the Redis settings are independent: both are checked, and every problem reported at once.
+  const problems: string[] = [];
+  const attempt = <T>(check: () => T): T | undefined => {
+    try {
+      return check();
+    } catch (err) {
+      if (!(err instanceof UsageError || err instanceof JobConfigError)) throw err;
+      problems.push(...err.message.split("\n"));
+      return undefined;
+    }
+  };
   const file = opts.jobsFile ?? env.CLASSROOM_SCHEDULER_JOBS_FILE;
-  if (!file) throw new UsageError("--jobs-file: required (or set CLASSROOM_SCHEDULER_JOBS_FILE)");
-  const jobs = loadJobsFile(file, opts.jobsFile ? "--jobs-file" : "CLASSROOM_SCHEDULER_JOBS_FILE");
-  const { options, description } = redisFromEnv(env);
+  if (!file) problems.push("--jobs-file: required (or set CLASSROOM_SCHEDULER_JOBS_FILE)");
+  const jobs = file ? attempt(() => loadJobsFile(file, opts.jobsFile ? "--jobs-file" : "CLASSROOM_SCHEDULER_JOBS_FILE")) : undefined;
+  const redisSettings = attempt(() => redisFromEnv(env));
+  if (problems.length === 1) throw new UsageError(problems[0]);
+  if (problems.length > 1) throw new UsageError(`${problems.length} problems:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+  const { options, description } = redisSettings!;
   const from = opts.redisUrl ? "--redis-url" : env.CLASSROOM_REDIS_SENTINELS ? "CLASSROOM_REDIS_SENTINELS" : "CLASSROOM_REDIS_URL";
   // One attempt: a status command should say "unreachable" now, not retry in the background.
   const redis = createRedis({ ...options, retryStrategy: () => null }, "scheduler-status");
@@ -49,7 +64,7 @@ async function main(argv: string[]): Promise<number> {
     } catch (err) {
       throw new UsageError(`cannot reach Redis at ${description} (${from}): ${connectError ?? (err as Error).message}`);
     }
-    const status = await readStatus(redis, jobs, opts.keyPrefix ?? env.CLASSROOM_SCHEDULER_KEY_PREFIX ?? "classroom:scheduler", opts.runs);
+    const status = await readStatus(redis, jobs!, opts.keyPrefix ?? env.CLASSROOM_SCHEDULER_KEY_PREFIX ?? "classroom:scheduler", opts.runs);
     console.log(opts.json ? JSON.stringify(status, null, 2) : formatStatus(status));
     return EXIT.ok;
   } finally {

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PROJECT_ROOT } from "../../tools/synth";
@@ -32,6 +33,10 @@ function writeBrokenStacks(dir: string): void {
   write("rolledback", dev.replace(roomStable, `${roomStable}      canary: { image: ${IMAGE}, replicas: 0, weight: 0 }\n`));
   write("nopods", dev.replace("course-api:2.3.0, replicas: 1", "course-api:2.3.0, replicas: 0"));
   write("nostable", dev.replace("      stable: { image: registry.classroom.internal/whiteboard-rpc:1.12.0, replicas: 1 }\n", ""));
+  write("nsmisspelt", dev.replace("  classroom:services:\n", "  clasroom:services:\n"));
+  // Not regular files: reading a FIFO blocks forever, and a dangling symlink is not a missing stack.
+  execFileSync("mkfifo", [path.join(dir, "Pulumi.x-fifo.yaml")]);
+  fs.symlinkSync(path.join(dir, "gone.yaml"), path.join(dir, "Pulumi.x-dangling.yaml"));
 }
 
 interface Case {
@@ -111,6 +116,24 @@ const cases: Case[] = [
     name: "--baseline-file that does not exist",
     args: ["dev", "room-api", "promote", "--dry-run", "--baseline-file", "/nonexistent/Pulumi.dev.yaml"],
     error: /--baseline-file \/nonexistent\/Pulumi\.dev\.yaml does not exist/,
+  },
+  {
+    name: "a --baseline that is not a commit is reported with the other mistakes, before any rendering",
+    args: ["dev", "room-api", "promote", "--image", IMAGE, "--baseline", "no-such-ref"],
+    error: /2 problems, nothing written:\n {2}--image applies only to canary, not promote\n {2}--baseline no-such-ref is not a commit in /,
+    lines: 3,
+  },
+  { name: "an empty --baseline", args: ["dev", "room-api", "promote", "--baseline", ""], error: /^release: --baseline must not be empty/, not: /not a commit/ },
+  {
+    name: "an empty --stacks-dir",
+    args: ["dev", "room-api", "status", "--stacks-dir", ""],
+    error: /^release: --stacks-dir must not be empty/,
+    stacksDir: false,
+  },
+  {
+    name: "--baseline-file that is a FIFO",
+    args: ["dev", "room-api", "promote", "--dry-run", "--baseline-file", "FIFO"],
+    error: /--baseline-file \S+Pulumi\.x-fifo\.yaml is not a regular file/,
   },
   {
     name: "three independent mistakes, three lines",
@@ -203,6 +226,29 @@ const cases: Case[] = [
     args: ["noservices", "room-api", "status"],
     error: /Pulumi\.noservices\.yaml declares no services \(config\.classroom:services is missing or not a mapping\)/,
   },
+  {
+    name: "a misspelled services namespace is named, not called missing",
+    args: ["nsmisspelt", "room-api", "status"],
+    error:
+      /Pulumi\.nsmisspelt\.yaml declares no services .*clasroom:services is in namespace 'clasroom', which nothing reads .*did you mean classroom:services\?$/,
+  },
+  {
+    name: "a stack file that is a FIFO, status",
+    args: ["x-fifo", "room-api", "status"],
+    error: /stack file \S+Pulumi\.x-fifo\.yaml is a FIFO, not a regular file/,
+  },
+  {
+    name: "a stack file that is a FIFO, given with --stack-file",
+    args: ["x-fifo", "room-api", "promote", "--stack-file", "FIFO"],
+    error: /--stack-file \S+Pulumi\.x-fifo\.yaml is a FIFO, not a regular file/,
+    stacksDir: false,
+  },
+  {
+    name: "a stack file that is a dangling symlink",
+    args: ["x-dangling", "room-api", "status"],
+    error: /stack file \S+Pulumi\.x-dangling\.yaml is a dangling symlink \(to \S+gone\.yaml, which does not exist\)/,
+    not: /is unknown/,
+  },
   { name: "a service that is not a mapping", args: ["svcscalar", "room-api", "status"], error: /config\.classroom:services\.room-api must be a mapping/ },
   // Steps that do not apply, and problems that are not the step's
   { name: "promote with no canary", args: ["dev", "room-api", "promote"], error: /service 'room-api' has no canary to promote/ },
@@ -274,6 +320,12 @@ const cases: Case[] = [
     args: ["rolledback", "room-api", "run", "--no-deploy"],
     error: /the canary of 'room-api' was rolled back \(weight 0, 0 replicas\): start a new one/,
   },
+  // The deploy: like CI, or refused before anything is written
+  {
+    name: "a deploy asked for with no pulumi on PATH is refused, not turned into a file-only edit",
+    args: ["dev", "room-api", "canary", "--image", IMAGE, "--weight", "10"],
+    error: /^release: pulumi CLI not found on PATH, so nothing can be deployed; nothing written: .*--no-deploy/,
+  },
   // The deploy's confirmation rule
   {
     name: "a deploy without --yes and without a terminal is refused before anything else",
@@ -293,7 +345,14 @@ beforeAll(async () => {
   before = checksums(stacksDir);
   results = await runAll(
     cases,
-    (c) => runRelease([...c.args, ...(c.stacksDir === false ? [] : ["--stacks-dir", stacksDir])], { binDir: c.pulumi ? standIn.binDir : undefined }),
+    (c) =>
+      runRelease(
+        [...c.args.map((a) => (a === "FIFO" ? path.join(stacksDir, "Pulumi.x-fifo.yaml") : a)), ...(c.stacksDir === false ? [] : ["--stacks-dir", stacksDir])],
+        {
+          binDir: c.pulumi ? standIn.binDir : undefined,
+          timeoutMs: 90_000,
+        },
+      ),
     4,
   );
 }, 600_000);

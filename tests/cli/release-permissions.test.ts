@@ -112,6 +112,20 @@ describe("writes keep what the file is", () => {
     expect(mode(target)).toBe(0o640);
   });
 
+  test.concurrent("a group-writable file of another owner is edited by a member of the group, owner and group kept", async () => {
+    // root owns the file and its folder; nobody may write the file only through its group.
+    const { dir, file } = track(stackCopy({ uid: 0, gid: NOBODY.gid }, 0o664));
+    fs.chownSync(dir, 0, 0);
+    fs.chmodSync(dir, 0o755);
+    const run = await runRelease([...STEP, "--stacks-dir", dir], { user: NOBODY });
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect(fs.readFileSync(file, "utf8")).toContain(CANARY_LINE);
+    const stat = fs.statSync(file);
+    expect({ uid: stat.uid, gid: stat.gid, mode: stat.mode & 0o7777 }).toEqual({ uid: 0, gid: NOBODY.gid, mode: 0o664 });
+    expect(fs.readdirSync(dir)).toEqual(["Pulumi.dev.yaml"]);
+  });
+
   test.concurrent("owner and group stay when root edits another user's file", async () => {
     const { dir, file } = track(stackCopy(NOBODY, 0o640));
     const run = await runRelease([...STEP, "--stacks-dir", dir]);

@@ -39,7 +39,7 @@ describe("release CLI: a step shows the synth diff, writes the stack file and pr
     const run = await release(["dev", "room-api", "canary", "--image", IMAGE, "--weight", "10", "--no-deploy"]);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(
-      `pulumi up --yes --stack dev --cwd ${PROJECT_ROOT} --config-file ${file("dev")} --policy-pack ${PROJECT_ROOT}/policies --policy-pack-config ${PROJECT_ROOT}/policies/config/dev.json`,
+      `pulumi up --stack dev --cwd ${PROJECT_ROOT} --config-file ${file("dev")} --policy-pack ${PROJECT_ROOT}/policies --policy-pack-config ${PROJECT_ROOT}/policies/config/dev.json`,
     );
     const written = fs.readFileSync(file("dev"), "utf8");
     const added = written.split("\n").filter((l) => !original.split("\n").includes(l));
@@ -52,6 +52,28 @@ describe("release CLI: a step shows the synth diff, writes the stack file and pr
     expect(status.stdout).toMatch(/canary +registry\.classroom\.internal\/room-api:1\.9\.0 +replicas 1 +weight 10/);
     expect(status.stdout).toContain("history  (empty)");
   }, 120_000);
+});
+
+describe("release CLI: an edit keeps the file's own form", () => {
+  test("a CRLF stack file gets CRLF lines: the canary line added and the one removed by rollback", async () => {
+    // From the project's own file: the copy in stacksDir may already hold a canary from the tests above.
+    const crlf = fs.readFileSync(path.join(PROJECT_ROOT, "stacks", "Pulumi.dev.yaml"), "utf8").replace(/\n/g, "\r\n");
+    expect(crlf).not.toContain("canary:");
+    fs.writeFileSync(file("crlf"), crlf);
+    const canary = await release(["crlf", "room-api", "canary", "--image", IMAGE, "--weight", "10", "--no-deploy"]);
+    expect(canary.stderr).toBe("");
+    expect(canary.code).toBe(0);
+    const written = fs.readFileSync(file("crlf"), "utf8");
+    expect(written).toContain(`      canary: { image: ${IMAGE}, replicas: 1, weight: 10 }\r\n`);
+    expect(written.replace(/\r\n/g, "")).not.toContain("\n");
+
+    const rollback = await release(["crlf", "room-api", "rollback", "--no-deploy"]);
+    expect(rollback.stderr).toBe("");
+    expect(rollback.code).toBe(0);
+    const rolledBack = fs.readFileSync(file("crlf"), "utf8");
+    expect(rolledBack.replace(/\r\n/g, "")).not.toMatch(/[\r\n]/);
+    fs.rmSync(file("crlf"));
+  });
 });
 
 describe("release CLI: upgrade safety", () => {

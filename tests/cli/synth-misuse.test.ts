@@ -3,7 +3,7 @@
 // contract in tools/cli/run.ts, one line naming the argument or key (one per problem when there are
 // several), no stack trace, and leave the stack files, the policy configs and whatever it pointed at
 // byte for byte as they were.
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -11,7 +11,14 @@ import * as path from "node:path";
 
 const ROOT = path.resolve(__dirname, "../..");
 const TSX = path.join(ROOT, "node_modules/tsx/dist/cli.mjs");
-const CLIS = { synth: "tools/synth/cli.ts", "policy:check": "policies/check.ts", cluster: "tools/cluster/cli.ts", engine: "tools/engine/cli.ts" } as const;
+const CLIS = {
+  synth: "tools/synth/cli.ts",
+  "policy:check": "policies/check.ts",
+  cluster: "tools/cluster/cli.ts",
+  engine: "tools/engine/cli.ts",
+  "scheduler:status": "runtime/scheduler/status-cli.ts",
+  "release:runtime-image": "tools/release/runtime-image-cli.ts",
+} as const;
 const DEV = fs.readFileSync(path.join(ROOT, "stacks/Pulumi.dev.yaml"), "utf8");
 
 let tmp: string;
@@ -41,6 +48,8 @@ interface Case {
   code: 1 | 2;
   /** What the error must say (naming the argument or key). */
   says: RegExp[];
+  /** What stdout must say (findings are reported there). */
+  prints?: RegExp;
   /** Lines on stderr: 1, or one per problem plus a header. */
   lines?: number;
   /** Files or folders the case pointed at, which must be unchanged afterwards. */
@@ -138,7 +147,61 @@ const cases: Case[] = [
     says: [/\.classroom-synth is not synth's marker \(unexpected content\)/],
     untouched: () => [path.join(tmp, "escape")],
   },
+  {
+    name: "--out whose subfolder is a symlink to elsewhere",
+    cli: "synth",
+    args: () => {
+      // A folder synth owns, one of whose subfolders someone swapped for a link to a folder of theirs.
+      file("linked-out/.classroom-synth", `${JSON.stringify({ tool: "classroom-platform synth", files: [] })}\n`);
+      file("elsewhere/classroom-dev-apps/deployment-room-api-stable.yaml", "mine\n");
+      fs.symlinkSync(path.join(tmp, "elsewhere/classroom-dev-apps"), path.join(tmp, "linked-out/classroom-dev-apps"));
+      return ["-q", "--out", path.join(tmp, "linked-out")];
+    },
+    code: 2,
+    says: [/^synth: --out \S*linked-out: classroom-dev-apps is a symlink \(to \S*elsewhere\/classroom-dev-apps\); synth writes only inside its own folder/],
+    untouched: () => [path.join(tmp, "elsewhere"), path.join(tmp, "linked-out")],
+  },
   // Which stack, which file.
+  {
+    name: "--stack-file of prod with --stack dev",
+    cli: "synth",
+    args: () => ["--stack", "dev", "--stack-file", path.join(ROOT, "stacks/Pulumi.prod.yaml")],
+    code: 2,
+    says: [/^synth: --stack-file \S*stacks\/Pulumi\.prod\.yaml is the file of stack 'prod', not of 'dev'/],
+  },
+  {
+    name: "--stack-file of prod without --stack is judged as prod (a mandatory violation there)",
+    cli: "synth",
+    args: () => {
+      const prod = fs.readFileSync(path.join(ROOT, "stacks/Pulumi.prod.yaml"), "utf8");
+      const one = prod.replace("attendance-consumer:1.5.1, replicas: 3 }", "attendance-consumer:1.5.1, replicas: 1 }");
+      if (one === prod) throw new Error("attendance-consumer's stable line is not in stacks/Pulumi.prod.yaml");
+      return ["-q", "--stack-file", file("prod-file/Pulumi.prod.yaml", one), "--out", path.join(tmp, "prod-out")];
+    },
+    code: 1,
+    says: [],
+    prints: /\[mandatory\] ha-replicas .*attendance-consumer[\s\S]*^synth prod: .* FAILED$/m,
+  },
+  {
+    name: "--stack-file that is a FIFO",
+    cli: "synth",
+    args: () => {
+      execFileSync("mkfifo", [path.join(tmp, "Pulumi.fifo.yaml")]);
+      return ["--stack-file", path.join(tmp, "Pulumi.fifo.yaml")];
+    },
+    code: 2,
+    says: [/^synth: --stack-file \S*Pulumi\.fifo\.yaml: is a FIFO, not a regular file$/m],
+  },
+  {
+    name: "--stack-file that is a dangling symlink",
+    cli: "synth",
+    args: () => {
+      fs.symlinkSync(path.join(tmp, "gone.yaml"), path.join(tmp, "dangling.yaml"));
+      return ["--stack-file", path.join(tmp, "dangling.yaml")];
+    },
+    code: 2,
+    says: [/^synth: --stack-file \S*dangling\.yaml: is a dangling symlink \(to \S*gone\.yaml, which does not exist\)$/m],
+  },
   {
     name: "--stack that has no file",
     cli: "synth",
@@ -400,6 +463,8 @@ const cases: Case[] = [
     code: 2,
     says: [/--baseline no-such-ref is not a commit in /],
   },
+  { name: "an empty --policy-config", cli: "synth", args: () => ["--policy-config", ""], code: 2, says: [/^synth: --policy-config must not be empty/] },
+  { name: "an empty --baseline", cli: "synth", args: () => ["--baseline", ""], code: 2, says: [/^synth: --baseline must not be empty/] },
   { name: "--server without KUBECONFIG", cli: "synth", args: () => ["--server"], code: 2, says: [/--server needs KUBECONFIG/], env: { KUBECONFIG: undefined } },
   { name: "an unknown option", cli: "synth", args: () => ["--outdir", "x"], code: 2, says: [/unknown option '--outdir'/] },
   // policy:check
@@ -446,6 +511,50 @@ const cases: Case[] = [
     code: 2,
     lines: 3,
     says: [/^policy:check: 2 problems:$/m, /no policy config for stack "qa"/, /cannot read missing\.yaml: ENOENT/],
+  },
+  {
+    name: "policy:check on a YAML alias bomb",
+    cli: "policy:check",
+    args: () => {
+      const levels = ["a: &a [x, x, x, x, x, x, x, x, x]"];
+      for (const [prev, next] of [..."abcdef"].slice(0, 5).map((c, i) => [c, "bcdef"[i]]))
+        levels.push(`${next}: &${next} [${Array(9).fill(`*${prev}`).join(", ")}]`);
+      return ["--stack", "dev", file("bomb.yaml", `${levels.join("\n")}\n`)];
+    },
+    code: 2,
+    says: [/^policy:check: \S*bomb\.yaml: document 1 cannot be read: Excessive alias count/m],
+  },
+  {
+    name: "policy:check --stack with a path in it",
+    cli: "policy:check",
+    args: () => ["--stack", "../config/dev", "stacks/Pulumi.dev.yaml"],
+    code: 2,
+    lines: 3,
+    says: [/^policy:check: 2 problems:$/m, /^ {2}--stack: "\.\.\/config\/dev" is not a stack name/m],
+  },
+  // scheduler:status and release:runtime-image
+  {
+    name: "scheduler:status with both Redis variables and no jobs file: both problems",
+    cli: "scheduler:status",
+    args: () => [],
+    env: { CLASSROOM_SCHEDULER_JOBS_FILE: undefined, CLASSROOM_REDIS_URL: "redis://127.0.0.1:1", CLASSROOM_REDIS_SENTINELS: "127.0.0.1:2" },
+    code: 2,
+    lines: 3,
+    says: [/^scheduler:status: 2 problems:$/m, /--jobs-file: required/, /CLASSROOM_REDIS_URL or CLASSROOM_REDIS_SENTINELS, not both/],
+  },
+  {
+    name: "scheduler:status with a misspelled option",
+    cli: "scheduler:status",
+    args: () => ["--jsn"],
+    code: 2,
+    says: [/unknown option '--jsn' \(did you mean --json\?\)$/m],
+  },
+  {
+    name: "release:runtime-image without the image",
+    cli: "release:runtime-image",
+    args: () => ["dev"],
+    code: 2,
+    says: [/^error: missing required argument 'image'$/m],
   },
   // cluster and engine
   { name: "cluster with an unknown command", cli: "cluster", args: () => ["start"], code: 2, says: [/unknown command 'start'/] },
@@ -527,6 +636,7 @@ describe.each(cases.map((c) => [c.name, c] as const))("%s", (_name, c) => {
     const lines = run.stderr.trimEnd().split("\n");
     expect({ code: run.code, stderr: run.stderr }).toEqual({ code: c.code, stderr: expect.any(String) });
     for (const pattern of c.says) expect(run.stderr).toMatch(pattern);
+    if (c.prints) expect(run.stdout).toMatch(c.prints);
     expect(lines).toHaveLength(c.lines ?? 1);
     expect(run.stderr).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
     expect(run.stderr).not.toMatch(/internal error|ZodError|must be record|Invalid key in record/);

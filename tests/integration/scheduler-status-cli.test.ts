@@ -64,7 +64,8 @@ describe("scheduler:status exit codes", () => {
     const runs = status(["--jobs-file", jobsFile, "--runs", "0"]);
     expect(runs.code).toBe(2);
     expect(runs.stderr).toMatch(/--runs <n>.*expected an integer >= 1, got '0'/);
-    const missing = status([]);
+    // Redis is given so that the jobs file is the only problem (every problem of a run is reported).
+    const missing = status(["--redis-url", server.url]);
     expect(missing.code).toBe(2);
     expectOneLine(missing.stderr, /^scheduler:status: --jobs-file: required/);
   });
@@ -76,7 +77,7 @@ describe("scheduler:status exit codes", () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/jobs\.sweep: duplicate job name 'sweep' \(lines 2 and 3\)/);
     expect(result.stderr).not.toMatch(/\n\s+at /);
-    const unreadable = status(["--jobs-file", path.join(dir, "absent.json")]);
+    const unreadable = status(["--jobs-file", path.join(dir, "absent.json"), "--redis-url", server.url]);
     expect(unreadable.code).toBe(2);
     expectOneLine(unreadable.stderr, /^scheduler:status: --jobs-file: cannot read '.*absent\.json': ENOENT$/);
   });

@@ -105,3 +105,18 @@ export function runCli(tool: string, main: () => Promise<number> | number, class
 export const oneLineCommanderErrors = {
   outputError: (text: string, write: (text: string) => void) => write(text.replace(/\n\(Did you mean (.*)\?\)\n?$/, " (did you mean $1?)\n")),
 };
+
+/**
+ * `--option ''` for every option of `command` that the user gave as an empty string: an empty value is
+ * never what was meant (a variable that expanded to nothing), and taking it as "not given" would
+ * silently use the default instead. `except` lists options whose own check words it better.
+ */
+export function emptyOptionProblems(
+  command: { options: readonly { long?: string; attributeName(): string }[]; opts(): Record<string, unknown> },
+  except: string[] = [],
+): string[] {
+  const values = command.opts();
+  return command.options
+    .filter((o) => o.long && !except.includes(o.long) && values[o.attributeName()] === "")
+    .map((o) => `${o.long} must not be empty: give a value or leave the option out`);
+}

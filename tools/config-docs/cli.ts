@@ -13,7 +13,6 @@ const program = new Command("config:docs")
   .version(projectVersion(), "--version", "print the version and exit")
   .addHelpText("after", "\nExit codes: 0 up to date (or written), 1 drift found by --check, 2 bad usage, 3 internal error.")
   .configureOutput(oneLineCommanderErrors)
-  .showHelpAfterError("(run with --help for usage)")
   .exitOverride();
 
 function main(): number {

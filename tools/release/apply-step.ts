@@ -80,17 +80,20 @@ export async function applyStep(ctx: StepContext, step: ReleaseStep): Promise<nu
   }
 
   if (!pulumi || !target) {
-    const policyConfig = policyConfigFor(stack, new StackFile(file).environment());
-    if (unchanged)
-      log(
-        `no change to ${shownFile}: it already says so (whether the stack runs it was not checked: ${!opts.deploy ? "--no-deploy given" : "no pulumi CLI on PATH"})`,
+    // A deploy was asked for and cannot happen here: writing the file alone would leave it ahead of the
+    // stack with exit 0, as if deployed. Only --no-deploy asks for the file alone.
+    if (opts.deploy)
+      throw new ReleaseError(
+        "pulumi CLI not found on PATH, so nothing can be deployed; nothing written: install it, or pass --no-deploy to only write the stack file",
       );
+    const policyConfig = policyConfigFor(stack, new StackFile(file).environment());
+    if (unchanged) log(`no change to ${shownFile}: it already says so (whether the stack runs it was not checked: --no-deploy given)`);
     else {
       writeRelease(plan);
       log(`wrote ${shownFile}`);
     }
     log(
-      `${!opts.deploy ? "--no-deploy given" : "pulumi CLI not found on PATH"}; deploy with:\n  ${shellCommand(["pulumi", ...pulumiUpArgs({ stack, stackFile: file, root: PROJECT_ROOT, policyConfig })])}`,
+      `--no-deploy given; deploy with (pulumi previews the change and asks before applying it):\n  ${shellCommand(["pulumi", ...pulumiUpArgs({ stack, stackFile: file, root: PROJECT_ROOT, policyConfig }, { confirmed: false })])}`,
     );
     return 0;
   }

@@ -4,8 +4,8 @@ import * as path from "node:path";
 import { ConfigError } from "../../infra/config";
 import { rolloutPlan } from "../../infra/config/rollout-defaults";
 import { PolicyConfigError } from "../../policies/policy-config";
-import { projectVersion, runCli } from "../cli/run";
-import { DataLossRefused, StackFileError } from "../synth";
+import { emptyOptionProblems, oneLineCommanderErrors, projectVersion, runCli } from "../cli/run";
+import { DataLossRefused, StackFileError, verifyBaselineRef } from "../synth";
 import { ACTIONS, ActionName, formatStatus, ReleaseStep } from "./actions";
 import { applyStep } from "./apply-step";
 import { checkStackFile } from "./diff";
@@ -66,7 +66,7 @@ Examples:
   npm run release -- prod room-api run --yes     # the service's rollout plan: steps, analysis, promote or roll back
   npm run release -- prod room-api abort --yes   # roll the canary back now (a run in progress stops)`,
   )
-  .showHelpAfterError("(run with --help for usage)")
+  .configureOutput(oneLineCommanderErrors)
   .exitOverride();
 
 async function main(): Promise<number> {
@@ -75,20 +75,24 @@ async function main(): Promise<number> {
   const opts = program.opts<CliOptions>();
 
   // Every mistake in the request is reported in one run, not one per attempt.
-  const problems = requestProblems(action, opts, value);
+  // --image, --weight and --replicas word an empty value in their own checks.
+  const empty = emptyOptionProblems(program, ["--image", "--weight", "--replicas"]);
+  const problems = [...empty, ...requestProblems(action, opts, value)];
   const step =
     (ACTIONS as readonly string[]).includes(action) && action !== "status" && action !== "run"
       ? parseStep(action as Exclude<ActionName, "status" | "run">, opts, value, problems)
       : undefined;
   let stackFile: StackFile | undefined;
-  try {
-    const file = stackFileOf(stack, opts);
-    stackFile = new StackFile(file);
-    stackFile.service(service);
-  } catch (err) {
-    if (!(err instanceof ReleaseError)) throw err;
-    problems.push(err.message);
-  }
+  // An empty --stacks-dir or --stack-file is reported above; resolved, it would name the working folder.
+  if (opts.stacksDir !== "" && opts.stackFile !== "")
+    try {
+      const file = stackFileOf(stack, opts);
+      stackFile = new StackFile(file);
+      stackFile.service(service);
+    } catch (err) {
+      if (!(err instanceof ReleaseError)) throw err;
+      problems.push(err.message);
+    }
   if (problems.length > 0)
     throw problems.length === 1 ? new ReleaseError(problems[0]) : new ReleaseError(`${problems.length} problems, nothing written:`, problems);
   const file = stackFile!.file;
@@ -149,7 +153,20 @@ function requestProblems(action: string, opts: CliOptions, value: string | undef
     problems.push(`--yes confirms a deploy, and ${opts.dryRun ? "--dry-run" : "--no-deploy"} deploys nothing: give one of them`);
   if (opts.dryRun && !opts.deploy) problems.push("--dry-run writes nothing, --no-deploy writes the file: give one of them");
   if (opts.baseline !== undefined && opts.baselineFile !== undefined) problems.push("--baseline and --baseline-file exclude each other: give one");
-  if (opts.baselineFile !== undefined && !fs.existsSync(opts.baselineFile)) problems.push(`--baseline-file ${opts.baselineFile} does not exist`);
+  if (opts.baselineFile) {
+    const stat = fs.statSync(opts.baselineFile, { throwIfNoEntry: false });
+    if (!stat) problems.push(`--baseline-file ${opts.baselineFile} does not exist`);
+    else if (!stat.isFile()) problems.push(`--baseline-file ${opts.baselineFile} is not a regular file`);
+  }
+  // A bad ref is the request's mistake: reported with the others, not after seconds of rendering.
+  if (opts.baseline) {
+    try {
+      verifyBaselineRef(opts.baseline);
+    } catch (err) {
+      if (!(err instanceof StackFileError)) throw err;
+      problems.push(err.message);
+    }
+  }
   return problems;
 }
 

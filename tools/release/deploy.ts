@@ -65,9 +65,12 @@ export function pulumiPreviewArgs(target: DeployTarget, options: { stackFile?: s
   return ["preview", ...commonArgs(target, options.stackFile), ...(options.expectNoChanges ? ["--expect-no-changes"] : [])];
 }
 
-/** `pulumi up` of the stack, non-interactive: the release asked for confirmation itself. */
-export function pulumiUpArgs(target: DeployTarget): string[] {
-  return ["up", "--yes", ...commonArgs(target)];
+/**
+ * `pulumi up` of the stack. Non-interactive (`--yes`) when the release asked for confirmation itself; the
+ * command printed for a user to run later leaves it out, so that pulumi shows its preview and asks.
+ */
+export function pulumiUpArgs(target: DeployTarget, options: { confirmed?: boolean } = {}): string[] {
+  return ["up", ...(options.confirmed === false ? [] : ["--yes"]), ...commonArgs(target)];
 }
 
 /**

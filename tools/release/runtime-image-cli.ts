@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { ConfigError } from "../../infra/config";
 import { PolicyConfigError } from "../../policies/policy-config";
 import { parseImage } from "../../policies/rules/images";
-import { projectVersion, runCli } from "../cli/run";
+import { emptyOptionProblems, oneLineCommanderErrors, projectVersion, runCli } from "../cli/run";
 import { DataLossRefused, formatDiff, PROJECT_ROOT, StackFileError } from "../synth";
 import { policyConfigFor, pulumiUpArgs, shellCommand } from "./deploy";
 import { checkStackFile } from "./diff";
@@ -39,7 +39,7 @@ command printed at the end).
 Exit codes: 0 done, 1 refused (data loss, a schema or mandatory policy problem the pin would introduce),
 2 bad request or stack file, 3 internal error.`,
   )
-  .showHelpAfterError("(run with --help for usage)")
+  .configureOutput(oneLineCommanderErrors)
   .exitOverride();
 
 async function main(): Promise<number> {
@@ -47,7 +47,7 @@ async function main(): Promise<number> {
   const [stack, image] = program.processedArgs as [string, string];
   const opts = program.opts<{ dryRun?: boolean; stacksDir: string; stackFile?: string; allowDataLoss?: boolean }>();
 
-  const problems = imageProblems(image);
+  const problems = [...emptyOptionProblems(program), ...imageProblems(image)];
   if (opts.stackFile !== undefined && program.getOptionValueSource("stacksDir") === "cli")
     problems.push("--stack-file and --stacks-dir exclude each other: give one");
   if (problems.length > 0)
@@ -82,7 +82,7 @@ async function main(): Promise<number> {
   }
   replaceFileText(file, stackFile.text, editedText);
   console.log(
-    `wrote ${shown}; deploy with:\n  ${shellCommand(["pulumi", ...pulumiUpArgs({ stack, stackFile: file, root: PROJECT_ROOT, policyConfig: policyConfigFor(stack, stackFile.environment()) })])}`,
+    `wrote ${shown}; deploy with:\n  ${shellCommand(["pulumi", ...pulumiUpArgs({ stack, stackFile: file, root: PROJECT_ROOT, policyConfig: policyConfigFor(stack, stackFile.environment()) }, { confirmed: false })])}`,
   );
   return 0;
 }

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Document, isMap, isScalar, Pair, parse, parseDocument, stringify, YAMLError, YAMLMap } from "yaml";
+import { namespaceProblem } from "../../infra/config";
 import { deepEqual, PROJECT_ROOT } from "../synth";
 import { ReleaseError } from "./errors";
 
@@ -24,7 +25,9 @@ export function stackFilePath(stacksDir: string, stack: string): string {
   }
   if (!dir.isDirectory()) throw new ReleaseError(`--stacks-dir ${stacksDir} is not a folder`);
   const file = path.join(stacksDir, `Pulumi.${stack}.yaml`);
-  if (fs.existsSync(file)) return file;
+  const kind = stackFileKind(file);
+  if (kind === "file") return file;
+  if (kind !== "missing") throw new ReleaseError(`stack file ${file} ${kind}; nothing read`);
   const known = fs
     .readdirSync(stacksDir)
     .filter((f) => /^Pulumi\..+\.yaml$/.test(f))
@@ -37,14 +40,26 @@ export function stackFilePath(stacksDir: string, stack: string): string {
 
 /** The file given with --stack-file, or a one-line error naming it. */
 export function explicitStackFile(file: string): string {
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(file);
-  } catch {
-    throw new ReleaseError(`--stack-file ${file} does not exist`);
-  }
-  if (!stat.isFile()) throw new ReleaseError(`--stack-file ${file} is not a file`);
+  const kind = stackFileKind(file);
+  if (kind === "missing") throw new ReleaseError(`--stack-file ${file} does not exist`);
+  if (kind === "is a folder") throw new ReleaseError(`--stack-file ${file} is not a file`);
+  if (kind !== "file") throw new ReleaseError(`--stack-file ${file} ${kind}; nothing read`);
   return file;
+}
+
+/**
+ * "file" for a regular file (or a symlink to one), "missing", or why the path cannot be a stack file.
+ * Reading a FIFO or a device would block forever, and a dangling symlink is not a missing stack.
+ */
+export function stackFileKind(file: string): string {
+  const link = fs.lstatSync(file, { throwIfNoEntry: false });
+  if (!link) return "missing";
+  const stat = fs.statSync(file, { throwIfNoEntry: false });
+  if (!stat) return `is a dangling symlink (to ${fs.readlinkSync(file)}, which does not exist)`;
+  if (stat.isFile()) return "file";
+  if (stat.isDirectory()) return "is a folder";
+  const what = stat.isFIFO() ? "a FIFO" : stat.isSocket() ? "a socket" : stat.isCharacterDevice() || stat.isBlockDevice() ? "a device" : "not a file";
+  return `is ${what}, not a regular file`;
 }
 
 /** The canary track entry; `step` is written by `release ... run`, `match` by hand. */
@@ -95,6 +110,11 @@ export class StackFile {
     if (!this.doc.has("config")) throw new ReleaseError(`${this.file} has no \`config:\` key (a stack file keeps its settings under \`config:\`)`);
   }
 
+  /** The file's line break: an edit adds lines with the same one (a CRLF file must not get LF-only lines). */
+  private get eol(): string {
+    return /\r\n/.test(this.text) ? "\r\n" : "\n";
+  }
+
   /** `classroom:environment` as the file spells it, if it is a string. */
   environment(): string | undefined {
     const value = this.doc.getIn(["config", "classroom:environment"]);
@@ -104,7 +124,15 @@ export class StackFile {
   /** The `classroom:services` mapping node, or a one-line error. */
   private servicesNode(): YAMLMap {
     const node = this.doc.getIn(["config", SERVICES_KEY], true);
-    if (!isMap(node)) throw new ReleaseError(`${this.file} declares no services (config.${SERVICES_KEY} is missing or not a mapping)`);
+    if (!isMap(node)) {
+      // A misspelled namespace is the usual reason, and synth's check names it with the key meant.
+      const config = this.doc.get("config", true);
+      const keys = isMap(config) ? config.items.map((p) => String(isScalar(p.key) ? p.key.value : p.key)) : [];
+      const misspelled = keys.map(namespaceProblem).filter((p): p is string => !!p && p.endsWith(`did you mean ${SERVICES_KEY}?`));
+      throw new ReleaseError(
+        `${this.file} declares no services (config.${SERVICES_KEY} is missing or not a mapping)${misspelled.length ? `: ${misspelled[0]}` : ""}`,
+      );
+    }
     return node;
   }
 
@@ -141,7 +169,7 @@ export class StackFile {
         continue;
       }
       const valueText =
-        key === "history" ? blockListOfFlowMaps(value as object[], this.indentOf(serviceMap) + 2) : ` ${flowMap(value as Record<string, unknown>)}`;
+        key === "history" ? blockListOfFlowMaps(value as object[], this.indentOf(serviceMap) + 2, this.eol) : ` ${flowMap(value as Record<string, unknown>)}`;
       if (existing) edits.push(this.replacement(existing, key, valueText));
       else edits.push(this.insertion(serviceMap, key, valueText, key === "canary" ? "stable" : undefined));
     }
@@ -204,19 +232,22 @@ export class StackFile {
   private insertion(map: YAMLMap, key: string, valueText: string, after?: string) {
     const anchor = (map.items.find((p) => isScalar(p.key) && p.key.value === after) ?? map.items[map.items.length - 1]) as Pair<any, any>;
     const lineEnd = this.lineEnd(this.valueEnd(anchor));
-    return { start: lineEnd, end: lineEnd, text: `\n${" ".repeat(this.indentOf(map))}${key}:${valueText}` };
+    return { start: lineEnd, end: lineEnd, text: `${this.eol}${" ".repeat(this.indentOf(map))}${key}:${valueText}` };
   }
 
   /** Deletes the entry's lines, from its key's line start through the end of its value's last line. */
   private removal(pair: Pair<any, any>) {
-    const start = this.text.lastIndexOf("\n", pair.key.range[0] - 1);
+    const lf = this.text.lastIndexOf("\n", pair.key.range[0] - 1);
+    const start = lf > 0 && this.text[lf - 1] === "\r" ? lf - 1 : lf;
     return { start, end: this.lineEnd(this.valueEnd(pair)), text: "" };
   }
 
   /** Offset of the line break ending the line that holds `offset` (text length if none). */
   private lineEnd(offset: number): number {
     const i = this.text.indexOf("\n", offset);
-    return i === -1 ? this.text.length : i;
+    if (i === -1) return this.text.length;
+    // A CRLF line ends before its \r, so that what is inserted there carries the file's own line break.
+    return i > 0 && this.text[i - 1] === "\r" ? i - 1 : i;
   }
 
   /** Guards the text surgery: the edited file must parse to the original with exactly the patch applied. */
@@ -253,8 +284,8 @@ export function flowMap(value: Record<string, unknown>): string {
   return `{ ${entries.join(", ")} }`;
 }
 
-function blockListOfFlowMaps(items: object[], indent: number): string {
-  return items.map((item) => `\n${" ".repeat(indent)}- ${flowMap(item as Record<string, unknown>)}`).join("");
+function blockListOfFlowMaps(items: object[], indent: number, eol: string): string {
+  return items.map((item) => `${eol}${" ".repeat(indent)}- ${flowMap(item as Record<string, unknown>)}`).join("");
 }
 
 function scalar(key: string, value: unknown): string {

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { ConfigError, parsePlatformConfig } from "../../infra/config";
 import { loadPolicyConfig, PolicyConfig, PolicyConfigError, resolvePolicyConfig } from "../../policies/policy-config";
 import { allRules } from "../../policies/rules";
-import { oneLineCommanderErrors, projectVersion, runCli, UserError } from "../cli/run";
+import { emptyOptionProblems, oneLineCommanderErrors, projectVersion, runCli, UserError } from "../cli/run";
 import {
   DataLossRefused,
   formatHazards,
@@ -112,10 +112,14 @@ function checkInput(opts: SynthCliOptions): { out: string; policyConfig?: Policy
       return undefined;
     }
   };
+  problems.push(...emptyOptionProblems(program));
   attempt(() => {
-    if (opts.allowDataLoss && !opts.baseline) throw new UserError("--allow-data-loss only applies with --baseline <git-ref>");
+    opts.stack = stackOf(opts);
   });
-  attempt(() => opts.baseline !== undefined && verifyBaselineRef(opts.baseline));
+  attempt(() => {
+    if (opts.allowDataLoss && opts.baseline === undefined) throw new UserError("--allow-data-loss only applies with --baseline <git-ref>");
+  });
+  attempt(() => opts.baseline && verifyBaselineRef(opts.baseline));
   attempt(() => {
     if (opts.server && !process.env.KUBECONFIG) throw new UserError("--server needs KUBECONFIG (start one with `npm run cluster -- up`)");
   });
@@ -142,6 +146,22 @@ function checkInput(opts: SynthCliOptions): { out: string; policyConfig?: Policy
   if (problems.length === 1) throw new UserError(problems[0]);
   if (problems.length > 1) throw new UserError(`${problems.length} problems:`, problems);
   return { out: out!, policyConfig };
+}
+
+/**
+ * The stack to render. A file named Pulumi.<stack>.yaml is that stack's: without --stack it is rendered
+ * as that stack (its policy config, its output folder), not as dev; with a different --stack it is
+ * refused, as release refuses it, since one stack's file rendered as another's checks the wrong policies.
+ */
+function stackOf(opts: SynthCliOptions): string {
+  const named = opts.stackFile ? /^Pulumi\.(.+)\.yaml$/.exec(path.basename(opts.stackFile))?.[1] : undefined;
+  if (named === undefined) return opts.stack;
+  if (program.getOptionValueSource("stack") !== "cli") return named;
+  if (named !== opts.stack)
+    throw new UserError(
+      `--stack-file ${opts.stackFile} is the file of stack '${named}', not of '${opts.stack}': leave --stack out, or give the stack's own file`,
+    );
+  return opts.stack;
 }
 
 /**

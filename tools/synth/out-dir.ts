@@ -57,6 +57,8 @@ export function checkOutDir(dir: string, guard: { root: string; stacks: string }
  * content) and records them in the marker. Files the user added to the folder stay.
  */
 export function replaceOwnedFiles(dir: string, files: ReadonlyMap<string, string>): void {
+  // Checked for every file before anything is written, so a refusal leaves the folder as it was.
+  for (const rel of files.keys()) refuseLinkedFolder(dir, rel);
   fs.mkdirSync(dir, { recursive: true });
   const markerFile = path.join(dir, OUT_MARKER);
   const previous = fs.existsSync(markerFile) ? readMarker(dir, dir).files : [];
@@ -74,6 +76,24 @@ export function replaceOwnedFiles(dir: string, files: ReadonlyMap<string, string
   }
   for (const folder of new Set(previous.map((rel) => path.dirname(rel)))) removeIfEmpty(dir, folder);
   writeMarker(markerFile, [...files.keys()]);
+}
+
+/**
+ * Refuses a file whose folder inside `dir` is a symlink or not a folder: writing there would follow the
+ * link out of the folder synth owns (a subfolder someone replaced with a link to elsewhere).
+ */
+function refuseLinkedFolder(dir: string, rel: string): void {
+  const parts = rel.split("/").slice(0, -1);
+  for (let i = 1; i <= parts.length; i++) {
+    const folder = path.join(dir, ...parts.slice(0, i));
+    const stat = fs.lstatSync(folder, { throwIfNoEntry: false });
+    if (!stat) return;
+    if (stat.isSymbolicLink())
+      throw new UserError(
+        `--out ${dir}: ${parts.slice(0, i).join("/")} is a symlink (to ${fs.readlinkSync(folder)}); synth writes only inside its own folder: remove the link`,
+      );
+    if (!stat.isDirectory()) throw new UserError(`--out ${dir}: ${parts.slice(0, i).join("/")} is not a folder; synth needs it for ${rel}: remove it`);
+  }
 }
 
 function writeMarker(markerFile: string, files: string[]): void {

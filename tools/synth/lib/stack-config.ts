@@ -55,15 +55,28 @@ export function stackFilePath(stack: string, stackFile?: string, root = PROJECT_
     );
   }
   if (stackFile !== undefined) {
-    if (!fs.existsSync(stackFile)) throw new StackFileError(`--stack-file ${stackFile}: no such file`);
-    if (!fs.statSync(stackFile).isFile()) throw new StackFileError(`--stack-file ${stackFile}: is not a file`);
+    const link = fs.lstatSync(stackFile, { throwIfNoEntry: false });
+    if (!link) throw new StackFileError(`--stack-file ${stackFile}: no such file`);
+    const problem = notRegularFile(stackFile);
+    if (problem) throw new StackFileError(`--stack-file ${stackFile}: ${problem}`);
     return path.resolve(stackFile);
   }
   const file = path.join(stackDir(root), `Pulumi.${stack}.yaml`);
-  if (!fs.existsSync(file)) {
+  if (!fs.lstatSync(file, { throwIfNoEntry: false })) {
     throw new StackFileError(`--stack ${stack}: no stack file ${showPath(file)} (stacks: ${knownStacks(root).join(", ") || "none"})`);
   }
+  const problem = notRegularFile(file);
+  if (problem) throw new StackFileError(`--stack ${stack}: the stack file ${showPath(file)} ${problem}`);
   return file;
+}
+
+/** Why an existing path cannot be read as a stack file (reading a FIFO blocks forever), or undefined. */
+function notRegularFile(file: string): string | undefined {
+  const stat = fs.statSync(file, { throwIfNoEntry: false });
+  if (!stat) return `is a dangling symlink (to ${fs.readlinkSync(file)}, which does not exist)`;
+  if (stat.isFile()) return undefined;
+  if (stat.isDirectory()) return "is not a file";
+  return `is ${stat.isFIFO() ? "a FIFO" : stat.isSocket() ? "a socket" : "a device"}, not a regular file`;
 }
 
 function stackDir(root: string): string {
