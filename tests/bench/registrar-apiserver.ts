@@ -7,7 +7,7 @@
  * ZooKeeper. A change's latency runs from the moment the driver sent the slice's apply request to the moment
  * the observer's view showed it.
  *
- * Same-run baseline: a plain watch on the EndpointSlices in the driver (what any API client sees), timed
+ * Same-run baseline: a plain watch on the EndpointSlices in its own process (what any API client sees), timed
  * from the same apply requests. The registrar cannot be faster than that; the difference is its own cost
  * (informer, diff, ZooKeeper write) plus the observer's (watch re-arm, read).
  *
@@ -24,7 +24,6 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import * as readline from "node:readline";
-import { KubeConfig, Watch } from "@kubernetes/client-node";
 import { KubeClient, statusMessage } from "../../tools/cluster/kube-client";
 import { readKubeconfig } from "../../tools/cluster/kubeconfig";
 import { startTestCluster, TestCluster } from "../harness/cluster";
@@ -79,7 +78,7 @@ async function main(): Promise<void> {
   const kube = new KubeClient(readKubeconfig(cluster.kubeconfigPath));
   const daemons = new Map<string, { proc: ManagedProcess; healthPort: number }>();
   let observer: ChildProcess | undefined;
-  let stopWatch: (() => void) | undefined;
+  let watcher: ChildProcess | undefined;
   try {
     const ns = await kube.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
     if (ns.status >= 300) throw new Error(statusMessage(ns));
@@ -110,29 +109,22 @@ async function main(): Promise<void> {
     }
     const setupMs = Math.round(performance.now() - setupStart);
 
-    // The baseline: a plain watch on the slices, timed from the same apply requests as the registrar.
+    // The baseline: a plain watch on the slices in its own process, timed from the same apply requests.
     const pendingWatch = new Map<string, { ready: boolean; at: number }>();
     const watchLatencies: number[] = [];
-    const kc = new KubeConfig();
-    kc.loadFromFile(cluster.kubeconfigPath);
-    const request = await new Watch(kc).watch(
-      `/apis/discovery.k8s.io/v1/namespaces/${NS}/endpointslices`,
-      {},
-      (phase: string, obj: any) => {
-        if (phase !== "MODIFIED") return;
-        const now = wallMs();
-        for (const e of obj.endpoints ?? []) {
-          const key = e.targetRef?.name as string;
-          const p = pendingWatch.get(key);
-          if (p && p.ready === (e.conditions?.ready ?? true)) {
-            watchLatencies.push(now - p.at);
-            pendingWatch.delete(key);
-          }
-        }
-      },
-      () => undefined,
-    );
-    stopWatch = () => request.abort();
+    watcher = spawn(process.execPath, ["--import", "tsx", path.join(REPO, "tests/bench/registrar-watch.ts")], {
+      cwd: REPO,
+      env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath, BENCH_NAMESPACE: NS },
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    readline.createInterface({ input: watcher.stdout! }).on("line", (line) => {
+      const [, at, pod, ready] = line.split(" ");
+      const p = pendingWatch.get(pod);
+      if (p && p.ready === (ready === "1")) {
+        watchLatencies.push(Number(at) - p.at);
+        pendingWatch.delete(pod);
+      }
+    });
 
     let seq = 0;
     const startDaemon = async () => {
@@ -357,7 +349,7 @@ async function main(): Promise<void> {
       ),
     );
   } finally {
-    stopWatch?.();
+    watcher?.stdin?.end();
     observer?.stdin?.end();
     await Promise.all([...daemons.values()].map((d) => d.proc.stop()));
     kube.close();
