@@ -30,7 +30,8 @@ import { startTestCluster, TestCluster } from "../harness/cluster";
 import { freePort } from "../harness/ports";
 import { ManagedProcess } from "../harness/process";
 import { ZooKeeperServer } from "../harness/zookeeper";
-import { endpointSlice, TestEndpoint, trackService } from "../support/registrar/objects";
+import { trackService } from "../support/registrar/objects";
+import { EndpointWorld, loadavg, quantiles, wallMs } from "./registrar-world";
 
 const SERVICES = Number(process.env.BENCH_SERVICES ?? 200);
 const ENDPOINTS = Number(process.env.BENCH_ENDPOINTS ?? 50);
@@ -47,28 +48,7 @@ const STATE_ROOT = `/${PREFIX}-registrar/state`;
 const LEASE = "registrar-bench";
 const REPO = path.resolve(__dirname, "../..");
 
-const wallMs = () => performance.timeOrigin + performance.now();
-const serviceName = (s: number) => `${PREFIX}-${String(s).padStart(3, "0")}-rpc`;
-const podName = (s: number, i: number) => `${serviceName(s)}-stable-${i}`;
-const round1 = (n: number) => Math.round(n * 10) / 10;
-const loadavg = () => os.loadavg().map((l) => Math.round(l * 100) / 100);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function quantiles(xs: number[]) {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const at = (p: number) => (sorted.length ? round1(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]) : null);
-  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1), samples: sorted.length };
-}
-
-class World {
-  readonly ready: boolean[][] = Array.from({ length: SERVICES }, () => Array.from({ length: ENDPOINTS }, () => true));
-  endpoints(s: number): TestEndpoint[] {
-    return this.ready[s].map((ready, i) => ({ pod: podName(s, i), ip: `10.${1 + Math.floor(s / 250)}.${s % 250}.${i + 1}`, ready }));
-  }
-  slice(s: number): any {
-    return endpointSlice(`${serviceName(s)}-stable`, `${serviceName(s)}-stable-a`, this.endpoints(s), { namespace: NS });
-  }
-}
 
 async function main(): Promise<void> {
   const [cluster, zk]: [TestCluster, ZooKeeperServer] = await Promise.all([
@@ -97,7 +77,9 @@ async function main(): Promise<void> {
     };
 
     // The cluster's initial state, written 16 requests at a time.
-    const world = new World();
+    const world = new EndpointWorld(SERVICES, ENDPOINTS, PREFIX, NS);
+    const serviceName = (s: number) => world.serviceName(s);
+    const podName = (s: number, i: number) => world.podName(s, i);
     const setupStart = performance.now();
     for (let s = 0; s < SERVICES; s += 16) {
       await Promise.all(

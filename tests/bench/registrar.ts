@@ -36,7 +36,8 @@ import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import * as readline from "node:readline";
 import { ZooKeeperServer, closeRawClient, connectRawClient, zkCall } from "../harness/zookeeper";
-import { TestEndpoint, endpointSlice, trackService } from "../support/registrar/objects";
+import { trackService } from "../support/registrar/objects";
+import { EndpointWorld, loadavg, quantiles, wallMs } from "./registrar-world";
 import { EventLoopProbe } from "./event-loop";
 
 const SERVICES = Number(process.env.BENCH_SERVICES ?? 200);
@@ -50,21 +51,7 @@ const REPLACEMENT_DELAY_MS = Number(process.env.BENCH_REPLACEMENT_DELAY_MS ?? 10
 const REPO = path.resolve(__dirname, "../..");
 const PREFIX = "bench";
 
-const wallMs = () => performance.timeOrigin + performance.now();
 const serviceName = (s: number) => `${PREFIX}-${String(s).padStart(3, "0")}-rpc`;
-const round1 = (n: number) => Math.round(n * 10) / 10;
-const loadavg = () => os.loadavg().map((l) => Math.round(l * 100) / 100);
-
-/** The cluster's state: every endpoint and whether it is ready. */
-class World {
-  readonly ready: boolean[][] = Array.from({ length: SERVICES }, () => Array.from({ length: ENDPOINTS }, () => true));
-  endpoints(s: number): TestEndpoint[] {
-    return this.ready[s].map((ready, i) => ({ pod: `${serviceName(s)}-stable-${i}`, ip: `10.${1 + Math.floor(s / 250)}.${s % 250}.${i + 1}`, ready }));
-  }
-  slice(s: number): any {
-    return endpointSlice(`${serviceName(s)}-stable`, `${serviceName(s)}-stable-a`, this.endpoints(s));
-  }
-}
 
 /** A child process speaking JSON lines (and, for the observer, `c ...` change lines). */
 class Child {
@@ -148,7 +135,7 @@ type Mode = "registrar" | "naive";
 async function run(mode: Mode, zk: ZooKeeperServer, tree: string) {
   const root = `/${tree}/services`;
   const stateRoot = `/${tree}/state`;
-  const world = new World();
+  const world = new EndpointWorld(SERVICES, ENDPOINTS, PREFIX);
   const pending = new Map<string, { present: boolean; at: number; inTakeover: boolean }>();
   const latencies: number[] = [];
   const outsideTakeover: number[] = [];
@@ -329,16 +316,11 @@ async function run(mode: Mode, zk: ZooKeeperServer, tree: string) {
   await Promise.all([leader.close(), standby?.close(), observer.close()]);
 
   if (samples) fs.writeFileSync(path.join(process.env.BENCH_SAMPLES_DIR!, `${tree}.txt`), `${samples.join("\n")}\n`);
-  const q = (xs: number[]) => {
-    const sorted = [...xs].sort((a, b) => a - b);
-    const at = (p: number) => (sorted.length ? round1(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]) : null);
-    return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1), samples: sorted.length };
-  };
   return {
     staleAtEnd: stale,
     ...(stale > 0 ? { staleDetail } : {}),
-    latencyMs: { ...q(latencies), unmatched: pending.size },
-    latencyOutsideFailoversMs: q(outsideTakeover),
+    latencyMs: { ...quantiles(latencies), unmatched: pending.size },
+    latencyOutsideFailoversMs: quantiles(outsideTakeover),
     takeoverMs,
     zkWritesPerChange: Math.round((writes / CHANGES) * 1000) / 1000,
     zkWrites: writes,

@@ -77,6 +77,14 @@ export class PrometheusServer {
     return raw === undefined || raw === "NaN" ? undefined : Number(raw);
   }
 
+  /** How many series an instant query returns (0: it selects nothing, e.g. an alert expression that would not fire). */
+  async seriesCount(query: string): Promise<number> {
+    const res = await fetch(`${this.url}/api/v1/query?query=${encodeURIComponent(query)}`);
+    const body = (await res.json()) as { status: string; error?: string; data: { result: unknown[] } };
+    if (body.status !== "success") throw new Error(`${query}: ${body.error}`);
+    return body.data.result.length;
+  }
+
   /** Stops the server and removes its config and data. */
   async destroy(): Promise<void> {
     await this.proc.stop();

@@ -2,7 +2,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { KAFKA_METRICS_PORT, kafkaJmxExporterConfig } from "../../components/data/kafka-metrics";
-import { kafkaRules, RulesInput } from "../../components/monitoring/rules";
+import { kafkaRules } from "../../components/monitoring/rules";
+import { eventually, RULES_INPUT } from "../support/monitoring";
 import { kafkaClient } from "../../runtime/mq/kafka-client";
 import { jmxAgentJar } from "../harness/jmx-exporter";
 import { KafkaBroker } from "../harness/kafka";
@@ -16,16 +17,8 @@ import { PrometheusServer } from "../harness/prometheus";
 
 jest.setTimeout(180_000);
 
-const DATA_NS = "classroom-data";
-const input: RulesInput = {
-  namespaces: { data: DATA_NS, apps: "classroom-apps" },
-  zookeeper: { replicas: 3 },
-  redis: { sentinel: true, sentinelQuorum: 2 },
-  mysql: { replicas: 2 },
-  backlogGrowingMinutes: 10,
-  mysqlReplicaLagSeconds: 30,
-};
-const alerts = kafkaRules(input);
+const DATA_NS = RULES_INPUT.namespaces.data;
+const alerts = kafkaRules(RULES_INPUT);
 /** Every Kafka metric the alerts read. */
 const alertMetrics = [...new Set(alerts.flatMap((a) => a.expr.match(/\bkafka_[a-z0-9_]+/g) ?? []))];
 
@@ -33,24 +26,6 @@ let dir: string;
 let broker: KafkaBroker | undefined;
 let prometheus: PrometheusServer | undefined;
 let metricsPort: number;
-
-async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not true within ${timeoutMs} ms (last: ${JSON.stringify(v)})`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-/** Number of series an instant query returns. */
-async function seriesCount(query: string): Promise<number> {
-  const res = await fetch(`${prometheus!.url}/api/v1/query?query=${encodeURIComponent(query)}`);
-  const body = (await res.json()) as { status: string; error?: string; data: { result: unknown[] } };
-  if (body.status !== "success") throw new Error(`${query}: ${body.error}`);
-  return body.data.result.length;
-}
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "kafka-metrics-"));
@@ -78,7 +53,7 @@ it("the platform's agent port is the one the pods declare, and the alerts read s
 it("serves every metric the Kafka alerts read, under the alerts' own selectors, with a healthy broker's values", async () => {
   for (const metric of alertMetrics) {
     await eventually(
-      () => seriesCount(`${metric}{namespace="${DATA_NS}",app_kubernetes_io_name="kafka"}`),
+      () => prometheus!.seriesCount(`${metric}{namespace="${DATA_NS}",app_kubernetes_io_name="kafka"}`),
       (n) => n >= 1,
       metric,
     );
@@ -87,7 +62,7 @@ it("serves every metric the Kafka alerts read, under the alerts' own selectors, 
   expect(await prometheus!.value(`sum(kafka_server_replicamanager_underreplicatedpartitions)`)).toBe(0);
   expect(await prometheus!.value(`max(kafka_controller_kafkacontroller_offlinepartitionscount)`)).toBe(0);
   // Healthy: no Kafka alert expression selects anything.
-  for (const a of alerts) expect({ alert: a.alert, series: await seriesCount(a.expr) }).toEqual({ alert: a.alert, series: 0 });
+  for (const a of alerts) expect({ alert: a.alert, series: await prometheus!.seriesCount(a.expr) }).toEqual({ alert: a.alert, series: 0 });
 });
 
 it("counts produced messages across topics, and keeps per-topic and per-partition series out of the scrape", async () => {
@@ -118,7 +93,7 @@ it("a broker that is gone fires the no-active-controller alert expression", asyn
   const noController = alerts.find((a) => a.alert === "KafkaNoActiveController")!;
   await broker!.kill();
   await eventually(
-    () => seriesCount(noController.expr),
+    () => prometheus!.seriesCount(noController.expr),
     (n) => n > 0,
     "KafkaNoActiveController expression after the broker died",
   );

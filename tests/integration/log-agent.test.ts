@@ -7,16 +7,8 @@ import { stringify } from "yaml";
 import { freePort, waitForPort } from "../harness/ports";
 import { ManagedProcess } from "../harness/process";
 import { Collector, collectorOrSkip, decodeOtlpJson, ShippedRecord } from "../harness/otelcol";
-import { RulesInput, runtimeRules } from "../../components/monitoring/rules";
-
-const RULES_INPUT: RulesInput = {
-  namespaces: { data: "classroom-data", apps: "classroom-apps" },
-  zookeeper: { replicas: 1 },
-  redis: { sentinel: false, sentinelQuorum: 2 },
-  mysql: { replicas: 1 },
-  backlogGrowingMinutes: 10,
-  mysqlReplicaLagSeconds: 30,
-};
+import { runtimeRules } from "../../components/monitoring/rules";
+import { RULES_INPUT } from "../support/monitoring";
 
 jest.setTimeout(300_000);
 

@@ -1,4 +1,5 @@
-import { zookeeperRules, RulesInput } from "../../components/monitoring/rules";
+import { zookeeperRules } from "../../components/monitoring/rules";
+import { eventually, RULES_INPUT } from "../support/monitoring";
 import { PrometheusServer } from "../harness/prometheus";
 import { ZooKeeperEnsemble } from "../harness/zookeeper";
 
@@ -8,36 +9,11 @@ import { ZooKeeperEnsemble } from "../harness/zookeeper";
 
 jest.setTimeout(240_000);
 
-const DATA_NS = "classroom-data";
-const input: RulesInput = {
-  namespaces: { data: DATA_NS, apps: "classroom-apps" },
-  zookeeper: { replicas: 3 },
-  redis: { sentinel: true, sentinelQuorum: 2 },
-  mysql: { replicas: 2 },
-  backlogGrowingMinutes: 10,
-  mysqlReplicaLagSeconds: 30,
-};
-const alerts = zookeeperRules(input);
+const DATA_NS = RULES_INPUT.namespaces.data;
+const alerts = zookeeperRules(RULES_INPUT);
 
 let ensemble: ZooKeeperEnsemble | undefined;
 let prometheus: PrometheusServer | undefined;
-
-async function seriesCount(query: string): Promise<number> {
-  const res = await fetch(`${prometheus!.url}/api/v1/query?query=${encodeURIComponent(query)}`);
-  const body = (await res.json()) as { status: string; error?: string; data: { result: unknown[] } };
-  if (body.status !== "success") throw new Error(`${query}: ${body.error}`);
-  return body.data.result.length;
-}
-
-async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not true within ${timeoutMs} ms (last: ${JSON.stringify(v)})`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 beforeAll(async () => {
   ensemble = await ZooKeeperEnsemble.start({ metrics: true });
@@ -58,7 +34,7 @@ it("serves the metrics the ZooKeeper alerts read, with a healthy ensemble's valu
   const metrics = [...new Set(alerts.flatMap((a) => a.expr.match(/\b(synced_followers|election_time_count)\b/g) ?? []))].sort();
   expect(metrics).toEqual(["election_time_count", "synced_followers"]);
   await eventually(
-    () => seriesCount(`up{namespace="${DATA_NS}",app_kubernetes_io_name="zookeeper"} == 1`),
+    () => prometheus!.seriesCount(`up{namespace="${DATA_NS}",app_kubernetes_io_name="zookeeper"} == 1`),
     (n) => n === 3,
     "three servers scraped",
   );
@@ -68,8 +44,8 @@ it("serves the metrics the ZooKeeper alerts read, with a healthy ensemble's valu
     (v) => v === 2,
     "synced_followers",
   );
-  expect(await seriesCount(`election_time_count{namespace="${DATA_NS}",app_kubernetes_io_name="zookeeper"}`)).toBe(3);
-  for (const a of alerts) expect({ alert: a.alert, series: await seriesCount(a.expr) }).toEqual({ alert: a.alert, series: 0 });
+  expect(await prometheus!.seriesCount(`election_time_count{namespace="${DATA_NS}",app_kubernetes_io_name="zookeeper"}`)).toBe(3);
+  for (const a of alerts) expect({ alert: a.alert, series: await prometheus!.seriesCount(a.expr) }).toEqual({ alert: a.alert, series: 0 });
 });
 
 it("two servers down: the quorum-lost expression selects the ensemble", async () => {
@@ -77,7 +53,7 @@ it("two servers down: the quorum-lost expression selects the ensemble", async ()
   await ensemble!.members[0].kill();
   await ensemble!.members[1].kill();
   await eventually(
-    () => seriesCount(quorum.expr),
+    () => prometheus!.seriesCount(quorum.expr),
     (n) => n > 0,
     "ZooKeeperQuorumLost expression",
   );
